@@ -1,0 +1,75 @@
+"""Typed errors shared by every layer.
+
+Each error names the thing it is about (a file, a camera, a deployment) so that a batch run can
+report it and carry on, and so an API layer can map it to a 4xx without string matching.
+"""
+
+from __future__ import annotations
+
+
+class OpenLFRError(Exception):
+    """Base class of every error OpenLFR raises on purpose."""
+
+    code = "openlfr_error"
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class ModelError(OpenLFRError):
+    code = "model_error"
+
+
+class ModelDigestError(ModelError):
+    """A model file's SHA-256 is not the one we pinned: refuse to load it."""
+
+    code = "model_digest_mismatch"
+
+
+class ImageError(OpenLFRError):
+    code = "image_error"
+
+
+class ImageDecodeError(ImageError):
+    """Not an image, or a truncated/corrupt one."""
+
+    code = "image_decode_error"
+
+
+class ImageTooLargeError(ImageError):
+    """Above the pixel or byte limit (decompression bombs included)."""
+
+    code = "image_too_large"
+
+
+class FaceError(OpenLFRError):
+    code = "face_error"
+
+
+class NoFaceError(FaceError):
+    code = "no_face"
+
+
+class MultipleFacesError(FaceError):
+    code = "multiple_faces"
+
+
+class FaceTooSmallError(FaceError):
+    code = "face_too_small"
+
+
+class ContractMismatchError(OpenLFRError):
+    """Two templates made under different embedding contracts were compared."""
+
+    code = "contract_mismatch"
+
+
+class DatasetError(OpenLFRError):
+    code = "dataset_error"
+
+
+class SourceError(OpenLFRError):
+    """A video source could not be opened or read."""
+
+    code = "source_error"

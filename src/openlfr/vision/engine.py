@@ -1,0 +1,144 @@
+"""The face engine: detector + aligner + embedder behind one object, chosen by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from openlfr.config.settings import VisionSettings
+from openlfr.errors import FaceTooSmallError, ModelError, MultipleFacesError, NoFaceError
+from openlfr.vision.contract import EmbeddingContract, FloatArray, Template
+from openlfr.vision.imageio import ImageLimits, load_image
+from openlfr.vision.quality import FaceQuality, assess
+from openlfr.vision.types import Aligner, Detection, Detector, Embedder, Image
+
+Select = Literal["strict", "central", "largest"]
+
+
+@dataclass(frozen=True, slots=True)
+class FaceResult:
+    detection: Detection
+    quality: FaceQuality
+    template: Template
+
+
+class FaceEngine:
+    def __init__(
+        self,
+        detector: Detector,
+        aligner: Aligner,
+        embedder: Embedder,
+        *,
+        min_face_px: int = 24,
+        limits: ImageLimits | None = None,
+        name: str = "custom",
+    ) -> None:
+        self.detector, self.aligner, self.embedder = detector, aligner, embedder
+        self.min_face_px = min_face_px
+        self.limits = limits or ImageLimits()
+        self.name = name
+
+    @property
+    def contract(self) -> EmbeddingContract:
+        return self.embedder.contract
+
+    def detect(self, image: Image) -> list[Detection]:
+        return self.detector.detect(image)
+
+    def align(self, image: Image, detections: Sequence[Detection]) -> list[Image]:
+        return [self.aligner.align(image, d) for d in detections]
+
+    def embed_chips(self, chips: Sequence[Image]) -> FloatArray:
+        return self.embedder.embed(chips)
+
+    def templates(self, vectors: FloatArray) -> list[Template]:
+        return [Template(v, self.contract) for v in vectors]
+
+    def choose_face(self, image: Image, faces: list[Detection], select: Select, source: str | None) -> Detection:
+        if not faces:
+            raise NoFaceError("no face found", source=source)
+        if select == "strict":
+            usable = [f for f in faces if f.width >= self.min_face_px]
+            if len(usable) > 1:
+                raise MultipleFacesError(f"{len(usable)} faces found where one is expected", source=source)
+            face = usable[0] if usable else max(faces, key=lambda f: f.width)
+        elif select == "largest":
+            face = max(faces, key=lambda f: f.width * f.height)
+        else:
+            # LFW-style: the subject is the face nearest the image centre.
+            h, w = image.shape[:2]
+            face = min(faces, key=lambda f: (f.centre[0] - w / 2) ** 2 + (f.centre[1] - h / 2) ** 2)
+        if face.width < self.min_face_px:
+            raise FaceTooSmallError(
+                f"face is {face.width:.0f} px wide, below the {self.min_face_px} px minimum", source=source
+            )
+        return face
+
+    def face_from_image(self, image: Image, *, select: Select = "strict", source: str | None = None) -> FaceResult:
+        face = self.choose_face(image, self.detect(image), select, source)
+        chip = self.aligner.align(image, face)
+        vec = self.embed_chips([chip])[0]
+        return FaceResult(face, assess(face, chip), Template(vec, self.contract))
+
+    def face_from_file(self, path: str | Path | bytes, *, select: Select = "strict", name: str | None = None) -> FaceResult:
+        label = name or (str(path) if not isinstance(path, bytes) else "<bytes>")
+        image = load_image(path, limits=self.limits, name=label)
+        return self.face_from_image(image, select=select, source=label)
+
+
+def build_engine(settings: VisionSettings | None = None, *, engine: str | None = None, max_side: int | None = None) -> FaceEngine:
+    """Build the configured engine: "sface" (default), "dlib", or "onnx" (user model dir)."""
+    s = settings or VisionSettings()
+    name = engine or s.engine
+    limits = ImageLimits(max_pixels=s.max_image_pixels, max_bytes=s.max_image_bytes)
+    if name == "sface":
+        from openlfr.vision.align import ArcFaceAligner
+        from openlfr.vision.onnx_embedder import sface_embedder
+        from openlfr.vision.yunet import YuNetDetector
+
+        return FaceEngine(
+            YuNetDetector(score_threshold=s.detector_score, max_side=max_side),
+            ArcFaceAligner(112),
+            sface_embedder(threads=s.threads),
+            min_face_px=s.min_face_px,
+            limits=limits,
+            name="sface",
+        )
+    if name == "dlib":
+        from openlfr.vision.dlib_backend import DlibAligner, DlibHogDetector, DlibResNetEmbedder
+
+        aligner = DlibAligner()
+        return FaceEngine(
+            DlibHogDetector(upsample=1, aligner=aligner),
+            aligner,
+            DlibResNetEmbedder(),
+            min_face_px=s.min_face_px,
+            limits=limits,
+            name="dlib",
+        )
+    if name == "onnx":
+        from openlfr.vision.align import ArcFaceAligner
+        from openlfr.vision.onnx_embedder import embedder_from_model_dir
+        from openlfr.vision.yunet import YuNetDetector
+
+        if s.model_dir is None:
+            raise ModelError("engine 'onnx' needs OPENLFR_VISION__MODEL_DIR (a folder with manifest.json)")
+        emb = embedder_from_model_dir(s.model_dir, threads=s.threads)
+        return FaceEngine(
+            YuNetDetector(score_threshold=s.detector_score, max_side=max_side),
+            ArcFaceAligner(emb.spec.input_size),
+            emb,
+            min_face_px=s.min_face_px,
+            limits=limits,
+            name="onnx",
+        )
+    raise ModelError(f"unknown engine {name!r} (choose sface, dlib or onnx)")
+
+
+def cosine_scores(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise cosine similarity of two equally long stacks of unit vectors."""
+    return np.einsum("ij,ij->i", a, b).astype(np.float32)

@@ -1,0 +1,74 @@
+"""YuNet face detector (OpenCV Zoo), run by OpenCV's FaceDetectorYN."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from openlfr.vision import models
+from openlfr.vision.types import Detection, Image
+
+
+class YuNetDetector:
+    """Detects faces with five landmarks.
+
+    `max_side` bounds the resolution the network sees: larger frames are downscaled for
+    detection and the boxes scaled back, which is what makes 1080p affordable on a CPU.
+    """
+
+    name = "yunet"
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        score_threshold: float = 0.6,
+        nms_threshold: float = 0.3,
+        max_side: int | None = None,
+    ) -> None:
+        self.model_path = model_path or models.resolve("yunet")
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+        self.max_side = max_side
+        # FaceDetectorYN keeps per-size state, so each thread gets its own instance.
+        self._local = threading.local()
+
+    def _net(self, size: tuple[int, int]) -> cv2.FaceDetectorYN:
+        net: cv2.FaceDetectorYN | None = getattr(self._local, "net", None)
+        if net is None:
+            net = cv2.FaceDetectorYN.create(
+                str(self.model_path), "", size, self.score_threshold, self.nms_threshold, 5000
+            )
+            self._local.net = net
+            self._local.size = size
+        elif self._local.size != size:
+            net.setInputSize(size)
+            self._local.size = size
+        return net
+
+    def detect(self, image: Image) -> list[Detection]:
+        h, w = image.shape[:2]
+        scale = 1.0
+        work = image
+        if self.max_side and max(h, w) > self.max_side:
+            scale = self.max_side / max(h, w)
+            work = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        wh, ww = work.shape[:2]
+        _, faces = self._net((ww, wh)).detect(work)
+        if faces is None:
+            return []
+        out = []
+        inv = 1.0 / scale
+        for f in faces:
+            x, y, bw, bh = (float(v) * inv for v in f[:4])
+            lm = (np.asarray(f[4:14], dtype=np.float32).reshape(5, 2) * inv).astype(np.float32)
+            out.append(
+                Detection(
+                    max(0.0, x), max(0.0, y), min(float(w), x + bw), min(float(h), y + bh),
+                    float(f[14]), lm,
+                )
+            )
+        return out
