@@ -73,3 +73,58 @@ class SourceError(OpenLFRError):
     """A video source could not be opened or read."""
 
     code = "source_error"
+
+
+class GovernanceError(OpenLFRError):
+    """A legal or operational control refused an action (requirements sections A-H)."""
+
+    code = "governance_error"
+
+
+class RuleViolation(GovernanceError):
+    """One or more rules refused an action; `.problems` lists every one, not just the first."""
+
+    code = "rule_violation"
+
+    def __init__(self, action: str, problems: list[str], *, source: str | None = None) -> None:
+        self.action = action
+        self.problems = list(problems)
+        super().__init__(f"{action} refused: " + "; ".join(self.problems), source=source)
+
+
+class SeparationOfDutiesError(RuleViolation):
+    code = "separation_of_duties"
+
+
+class PermissionDeniedError(GovernanceError):
+    code = "permission_denied"
+
+
+class InvalidStateError(GovernanceError):
+    code = "invalid_state"
+
+
+class CameraNotAllowedError(GovernanceError):
+    """A frame or alert came from a camera that is not on the deployment's whitelist (A.2, H.22)."""
+
+    code = "camera_not_allowed"
+
+
+class NotFoundError(GovernanceError):
+    code = "not_found"
+
+
+class KeyUnavailableError(GovernanceError):
+    """No master key, or a data key was destroyed: biometric data cannot be read or written."""
+
+    code = "key_unavailable"
+
+
+class AuditChainError(GovernanceError):
+    code = "audit_chain_broken"
+
+
+class CameraNotAuthorisedError(SourceError):
+    """The pipeline was asked to watch a camera its deployment does not allow."""
+
+    code = "camera_not_authorised"

@@ -29,7 +29,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging (ids only, never biometrics)."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Debug logging (ids only, never biometrics)."
+    ),
 ) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -39,7 +41,8 @@ def _root(
 
 def _register() -> None:
     # Imported here so `openlfr --help` stays fast and a missing optional piece fails alone.
-    from openlfr.cli import bench, eval as eval_cli, governance, watch
+    from openlfr.cli import bench, governance, watch
+    from openlfr.cli import eval as eval_cli
 
     bench.register(app)
     watch.register(app)

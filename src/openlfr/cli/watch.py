@@ -1,9 +1,127 @@
-"""Placeholder: commands of this concern are registered here."""
+"""`openlfr watch`: run the live pipeline on one source against a folder watchlist."""
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Literal
+
 import typer
+
+from openlfr.errors import OpenLFRError
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("watch")(watch)
+
+
+def watch(
+    source: str = typer.Option(
+        ..., "--source", help="Video file, rtsp:// or http:// URL, camera index, or image folder."
+    ),
+    watchlist: Path = typer.Option(
+        ...,
+        "--watchlist",
+        help="Folder with one sub-folder of photos per subject (folder name = subject id).",
+    ),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        help="Cosine threshold; default: the model's default operating threshold.",
+    ),
+    alerts_out: Path | None = typer.Option(
+        None, "--alerts-out", help="Append alerts here as JSON lines."
+    ),
+    images: str = typer.Option(
+        "files", "--images", help="Alert crops as 'files' beside the JSONL or inline 'base64'."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a final summary as one JSON object."),
+    camera_id: str = typer.Option("camera-0", "--camera-id"),
+    stride: int = typer.Option(2, "--stride", min=1, help="Run the detector on every k-th frame."),
+    max_side: int = typer.Option(
+        960, "--max-side", min=64, help="Longest side of the frame the detector sees."
+    ),
+    realtime: bool = typer.Option(
+        False,
+        "--realtime",
+        help="Play a file at its own frame rate, like a camera: frames drop when too slow.",
+    ),
+    start: float = typer.Option(
+        0.0, "--start", min=0.0, help="Start this many seconds into a file."
+    ),
+    threads: int = typer.Option(
+        1,
+        "--threads",
+        min=0,
+        help="Embedder threads (0 = all cores). 1 leaves a core for decoding.",
+    ),
+    max_frames: int | None = typer.Option(None, "--max-frames", min=1),
+) -> None:
+    """Watch a source for the subjects of a watchlist; alert on matches, keep nothing else."""
+    from openlfr.config.settings import VisionSettings
+    from openlfr.matching import Watchlist
+    from openlfr.pipeline import (
+        JsonlAlertSink,
+        MemoryAlertSink,
+        Pipeline,
+        PipelineConfig,
+        open_source,
+    )
+    from openlfr.pipeline.alerts import AlertSink
+    from openlfr.pipeline.runner import Counters
+    from openlfr.vision import build_engine
+
+    if images not in ("files", "base64"):
+        raise typer.BadParameter("--images must be 'files' or 'base64'")
+    err = sys.stderr
+    try:
+        engine = build_engine(VisionSettings(threads=threads))
+        wl, issues = Watchlist.from_folder(watchlist, engine)
+        for i in issues:
+            typer.echo(f"enrolment: {i.subject_id}: {i.code}: {i.path}", err=True)
+        if len(wl) == 0:
+            typer.echo("error: the watchlist enrolled nobody", err=True)
+            raise typer.Exit(2)
+        sink: AlertSink
+        mode: Literal["files", "base64"] = "base64" if images == "base64" else "files"
+        sink = JsonlAlertSink(alerts_out, images=mode) if alerts_out else MemoryAlertSink()
+        src = open_source(source, realtime=realtime, start_s=start)
+        cfg = PipelineConfig(
+            camera_id=camera_id, threshold=threshold, detect_stride=stride, detect_max_side=max_side
+        )
+        pipe = Pipeline(engine, wl, sink, cfg)
+        tty = err.isatty()
+
+        def status(c: Counters) -> None:
+            if tty:
+                err.write(
+                    f"\r{c.fps:5.1f} fps  faces {c.faces_detected}  tracks {c.tracks}  "
+                    f"alerts {c.alerts}  dropped {c.dropped_frames}   "
+                )
+                err.flush()
+
+        stop = threading.Event()
+        # Ctrl-C ends the run cleanly (tracks ended, summary printed) instead of unwinding it.
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        summary = pipe.run(src, should_stop=stop.is_set, on_status=status, max_frames=max_frames)
+    except OpenLFRError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if tty:
+        err.write("\n")
+    d = summary.to_dict()
+    d["watchlist_subjects"] = len(wl)
+    d["enrolment_issues"] = len(issues)
+    if as_json:
+        typer.echo(json.dumps(d, sort_keys=True))
+    else:
+        typer.echo(
+            f"{d['frames']} frames ({d['frames_processed']} processed, "
+            f"{d['dropped_frames']} dropped) in "
+            f"{d['wall_s']} s = {d['realtime_factor']}x real time; {d['faces_detected']} faces, "
+            f"{d['tracks']} tracks, {d['embeddings']} embeddings, {d['alerts']} alerts"
+        )

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from openlfr.config.governance import GovernanceSettings
+
 EngineName = Literal["sface", "dlib", "onnx"]
 
 
@@ -37,6 +39,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path.home() / ".local" / "share" / "openlfr"
     database_url: str | None = None
     vision: VisionSettings = VisionSettings()
+    governance: GovernanceSettings = GovernanceSettings()
 
     @property
     def resolved_database_url(self) -> str:

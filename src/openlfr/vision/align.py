@@ -53,6 +53,10 @@ class ArcFaceAligner:
         return (("align", "umeyama-5pt-arcface112"), ("chip", self.size))
 
     def align(self, image: Image, detection: Detection) -> Image:
-        m = umeyama_similarity(detection.landmarks.astype(np.float64), self.reference.astype(np.float64))
-        chip = cv2.warpAffine(image, m, (self.size, self.size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+        m = umeyama_similarity(
+            detection.landmarks.astype(np.float64), self.reference.astype(np.float64)
+        )
+        chip = cv2.warpAffine(
+            image, m, (self.size, self.size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)
+        )
         return np.ascontiguousarray(chip)

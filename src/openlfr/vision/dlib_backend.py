@@ -46,7 +46,9 @@ class DlibAligner:
 
     def align(self, image: Image, detection: Detection) -> Image:
         rgb = _rgb(image)
-        chip = self._dlib.get_face_chip(rgb, self.shape(rgb, detection), size=self.size, padding=self.padding)
+        chip = self._dlib.get_face_chip(
+            rgb, self.shape(rgb, detection), size=self.size, padding=self.padding
+        )
         # Chips are handed around in BGR like every other image.
         return np.ascontiguousarray(np.asarray(chip)[:, :, ::-1])
 
@@ -81,7 +83,9 @@ class DlibHogDetector:
             left_eye, right_eye, nose = p[0:2].mean(0), p[2:4].mean(0), p[4]
             eye_mid = (left_eye + right_eye) / 2
             down = (nose - eye_mid) * 1.6
-            lm = np.stack([right_eye, left_eye, nose, right_eye + down, left_eye + down]).astype(np.float32)
+            lm = np.stack([right_eye, left_eye, nose, right_eye + down, left_eye + down]).astype(
+                np.float32
+            )
             out.append(Detection(float(x1), float(y1), float(x2), float(y2), float(s), lm))
         return out
 
@@ -94,7 +98,12 @@ class DlibResNetEmbedder:
             model_id="dlib/resnet-v1",
             model_version=models.KNOWN_MODELS["dlib_resnet"].version,
             dim=128,
-            preprocessing=(("align", "dlib-shape5-facechip"), ("chip", 150), ("padding", 0.25), ("colour", "rgb")),
+            preprocessing=(
+                ("align", "dlib-shape5-facechip"),
+                ("chip", 150),
+                ("padding", 0.25),
+                ("colour", "rgb"),
+            ),
             metric="cosine",
         )
 

@@ -58,13 +58,17 @@ class FaceEngine:
     def templates(self, vectors: FloatArray) -> list[Template]:
         return [Template(v, self.contract) for v in vectors]
 
-    def choose_face(self, image: Image, faces: list[Detection], select: Select, source: str | None) -> Detection:
+    def choose_face(
+        self, image: Image, faces: list[Detection], select: Select, source: str | None
+    ) -> Detection:
         if not faces:
             raise NoFaceError("no face found", source=source)
         if select == "strict":
             usable = [f for f in faces if f.width >= self.min_face_px]
             if len(usable) > 1:
-                raise MultipleFacesError(f"{len(usable)} faces found where one is expected", source=source)
+                raise MultipleFacesError(
+                    f"{len(usable)} faces found where one is expected", source=source
+                )
             face = usable[0] if usable else max(faces, key=lambda f: f.width)
         elif select == "largest":
             face = max(faces, key=lambda f: f.width * f.height)
@@ -74,23 +78,33 @@ class FaceEngine:
             face = min(faces, key=lambda f: (f.centre[0] - w / 2) ** 2 + (f.centre[1] - h / 2) ** 2)
         if face.width < self.min_face_px:
             raise FaceTooSmallError(
-                f"face is {face.width:.0f} px wide, below the {self.min_face_px} px minimum", source=source
+                f"face is {face.width:.0f} px wide, below the {self.min_face_px} px minimum",
+                source=source,
             )
         return face
 
-    def face_from_image(self, image: Image, *, select: Select = "strict", source: str | None = None) -> FaceResult:
+    def face_from_image(
+        self, image: Image, *, select: Select = "strict", source: str | None = None
+    ) -> FaceResult:
         face = self.choose_face(image, self.detect(image), select, source)
         chip = self.aligner.align(image, face)
         vec = self.embed_chips([chip])[0]
         return FaceResult(face, assess(face, chip), Template(vec, self.contract))
 
-    def face_from_file(self, path: str | Path | bytes, *, select: Select = "strict", name: str | None = None) -> FaceResult:
+    def face_from_file(
+        self, path: str | Path | bytes, *, select: Select = "strict", name: str | None = None
+    ) -> FaceResult:
         label = name or (str(path) if not isinstance(path, bytes) else "<bytes>")
         image = load_image(path, limits=self.limits, name=label)
         return self.face_from_image(image, select=select, source=label)
 
 
-def build_engine(settings: VisionSettings | None = None, *, engine: str | None = None, max_side: int | None = None) -> FaceEngine:
+def build_engine(
+    settings: VisionSettings | None = None,
+    *,
+    engine: str | None = None,
+    max_side: int | None = None,
+) -> FaceEngine:
     """Build the configured engine: "sface" (default), "dlib", or "onnx" (user model dir)."""
     s = settings or VisionSettings()
     name = engine or s.engine
@@ -126,7 +140,9 @@ def build_engine(settings: VisionSettings | None = None, *, engine: str | None =
         from openlfr.vision.yunet import YuNetDetector
 
         if s.model_dir is None:
-            raise ModelError("engine 'onnx' needs OPENLFR_VISION__MODEL_DIR (a folder with manifest.json)")
+            raise ModelError(
+                "engine 'onnx' needs OPENLFR_VISION__MODEL_DIR (a folder with manifest.json)"
+            )
         emb = embedder_from_model_dir(s.model_dir, threads=s.threads)
         return FaceEngine(
             YuNetDetector(score_threshold=s.detector_score, max_side=max_side),
@@ -142,3 +158,20 @@ def build_engine(settings: VisionSettings | None = None, *, engine: str | None =
 def cosine_scores(a: FloatArray, b: FloatArray) -> FloatArray:
     """Row-wise cosine similarity of two equally long stacks of unit vectors."""
     return np.einsum("ij,ij->i", a, b).astype(np.float32)
+
+
+# Operating thresholds (cosine similarity) used when nothing else is configured. They are
+# 1:N thresholds, stricter than 1:1 verification ones, chosen from `openlfr eval
+# identification` on LFW (README, "Measured"): a deployment's own threshold comes from its
+# model approval report and authorisation, never from here.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "opencv-zoo/sface": 0.5,
+    "dlib/resnet-v1": 0.85,
+}
+
+
+def default_threshold(contract: EmbeddingContract) -> float:
+    try:
+        return DEFAULT_THRESHOLDS[contract.model_id]
+    except KeyError:
+        raise ModelError(f"no default threshold for model {contract.model_id}; pass one") from None

@@ -17,7 +17,9 @@ from PIL import Image as PILImage
 from openlfr.errors import ImageDecodeError, ImageTooLargeError
 from openlfr.vision.types import Image
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".webp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".webp", ".tif", ".tiff"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ def decode_image(data: bytes, *, limits: ImageLimits, label: str) -> Image:
     except ImageTooLargeError:
         raise
     except PILImage.DecompressionBombError as exc:
-        raise ImageTooLargeError(str(exc), source=label) from exc
+        raise ImageTooLargeError(f"over the pixel limit ({exc})", source=label) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageDecodeError(f"not a readable image ({exc})", source=label) from exc
     arr = np.asarray(rgb, dtype=np.uint8)

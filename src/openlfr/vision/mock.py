@@ -31,8 +31,13 @@ class MockDetector:
             if area < 64:
                 continue
             lm = np.array(
-                [[x + 0.3 * w, y + 0.4 * h], [x + 0.7 * w, y + 0.4 * h], [x + 0.5 * w, y + 0.6 * h],
-                 [x + 0.35 * w, y + 0.8 * h], [x + 0.65 * w, y + 0.8 * h]],
+                [
+                    [x + 0.3 * w, y + 0.4 * h],
+                    [x + 0.7 * w, y + 0.4 * h],
+                    [x + 0.5 * w, y + 0.6 * h],
+                    [x + 0.35 * w, y + 0.8 * h],
+                    [x + 0.65 * w, y + 0.8 * h],
+                ],
                 np.float32,
             )
             out.append(Detection(float(x), float(y), float(x + w), float(y + h), 0.99, lm))
@@ -58,4 +63,6 @@ class MockEmbedder:
 
 
 def mock_engine(min_face_px: int = 8) -> FaceEngine:
-    return FaceEngine(MockDetector(), MockAligner(), MockEmbedder(), min_face_px=min_face_px, name="mock")
+    return FaceEngine(
+        MockDetector(), MockAligner(), MockEmbedder(), min_face_px=min_face_px, name="mock"
+    )

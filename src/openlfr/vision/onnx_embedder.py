@@ -59,22 +59,31 @@ def make_session(path: Path, threads: int = 0) -> ort.InferenceSession:
     opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    return ort.InferenceSession(
-        model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
 class OnnxEmbedder:
-    def __init__(self, path: Path, spec: OnnxEmbedderSpec, *, threads: int = 0, batch: int = 32) -> None:
+    def __init__(
+        self, path: Path, spec: OnnxEmbedderSpec, *, threads: int = 0, batch: int = 32
+    ) -> None:
         self.spec = spec
         self.batch = batch
         self.session = make_session(path, threads)
         self._input = self.session.get_inputs()[0].name
         outputs = [o.name for o in self.session.get_outputs()]
         if spec.output_name and spec.output_name not in outputs:
-            raise ModelError(f"no output named {spec.output_name!r} (has {outputs})", source=str(path))
+            raise ModelError(
+                f"no output named {spec.output_name!r} (has {outputs})", source=str(path)
+            )
         self._output = spec.output_name or outputs[0]
-        probe = self.session.run([self._output], {self._input: self._preprocess([np.zeros((spec.input_size, spec.input_size, 3), np.uint8)])})[0]
+        probe = self.session.run(
+            [self._output],
+            {
+                self._input: self._preprocess(
+                    [np.zeros((spec.input_size, spec.input_size, 3), np.uint8)]
+                )
+            },
+        )[0]
         self.contract = EmbeddingContract(
             model_id=spec.model_id,
             model_version=spec.version,
@@ -114,7 +123,9 @@ def sface_embedder(threads: int = 0) -> OnnxEmbedder:
     return OnnxEmbedder(models.resolve("sface"), SFACE_SPEC, threads=threads)
 
 
-def embedder_from_model_dir(model_dir: Path, name: str = "embedder", threads: int = 0) -> OnnxEmbedder:
+def embedder_from_model_dir(
+    model_dir: Path, name: str = "embedder", threads: int = 0
+) -> OnnxEmbedder:
     entries = models.read_manifest(model_dir)
     if name not in entries:
         raise ModelError(f"manifest has no model named {name!r}", source=str(model_dir))

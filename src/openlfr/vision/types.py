@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from openlfr.vision.contract import EmbeddingContract, FloatArray
 
-Image = npt.NDArray[np.uint8]
+# cv2 returns loosely typed arrays; in practice every image here is HxWx3 uint8 BGR.
+Image = npt.NDArray[Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,9 @@ class YuNetDetector:
         work = image
         if self.max_side and max(h, w) > self.max_side:
             scale = self.max_side / max(h, w)
-            work = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            work = cv2.resize(
+                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+            )
         wh, ww = work.shape[:2]
         _, faces = self._net((ww, wh)).detect(work)
         if faces is None:
@@ -67,8 +69,12 @@ class YuNetDetector:
             lm = (np.asarray(f[4:14], dtype=np.float32).reshape(5, 2) * inv).astype(np.float32)
             out.append(
                 Detection(
-                    max(0.0, x), max(0.0, y), min(float(w), x + bw), min(float(h), y + bh),
-                    float(f[14]), lm,
+                    max(0.0, x),
+                    max(0.0, y),
+                    min(float(w), x + bw),
+                    min(float(h), y + bh),
+                    float(f[14]),
+                    lm,
                 )
             )
         return out

@@ -1,0 +1,29 @@
+"""Settings of the governance core: key file, retention defaults, EU mode, watchlist limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RetentionProfile = Literal["24h", "31d"]
+
+
+class GovernanceSettings(BaseModel):
+    # Master key: base64 of 32 bytes in env OPENLFR_MASTER_KEY wins over the key file; with
+    # neither, nothing biometric can be written or read and no deployment can start.
+    key_file: Path | None = None
+    retention_profile: RetentionProfile = "31d"
+    # EU AI Act mode (requirements A.3, D.13): judicial authorisation fields, two-person review.
+    eu_mode: bool = False
+    # How long after a deployment ends its watchlist may still be shown beside late alerts;
+    # the purge job destroys it after that, and B.8 requires it to be gone within 24 h.
+    watchlist_grace_hours: float = Field(default=12.0, ge=0, le=23)
+    watchlist_size_cap: int = Field(default=5000, ge=1)
+    # Entry images: below the reject score refused, below the flag score flagged (B.6).
+    quality_reject_below: float = 0.25
+    quality_flag_below: float = 0.45
+    image_max_age_days: int = 5 * 365
+    image_flag_age_days: int = 2 * 365
+    purge_interval_minutes: int = 15

@@ -1,0 +1,422 @@
+"""Frame sources: video files, RTSP/HTTP streams, local cameras and image folders.
+
+Every frame carries the wall-clock time it was received (`t_capture`, the start of the alert
+latency) and its position in the media (`media_s`). Network sources reconnect with exponential
+backoff and report each gap; a source that never opens raises SourceError naming it.
+`BufferedSource` decodes on its own thread into a bounded queue: for live sources the queue drops
+the oldest frame when full (counted), so the pipeline works on the present, never falls behind.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from openlfr.errors import ImageError, SourceError
+from openlfr.vision.imageio import is_image_file, load_image
+from openlfr.vision.types import Image
+
+log = logging.getLogger(__name__)
+
+STREAM_SCHEMES = (
+    "rtsp://",
+    "rtsps://",
+    "rtmp://",
+    "http://",
+    "https://",
+    "udp://",
+    "tcp://",
+    "srt://",
+)
+
+
+@dataclass(slots=True)
+class Frame:
+    index: int  # monotonic over the whole run, reconnects included
+    image: Image
+    t_capture: float  # time.time() when the frame was received from the source
+    media_s: float  # seconds into the media (files) or since the source first opened (live)
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A period with no frames because the stream dropped: what an operator must be told."""
+
+    started_at: float
+    ended_at: float
+    attempts: int
+
+    @property
+    def seconds(self) -> float:
+        return self.ended_at - self.started_at
+
+
+@dataclass(slots=True)
+class SourceStats:
+    frames_read: int = 0
+    reconnects: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+
+
+class FrameSource(Protocol):
+    name: str
+    live: bool  # True: frames arrive in real time and are dropped, not waited for
+    stats: SourceStats
+
+    @property
+    def fps(self) -> float | None: ...
+
+    def frames(self) -> Iterator[Frame]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    initial_s: float = 0.5
+    factor: float = 2.0
+    max_s: float = 8.0
+
+    def delays(self) -> Iterator[float]:
+        d = self.initial_s
+        while True:
+            yield d
+            d = min(self.max_s, d * self.factor)
+
+
+class PyAVSource:
+    """A file or a network stream decoded by FFmpeg through PyAV.
+
+    `reconnect` (default: on for network URLs) reopens the stream after an error or an
+    unexpected end, with backoff, for up to `reconnect_timeout_s` per outage. `realtime` paces a
+    file at its own frame rate, so that a file behaves like a camera (frames drop when the
+    pipeline is slower than the video).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        live: bool | None = None,
+        reconnect: bool | None = None,
+        realtime: bool = False,
+        start_s: float = 0.0,
+        open_attempts: int = 3,
+        open_timeout_s: float = 5.0,
+        read_timeout_s: float = 5.0,
+        reconnect_timeout_s: float = 60.0,
+        backoff: Backoff | None = None,
+        options: dict[str, str] | None = None,
+    ) -> None:
+        network = url.startswith(STREAM_SCHEMES)
+        if not network and not Path(url).is_file():
+            raise SourceError("video file not found", source=url)
+        self.name = url
+        self.live = (network or realtime) if live is None else live
+        self.reconnect = network if reconnect is None else reconnect
+        self.realtime = realtime
+        self.start_s = start_s
+        self.open_attempts = max(1, open_attempts)
+        self.timeouts = (open_timeout_s, read_timeout_s)
+        self.reconnect_timeout_s = reconnect_timeout_s
+        self.backoff = backoff or Backoff()
+        self.options = dict(options or {})
+        if url.startswith(("rtsp://", "rtsps://")):
+            # TCP interleaving: no lost UDP packets smearing frames on a busy network.
+            self.options.setdefault("rtsp_transport", "tcp")
+        self.stats = SourceStats()
+        self._fps: float | None = None
+        self._closed = threading.Event()
+        self._network = network
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps
+
+    def _open(self) -> Any:
+        import av
+
+        container = av.open(self.name, options=self.options, timeout=self.timeouts)
+        if not container.streams.video:
+            container.close()
+            raise SourceError("no video stream", source=self.name)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame+slice threads: decode is the reader's whole job
+        if stream.average_rate:
+            self._fps = float(stream.average_rate)
+        if self.start_s > 0 and not self._network:
+            container.seek(
+                int(self.start_s / float(stream.time_base)), stream=stream, backward=True
+            )
+        return container
+
+    def frames(self) -> Iterator[Frame]:
+        import av
+
+        opened_once = False
+        lost_at: float | None = None
+        attempts = 0
+        delays = self.backoff.delays()
+        t0_wall: float | None = None
+        pace_t0: float | None = None
+        while not self._closed.is_set():
+            try:
+                container = self._open()
+            except SourceError:
+                raise
+            except (av.FFmpegError, OSError) as exc:
+                attempts += 1
+                if not opened_once and attempts >= self.open_attempts:
+                    raise SourceError(
+                        f"cannot open after {attempts} attempts ({exc})", source=self.name
+                    ) from exc
+                if lost_at is not None and time.time() - lost_at > self.reconnect_timeout_s:
+                    raise SourceError(
+                        f"stream lost for more than {self.reconnect_timeout_s:.0f} s ({exc})",
+                        source=self.name,
+                    ) from exc
+                self._closed.wait(next(delays))
+                continue
+            if lost_at is not None:
+                gap = Gap(lost_at, time.time(), attempts)
+                self.stats.gaps.append(gap)
+                self.stats.reconnects += 1
+                log.warning(
+                    "source %s reconnected after a %.1f s gap (%d attempts)",
+                    self.name,
+                    gap.seconds,
+                    attempts,
+                )
+            opened_once, lost_at, attempts, delays = True, None, 0, self.backoff.delays()
+            try:
+                stream = container.streams.video[0]
+                for vf in container.decode(stream):
+                    if self._closed.is_set():
+                        return
+                    now = time.time()
+                    if t0_wall is None:
+                        t0_wall = now
+                    pts_s = (
+                        float(vf.pts * vf.time_base)
+                        if vf.pts is not None and vf.time_base
+                        else None
+                    )
+                    if self._network or pts_s is None:
+                        media_s = now - t0_wall
+                    else:
+                        if pts_s + 1e-6 < self.start_s:
+                            continue  # seek lands on a keyframe before the start
+                        media_s = pts_s
+                    if self.realtime and not self._network:
+                        if pace_t0 is None:
+                            pace_t0 = now - media_s
+                        ahead = pace_t0 + media_s - now
+                        if ahead > 0:
+                            self._closed.wait(ahead)
+                            now = time.time()
+                    image = vf.to_ndarray(format="bgr24")
+                    yield Frame(self.stats.frames_read, image, now, media_s)
+                    self.stats.frames_read += 1
+                if not self.reconnect:
+                    return
+                log.warning("source %s ended unexpectedly; reconnecting", self.name)
+            except (av.FFmpegError, OSError) as exc:
+                if not self.reconnect:
+                    raise SourceError(f"read failed ({exc})", source=self.name) from exc
+                log.warning(
+                    "source %s dropped (%s); reconnecting", self.name, exc.__class__.__name__
+                )
+            finally:
+                container.close()
+            lost_at = time.time()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+class CameraSource:
+    """A local camera by index, through OpenCV (V4L2 on Linux)."""
+
+    live = True
+
+    def __init__(self, index: int, *, width: int | None = None, height: int | None = None) -> None:
+        self.name = f"camera:{index}"
+        self.index = index
+        self.size = (width, height)
+        self.stats = SourceStats()
+        self._fps: float | None = None
+        self._closed = threading.Event()
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps
+
+    def frames(self) -> Iterator[Frame]:
+        import cv2
+
+        cap = cv2.VideoCapture(self.index)
+        if not cap.isOpened():
+            raise SourceError("camera cannot be opened", source=self.name)
+        try:
+            if self.size[0] and self.size[1]:
+                cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
+                cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
+            self._fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
+            t0: float | None = None
+            while not self._closed.is_set():
+                ok, img = cap.read()
+                if not ok:
+                    raise SourceError("camera stopped delivering frames", source=self.name)
+                now = time.time()
+                t0 = now if t0 is None else t0
+                yield Frame(self.stats.frames_read, np.ascontiguousarray(img), now, now - t0)
+                self.stats.frames_read += 1
+        finally:
+            cap.release()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+class ImageFolderSource:
+    """Sorted images of a folder, as frames `1/fps` seconds apart; unreadable files are skipped."""
+
+    live = False
+
+    def __init__(self, folder: str | Path, *, fps: float = 1.0) -> None:
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise SourceError("image folder not found", source=str(folder))
+        self.name = str(self.folder)
+        self._fps = fps
+        self.stats = SourceStats()
+        self.skipped: list[str] = []
+        self._closed = threading.Event()
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps
+
+    def frames(self) -> Iterator[Frame]:
+        paths = sorted(p for p in self.folder.iterdir() if is_image_file(p))
+        if not paths:
+            raise SourceError("no images in folder", source=self.name)
+        for i, p in enumerate(paths):
+            if self._closed.is_set():
+                return
+            try:
+                img = load_image(p)
+            except ImageError as exc:
+                self.skipped.append(str(p))
+                log.warning("skipping %s: %s", p.name, exc.__class__.code)
+                continue
+            yield Frame(self.stats.frames_read, img, time.time(), i / self._fps)
+            self.stats.frames_read += 1
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+def open_source(spec: str, *, realtime: bool = False, start_s: float = 0.0) -> FrameSource:
+    """A source from a CLI string: a camera index, a stream URL, an image folder or a file."""
+    if spec.isdigit():
+        return CameraSource(int(spec))
+    if spec.startswith(STREAM_SCHEMES):
+        return PyAVSource(spec)
+    p = Path(spec)
+    if p.is_dir():
+        return ImageFolderSource(p)
+    if p.is_file():
+        return PyAVSource(str(p), realtime=realtime, start_s=start_s)
+    raise SourceError("not a camera index, stream URL, folder or file", source=spec)
+
+
+_END = object()
+
+
+class BufferedSource:
+    """Decodes `source` on a thread into a bounded queue.
+
+    Live sources drop the oldest queued frame when the queue is full and count it in
+    `dropped`; offline sources (files read as fast as possible) make the reader wait instead,
+    so that every frame is processed.
+    """
+
+    def __init__(
+        self, source: FrameSource, *, maxsize: int = 4, drop_oldest: bool | None = None
+    ) -> None:
+        self.source = source
+        self.maxsize = max(1, maxsize)
+        self.drop_oldest = source.live if drop_oldest is None else drop_oldest
+        self.dropped = 0
+        self._q: collections.deque[Any] = collections.deque()
+        self._cv = threading.Condition()
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"reader:{source.name}", daemon=True)
+
+    def _put(self, item: Any) -> None:
+        with self._cv:
+            if self._stop.is_set():
+                return
+            while not self.drop_oldest and len(self._q) >= self.maxsize and not self._stop.is_set():
+                self._cv.wait(0.1)
+            if len(self._q) >= self.maxsize and item is not _END:
+                self._q.popleft()
+                self.dropped += 1
+            self._q.append(item)
+            self._cv.notify_all()
+
+    def _run(self) -> None:
+        try:
+            for frame in self.source.frames():
+                if self._stop.is_set():
+                    break
+                self._put(frame)
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            with self._cv:
+                self._q.append(_END)
+                self._cv.notify_all()
+
+    def __iter__(self) -> Iterator[Frame]:
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
+        while True:
+            with self._cv:
+                while not self._q:
+                    self._cv.wait(0.1)
+                item = self._q.popleft()
+                self._cv.notify_all()
+            if item is _END:
+                if self._error is not None:
+                    raise self._error
+                return
+            yield item
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.source.close()
+        with self._cv:
+            # Frames still queued when the run stops were never processed: they count as dropped,
+            # so that frames == processed + dropped always holds.
+            self.dropped += sum(1 for item in self._q if item is not _END)
+            self._q.clear()
+            self._cv.notify_all()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> BufferedSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Application services: each joins pure rules with storage for one concern."""

@@ -1,0 +1,250 @@
+"""ORM models. Biometric columns (`*_enc`) hold AES-GCM blobs only (see storage.crypto).
+
+Non-matched people have no table: only alerts, watchlist entries and counters are stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from openlfr.governance.clock import as_utc
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend does with time zones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        v = as_utc(value)
+        # SQLite stores text; keep it naive UTC so comparisons in SQL sort correctly.
+        return v.replace(tzinfo=None) if dialect.name == "sqlite" else v
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(200))  # comma-separated Role values
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ModelApprovalRow(Base):
+    __tablename__ = "model_approvals"
+    contract_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    approval_json: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(32))
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(80))
+    location: Mapped[str | None] = mapped_column(String(300))
+    cameras_json: Mapped[str] = mapped_column(Text, default="[]")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dpia_ref: Mapped[str | None] = mapped_column(String(200))
+    policy_ref: Mapped[str | None] = mapped_column(String(200))
+    eia_ref: Mapped[str | None] = mapped_column(String(200))
+    necessity: Mapped[str | None] = mapped_column(Text)
+    alternatives: Mapped[str | None] = mapped_column(Text)
+    model_contract_id: Mapped[str | None] = mapped_column(String(200))
+    threshold: Mapped[float | None] = mapped_column(Float)
+    expected_faces: Mapped[int | None] = mapped_column(Integer)
+    expected_false_alerts: Mapped[float | None] = mapped_column(Float)
+    expected_false_alerts_signoff: Mapped[float | None] = mapped_column(Float)
+    watchlist_size_cap: Mapped[int] = mapped_column(Integer)
+    retention_profile: Mapped[str] = mapped_column(String(10))
+    compiler_id: Mapped[str | None] = mapped_column(String(32))
+    operator_ids_json: Mapped[str] = mapped_column(Text, default="[]")
+    authoriser_id: Mapped[str | None] = mapped_column(String(32))
+    authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    countersigns_json: Mapped[str] = mapped_column(Text, default="[]")
+    public_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    no_notice_reason: Mapped[str | None] = mapped_column(Text)
+    signage_json: Mapped[str] = mapped_column(Text, default="{}")
+    eu_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    judicial_authorisation_id: Mapped[str | None] = mapped_column(String(200))
+    fria_ref: Mapped[str | None] = mapped_column(String(200))
+    eu_database_id: Mapped[str | None] = mapped_column(String(200))
+    art5_objective: Mapped[str | None] = mapped_column(Text)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signed_off_by: Mapped[str | None] = mapped_column(String(32))
+    signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    watchlist_snapshot_hash: Mapped[str | None] = mapped_column(String(64))
+    watchlist_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    faces_processed: Mapped[int] = mapped_column(Integer, default=0)
+    frames_processed: Mapped[int] = mapped_column(Integer, default=0)
+    frames_refused: Mapped[int] = mapped_column(Integer, default=0)
+
+    entries: Mapped[list[WatchlistEntry]] = relationship(
+        back_populates="deployment",
+        cascade="all, delete-orphan",
+        order_by="WatchlistEntry.added_at",
+    )
+
+
+class DataKey(Base):
+    """A data key wrapped by the master key; deleting the row crypto-shreds what it sealed."""
+
+    __tablename__ = "data_keys"
+    deployment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20), primary_key=True)  # "watchlist" | "alerts"
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WatchlistEntry(Base):
+    __tablename__ = "watchlist_entries"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
+    category: Mapped[str] = mapped_column(String(80))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    source_system: Mapped[str] = mapped_column(String(200))
+    image_captured_on: Mapped[date] = mapped_column(Date)
+    quality_score: Mapped[float] = mapped_column(Float)
+    flags_json: Mapped[str] = mapped_column(Text, default="[]")
+    reason: Mapped[str] = mapped_column(Text)
+    is_minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    minor_justification: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    template_digest: Mapped[str] = mapped_column(String(64))
+    contract_id: Mapped[str] = mapped_column(String(200))
+    subject_ref_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    template_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    image_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+    deployment: Mapped[Deployment] = relationship(back_populates="entries")
+
+
+class WatchlistStub(Base):
+    """What remains of an entry after destruction (B.8): no biometric, no name."""
+
+    __tablename__ = "watchlist_stubs"
+    entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(String(32), index=True)
+    category: Mapped[str] = mapped_column(String(80))
+    template_digest: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    destroyed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
+    camera_id: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[str] = mapped_column(String(32), index=True)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    contract_id: Mapped[str] = mapped_column(String(200))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    source_ref: Mapped[str | None] = mapped_column(String(300))  # e.g. frame index in the source
+    probe_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    scene_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    template_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)
+    legal_hold_by: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20))
+    true_match: Mapped[bool | None] = mapped_column(Boolean)
+    engaged: Mapped[bool | None] = mapped_column(Boolean)
+    engagement_s: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[str | None] = mapped_column(String(40))
+    outcome_by: Mapped[str | None] = mapped_column(String(32))
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    reviews: Mapped[list[Review]] = relationship(
+        back_populates="alert", cascade="all, delete-orphan", order_by="Review.id"
+    )
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    alert: Mapped[Alert] = relationship(back_populates="reviews")
+
+
+class AuditRecord(Base):
+    """One link of the hash chain. Canonical fields are stored as text so that no backend
+    re-serialises them and changes the bytes the hash was computed over."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    before_json: Mapped[str] = mapped_column(Text)
+    after_json: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's latest seq and hash: makes truncation of the newest records detectable."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def row_dict(obj: Any, *names: str) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names}

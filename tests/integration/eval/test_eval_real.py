@@ -1,0 +1,103 @@
+"""Accuracy and bias evaluation with the real engine on small subsets of LFW and UTKFace.
+
+Subsets keep the suite within its time budget (about 1,600 images embedded, once, via the
+session cache); the full-size run and its numbers are in README.md, "Evaluation".
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from openlfr.errors import DatasetError
+from openlfr.eval.approval import REPORT_KIND, ModelApproval
+from openlfr.eval.demographics import DemographicResult
+from openlfr.eval.report import IdentificationPart, build_report, render_html, write_report
+from openlfr.eval.runner import EvalContext, run_demographics, run_identification
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture(scope="module")
+def ident(eval_ctx: EvalContext, lfw_dir: Path) -> IdentificationPart:
+    return run_identification(
+        eval_ctx, lfw_dir / "images", [20, 50, 100], policy_fpir=1e-2, policy_size=50,
+        max_identities=200, boot=50, seed=1,
+    )
+
+
+@pytest.fixture(scope="module")
+def utk(eval_ctx: EvalContext, utkface_dir: Path) -> list[DemographicResult]:
+    return run_demographics(eval_ctx, utkface_dir / "images", [], max_identities=1100, seed=1)
+
+
+def test_identification_subset(ident: IdentificationPart) -> None:
+    assert [r.size for r in ident.results] == [20, 50, 100]
+    for r in ident.results:
+        assert r.n_mated > 0 and r.n_nonmated > 0
+        assert r.rank1_rate.value > 0.9  # SFace on LFW: mates are almost always ranked first
+        fp = [f.value for _, f, _ in r.fpir_table]
+        fn = [n.value for _, _, n in r.fpir_table]
+        # Raising the threshold never adds false alerts and never removes misses.
+        assert all(a >= b for a, b in zip(fp, fp[1:], strict=False))
+        assert all(a <= b for a, b in zip(fn, fn[1:], strict=False))
+        for tp in r.tpir_at_fpir:
+            if tp.achievable:
+                assert tp.fpir.value <= tp.fpir_target
+    assert ident.dataset_summary["identities"] == 200
+    assert sum(ident.failures.values()) >= 0
+
+
+def test_utkface_groups_are_adults_by_gender_and_race(utk: list[DemographicResult]) -> None:
+    (res,) = utk
+    assert res.attributes == ("gender", "race")
+    assert res.left_out["outside_age_range"] > 0  # children were present and left out
+    assert {g.group.split("/")[1] for g in res.groups} <= {"White", "Black", "Asian", "Indian"}
+    row = res.row_at(res.default_threshold)
+    assert len(row.fmr) == len(res.groups) >= 6
+    for r in row.fmr.values():
+        assert 0 <= r.lower <= r.value <= r.upper <= 1
+
+
+def test_lfw_fnmr_per_gender(eval_ctx: EvalContext, lfw_dir: Path) -> None:
+    res = run_demographics(
+        eval_ctx, lfw_dir / "images", [lfw_dir / "labels"], by=[("gender",)], max_identities=200, seed=1
+    )
+    row = res[0].row_at(0.5)
+    assert set(row.fnmr) == {"female", "male"}
+    assert all(g.genuine.size > 0 for g in res[0].groups)
+
+
+def test_labels_that_do_not_match_are_refused(eval_ctx: EvalContext, lfw_dir: Path, utkface_dir: Path) -> None:
+    with pytest.raises(DatasetError, match="match none"):
+        run_demographics(eval_ctx, utkface_dir / "images", [lfw_dir / "labels"], max_identities=20)
+
+
+def test_full_report_renders_and_governance_can_load_it(
+    eval_ctx: EvalContext, ident: IdentificationPart, utk: list[DemographicResult], tmp_path: Path
+) -> None:
+    rep = build_report(
+        contract=eval_ctx.engine.contract.to_dict(), engine_name="sface", engine_default=0.5,
+        ident=ident, demo=utk, provenance={"lfw": "subset of 200 identities", "utkface": "subset"},
+    )
+    jpath, hpath = write_report(tmp_path / "model-eval", rep, ident, utk)
+    raw = json.loads(jpath.read_text())
+    if raw["kind"] == REPORT_KIND:
+        appr = ModelApproval.from_report_json(jpath.read_text())
+        assert appr.contract_id == eval_ctx.engine.contract.id
+        assert appr.validated_min_threshold >= (ident.calibrated_threshold() or 0)
+    else:
+        assert raw["approval_withheld"]
+    html = render_html(rep, ident, utk)
+    pngs = [c.split('"', 1)[0] for c in html.split("data:image/png;base64,")[1:]]
+    assert len(pngs) == 4
+    for b64 in pngs:
+        img = Image.open(io.BytesIO(base64.b64decode(b64)))
+        assert img.size[0] > 300 and np.asarray(img).std() > 5  # not blank
+    assert hpath.stat().st_size > 10_000

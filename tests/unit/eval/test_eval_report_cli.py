@@ -1,0 +1,164 @@
+"""The evaluation report (approval section, partial reports) and the `openlfr eval` commands,
+driven end to end by the mock engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from openlfr.eval.approval import REPORT_KIND, ModelApproval
+from openlfr.eval.demographics import evaluate_demographics
+from openlfr.eval.identification import THRESHOLD_GRID, evaluate_size, plan_gallery, score_size
+from openlfr.eval.report import PARTIAL_KIND, IdentificationPart, build_report, render_html
+
+from ._synth import synthetic
+from .test_eval_demographics import _groups
+
+
+def _ident_part() -> IdentificationPart:
+    ds, vec, ok = synthetic([2] * 150 + [1] * 4000, noise=0.6)
+    gal = plan_gallery(ds, ok, seed=0)
+    results, curves = [], {}
+    for size in (50, 100):
+        sc = score_size(size, gal, vec)
+        results.append(evaluate_size(sc, thresholds=[*THRESHOLD_GRID, 0.5], policy_fpir=1e-2, boot=10))
+        ks = sc.fpir_counts(THRESHOLD_GRID)
+        curves[size] = [(t, int(k), sc.n_nonmated) for t, k in zip(THRESHOLD_GRID, ks, strict=True)]
+    return IdentificationPart("synthetic", ds.summary(), None, {}, [], 0, 1e-2, 100, results, curves)
+
+
+def test_full_report_carries_a_loadable_approval() -> None:
+    ident = _ident_part()
+    ds, vec, ok, lab = _groups()
+    demo = [evaluate_demographics(ds, vec, ok, lab, ["race"], default_threshold=0.5)]
+    rep = build_report(
+        contract={"id": "synthetic@1#abc"}, engine_name="synthetic", engine_default=0.5,
+        ident=ident, demo=demo, provenance={"data": "synthetic"},
+    )
+    assert rep["kind"] == REPORT_KIND
+    appr = ModelApproval.from_report_json(json.dumps(rep))
+    cal = ident.calibrated_threshold()
+    assert cal is not None and demo[0].floor_threshold is not None
+    assert appr.validated_min_threshold == pytest.approx(max(cal, demo[0].floor_threshold))
+    assert appr.default_threshold >= appr.validated_min_threshold
+    assert {p.watchlist_size for p in appr.fpir_curve} == {50, 100}
+    assert all(p.fpir_upper >= p.fpir for p in appr.fpir_curve)
+    assert appr.expected_false_alerts(10_000, 100, appr.validated_min_threshold) >= 0
+    html = render_html(rep, ident, demo)
+    assert html.count("data:image/png;base64,") == 4 and "Validated minimum threshold" in html
+
+
+def test_partial_report_has_no_approval() -> None:
+    rep = build_report(
+        contract={"id": "x"}, engine_name="x", engine_default=0.5, ident=_ident_part(), demo=[],
+        provenance={},
+    )
+    assert rep["kind"] == PARTIAL_KIND and "approval" not in rep
+    with pytest.raises(ValueError, match="not an OpenLFR model evaluation"):
+        ModelApproval.from_report_json(json.dumps(rep))
+
+
+# --- CLI, with the mock engine -----------------------------------------------------------------
+
+COLOURS = [(b, g, r) for b in (0, 90, 200) for g in (0, 120, 230) for r in (40, 160, 250)]
+
+
+def _img(path: Path, bgr: tuple[int, int, int], jitter: int) -> None:
+    img = np.full((80, 80, 3), 128, np.uint8)
+    img[16 + jitter : 64, 16:64 - jitter] = bgr
+    cv2.imwrite(str(path), img)
+
+
+@pytest.fixture()
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
+    import openlfr.cli.eval as ev
+    from openlfr.eval.runner import EvalContext
+    from openlfr.vision.mock import mock_engine
+
+    def ctx(engine: str | None, cache: Path | None, no_cache: bool, quiet: bool) -> EvalContext:
+        return EvalContext.create(mock_engine(), tmp_path / "cache", use_cache=not no_cache, progress=False)
+
+    monkeypatch.setattr(ev, "_context", ctx)
+    monkeypatch.setattr(ev, "_engine_default", lambda c, t: 0.5 if t is None else t)
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        pass
+
+    ev.register(app)
+    return app
+
+
+def _lfw_like(root: Path) -> Path:
+    for i, colour in enumerate(COLOURS):
+        d = root / f"Person_{i:02d}"
+        d.mkdir(parents=True)
+        for j in range(3 if i < 12 else 1):
+            _img(d / f"Person_{i:02d}_{j + 1:04d}.png", colour, j)
+    (root / "Person_00" / "Person_00_0009.jpg").write_bytes(b"corrupt")
+    return root
+
+
+def test_cli_identification_writes_report_and_reports_bad_images(cli: typer.Typer, tmp_path: Path) -> None:
+    data = _lfw_like(tmp_path / "lfw")
+    out = tmp_path / "rep" / "ident"
+    res = CliRunner().invoke(
+        cli, ["eval", "identification", "--data", str(data), "--watchlist-sizes", "5,10",
+              "--json", "--report", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert rep["kind"] == PARTIAL_KIND
+    # The corrupt file, and the pale squares the mock detector cannot see, are counted by type.
+    failed = rep["identification"]["failed_images"]
+    assert failed["image_decode_error"] == 1 and set(failed) <= {"image_decode_error", "no_face"}
+    assert [s["watchlist_size"] for s in rep["identification"]["sizes"]] == [5, 10]
+    assert out.with_suffix(".html").exists() and out.with_suffix(".json").exists()
+
+
+def test_cli_bad_inputs_exit_cleanly(cli: typer.Typer, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    r = CliRunner().invoke(cli, ["eval", "identification", "--data", str(tmp_path / "empty")])
+    assert r.exit_code == 2 and "dataset_error" in r.output and "no image" in r.output
+    singles = tmp_path / "singles"
+    for i in range(3):
+        (singles / f"P{i}").mkdir(parents=True)
+        _img(singles / f"P{i}" / "a.png", COLOURS[i], 0)
+    r = CliRunner().invoke(cli, ["eval", "identification", "--data", str(singles), "--watchlist-sizes", "2"])
+    assert r.exit_code == 2 and "non-mated" in r.output
+    r = CliRunner().invoke(cli, ["eval", "identification", "--data", str(singles), "--watchlist-sizes", "x"])
+    assert r.exit_code != 0
+    data = _lfw_like(tmp_path / "lfw")
+    labels = tmp_path / "male_names.txt"
+    labels.write_text("Nobody_0001.jpg\n")
+    r = CliRunner().invoke(cli, ["eval", "demographics", "--data", str(data), "--labels", str(labels)])
+    assert r.exit_code == 2 and "match none" in r.output
+
+
+def test_cli_full_report_with_utkface_style_names(cli: typer.Typer, tmp_path: Path) -> None:
+    data = _lfw_like(tmp_path / "lfw")
+    utk = tmp_path / "utk"
+    utk.mkdir()
+    for i, colour in enumerate(COLOURS):
+        _img(utk / f"{20 + i}_{i % 2}_{i % 4}_2017{i:04d}.jpg", colour, 1)
+    _img(utk / "3_0_0_20170000.jpg", COLOURS[0], 2)  # a child, left out
+    out = tmp_path / "full"
+    r = CliRunner().invoke(
+        cli, ["eval", "report", "--lfw", str(data), "--utkface", str(utk), "--out", str(out),
+              "--watchlist-sizes", "5,10", "--policy-size", "10", "--policy-fpir", "0.5", "--json"],
+    )
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    demo = rep["demographics"][0]
+    assert demo["grouped_by"] == ["gender", "race"]
+    assert demo["left_out"]["outside_age_range"] == 1
+    assert rep["kind"] in (REPORT_KIND, PARTIAL_KIND)
+    if rep["kind"] == REPORT_KIND:
+        ModelApproval.from_report_json(out.with_suffix(".json").read_text())

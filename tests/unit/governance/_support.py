@@ -1,0 +1,188 @@
+"""Builders shared by the governance tests: a service on a fresh database, people, a ready draft."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy.engine import make_url
+
+from openlfr.config.governance import GovernanceSettings
+from openlfr.eval.approval import FpirPoint, ModelApproval
+from openlfr.governance.clock import FrozenClock
+from openlfr.governance.deployment import Actor
+from openlfr.governance.watchlist import EntryProposal
+from openlfr.services.governance import GovernanceService
+from openlfr.storage.crypto import MasterKey
+from openlfr.storage.db import make_engine, session_factory, upgrade
+from openlfr.vision.contract import EmbeddingContract, Template, l2_normalise
+from openlfr.vision.mock import MOCK_CONTRACT
+
+T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+KEY = bytes(range(32))
+POSTGRES_URL = os.environ.get(
+    "OPENLFR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("OPENLFR_REQUIRE_POSTGRES") == "1"
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def approval_for(contract: EmbeddingContract, *, floor: float = 0.4, at: datetime = T0) -> ModelApproval:
+    curve = tuple(
+        FpirPoint(n, t, fpir, fpir * 1.5)
+        for n, scale in ((10, 1.0), (100, 8.0), (1000, 60.0))
+        for t, fpir in ((0.3, 1e-2 * scale), (0.4, 1e-3 * scale), (0.5, 1e-4 * scale), (0.6, 1e-5 * scale))
+    )
+    return ModelApproval(contract.id, at.isoformat(), floor, 0.5, 1e-3, curve, "test")
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database; skipped (or failed in CI) when the server is absent."""
+    import psycopg
+
+    base = make_url(POSTGRES_URL)
+    name = f"openlfr_test_{uuid.uuid4().hex[:10]}"
+    dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin = psycopg.connect(dsn, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as e:
+        msg = f"PostgreSQL not answering at {POSTGRES_URL} ({e.__class__.__name__})"
+        if REQUIRE_POSTGRES:
+            pytest.fail(msg + "; OPENLFR_REQUIRE_POSTGRES=1 makes this a failure", pytrace=False)
+        pytest.skip(msg)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'gov.sqlite3'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@dataclass
+class World:
+    svc: GovernanceService
+    clock: FrozenClock
+    url: str
+    people: dict[str, Actor]
+
+    def __getattr__(self, name: str) -> Actor:
+        try:
+            return self.people[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def make_world(
+    url: str, *, settings: GovernanceSettings | None = None, key: bool = True, migrate: bool = True
+) -> World:
+    if migrate:
+        upgrade(url)
+    engine = make_engine(url)
+    clock = FrozenClock(T0)
+    loader = (lambda: MasterKey(KEY)) if key else (lambda: MasterKey.load(None))
+    svc = GovernanceService(session_factory(engine), settings=settings or GovernanceSettings(),
+                            clock=clock, master_key=loader, hasher=FAST_HASHER)
+    people: dict[str, Actor] = {}
+    people["admin"] = svc.create_user(None, "admin", PASSWORD, ["administrator"])
+    for name, roles in (
+        ("ao1", ["authorising_officer"]),
+        ("ao2", ["authorising_officer"]),
+        ("compiler", ["watchlist_compiler"]),
+        ("compiler2", ["watchlist_compiler"]),
+        ("op1", ["operator"]),
+        ("op2", ["operator"]),
+        ("dpo", ["auditor"]),
+        ("multi", ["authorising_officer", "operator", "watchlist_compiler"]),
+    ):
+        people[name] = svc.create_user(people["admin"], name, PASSWORD, roles)
+    return World(svc, clock, url, people)
+
+
+def full_fields(**over: Any) -> dict[str, Any]:
+    f: dict[str, Any] = dict(
+        purpose="locate_wanted_persons",
+        location="High Street, Cardiff",
+        cameras=["cam-1", "cam-2"],
+        starts_at=T0 + timedelta(hours=1),
+        ends_at=T0 + timedelta(hours=9),
+        dpia_ref="DPIA-2026-01",
+        policy_ref="APD-7",
+        eia_ref="EIA-2026-03",
+        necessity="serious violent offences in the area; officers cannot identify on sight",
+        alternatives="patrols and CCTV review considered; insufficient for a crowd of this size",
+        model_contract_id=MOCK_CONTRACT.id,
+        threshold=0.5,
+        expected_faces=20000,
+        public_notice_at=T0 - timedelta(days=2),
+        compiler="compiler",
+        operators=["op1", "op2"],
+    )
+    f.update(over)
+    return f
+
+
+def draft(w: World, **over: Any) -> str:
+    w.svc.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+    return w.svc.create_deployment(w.ao1, "Cardiff centre", **full_fields(**over))
+
+
+def template(seed: int, contract: EmbeddingContract = MOCK_CONTRACT) -> Template:
+    rng = np.random.default_rng(seed)
+    return Template(l2_normalise(rng.standard_normal(contract.dim).astype(np.float32)), contract)
+
+
+def proposal(**over: Any) -> EntryProposal:
+    kw: dict[str, Any] = dict(
+        category="wanted_by_courts_or_police",
+        legal_basis="PACE s.64A custody image; warrant 123",
+        source_system="PND",
+        image_captured_on=date(2025, 9, 1),
+        quality_score=0.8,
+        reason="wanted on warrant for robbery",
+        subject_ref="PND/0001",
+    )
+    kw.update(over)
+    return EntryProposal(**kw)
+
+
+MARKER = b"OPENLFR-TEST-IMAGE-MARKER-"
+
+
+def add_entries(w: World, dep: str, n: int = 3, by: Actor | None = None) -> list[str]:
+    ids = []
+    for i in range(n):
+        eid, _ = w.svc.add_entry(by or w.compiler, dep, proposal(subject_ref=f"PND/{i}"), template(i),
+                                 MARKER + str(i).encode() * 40)
+        ids.append(eid)
+    return ids
+
+
+def live(w: World, **over: Any) -> tuple[str, list[str]]:
+    """A deployment authorised, compiled, signed off and started."""
+    dep = draft(w, **over)
+    w.svc.authorise(w.ao1, dep)
+    ids = add_entries(w, dep)
+    w.svc.sign_off(w.ao2, dep)
+    w.clock.advance(hours=1)
+    w.svc.start(w.op1, dep)
+    return dep, ids

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openlfr.matching import Watchlist
+from openlfr.pipeline import pixelate_faces
+from openlfr.pipeline.bestshot import QualityGate, ShotPolicy
+from openlfr.pipeline.decision import decide_tracks, probe_vector
+from openlfr.vision.contract import l2_normalise
+from openlfr.vision.mock import MOCK_CONTRACT
+from openlfr.vision.quality import FaceQuality
+from openlfr.vision.types import Detection
+
+LM = np.zeros((5, 2), np.float32)
+
+
+def test_pixelation_hides_every_face_but_the_kept_one() -> None:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    keep = Detection(20, 20, 80, 80, 0.9, LM)
+    other = Detection(150, 60, 230, 140, 0.9, LM)
+    out = pixelate_faces(img, [keep, other], keep=keep, blocks=6)
+    assert np.array_equal(out[20:80, 20:80], img[20:80, 20:80])
+    region = out[60:140, 150:230].reshape(-1, 3)
+    assert len(np.unique(region, axis=0)) <= 49  # a handful of blocks, not a face
+    assert not np.array_equal(out[60:140, 150:230], img[60:140, 150:230])
+    assert img is not out  # the frame itself is untouched
+
+
+def test_quality_gate() -> None:
+    g = QualityGate()
+    good = FaceQuality(60, 100, 0.1, 5, 0.9)
+    assert g.passes(good)
+    assert not g.passes(FaceQuality(20, 100, 0.1, 5, 0.9))  # small
+    assert not g.passes(FaceQuality(60, 2, 0.1, 5, 0.9))  # blurred
+    assert not g.passes(FaceQuality(60, 100, 0.9, 5, 0.9))  # profile
+    assert not g.passes(FaceQuality(60, 100, 0.1, 60, 0.9))  # rolled
+    assert not g.passes(FaceQuality(60, 100, 0.1, 5, 0.3))  # doubtful detection
+    assert g.geometry_ok(FaceQuality(60, float("nan"), 0.1, 5, 0.9))
+
+
+def test_shot_policy() -> None:
+    p = ShotPolicy(max_embeddings=3, min_shots=2, min_gain=0.05, min_gap_updates=2)
+    assert p.want(0.5, 0, 0.0, 0)
+    assert not p.want(0.9, 1, 0.5, 1)  # too soon after the last shot
+    assert p.want(0.48, 1, 0.5, 2)  # evidence shot, about as good
+    assert not p.want(0.52, 2, 0.5, 2)  # enough evidence, not better enough
+    assert p.want(0.6, 2, 0.5, 2)  # clearly better
+    assert not p.want(0.99, 3, 0.5, 9)  # budget spent
+
+
+def test_probe_fusion_and_decisions() -> None:
+    rng = np.random.default_rng(5)
+    v = l2_normalise(rng.standard_normal((3, MOCK_CONTRACT.dim)).astype(np.float32))
+    wl = Watchlist(["a", "b", "c"], v, MOCK_CONTRACT)
+    fused = probe_vector([v[0], v[0]], [0.5, 0.6], fuse=True)
+    assert np.linalg.norm(fused) == pytest.approx(1.0)
+    assert np.array_equal(probe_vector([v[1], v[0]], [0.5, 0.6], fuse=False), v[0])
+    with pytest.raises(ValueError):
+        probe_vector([], [], fuse=True)
+    seen: list[float] = []
+    noisy = l2_normalise((v[0] + 0.05 * v[1]).astype(np.float32))
+    ds, conflicts = decide_tracks(
+        {1: v[0], 2: noisy, 3: v[2]}, {1: 2, 2: 2, 3: 1}, wl, 0.9, 2,
+        on_score=lambda t, s: seen.append(s),
+    )
+    # Tracks 1 and 2 both reach "a" in one frame: only the better one keeps it; track 3 lacks
+    # the shots for a decision.
+    assert [(d.track_id, d.subject_id) for d in ds] == [(1, "a")]
+    assert conflicts == 1 and len(seen) == 3

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from openlfr.errors import CameraNotAuthorisedError
+from openlfr.pipeline import JsonlAlertSink, MemoryAlertSink, Pipeline, PipelineConfig, QualityGate
+from openlfr.pipeline.bestshot import ShotPolicy
+
+from .conftest import BLUE, GREEN, RED, ListSource, scene, watchlist_of
+
+# Flat mock faces have no texture: the sharpness gate would refuse them all.
+CFG = PipelineConfig(threshold=0.9, detect_stride=1, gate=QualityGate(min_sharpness=0.0))
+
+
+def walking(n: int, *faces: tuple[int, int, tuple[int, int, int]]) -> list[np.ndarray]:
+    """n frames of faces moving right by 2 px a frame from their start positions."""
+    return [scene([(x + 2 * i, y, c) for x, y, c in faces]) for i in range(n)]
+
+
+def test_one_alert_for_the_watchlisted_face_and_nothing_for_the_other(engine) -> None:  # type: ignore[no-untyped-def]
+    sink = MemoryAlertSink()
+    pipe = Pipeline(engine, watchlist_of(engine, alice=RED), sink, CFG)
+    s = pipe.run(ListSource(walking(20, (20, 40, RED), (200, 150, BLUE))))
+    assert len(sink.alerts) == 1
+    a = sink.alerts[0]
+    assert a.subject_id == "alice" and a.score >= 0.9 and a.threshold == 0.9
+    assert a.contract["model_id"] == "mock/colour" and a.n_shots >= 2
+    assert a.latency_ms >= 0 and a.raised_at >= a.frame_time
+    probe = cv2.imdecode(np.frombuffer(a.probe_crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    snap = cv2.imdecode(np.frombuffer(a.scene_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert probe is not None and snap is not None and snap.shape == (240, 320, 3)
+    c = s.counters
+    assert (c.frames, c.frames_processed, c.tracks, c.alerts) == (20, 20, 2, 1)
+    assert c.tracks_discarded == 1 and c.tracks_confirmed == 2
+    assert 2 <= c.embeddings <= 2 * CFG.shots.max_embeddings
+    assert s.to_dict()["alert_latency_p50_ms"] is not None
+    assert not pipe._tracks  # everything held about tracks is gone
+
+
+def test_no_match_keeps_only_counters(engine) -> None:  # type: ignore[no-untyped-def]
+    sink = MemoryAlertSink()
+    pipe = Pipeline(engine, watchlist_of(engine, carol=GREEN), sink, CFG)
+    s = pipe.run(ListSource(walking(15, (20, 40, RED), (200, 150, BLUE))))
+    assert sink.alerts == [] and s.counters.tracks == s.counters.tracks_discarded == 2
+    assert not pipe._tracks
+    d = s.to_dict()
+    assert d["alerts"] == 0 and d["alert_latency_p50_ms"] is None and d["max_score"] < 0.9
+
+
+def test_two_faces_in_one_frame_never_get_the_same_identity(engine) -> None:  # type: ignore[no-untyped-def]
+    sink = MemoryAlertSink()
+    pipe = Pipeline(engine, watchlist_of(engine, alice=RED), sink, CFG)
+    s = pipe.run(ListSource(walking(20, (20, 40, RED), (200, 150, RED))))
+    assert len(sink.alerts) == 1
+    assert s.counters.suppressed_same_frame >= 1
+
+
+def test_cooldown_stops_a_second_alert_for_a_reacquired_subject(engine) -> None:  # type: ignore[no-untyped-def]
+    frames = walking(10, (20, 40, RED)) + [scene([])] * 40 + walking(10, (150, 40, RED))
+    sink = MemoryAlertSink()
+    pipe = Pipeline(engine, watchlist_of(engine, alice=RED), sink, CFG)
+    s = pipe.run(ListSource(frames))
+    assert s.counters.tracks == 2 and len(sink.alerts) == 1 and s.counters.suppressed_cooldown == 1
+    # With no cooldown, the second track alerts too.
+    sink2 = MemoryAlertSink()
+    cfg = PipelineConfig(threshold=0.9, detect_stride=1, gate=CFG.gate, cooldown_s=0.0)
+    Pipeline(engine, watchlist_of(engine, alice=RED), sink2, cfg).run(ListSource(frames))
+    assert len(sink2.alerts) == 2
+
+
+def test_embeddings_are_bounded_per_track(engine) -> None:  # type: ignore[no-untyped-def]
+    cfg = PipelineConfig(
+        threshold=0.9, detect_stride=1, gate=CFG.gate, shots=ShotPolicy(max_embeddings=2, min_gain=0.0)
+    )
+    s = Pipeline(engine, watchlist_of(engine, carol=GREEN), MemoryAlertSink(), cfg).run(
+        ListSource(walking(40, (20, 40, RED)))
+    )
+    assert s.counters.tracks == 1 and s.counters.embeddings == 2
+
+
+def test_stride_runs_the_detector_on_every_kth_frame(engine) -> None:  # type: ignore[no-untyped-def]
+    cfg = PipelineConfig(threshold=0.9, detect_stride=3, gate=CFG.gate)
+    s = Pipeline(engine, watchlist_of(engine, alice=RED), MemoryAlertSink(), cfg).run(
+        ListSource(walking(30, (20, 40, RED)))
+    )
+    assert s.counters.detect_frames == 10 and s.counters.alerts == 1
+
+
+def test_should_stop_and_camera_hook(engine) -> None:  # type: ignore[no-untyped-def]
+    wl = watchlist_of(engine, alice=RED)
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    s = Pipeline(engine, wl, MemoryAlertSink(), CFG).run(ListSource(walking(30, (20, 40, RED))), should_stop=stop)
+    assert s.stopped_by == "should_stop" and s.counters.frames_processed == 5
+    pipe = Pipeline(engine, wl, MemoryAlertSink(), CFG, camera_allowed=lambda cam: cam == "other")
+    with pytest.raises(CameraNotAuthorisedError):
+        pipe.run(ListSource(walking(3, (20, 40, RED))))
+
+
+def test_jsonl_sink_writes_lines_and_crops(tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]
+    for mode in ("files", "base64"):
+        out = tmp_path / mode / "alerts.jsonl"
+        sink = JsonlAlertSink(out, images=mode)  # type: ignore[arg-type]
+        Pipeline(engine, watchlist_of(engine, alice=RED), sink, CFG).run(
+            ListSource(walking(10, (20, 40, RED)))
+        )
+        lines = out.read_text().splitlines()
+        assert len(lines) == 1
+        rec = json.loads(lines[0])
+        for key in ("subject_id", "track_id", "score", "threshold", "contract", "frame_time", "raised_at", "latency_ms"):
+            assert key in rec
+        if mode == "files":
+            assert Path(rec["probe_crop"]).read_bytes()[:3] == b"\xff\xd8\xff"
+            assert Path(rec["scene"]).exists()
+        else:
+            assert rec["probe_crop_jpeg_b64"].startswith("/9j/")
