@@ -151,6 +151,13 @@ def _print_summary(rep: dict[str, Any]) -> None:
                 else f"{cal['threshold']} (held-out ok: {cal['heldout_within_interval']})",
             )
         con.print(t)
+        ds = ident["dataset_summary"]
+        con.print(
+            f"{ds['images']} images of {ds['identities']} identities; "
+            f"{ds['identities_with_1_image']} have a single image and serve only as non-mated "
+            "searches unless a watchlist is larger than the identities with mates "
+            f"({ds['identities_with_2plus_images']})"
+        )
         if ident["failed_images"]:
             con.print(f"images left out (typed errors): {ident['failed_images']}")
     for d in rep.get("demographics", []):
@@ -357,6 +364,40 @@ def full_report(
         _finish(ctx, ident, demo, prov, dflt, as_json, out)
     except OpenLFRError as exc:
         _fail(exc)
+
+
+@eval_app.command("expected-alerts")
+def expected_alerts(
+    report: Path = typer.Option(..., "--report", help="A model evaluation report (JSON)."),
+    faces: int = typer.Option(..., "--faces", min=0, help="Faces expected to pass the cameras."),
+    watchlist_size: int = typer.Option(..., "--watchlist-size", min=1),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Default: the report's recommended threshold."
+    ),
+) -> None:
+    """Expected false alerts of a deployment: faces x FPIR (upper bound) at its size, threshold."""
+    from openlfr.eval.approval import ModelApproval
+
+    try:
+        appr = ModelApproval.from_report_json(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError) as exc:
+        typer.secho(
+            f"error [dataset_error]: {report}: not a usable report ({exc})", fg="red", err=True
+        )
+        raise typer.Exit(2) from None
+    t = appr.default_threshold if threshold is None else threshold
+    below = t < appr.validated_min_threshold
+    fpir = appr.fpir_at(watchlist_size, t)
+    typer.echo(
+        f"threshold {t:.4f}, watchlist {watchlist_size:,}: FPIR (upper bound) {fpir:.2e}, "
+        f"expected false alerts {faces * fpir:.1f} in {faces:,} faces"
+    )
+    if below:
+        typer.secho(
+            f"threshold is below the validated minimum {appr.validated_min_threshold:.4f}: "
+            "needs a second authorisation",
+            fg="yellow",
+        )
 
 
 def register(app: typer.Typer) -> None:

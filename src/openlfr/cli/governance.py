@@ -205,6 +205,7 @@ def user_add(
 @user_app.command("list")
 @_errors
 def user_list() -> None:
+    """Users and their roles."""
     _show(_service().users())
 
 
@@ -258,12 +259,14 @@ def dep_update(
 @dep_app.command("show")
 @_errors
 def dep_show(deployment: str) -> None:
+    """A deployment's configuration, state and counters (no personal data)."""
     _show(_service().deployment(deployment))
 
 
 @dep_app.command("list")
 @_errors
 def dep_list() -> None:
+    """Every deployment: id, name, state, window."""
     _show(_service().deployments())
 
 
@@ -284,6 +287,7 @@ def dep_countersign(
 @dep_app.command("authorise")
 @_errors
 def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
+    """Authorise a draft: refuses listing every missing item; records expected false alerts."""
     with _acting(user) as (svc, me):
         efa = svc.authorise(me, deployment)
     typer.echo(f"authorised; expected false alerts at the size cap: {efa:.2f}")
@@ -292,6 +296,7 @@ def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
 @dep_app.command("start")
 @_errors
 def dep_start(deployment: str, user: str | None = UserOpt) -> None:
+    """Go live: refuses outside the window, without a signed-off list or a master key."""
     with _acting(user) as (svc, me):
         svc.start(me, deployment)
     typer.echo("live")
@@ -302,6 +307,7 @@ def dep_start(deployment: str, user: str | None = UserOpt) -> None:
 def dep_end(
     deployment: str, reason: str = typer.Option("ended by operator"), user: str | None = UserOpt
 ) -> None:
+    """End a live deployment (it also ends by itself at its end time)."""
     with _acting(user) as (svc, me):
         svc.end(me, deployment, reason)
     typer.echo("ended")
@@ -312,6 +318,7 @@ def dep_end(
 def dep_cancel(
     deployment: str, reason: str = typer.Option(..., "--reason"), user: str | None = UserOpt
 ) -> None:
+    """Cancel a draft or authorised deployment."""
     with _acting(user) as (svc, me):
         svc.cancel(me, deployment, reason)
     typer.echo("cancelled")
@@ -409,8 +416,10 @@ def wl_add(
 
 @wl_app.command("list")
 @_errors
-def wl_list(deployment: str) -> None:
-    _show(_service().entries(deployment))
+def wl_list(deployment: str, user: str | None = UserOpt) -> None:
+    """Entries of a deployment's watchlist: category, quality, flags (no images)."""
+    with _acting(user) as (svc, me):
+        _show(svc.entries(me, deployment))
 
 
 @wl_app.command("projection")
@@ -418,23 +427,25 @@ def wl_list(deployment: str) -> None:
 def wl_projection(deployment: str) -> None:
     """Projected false alerts for the list as it stands (shown before sign-off)."""
     p = _service().projected_false_alerts(deployment)
-    typer.echo("no model approval or expected faces recorded" if p is None else f"{p:.2f}")
+    typer.echo("no model approval or expected faces recorded" if p is None else f"{p:.3g}")
 
 
 @wl_app.command("sign-off")
 @_errors
 def wl_sign_off(deployment: str, user: str | None = UserOpt) -> None:
     with _acting(user) as (svc, me):
-        typer.echo(f"projected false alerts: {svc.projected_false_alerts(deployment)}")
+        proj = svc.projected_false_alerts(deployment)
+        typer.echo(f"projected false alerts: {'unknown' if proj is None else f'{proj:.3g}'}")
         svc.sign_off(me, deployment)
     typer.echo("signed off")
 
 
 @wl_app.command("was-on")
 @_errors
-def wl_was_on(deployment: str, entry_id: str) -> None:
+def wl_was_on(deployment: str, entry_id: str, user: str | None = UserOpt) -> None:
     """Was this entry on the deployment's list? Answers from the stub after destruction."""
-    r = _service().was_on_list(deployment, entry_id)
+    with _acting(user) as (svc, me):
+        r = svc.was_on_list(me, deployment, entry_id)
     if r is None:
         typer.echo("no")
         raise typer.Exit(1)
@@ -444,8 +455,10 @@ def wl_was_on(deployment: str, entry_id: str) -> None:
 # -- alerts --------------------------------------------------------------------------------------
 @alert_app.command("list")
 @_errors
-def alert_list(deployment: str) -> None:
-    _show(_service().alerts(deployment))
+def alert_list(deployment: str, user: str | None = UserOpt) -> None:
+    """Alerts of a deployment with status and outcome (operators, officers, auditors)."""
+    with _acting(user) as (svc, me):
+        _show(svc.alerts(me, deployment))
 
 
 @alert_app.command("review")
@@ -456,6 +469,7 @@ def alert_review(
     reason: str = typer.Option(..., "--reason"),
     user: str | None = UserOpt,
 ) -> None:
+    """Adjudicate: confirm, reject or unsure, with a reason (D.13)."""
     with _acting(user) as (svc, me):
         status = svc.review(me, alert, decision, reason)
     typer.echo(f"status: {status}")
@@ -472,6 +486,7 @@ def alert_outcome(
     duration: float | None = typer.Option(None, "--duration", help="Engagement duration, seconds."),
     user: str | None = UserOpt,
 ) -> None:
+    """Record what happened after the review (D.14)."""
     with _acting(user) as (svc, me):
         svc.record_outcome(me, alert, engaged=engaged, duration_s=duration, result=result)
     typer.echo("recorded")

@@ -41,7 +41,7 @@ def watch(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a final summary as one JSON object."),
     camera_id: str = typer.Option("camera-0", "--camera-id"),
-    stride: int = typer.Option(2, "--stride", min=1, help="Run the detector on every k-th frame."),
+    stride: int = typer.Option(3, "--stride", min=1, help="Run the detector on every k-th frame."),
     max_side: int = typer.Option(
         960, "--max-side", min=64, help="Longest side of the frame the detector sees."
     ),
@@ -106,8 +106,13 @@ def watch(
 
         stop = threading.Event()
         # Ctrl-C ends the run cleanly (tracks ended, summary printed) instead of unwinding it.
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        summary = pipe.run(src, should_stop=stop.is_set, on_status=status, max_frames=max_frames)
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        try:
+            summary = pipe.run(
+                src, should_stop=stop.is_set, on_status=status, max_frames=max_frames
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
     except OpenLFRError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -26,4 +26,5 @@ class GovernanceSettings(BaseModel):
     quality_flag_below: float = 0.45
     image_max_age_days: int = 5 * 365
     image_flag_age_days: int = 2 * 365
-    purge_interval_minutes: int = 15
+    # The in-server retention job runs this often (B.8 needs watchlists gone within 24 h).
+    purge_interval_minutes: int = Field(default=15, ge=1, le=60)

@@ -114,18 +114,26 @@ def group_scores(
         for r in rows:
             per_id.setdefault(dataset.records[r].identity, []).append(r)
         rows = []
+        genuine: list[F32] = []
         for ident_rows in per_id.values():
             if len(ident_rows) > max_images_per_identity:
                 pick = rng.choice(len(ident_rows), max_images_per_identity, replace=False)
                 ident_rows = [ident_rows[k] for k in sorted(pick)]
             rows.extend(ident_rows)
+            if len(ident_rows) >= 2:
+                v = vectors[np.array(ident_rows, np.int64)]
+                genuine.append((v @ v.T)[np.triu_indices(len(ident_rows), k=1)].astype(np.float32))
+        n_images, n_ids = len(rows), len(per_id)
+        # Impostor pairs grow with the square of the group; a seeded sample of images keeps
+        # them to about max_images_per_group**2 / 2 (genuine pairs above use every image).
         if len(rows) > max_images_per_group:
             pick = rng.choice(len(rows), max_images_per_group, replace=False)
             rows = [rows[k] for k in sorted(pick)]
         r_arr = np.array(rows, np.int64)
         ids = np.array([ident_index[dataset.records[r].identity] for r in rows], np.int64)
-        imp, gen = _pairs_upper(vectors[r_arr], ids)
-        out.append(GroupScores(g, len(rows), len(set(ids.tolist())), imp, gen))
+        imp, _ = _pairs_upper(vectors[r_arr], ids)
+        gen = np.sort(np.concatenate(genuine)) if genuine else np.zeros(0, np.float32)
+        out.append(GroupScores(g, n_images, n_ids, imp, gen.astype(np.float32)))
     return out, left_out
 
 

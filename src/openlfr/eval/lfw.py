@@ -279,7 +279,10 @@ def write_roc_png(genuine: np.ndarray, impostor: np.ndarray, path: Path, *, titl
     ax.plot(np.maximum(r.far, floor / 2), r.tar, lw=1.5)
     ax.set_xscale("log")
     ax.set_xlim(floor / 2, 1.0)
-    ax.set_ylim(max(0.0, float(r.tar[r.far <= 1e-2].min(initial=1.0)) - 0.05), 1.001)
+    # Zoom on the part that matters: from the lowest TAR at a measurable FAR up to 1.
+    measurable = r.tar[r.far >= floor]
+    low = float(measurable.min()) if measurable.size else 0.0
+    ax.set_ylim(max(0.0, low - 0.02), 1.002)
     ax.axvline(1e-3, color="grey", ls=":", lw=1)
     ax.set_xlabel("false accept rate (log)")
     ax.set_ylabel("true accept rate")

@@ -93,22 +93,22 @@ def _plt() -> Any:
 def det_plot(results: Sequence[SizeResult]) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    plotted = False
     for r in results:
-        f, n = r.det_fpir, r.det_fnir
-        # Log axes cannot show zero rates; those points are the table's job.
-        keep = (f > 0) & (n > 0)
-        plotted |= bool(keep.any())
+        # Log axes cannot show a zero rate: zeros are drawn at half a count (0.5 / n), the
+        # floor the measurement can resolve, and the axis labels say so.
+        f = np.maximum(r.det_fpir, 0.5 / max(r.n_nonmated, 1))
+        n = np.maximum(r.det_fnir, 0.5 / max(r.n_mated, 1))
+        keep = (r.det_fpir < 1) | (r.det_fnir > 0)
         ax.plot(f[keep], n[keep], label=f"watchlist {r.size:,}", lw=1.8)
         for tp in r.tpir_at_fpir:
-            if tp.achievable and tp.tpir.n and tp.fpir.value > 0 and tp.tpir.value < 1:
-                ax.plot([tp.fpir.value], [1 - tp.tpir.value], "k.", ms=4)
-    if plotted:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    ax.set_xlabel("FPIR (non-mated searches with an alert)")
-    ax.set_ylabel("FNIR (mated searches missed at rank 1)")
-    ax.set_title("Open-set identification DET")
+            if tp.achievable and tp.tpir.n:
+                fp = max(tp.fpir.value, 0.5 / max(r.n_nonmated, 1))
+                ax.plot([fp], [max(1 - tp.tpir.value, 0.5 / r.n_mated)], "k.", ms=5)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("FPIR (non-mated searches with an alert; 0 drawn at 0.5/n)")
+    ax.set_ylabel("FNIR (mated searches missed at rank 1; 0 at 0.5/n)")
+    ax.set_title("Open-set identification DET (dots: FPIR 1e-1 ... 1e-4)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     return _fig_png(fig)
@@ -127,7 +127,15 @@ def fpir_plot(results: Sequence[SizeResult], marks: dict[str, float]) -> str:
     for name, t in marks.items():
         if t is not None and not math.isnan(t):
             ax.axvline(t, ls="--", lw=1, color="grey")
-            ax.text(t, 0.5, f" {name} {t:.3f}", rotation=90, va="center", fontsize=8)
+            ax.text(
+                t,
+                0.02,
+                f" {name} {t:.3f}",
+                rotation=90,
+                va="bottom",
+                fontsize=8,
+                transform=ax.get_xaxis_transform(),
+            )
     if any(f.k for r in results for _, f, _ in r.fpir_table):
         ax.set_ylim(1e-5, 1.0)
         ax.set_yscale("log")
@@ -152,7 +160,15 @@ def group_fmr_plot(res: DemographicResult) -> str:
     ):
         if t is not None:
             ax.axvline(t, ls="--", lw=1, color="grey")
-            ax.text(t, 0.3, f" {name} {t:.2f}", rotation=90, va="center", fontsize=8)
+            ax.text(
+                t,
+                0.02,
+                f" {name} {t:.2f}",
+                rotation=90,
+                va="bottom",
+                fontsize=8,
+                transform=ax.get_xaxis_transform(),
+            )
     if any(r.fmr[g.group].k for r in res.rows for g in res.groups):
         ax.set_yscale("log")
     ax.set_xlabel("threshold (cosine similarity)")
@@ -248,6 +264,17 @@ def build_report(
         return report
     report["kind"] = REPORT_KIND
     report["approval"] = approval.to_dict()
+    # Projections use the FPIR upper bound, so they err towards more false alerts, not fewer.
+    report["expected_false_alerts_per_100k_faces"] = [
+        {
+            "watchlist_size": size,
+            "threshold": approval.validated_min_threshold,
+            "expected": approval.expected_false_alerts(
+                100_000, size, approval.validated_min_threshold
+            ),
+        }
+        for size in sorted(ident.curves)
+    ]
     report["validated_min_threshold_basis"] = {
         "calibrated_threshold": ident.calibrated_threshold(),
         "policy_fpir": ident.policy_fpir,
@@ -304,6 +331,9 @@ img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.6em}
 {{ r.approval.policy_fpir }} at watchlist size {{ r.validated_min_threshold_basis.policy_watchlist_size }},
 lowest thresholds without significant group differences {{ r.validated_min_threshold_basis.demographic_floors }}).
 Recommended operating threshold {{ '%.4f'|format(r.approval.default_threshold) }}.</p>
+<p>Expected false alerts per 100,000 faces at the validated threshold (FPIR upper bound x faces):
+{% for e in r.expected_false_alerts_per_100k_faces %}watchlist {{ '{:,}'.format(e.watchlist_size) }}: {{ '%.1f'|format(e.expected) }}{% if not loop.last %}; {% endif %}{% endfor %}.
+<code>openlfr eval expected-alerts --report OUT.json --faces N --watchlist-size M</code> projects a deployment.</p>
 {% else %}<p class=warn>No approval: {{ r.approval_withheld }}</p>{% endif %}
 <h2>Provenance</h2><table>{% for k, v in r.provenance.items() %}<tr><th class=l>{{ k }}</th><td class=l>{{ v }}</td></tr>{% endfor %}</table>
 {% if r.identification %}{% set ident = r.identification %}

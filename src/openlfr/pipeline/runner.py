@@ -44,7 +44,7 @@ class PipelineConfig:
     camera_id: str = "camera-0"
     threshold: float | None = None  # None: the model's default operating threshold
     detect_max_side: int = 960
-    detect_stride: int = 2
+    detect_stride: int = 3
     gate: QualityGate = field(default_factory=QualityGate)
     shots: ShotPolicy = field(default_factory=ShotPolicy)
     fuse_shots: bool = True

@@ -154,7 +154,7 @@ class PyAVSource:
             self._fps = float(stream.average_rate)
         if self.start_s > 0 and not self._network:
             container.seek(
-                int(self.start_s / float(stream.time_base)), stream=stream, backward=True
+                int(self.start_s / float(stream.time_base or 1)), stream=stream, backward=True
             )
         return container
 

@@ -75,7 +75,7 @@ class FaceTracker:
         out = self._bt.update_with_detections(dets)
         tracked: list[TrackedFace] = []
         if len(out):
-            for tid, idx in zip(out.tracker_id, out.data["idx"], strict=True):
+            for tid, idx in zip(np.asarray(out.tracker_id), out.data["idx"], strict=True):
                 t = int(tid)
                 if t not in self._last_seen:
                     self.tracks_started += 1

@@ -848,7 +848,11 @@ class GovernanceService:
                 after={"reason": reason},
             )
 
-    def entries(self, deployment_id: str) -> list[dict[str, Any]]:
+    def entries(self, by: Actor, deployment_id: str) -> list[dict[str, Any]]:
+        # Least privilege (G.21): the people who compile, approve, use or oversee the list.
+        self._need_role(
+            by, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR
+        )
         with self._tx() as s:
             q = select(m.WatchlistEntry).where(m.WatchlistEntry.deployment_id == deployment_id)
             return [
@@ -946,8 +950,9 @@ class GovernanceService:
             self._audit(s, by.username, "watchlist.view_image", f"entry:{entry_id}")
             return open_sealed(dk, e.image_enc, f"watchlist_entries:{e.id}:image")
 
-    def was_on_list(self, deployment_id: str, entry_id: str) -> dict[str, Any] | None:
+    def was_on_list(self, by: Actor, deployment_id: str, entry_id: str) -> dict[str, Any] | None:
         """B.8: answerable after destruction from the stub (entry id, category, template hash)."""
+        self._need_role(by, Role.AUDITOR, Role.AUTHORISING_OFFICER, Role.ADMINISTRATOR)
         with self._tx() as s:
             st = s.get(m.WatchlistStub, entry_id)
             if st is not None and st.deployment_id == deployment_id:
@@ -1016,7 +1021,8 @@ class GovernanceService:
                 a.template is not None and a.template.contract.id != a.contract_id
             ):
                 raise ContractMismatchError(f"alert made with {a.contract_id}", source=d.id)
-            if s.get(m.WatchlistEntry, a.entry_id) is None:
+            entry = s.get(m.WatchlistEntry, a.entry_id)
+            if entry is None or entry.deployment_id != d.id:
                 raise NotFoundError(
                     "alert names an entry that is not on this watchlist", source=a.entry_id
                 )
@@ -1062,7 +1068,8 @@ class GovernanceService:
             )
             return aid
 
-    def alerts(self, deployment_id: str) -> list[dict[str, Any]]:
+    def alerts(self, by: Actor, deployment_id: str) -> list[dict[str, Any]]:
+        self._need_role(by, Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
         with self._tx() as s:
             q = (
                 select(m.Alert)

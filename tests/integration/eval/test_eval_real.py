@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,16 @@ pytestmark = pytest.mark.data
 @pytest.fixture(scope="module")
 def ident(eval_ctx: EvalContext, lfw_dir: Path) -> IdentificationPart:
     return run_identification(
-        eval_ctx, lfw_dir / "images", [20, 50, 100], policy_fpir=1e-2, policy_size=50,
-        max_identities=200, boot=50, seed=1,
+        eval_ctx,
+        lfw_dir / "images",
+        [20, 50, 100],
+        # A subset this small can only certify a loose policy (about 72 zero-alert searches
+        # per half for 5e-2); the full run certifies 1e-3 (README).
+        policy_fpir=5e-2,
+        policy_size=50,
+        max_identities=200,
+        boot=50,
+        seed=1,
     )
 
 
@@ -45,12 +54,15 @@ def test_identification_subset(ident: IdentificationPart) -> None:
         fp = [f.value for _, f, _ in r.fpir_table]
         fn = [n.value for _, _, n in r.fpir_table]
         # Raising the threshold never adds false alerts and never removes misses.
-        assert all(a >= b for a, b in zip(fp, fp[1:], strict=False))
-        assert all(a <= b for a, b in zip(fn, fn[1:], strict=False))
+        assert all(a >= b for a, b in pairwise(fp))
+        assert all(a <= b for a, b in pairwise(fn))
         for tp in r.tpir_at_fpir:
             if tp.achievable:
                 assert tp.fpir.value <= tp.fpir_target
     assert ident.dataset_summary["identities"] == 200
+    cal = ident.results[1].calibration
+    assert cal.threshold is not None and cal.calib is not None and cal.heldout is not None
+    assert cal.calib.upper <= 5e-2 and cal.heldout.n > 0
     assert sum(ident.failures.values()) >= 0
 
 
@@ -67,14 +79,21 @@ def test_utkface_groups_are_adults_by_gender_and_race(utk: list[DemographicResul
 
 def test_lfw_fnmr_per_gender(eval_ctx: EvalContext, lfw_dir: Path) -> None:
     res = run_demographics(
-        eval_ctx, lfw_dir / "images", [lfw_dir / "labels"], by=[("gender",)], max_identities=200, seed=1
+        eval_ctx,
+        lfw_dir / "images",
+        [lfw_dir / "labels"],
+        by=[("gender",)],
+        max_identities=200,
+        seed=1,
     )
     row = res[0].row_at(0.5)
     assert set(row.fnmr) == {"female", "male"}
     assert all(g.genuine.size > 0 for g in res[0].groups)
 
 
-def test_labels_that_do_not_match_are_refused(eval_ctx: EvalContext, lfw_dir: Path, utkface_dir: Path) -> None:
+def test_labels_that_do_not_match_are_refused(
+    eval_ctx: EvalContext, lfw_dir: Path, utkface_dir: Path
+) -> None:
     with pytest.raises(DatasetError, match="match none"):
         run_demographics(eval_ctx, utkface_dir / "images", [lfw_dir / "labels"], max_identities=20)
 
@@ -83,8 +102,12 @@ def test_full_report_renders_and_governance_can_load_it(
     eval_ctx: EvalContext, ident: IdentificationPart, utk: list[DemographicResult], tmp_path: Path
 ) -> None:
     rep = build_report(
-        contract=eval_ctx.engine.contract.to_dict(), engine_name="sface", engine_default=0.5,
-        ident=ident, demo=utk, provenance={"lfw": "subset of 200 identities", "utkface": "subset"},
+        contract=eval_ctx.engine.contract.to_dict(),
+        engine_name="sface",
+        engine_default=0.5,
+        ident=ident,
+        demo=utk,
+        provenance={"lfw": "subset of 200 identities", "utkface": "subset"},
     )
     jpath, hpath = write_report(tmp_path / "model-eval", rep, ident, utk)
     raw = json.loads(jpath.read_text())

@@ -19,7 +19,9 @@ def test_no_alert_with_1000_lfw_identities_at_the_default_threshold(
     video_path: Path, sface_engine: FaceEngine, lfw_watchlist: Watchlist
 ) -> None:
     sink = MemoryAlertSink()
-    s = Pipeline(sface_engine, lfw_watchlist, sink, PipelineConfig()).run(PyAVSource(str(video_path)))
+    s = Pipeline(sface_engine, lfw_watchlist, sink, PipelineConfig()).run(
+        PyAVSource(str(video_path))
+    )
     assert s.threshold == default_threshold(sface_engine.contract)
     c = s.counters
     assert c.frames == 105 and c.tracks >= 10 and c.embeddings > 0
@@ -40,7 +42,9 @@ def test_a_subject_enrolled_from_the_first_second_is_alerted_later_and_nobody_el
     wl = Watchlist(ids, vecs, sface_engine.contract)
     sink = MemoryAlertSink()
     # Watch only from 1.0 s on: the alert must come from frames after the enrolment crop.
-    s = Pipeline(sface_engine, wl, sink, PipelineConfig()).run(PyAVSource(str(video_path), start_s=1.0))
+    s = Pipeline(sface_engine, wl, sink, PipelineConfig()).run(
+        PyAVSource(str(video_path), start_s=1.0)
+    )
     assert s.counters.frames == 80
     assert [a.subject_id for a in sink.alerts] == ["mated-subject"]
     a = sink.alerts[0]

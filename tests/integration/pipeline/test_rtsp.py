@@ -27,9 +27,14 @@ SERVER = Path(__file__).with_name("rtsp_server.py")
 def _rtsp_server_available() -> str | None:
     try:
         r = subprocess.run(
-            [SYSTEM_PY, "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); "
-             "from gi.repository import GstRtspServer"],
-            capture_output=True, timeout=30,
+            [
+                SYSTEM_PY,
+                "-c",
+                "import gi; gi.require_version('GstRtspServer', '1.0'); "
+                "from gi.repository import GstRtspServer",
+            ],
+            capture_output=True,
+            timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{SYSTEM_PY} unusable ({exc})"
@@ -78,7 +83,8 @@ def test_pipeline_reconnects_when_the_rtsp_server_dies_and_returns(
     url = f"rtsp://127.0.0.1:{port}/walkers"
     rng = np.random.default_rng(0)
     wl = Watchlist(
-        ["nobody"], l2_normalise(rng.standard_normal((1, sface_engine.contract.dim)).astype(np.float32)),
+        ["nobody"],
+        l2_normalise(rng.standard_normal((1, sface_engine.contract.dim)).astype(np.float32)),
         sface_engine.contract,
     )
     source = PyAVSource(url, backoff=Backoff(initial_s=0.25, max_s=1.0), reconnect_timeout_s=30)
@@ -104,9 +110,9 @@ def test_pipeline_reconnects_when_the_rtsp_server_dies_and_returns(
     t = threading.Thread(target=chaos, daemon=True)
     t.start()
     try:
-        s = Pipeline(sface_engine, wl, MemoryAlertSink(), PipelineConfig(camera_id="rtsp-test")).run(
-            source, should_stop=stop.is_set
-        )
+        s = Pipeline(
+            sface_engine, wl, MemoryAlertSink(), PipelineConfig(camera_id="rtsp-test")
+        ).run(source, should_stop=stop.is_set)
     finally:
         stop.set()
         t.join(timeout=30)

@@ -21,7 +21,9 @@ def synthetic(
         centre = rng.standard_normal(dim)
         centre /= np.linalg.norm(centre)
         for j in range(n):
-            records.append(ImageRecord(Path(f"/synthetic/id{i:04d}/id{i:04d}_{j:04d}.jpg"), f"id{i:04d}"))
+            records.append(
+                ImageRecord(Path(f"/synthetic/id{i:04d}/id{i:04d}_{j:04d}.jpg"), f"id{i:04d}")
+            )
             rows.append(centre + noise * rng.standard_normal(dim) / np.sqrt(dim))
     vectors = l2_normalise(np.array(rows, np.float32))
     ds = Dataset.from_records(Path("/synthetic"), records, "synthetic")

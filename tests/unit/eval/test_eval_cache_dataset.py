@@ -94,12 +94,19 @@ def test_scanning_and_bad_folders(tmp_path: Path) -> None:
     (root / "notes.txt").write_text("x")
     ds = scan_any(root)
     assert ds.summary() == {
-        "images": 3, "identities": 2, "identities_with_2plus_images": 1, "identities_with_1_image": 1
+        "images": 3,
+        "identities": 2,
+        "identities_with_2plus_images": 1,
+        "identities_with_1_image": 1,
     }
 
 
 def test_utkface_labels_and_malformed_names(tmp_path: Path) -> None:
-    assert parse_utkface_name("26_1_2_20170116.jpg.chip.jpg") == {"age": "26", "gender": "female", "race": "Asian"}
+    assert parse_utkface_name("26_1_2_20170116.jpg.chip.jpg") == {
+        "age": "26",
+        "gender": "female",
+        "race": "Asian",
+    }
     with pytest.raises(DatasetError):
         parse_utkface_name("photo.jpg")
     _square(tmp_path / "30_0_1_2017.jpg", (0, 0, 200))

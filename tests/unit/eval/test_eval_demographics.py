@@ -30,7 +30,12 @@ def _groups(seed: int = 0) -> tuple[Dataset, np.ndarray, np.ndarray, Labels]:
                 labels[name] = {"gender": "female" if g != "C" else "male", "race": g, "age": "30"}
     labels[records[0].path.name]["age"] = "5"  # a child: left out by the adult filter
     ds = Dataset.from_records(Path("/x"), records)
-    return ds, l2_normalise(np.array(rows, np.float32)), np.ones(len(records), bool), Labels(labels, "t")
+    return (
+        ds,
+        l2_normalise(np.array(rows, np.float32)),
+        np.ones(len(records), bool),
+        Labels(labels, "t"),
+    )
 
 
 def test_outlier_group_found_and_floor_above_its_scores() -> None:
@@ -51,7 +56,9 @@ def test_outlier_group_found_and_floor_above_its_scores() -> None:
 
 def test_exclusion_and_missing_labels() -> None:
     ds, vec, ok, lab = _groups()
-    res = evaluate_demographics(ds, vec, ok, lab, ["gender", "race"], default_threshold=0.5, exclude=("B",))
+    res = evaluate_demographics(
+        ds, vec, ok, lab, ["gender", "race"], default_threshold=0.5, exclude=("B",)
+    )
     assert {g.group for g in res.groups} == {"female/A", "male/C"}
     with pytest.raises(DatasetError, match="no image has usable labels"):
         evaluate_demographics(ds, vec, ok, lab, ["hair"], default_threshold=0.5)

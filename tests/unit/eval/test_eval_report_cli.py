@@ -27,10 +27,14 @@ def _ident_part() -> IdentificationPart:
     results, curves = [], {}
     for size in (50, 100):
         sc = score_size(size, gal, vec)
-        results.append(evaluate_size(sc, thresholds=[*THRESHOLD_GRID, 0.5], policy_fpir=1e-2, boot=10))
+        results.append(
+            evaluate_size(sc, thresholds=[*THRESHOLD_GRID, 0.5], policy_fpir=1e-2, boot=10)
+        )
         ks = sc.fpir_counts(THRESHOLD_GRID)
         curves[size] = [(t, int(k), sc.n_nonmated) for t, k in zip(THRESHOLD_GRID, ks, strict=True)]
-    return IdentificationPart("synthetic", ds.summary(), None, {}, [], 0, 1e-2, 100, results, curves)
+    return IdentificationPart(
+        "synthetic", ds.summary(), None, {}, [], 0, 1e-2, 100, results, curves
+    )
 
 
 def test_full_report_carries_a_loadable_approval() -> None:
@@ -38,8 +42,12 @@ def test_full_report_carries_a_loadable_approval() -> None:
     ds, vec, ok, lab = _groups()
     demo = [evaluate_demographics(ds, vec, ok, lab, ["race"], default_threshold=0.5)]
     rep = build_report(
-        contract={"id": "synthetic@1#abc"}, engine_name="synthetic", engine_default=0.5,
-        ident=ident, demo=demo, provenance={"data": "synthetic"},
+        contract={"id": "synthetic@1#abc"},
+        engine_name="synthetic",
+        engine_default=0.5,
+        ident=ident,
+        demo=demo,
+        provenance={"data": "synthetic"},
     )
     assert rep["kind"] == REPORT_KIND
     appr = ModelApproval.from_report_json(json.dumps(rep))
@@ -56,7 +64,11 @@ def test_full_report_carries_a_loadable_approval() -> None:
 
 def test_partial_report_has_no_approval() -> None:
     rep = build_report(
-        contract={"id": "x"}, engine_name="x", engine_default=0.5, ident=_ident_part(), demo=[],
+        contract={"id": "x"},
+        engine_name="x",
+        engine_default=0.5,
+        ident=_ident_part(),
+        demo=[],
         provenance={},
     )
     assert rep["kind"] == PARTIAL_KIND and "approval" not in rep
@@ -71,7 +83,7 @@ COLOURS = [(b, g, r) for b in (0, 90, 200) for g in (0, 120, 230) for r in (40, 
 
 def _img(path: Path, bgr: tuple[int, int, int], jitter: int) -> None:
     img = np.full((80, 80, 3), 128, np.uint8)
-    img[16 + jitter : 64, 16:64 - jitter] = bgr
+    img[16 + jitter : 64, 16 : 64 - jitter] = bgr
     cv2.imwrite(str(path), img)
 
 
@@ -82,7 +94,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     from openlfr.vision.mock import mock_engine
 
     def ctx(engine: str | None, cache: Path | None, no_cache: bool, quiet: bool) -> EvalContext:
-        return EvalContext.create(mock_engine(), tmp_path / "cache", use_cache=not no_cache, progress=False)
+        return EvalContext.create(
+            mock_engine(), tmp_path / "cache", use_cache=not no_cache, progress=False
+        )
 
     monkeypatch.setattr(ev, "_context", ctx)
     monkeypatch.setattr(ev, "_engine_default", lambda c, t: 0.5 if t is None else t)
@@ -106,12 +120,24 @@ def _lfw_like(root: Path) -> Path:
     return root
 
 
-def test_cli_identification_writes_report_and_reports_bad_images(cli: typer.Typer, tmp_path: Path) -> None:
+def test_cli_identification_writes_report_and_reports_bad_images(
+    cli: typer.Typer, tmp_path: Path
+) -> None:
     data = _lfw_like(tmp_path / "lfw")
     out = tmp_path / "rep" / "ident"
     res = CliRunner().invoke(
-        cli, ["eval", "identification", "--data", str(data), "--watchlist-sizes", "5,10",
-              "--json", "--report", str(out)],
+        cli,
+        [
+            "eval",
+            "identification",
+            "--data",
+            str(data),
+            "--watchlist-sizes",
+            "5,10",
+            "--json",
+            "--report",
+            str(out),
+        ],
     )
     assert res.exit_code == 0, res.output
     rep = json.loads(res.stdout)
@@ -131,14 +157,20 @@ def test_cli_bad_inputs_exit_cleanly(cli: typer.Typer, tmp_path: Path) -> None:
     for i in range(3):
         (singles / f"P{i}").mkdir(parents=True)
         _img(singles / f"P{i}" / "a.png", COLOURS[i], 0)
-    r = CliRunner().invoke(cli, ["eval", "identification", "--data", str(singles), "--watchlist-sizes", "2"])
+    r = CliRunner().invoke(
+        cli, ["eval", "identification", "--data", str(singles), "--watchlist-sizes", "2"]
+    )
     assert r.exit_code == 2 and "non-mated" in r.output
-    r = CliRunner().invoke(cli, ["eval", "identification", "--data", str(singles), "--watchlist-sizes", "x"])
+    r = CliRunner().invoke(
+        cli, ["eval", "identification", "--data", str(singles), "--watchlist-sizes", "x"]
+    )
     assert r.exit_code != 0
     data = _lfw_like(tmp_path / "lfw")
     labels = tmp_path / "male_names.txt"
     labels.write_text("Nobody_0001.jpg\n")
-    r = CliRunner().invoke(cli, ["eval", "demographics", "--data", str(data), "--labels", str(labels)])
+    r = CliRunner().invoke(
+        cli, ["eval", "demographics", "--data", str(data), "--labels", str(labels)]
+    )
     assert r.exit_code == 2 and "match none" in r.output
 
 
@@ -151,8 +183,24 @@ def test_cli_full_report_with_utkface_style_names(cli: typer.Typer, tmp_path: Pa
     _img(utk / "3_0_0_20170000.jpg", COLOURS[0], 2)  # a child, left out
     out = tmp_path / "full"
     r = CliRunner().invoke(
-        cli, ["eval", "report", "--lfw", str(data), "--utkface", str(utk), "--out", str(out),
-              "--watchlist-sizes", "5,10", "--policy-size", "10", "--policy-fpir", "0.5", "--json"],
+        cli,
+        [
+            "eval",
+            "report",
+            "--lfw",
+            str(data),
+            "--utkface",
+            str(utk),
+            "--out",
+            str(out),
+            "--watchlist-sizes",
+            "5,10",
+            "--policy-size",
+            "10",
+            "--policy-fpir",
+            "0.5",
+            "--json",
+        ],
     )
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
@@ -162,3 +210,32 @@ def test_cli_full_report_with_utkface_style_names(cli: typer.Typer, tmp_path: Pa
     assert rep["kind"] in (REPORT_KIND, PARTIAL_KIND)
     if rep["kind"] == REPORT_KIND:
         ModelApproval.from_report_json(out.with_suffix(".json").read_text())
+
+
+def test_cli_expected_alerts(cli: typer.Typer, tmp_path: Path) -> None:
+    ident = _ident_part()
+    ds, vec, ok, lab = _groups()
+    demo = [evaluate_demographics(ds, vec, ok, lab, ["race"], default_threshold=0.5)]
+    rep = build_report(
+        contract={"id": "c"},
+        engine_name="s",
+        engine_default=0.5,
+        ident=ident,
+        demo=demo,
+        provenance={},
+    )
+    assert rep["expected_false_alerts_per_100k_faces"][0]["watchlist_size"] == 50
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(rep))
+    args = ["eval", "expected-alerts", "--report", str(path), "--faces", "10000"]
+    r = CliRunner().invoke(cli, [*args, "--watchlist-size", "100"])
+    assert r.exit_code == 0 and "expected false alerts" in r.output
+    r = CliRunner().invoke(cli, [*args, "--watchlist-size", "100", "--threshold", "0.21"])
+    assert "second authorisation" in r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    r = CliRunner().invoke(
+        cli,
+        ["eval", "expected-alerts", "--report", str(bad), "--faces", "1", "--watchlist-size", "1"],
+    )
+    assert r.exit_code == 2 and "not a usable report" in r.output

@@ -28,7 +28,9 @@ def test_empty_rate_is_uninformative() -> None:
 def test_upper_bound_matches_interval() -> None:
     for k, n in [(0, 50), (3, 1000), (10, 10), (7, 20)]:
         assert upper_bound(k, n) == pytest.approx(rate(k, n).upper, abs=1e-9)
-    assert list(upper_bounds([0, 3], 1000)) == pytest.approx([rate(0, 1000).upper, rate(3, 1000).upper])
+    assert list(upper_bounds([0, 3], 1000)) == pytest.approx(
+        [rate(0, 1000).upper, rate(3, 1000).upper]
+    )
 
 
 def test_ratio_interval_contains_estimate_and_corrects_zero() -> None:

@@ -37,11 +37,18 @@ REQUIRE_POSTGRES = os.environ.get("OPENLFR_REQUIRE_POSTGRES") == "1"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-def approval_for(contract: EmbeddingContract, *, floor: float = 0.4, at: datetime = T0) -> ModelApproval:
+def approval_for(
+    contract: EmbeddingContract, *, floor: float = 0.4, at: datetime = T0
+) -> ModelApproval:
     curve = tuple(
         FpirPoint(n, t, fpir, fpir * 1.5)
         for n, scale in ((10, 1.0), (100, 8.0), (1000, 60.0))
-        for t, fpir in ((0.3, 1e-2 * scale), (0.4, 1e-3 * scale), (0.5, 1e-4 * scale), (0.6, 1e-5 * scale))
+        for t, fpir in (
+            (0.3, 1e-2 * scale),
+            (0.4, 1e-3 * scale),
+            (0.5, 1e-4 * scale),
+            (0.6, 1e-5 * scale),
+        )
     )
     return ModelApproval(contract.id, at.isoformat(), floor, 0.5, 1e-3, curve, "test")
 
@@ -100,8 +107,13 @@ def make_world(
     engine = make_engine(url)
     clock = FrozenClock(T0)
     loader = (lambda: MasterKey(KEY)) if key else (lambda: MasterKey.load(None))
-    svc = GovernanceService(session_factory(engine), settings=settings or GovernanceSettings(),
-                            clock=clock, master_key=loader, hasher=FAST_HASHER)
+    svc = GovernanceService(
+        session_factory(engine),
+        settings=settings or GovernanceSettings(),
+        clock=clock,
+        master_key=loader,
+        hasher=FAST_HASHER,
+    )
     people: dict[str, Actor] = {}
     people["admin"] = svc.create_user(None, "admin", PASSWORD, ["administrator"])
     for name, roles in (
@@ -171,8 +183,13 @@ MARKER = b"OPENLFR-TEST-IMAGE-MARKER-"
 def add_entries(w: World, dep: str, n: int = 3, by: Actor | None = None) -> list[str]:
     ids = []
     for i in range(n):
-        eid, _ = w.svc.add_entry(by or w.compiler, dep, proposal(subject_ref=f"PND/{i}"), template(i),
-                                 MARKER + str(i).encode() * 40)
+        eid, _ = w.svc.add_entry(
+            by or w.compiler,
+            dep,
+            proposal(subject_ref=f"PND/{i}"),
+            template(i),
+            MARKER + str(i).encode() * 40,
+        )
         ids.append(eid)
     return ids
 

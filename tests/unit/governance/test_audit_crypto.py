@@ -32,9 +32,19 @@ def _sql(w: World, sql: str, **params: object) -> None:
 
 
 def _alert(w: World, dep: str, entry: str) -> str:
-    return w.svc.record_alert(dep, AlertIn(
-        camera_id="cam-1", entry_id=entry, score=0.8, threshold=0.5, contract_id=MOCK_CONTRACT.id,
-        detected_at=w.clock(), template=template(7), probe_jpeg=b"PROBE-CROP-MARKER" * 30))
+    return w.svc.record_alert(
+        dep,
+        AlertIn(
+            camera_id="cam-1",
+            entry_id=entry,
+            score=0.8,
+            threshold=0.5,
+            contract_id=MOCK_CONTRACT.id,
+            detected_at=w.clock(),
+            template=template(7),
+            probe_jpeg=b"PROBE-CROP-MARKER" * 30,
+        ),
+    )
 
 
 def test_chain_intact_then_edit_detected(world: World) -> None:
@@ -60,8 +70,16 @@ def test_insert_detected(world: World) -> None:
         last = s.execute(text("select max(seq) from audit_log")).scalar_one()
         prev = s.get(AuditRecord, last)
         assert prev is not None
-        r = AuditRecord(seq=last + 1, at=prev.at, actor="mallory", action="user.create",
-                        subject="user:x", before_json="{}", after_json="{}", prev_hash=prev.hash)
+        r = AuditRecord(
+            seq=last + 1,
+            at=prev.at,
+            actor="mallory",
+            action="user.create",
+            subject="user:x",
+            before_json="{}",
+            after_json="{}",
+            prev_hash=prev.hash,
+        )
         r.hash = audit.record_hash(prev.hash, r)
         s.add(r)
     rep = world.svc.verify_audit()
@@ -72,8 +90,11 @@ def test_insert_in_the_middle_detected(world: World) -> None:
     live(world)
     _sql(world, "update audit_log set seq = seq + 1000 where seq >= 4")
     _sql(world, "update audit_log set seq = seq - 999 where seq >= 1004")
-    _sql(world, "insert into audit_log (seq, at, actor, action, subject, before_json, after_json, "
-         "prev_hash, hash) values (4, 'x', 'mallory', 'x', 'x', '{}', '{}', 'x', 'x')")
+    _sql(
+        world,
+        "insert into audit_log (seq, at, actor, action, subject, before_json, after_json, "
+        "prev_hash, hash) values (4, 'x', 'mallory', 'x', 'x', '{}', '{}', 'x', 'x')",
+    )
     rep = world.svc.verify_audit()
     assert not rep.ok and rep.first_bad_seq == 4 and "does not link" in str(rep)
 
@@ -103,7 +124,9 @@ def test_biometrics_at_rest_are_unreadable_without_key(world: World) -> None:
         vec = np.ascontiguousarray(template(i).vector).tobytes()
         assert vec not in raw and vec[:16] not in raw
     with world.svc.factory() as s:
-        wrapped = s.execute(text("select wrapped from data_keys where purpose='watchlist'")).scalar_one()
+        wrapped = s.execute(
+            text("select wrapped from data_keys where purpose='watchlist'")
+        ).scalar_one()
         blob = s.execute(text("select image_enc from watchlist_entries limit 1")).scalar_one()
     with pytest.raises(KeyUnavailableError, match="does not open"):
         MasterKey(bytes(32)).unwrap(wrapped, f"{dep}/watchlist")
@@ -121,7 +144,11 @@ def test_purge_leaves_no_residue_in_the_file(world: World) -> None:
     world.svc.end(world.op1, dep)
     world.clock.advance(days=31, minutes=1)
     rc = world.svc.purge()
-    assert rc.alerts_deleted == {dep: 1} and rc.watchlists_destroyed == {dep: 3} and rc.keys_destroyed == [dep]
+    assert (
+        rc.alerts_deleted == {dep: 1}
+        and rc.watchlists_destroyed == {dep: 3}
+        and rc.keys_destroyed == [dep]
+    )
     raw = _db_bytes(world)
     assert probe[20:80] not in raw and image[20:80] not in raw
     assert world.svc.verify_audit().ok

@@ -24,7 +24,9 @@ def test_duty_conflicts_name_each_pair() -> None:
     msgs = deployment.duty_conflicts("a", "a", ["a"])
     assert "authorising officer cannot also be the watchlist compiler" in msgs[0]
     assert any("cannot also be an operator" in m for m in msgs)
-    assert deployment.duty_conflicts(None, "b", ["b"]) == ["the watchlist compiler cannot also be an operator"]
+    assert deployment.duty_conflicts(None, "b", ["b"]) == [
+        "the watchlist compiler cannot also be an operator"
+    ]
 
 
 def test_state_machine_refuses_skipping_authorisation() -> None:
@@ -67,8 +69,12 @@ def test_entry_refusals(over: dict, message: str) -> None:
 def test_entry_flags() -> None:
     assert assess_entry(proposal(), today=TODAY, settings=S) == []
     flags = assess_entry(
-        proposal(quality_score=0.3, image_captured_on=TODAY - timedelta(days=900), is_minor=True,
-                 minor_justification="missing child at risk"),
+        proposal(
+            quality_score=0.3,
+            image_captured_on=TODAY - timedelta(days=900),
+            is_minor=True,
+            minor_justification="missing child at risk",
+        ),
         today=TODAY,
         settings=S,
     )
@@ -81,8 +87,14 @@ def test_review_status() -> None:
     assert alerts.status_of([c1], eu_mode=False) == AlertStatus.CONFIRMED
     assert alerts.status_of([c1], eu_mode=True) == AlertStatus.PENDING
     assert alerts.status_of([c1, c2], eu_mode=True) == AlertStatus.CONFIRMED
-    assert alerts.status_of([c1, Review("u2", Decision.REJECT, "r")], eu_mode=True) == AlertStatus.REJECTED
-    assert "has not been adjudicated" in alerts.outcome_problems(AlertStatus.PENDING, False, None, "arrest")[0]
+    assert (
+        alerts.status_of([c1, Review("u2", Decision.REJECT, "r")], eu_mode=True)
+        == AlertStatus.REJECTED
+    )
+    assert (
+        "has not been adjudicated"
+        in alerts.outcome_problems(AlertStatus.PENDING, False, None, "arrest")[0]
+    )
     assert alerts.outcome_problems(AlertStatus.REJECTED, False, None, "arrest")
     assert alerts.outcome_problems(AlertStatus.CONFIRMED, True, None, "arrest") == [
         "an engagement needs its duration in seconds"
@@ -102,7 +114,8 @@ def test_retention_periods_and_hold() -> None:
 def _record() -> transparency.DeploymentRecord:
     return transparency.DeploymentRecord(
         "d1", "Cardiff <centre>", "2026-06-01", "s", "e", "High St", "locate_wanted_persons",
-        "authorising_officer", 2, 3, {"wanted_by_courts_or_police": 3}, "sface", 0.5, 1000, 4, 1, 2, 1,
+        "authorising_officer", 2, 3, {"wanted_by_courts_or_police": 3}, "sface", 0.5, 1000,
+        4, 1, 2, 1,
         1, 1, {"no_further_action": 1},
     )  # fmt: skip
 

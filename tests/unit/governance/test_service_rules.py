@@ -56,8 +56,12 @@ def test_authorise_lists_every_missing_item(world: World) -> None:
     with pytest.raises(RuleViolation) as ei:
         world.svc.authorise(world.ao1, dep)
     msg = refused(ei)
-    for item in ("missing DPIA reference", "missing equality impact assessment reference",
-                 "missing less intrusive alternatives considered", "missing camera whitelist"):
+    for item in (
+        "missing DPIA reference",
+        "missing equality impact assessment reference",
+        "missing less intrusive alternatives considered",
+        "missing camera whitelist",
+    ):
         assert item in msg
     assert world.svc.deployment(dep)["state"] == "draft"
 
@@ -95,7 +99,9 @@ def test_no_model_evaluation_no_authorisation(world: World) -> None:
 
 def test_threshold_below_floor_needs_second_authorisation(world: World) -> None:
     dep = draft(world, threshold=0.35)
-    with pytest.raises(RuleViolation, match="below the model's validated floor 0.4: needs a second"):
+    with pytest.raises(
+        RuleViolation, match="below the model's validated floor 0.4: needs a second"
+    ):
         world.svc.authorise(world.ao1, dep)
     world.svc.countersign(world.ao1, dep, "low_threshold", "high-harm missing person")
     with pytest.raises(RuleViolation, match="must be by a different officer"):
@@ -129,8 +135,12 @@ def test_eu_mode_requires_its_fields(world: World) -> None:
     dep = draft(world, eu_mode=True)
     with pytest.raises(RuleViolation) as ei:
         world.svc.authorise(world.ao1, dep)
-    for item in ("fundamental rights impact assessment", "EU database registration id",
-                 "Art 5(1)(h) objective", "judicial/independent authorisation id"):
+    for item in (
+        "fundamental rights impact assessment",
+        "EU database registration id",
+        "Art 5(1)(h) objective",
+        "judicial/independent authorisation id",
+    ):
         assert item in refused(ei)
 
 
@@ -185,12 +195,14 @@ def test_uncategorised_entry_refused_and_nothing_stored(world: World) -> None:
     dep = draft(world)
     with pytest.raises(RuleViolation, match="category 'other' is not one of"):
         world.svc.add_entry(world.compiler, dep, proposal(category="other"), template(1), b"img")
-    assert world.svc.entries(dep) == []
+    assert world.svc.entries(world.dpo, dep) == []
 
 
 def test_only_the_deployments_compiler_adds(world: World) -> None:
     dep = draft(world)
-    with pytest.raises(RuleViolation, match="compiler2 is not this deployment's watchlist compiler"):
+    with pytest.raises(
+        RuleViolation, match="compiler2 is not this deployment's watchlist compiler"
+    ):
         add_entries(world, dep, 1, by=world.compiler2)
     with pytest.raises(RuleViolation, match="op1 is not a watchlist compiler"):
         add_entries(world, dep, 1, by=world.op1)
@@ -226,18 +238,29 @@ def test_template_of_another_model_refused(world: World) -> None:
 
 def test_flags_are_recorded(world: World) -> None:
     dep = draft(world)
-    _, flags = world.svc.add_entry(world.compiler, dep, proposal(quality_score=0.3), template(1), b"i")
+    _, flags = world.svc.add_entry(
+        world.compiler, dep, proposal(quality_score=0.3), template(1), b"i"
+    )
     assert flags == ["low_quality"]
-    assert world.svc.entries(dep)[0]["flags"] == ["low_quality"]
+    assert world.svc.entries(world.dpo, dep)[0]["flags"] == ["low_quality"]
 
 
 # -- live: cameras, window, alerts (A.2, D.13-D.14) -------------------------------------------
 def _alert(world: World, dep: str, entry: str, camera: str = "cam-1", seed: int = 0) -> str:
     return world.svc.record_alert(
         dep,
-        AlertIn(camera_id=camera, entry_id=entry, score=0.71, threshold=0.5,
-                contract_id=MOCK_CONTRACT.id, detected_at=world.clock(), template=template(seed),
-                probe_jpeg=b"PROBE-CROP-MARKER" * 20, scene_jpeg=b"SCENE" * 20, source_ref="frame 7"),
+        AlertIn(
+            camera_id=camera,
+            entry_id=entry,
+            score=0.71,
+            threshold=0.5,
+            contract_id=MOCK_CONTRACT.id,
+            detected_at=world.clock(),
+            template=template(seed),
+            probe_jpeg=b"PROBE-CROP-MARKER" * 20,
+            scene_jpeg=b"SCENE" * 20,
+            source_ref="frame 7",
+        ),
     )
 
 
@@ -248,7 +271,7 @@ def test_unknown_camera_refused(world: World) -> None:
     with pytest.raises(CameraNotAllowedError):
         _alert(world, dep, ids[0], camera="cam-x")
     assert world.svc.deployment(dep)["frames_refused"] == 1
-    assert world.svc.alerts(dep) == []
+    assert world.svc.alerts(world.dpo, dep) == []
 
 
 def test_deployment_ends_by_itself_and_refuses_alerts_after(world: World) -> None:
@@ -266,7 +289,9 @@ def test_adjudication_rules(world: World) -> None:
     dep, ids = live(world)
     aid = _alert(world, dep, ids[0])
     with pytest.raises(RuleViolation, match="has not been adjudicated"):
-        world.svc.record_outcome(world.op1, aid, engaged=False, duration_s=None, result="not_located")
+        world.svc.record_outcome(
+            world.op1, aid, engaged=False, duration_s=None, result="not_located"
+        )
     with pytest.raises(RuleViolation, match="compiler is not an operator"):
         world.svc.review(world.compiler, aid, "confirm", "same person")
     with pytest.raises(RuleViolation, match="a decision needs a reason"):
@@ -282,23 +307,38 @@ def test_adjudication_rules(world: World) -> None:
 
 
 def test_eu_mode_needs_two_people_to_confirm(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    w = make_world(f"sqlite:///{tmp_path / 'eu.sqlite3'}", settings=GovernanceSettings(eu_mode=True))
-    dep, ids = live(w, judicial_authorisation_id="JUD-1", fria_ref="FRIA-1", eu_database_id="EU-9",
-                    art5_objective="Art 5(1)(h)(iii) locate suspect of a listed offence")
+    w = make_world(
+        f"sqlite:///{tmp_path / 'eu.sqlite3'}", settings=GovernanceSettings(eu_mode=True)
+    )
+    dep, ids = live(
+        w,
+        judicial_authorisation_id="JUD-1",
+        fria_ref="FRIA-1",
+        eu_database_id="EU-9",
+        art5_objective="Art 5(1)(h)(iii) locate suspect of a listed offence",
+    )
     aid = _alert(w, dep, ids[0])
     assert w.svc.review(w.op1, aid, "confirm", "match") == "pending"
     assert w.svc.review(w.op2, aid, "confirm", "agree") == "confirmed"
 
 
 def test_eu_urgent_start_lapses_and_purges(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    w = make_world(f"sqlite:///{tmp_path / 'eu2.sqlite3'}", settings=GovernanceSettings(eu_mode=True))
-    dep, ids = live(w, urgent=True, fria_ref="FRIA-1", eu_database_id="EU-9", art5_objective="x",
-                    ends_at=T0 + timedelta(days=3))
+    w = make_world(
+        f"sqlite:///{tmp_path / 'eu2.sqlite3'}", settings=GovernanceSettings(eu_mode=True)
+    )
+    dep, ids = live(
+        w,
+        urgent=True,
+        fria_ref="FRIA-1",
+        eu_database_id="EU-9",
+        art5_objective="x",
+        ends_at=T0 + timedelta(days=3),
+    )
     _alert(w, dep, ids[0])
     w.clock.advance(hours=24)
     rc = w.svc.purge()
     assert rc.deployments_ended == [dep] and rc.alerts_deleted == {dep: 1}
-    assert w.svc.alerts(dep) == [] and w.svc.entries(dep) == []
+    assert w.svc.alerts(w.dpo, dep) == [] and w.svc.entries(w.dpo, dep) == []
 
 
 # -- retention (E.16-E.17) and stubs (B.8) ------------------------------------------------------
@@ -307,15 +347,18 @@ def test_watchlist_destroyed_within_24h_leaving_a_stub(world: World) -> None:
     world.svc.end(world.op1, dep)
     world.clock.advance(hours=1)
     world.svc.purge()
-    assert len(world.svc.entries(dep)) == 3  # grace period for late adjudication
+    assert len(world.svc.entries(world.dpo, dep)) == 3  # grace period for late adjudication
     world.clock.advance(hours=23)
     rc = world.svc.purge()
     assert rc.watchlists_destroyed == {dep: 3}
-    assert world.svc.entries(dep) == []
-    stub = world.svc.was_on_list(dep, ids[0])
+    assert world.svc.entries(world.dpo, dep) == []
+    stub = world.svc.was_on_list(world.dpo, dep, ids[0])
     assert stub is not None and stub["state"] == "destroyed"
-    assert stub["category"] == "wanted_by_courts_or_police" and stub["template_digest"] == template(0).digest()
-    assert world.svc.was_on_list(dep, "nope") is None
+    assert (
+        stub["category"] == "wanted_by_courts_or_police"
+        and stub["template_digest"] == template(0).digest()
+    )
+    assert world.svc.was_on_list(world.dpo, dep, "nope") is None
     with world.svc.factory() as s:
         keys = s.execute(text("select purpose from data_keys")).scalars().all()
     # Watchlist key shredded with the list; with no alerts left the alert key goes too.
@@ -335,8 +378,8 @@ def test_alerts_expire_unless_on_legal_hold(world: World) -> None:
     assert world.svc.purge().alerts_deleted == {}
     world.clock.advance(days=1, minutes=1)
     assert world.svc.purge().alerts_deleted == {dep: 1}
-    assert [a["id"] for a in world.svc.alerts(dep)] == [a2]
-    assert a1 not in {a["id"] for a in world.svc.alerts(dep)}
+    assert [a["id"] for a in world.svc.alerts(world.dpo, dep)] == [a2]
+    assert a1 not in {a["id"] for a in world.svc.alerts(world.dpo, dep)}
     assert world.svc.verify_audit().ok
 
 
@@ -358,6 +401,18 @@ def test_subject_access_and_erasure(world: World) -> None:
     assert world.svc.subject_access(world.dpo, template(99), threshold=0.9) == []
     n = world.svc.erase(world.dpo, hits, "erasure request 2026/17")
     assert n == {"alerts": 1, "watchlist_entries": 1}
-    assert world.svc.alerts(dep) == []
-    assert world.svc.was_on_list(dep, ids[2])["state"] == "destroyed"  # type: ignore[index]
+    assert world.svc.alerts(world.dpo, dep) == []
+    assert world.svc.was_on_list(world.dpo, dep, ids[2])["state"] == "destroyed"  # type: ignore[index]
     assert world.svc.verify_audit().ok
+
+
+def test_least_privilege_on_reads(world: World) -> None:
+    dep, ids = live(world)
+    with pytest.raises(PermissionDeniedError, match="compiler needs one of the roles: operator"):
+        world.svc.alerts(world.compiler, dep)
+    with pytest.raises(PermissionDeniedError, match="op1 needs one of the roles: auditor"):
+        world.svc.was_on_list(world.op1, dep, ids[0])
+    with pytest.raises(PermissionDeniedError):
+        world.svc.entries(world.admin, dep)
+    with pytest.raises(PermissionDeniedError):
+        world.svc.alert_evidence(world.compiler, "x")

@@ -62,7 +62,11 @@ def test_probe_fusion_and_decisions() -> None:
     seen: list[float] = []
     noisy = l2_normalise((v[0] + 0.05 * v[1]).astype(np.float32))
     ds, conflicts = decide_tracks(
-        {1: v[0], 2: noisy, 3: v[2]}, {1: 2, 2: 2, 3: 1}, wl, 0.9, 2,
+        {1: v[0], 2: noisy, 3: v[2]},
+        {1: 2, 2: 2, 3: 1},
+        wl,
+        0.9,
+        2,
         on_score=lambda t, s: seen.append(s),
     )
     # Tracks 1 and 2 both reach "a" in one frame: only the better one keeps it; track 3 lacks

@@ -75,7 +75,10 @@ def test_cooldown_stops_a_second_alert_for_a_reacquired_subject(engine) -> None:
 
 def test_embeddings_are_bounded_per_track(engine) -> None:  # type: ignore[no-untyped-def]
     cfg = PipelineConfig(
-        threshold=0.9, detect_stride=1, gate=CFG.gate, shots=ShotPolicy(max_embeddings=2, min_gain=0.0)
+        threshold=0.9,
+        detect_stride=1,
+        gate=CFG.gate,
+        shots=ShotPolicy(max_embeddings=2, min_gain=0.0),
     )
     s = Pipeline(engine, watchlist_of(engine, carol=GREEN), MemoryAlertSink(), cfg).run(
         ListSource(walking(40, (20, 40, RED)))
@@ -99,7 +102,9 @@ def test_should_stop_and_camera_hook(engine) -> None:  # type: ignore[no-untyped
         calls["n"] += 1
         return calls["n"] > 5
 
-    s = Pipeline(engine, wl, MemoryAlertSink(), CFG).run(ListSource(walking(30, (20, 40, RED))), should_stop=stop)
+    s = Pipeline(engine, wl, MemoryAlertSink(), CFG).run(
+        ListSource(walking(30, (20, 40, RED))), should_stop=stop
+    )
     assert s.stopped_by == "should_stop" and s.counters.frames_processed == 5
     pipe = Pipeline(engine, wl, MemoryAlertSink(), CFG, camera_allowed=lambda cam: cam == "other")
     with pytest.raises(CameraNotAuthorisedError):
@@ -116,7 +121,16 @@ def test_jsonl_sink_writes_lines_and_crops(tmp_path: Path, engine) -> None:  # t
         lines = out.read_text().splitlines()
         assert len(lines) == 1
         rec = json.loads(lines[0])
-        for key in ("subject_id", "track_id", "score", "threshold", "contract", "frame_time", "raised_at", "latency_ms"):
+        for key in (
+            "subject_id",
+            "track_id",
+            "score",
+            "threshold",
+            "contract",
+            "frame_time",
+            "raised_at",
+            "latency_ms",
+        ):
             assert key in rec
         if mode == "files":
             assert Path(rec["probe_crop"]).read_bytes()[:3] == b"\xff\xd8\xff"

@@ -28,7 +28,9 @@ def test_search_finds_the_subject_and_takes_the_best_row_per_subject() -> None:
     scores = wl.scores(v)
     assert scores.shape == (4, 3)
     # Row 0 and row 2 are both "b": each scores 1.0 against "b".
-    assert scores[0, 1] == pytest.approx(1.0, abs=1e-5) and scores[2, 1] == pytest.approx(1.0, abs=1e-5)
+    assert scores[0, 1] == pytest.approx(1.0, abs=1e-5) and scores[2, 1] == pytest.approx(
+        1.0, abs=1e-5
+    )
 
 
 def test_vectors_are_renormalised() -> None:
@@ -77,7 +79,11 @@ def test_from_folder_enrols_good_photos_and_reports_bad_ones(tmp_path: Path, eng
     wl, issues = Watchlist.from_folder(tmp_path, engine)
     assert wl.subject_ids == ["alice"]
     codes = {(i.subject_id, i.code) for i in issues}
-    assert codes == {("bob", "multiple_faces"), ("bob", "image_decode_error"), ("carol", "no_photos")}
+    assert codes == {
+        ("bob", "multiple_faces"),
+        ("bob", "image_decode_error"),
+        ("carol", "no_photos"),
+    }
 
 
 def test_from_folder_missing_dir(tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]

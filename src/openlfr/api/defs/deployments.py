@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from openlfr.governance.vocab import Countersign, Purpose
+
+
+class DeploymentFields(BaseModel):
+    """Every field a draft may set; unset fields are left as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: Purpose | None = None
+    location: str | None = Field(default=None, max_length=300)
+    cameras: list[str] | None = Field(default=None, max_length=64)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    dpia_ref: str | None = Field(default=None, max_length=200)
+    policy_ref: str | None = Field(default=None, max_length=200)
+    eia_ref: str | None = Field(default=None, max_length=200)
+    necessity: str | None = Field(default=None, max_length=4000)
+    alternatives: str | None = Field(default=None, max_length=4000)
+    model_contract_id: str | None = Field(default=None, max_length=200)
+    threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
+    expected_faces: int | None = Field(default=None, ge=0, le=100_000_000)
+    watchlist_size_cap: int | None = Field(default=None, ge=1, le=1_000_000)
+    retention_profile: str | None = Field(default=None, max_length=10)
+    public_notice_at: AwareDatetime | None = None
+    no_notice_reason: str | None = Field(default=None, max_length=2000)
+    compiler: str | None = Field(default=None, max_length=80, description="username")
+    operators: list[str] | None = Field(default=None, max_length=64, description="usernames")
+    signage: dict[str, bool] | None = None
+
+
+class DeploymentCreate(DeploymentFields):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class DeploymentSummary(BaseModel):
+    id: str
+    name: str
+    state: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+class DeploymentOut(BaseModel):
+    id: str
+    name: str
+    state: str
+    purpose: str | None
+    location: str | None
+    cameras: list[str]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    dpia_ref: str | None
+    policy_ref: str | None
+    eia_ref: str | None
+    necessity: str | None
+    alternatives: str | None
+    model_contract_id: str | None
+    threshold: float | None
+    expected_faces: int | None
+    watchlist_size_cap: int
+    retention_profile: str
+    public_notice_at: datetime | None
+    no_notice_reason: str | None
+    compiler_id: str | None
+    operator_ids: list[str]
+    authoriser_id: str | None
+    authorised_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    expected_false_alerts: float | None
+    expected_false_alerts_signoff: float | None
+    watchlist_size: int
+    signed_off_at: datetime | None
+    watchlist_destroyed_at: datetime | None
+    faces_processed: int
+    frames_processed: int
+    frames_refused: int
+    live_cameras: list[str] = Field(default_factory=list)
+
+
+class CreatedOut(BaseModel):
+    id: str
+
+
+class ReadinessOut(BaseModel):
+    deployment_id: str
+    state: str
+    missing: list[str]
+    ready: bool
+    expected_false_alerts_at_cap: float | None
+    expected_false_alerts_now: float | None
+    watchlist_size: int
+
+
+class AuthoriseOut(BaseModel):
+    expected_false_alerts: float
+
+
+class CountersignIn(BaseModel):
+    kind: Countersign
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class StartOut(BaseModel):
+    state: str
+    cameras_running: list[str]
+    cameras_without_source: list[str]
+
+
+class LiveOut(BaseModel):
+    deployment_id: str
+    camera_id: str
+    running: bool
+    frames: int
+    faces_detected: int
+    alerts: int
+    error: str | None

@@ -1,0 +1,82 @@
+"""Authentication and role dependencies shared by every router.
+
+Bearer tokens (API clients) or the session cookie (console); a cookie-authenticated unsafe
+request must echo the session's CSRF token in X-CSRF-Token. The route's role check runs before
+the service's own (which also checks who is named on the deployment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from openlfr.api.auth import Grant, csrf_ok
+from openlfr.api.context import ApiContext
+from openlfr.governance.deployment import Actor
+from openlfr.governance.vocab import Role
+
+SESSION_COOKIE = "openlfr_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ALL_ROLES = tuple(Role)
+
+bearer_scheme = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+        super().__init__(message)
+
+
+def get_ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def grant_of(request: Request) -> Grant | None:
+    ctx = get_ctx(request)
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return ctx.grants.lookup(auth[7:].strip(), "bearer")
+    return ctx.grants.lookup(request.cookies.get(SESSION_COOKIE), "session")
+
+
+def current_actor(
+    request: Request,
+    _creds: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+) -> Actor:
+    g = grant_of(request)
+    if g is None:
+        raise ApiError(
+            401, "not_authenticated", "log in or send a bearer token",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    if g.kind == "session" and request.method not in SAFE_METHODS:
+        if not csrf_ok(g, request.headers.get("x-csrf-token")):
+            raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
+    return g.actor
+
+
+def require(*roles: Role) -> Callable[..., Actor]:
+    """Dependency: the caller, if they hold one of `roles` (403 otherwise)."""
+
+    def dep(actor: Actor = Depends(current_actor)) -> Actor:
+        if not any(actor.has(r) for r in roles):
+            raise ApiError(
+                403, "permission_denied",
+                f"needs one of the roles: {', '.join(r.value for r in roles)}",
+            )
+        return actor
+
+    dep.roles = roles  # type: ignore[attr-defined]
+    return dep
+
+
+def roles_doc(*roles: Role) -> dict[str, Any]:
+    """OpenAPI extension naming the roles a route needs (read by the role test and clients)."""
+    return {"x-roles": [r.value for r in roles]}

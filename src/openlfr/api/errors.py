@@ -1,0 +1,58 @@
+"""Typed errors -> HTTP status codes, mapped by class so no message is ever string-matched."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from openlfr.errors import (
+    ContractMismatchError,
+    FaceError,
+    GovernanceError,
+    ImageDecodeError,
+    ImageError,
+    ImageTooLargeError,
+    NotFoundError,
+    OpenLFRError,
+    PermissionDeniedError,
+    RuleViolation,
+)
+
+_STATUS: tuple[tuple[type[OpenLFRError], int], ...] = (
+    (NotFoundError, 404),
+    (PermissionDeniedError, 403),
+    (ImageTooLargeError, 413),
+    (ImageDecodeError, 415),
+    (ImageError, 400),
+    (FaceError, 400),
+    (ContractMismatchError, 409),
+    (RuleViolation, 409),
+    (GovernanceError, 409),
+)
+
+
+def status_of(e: OpenLFRError) -> int:
+    for cls, code in _STATUS:
+        if isinstance(e, cls):
+            return code
+    return 400
+
+
+def error_body(code: str, message: str, problems: list[str] | None = None,
+               source: str | None = None) -> dict[str, object]:
+    return {"error": code, "message": message, "problems": problems or [], "source": source}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(OpenLFRError)
+    async def _typed(_: Request, e: OpenLFRError) -> JSONResponse:
+        problems = list(e.problems) if isinstance(e, RuleViolation) else []
+        # The source may name a file or an id; never a person (services keep names out).
+        return JSONResponse(
+            error_body(e.code, str(e), problems, e.source), status_code=status_of(e)
+        )
+
+    @app.exception_handler(ValueError)
+    async def _value(_: Request, e: ValueError) -> JSONResponse:
+        # Closed-list parsing in the service raises ValueError naming the allowed values.
+        return JSONResponse(error_body("bad_request", str(e)), status_code=400)

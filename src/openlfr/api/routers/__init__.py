@@ -1,0 +1,1 @@
+"""One router per concern, each a thin adapter over the governance service."""

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from openlfr.api.deps import (
+    ALL_ROLES,
+    SESSION_COOKIE,
+    ApiError,
+    current_actor,
+    get_ctx,
+    roles_doc,
+)
+from openlfr.api.defs.auth import LoginIn, MeOut, PasswordChangeIn, SessionOut, TokenOut
+from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.errors import PermissionDeniedError
+from openlfr.governance.deployment import Actor
+from openlfr.services import console
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERROR_RESPONSES)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _login(request: Request, body: LoginIn) -> Actor:
+    ctx = get_ctx(request)
+    wait = ctx.throttle.retry_after(body.username, _client(request))
+    if wait > 0:
+        ctx.metrics.logins.labels("throttled").inc()
+        raise ApiError(
+            429, "too_many_failed_logins", f"try again in {int(wait) + 1} s",
+            {"Retry-After": str(int(wait) + 1)},
+        )
+    try:
+        actor = ctx.service.authenticate(body.username, body.password)
+    except PermissionDeniedError:
+        ctx.throttle.failed(body.username, _client(request))
+        ctx.metrics.logins.labels("failed").inc()
+        raise ApiError(401, "login_failed", "unknown user or wrong password") from None
+    ctx.throttle.succeeded(body.username)
+    ctx.metrics.logins.labels("ok").inc()
+    return actor
+
+
+def _me(a: Actor) -> MeOut:
+    return MeOut(id=a.id, username=a.username, roles=sorted(a.roles))
+
+
+@router.post("/login", response_model=SessionOut, summary="Console login (sets a session cookie)")
+def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
+    actor = _login(request, body)
+    ctx = get_ctx(request)
+    token, csrf = ctx.grants.new_session(actor)
+    secure = request.url.scheme == "https" if ctx.cookie_secure is None else ctx.cookie_secure
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/",
+        max_age=int(ctx.grants.session_ttl_s),
+    )
+    return SessionOut(**_me(actor).model_dump(), csrf_token=csrf)
+
+
+@router.post("/token", response_model=TokenOut, summary="API login (bearer token)")
+def token(request: Request, body: LoginIn) -> TokenOut:
+    actor = _login(request, body)
+    ctx = get_ctx(request)
+    return TokenOut(
+        access_token=ctx.grants.new_bearer(actor), expires_in=int(ctx.grants.token_ttl_s)
+    )
+
+
+@router.post("/logout", response_model=OkOut, openapi_extra=roles_doc(*ALL_ROLES))
+def logout(
+    request: Request, response: Response, _: Actor = Depends(current_actor)
+) -> OkOut:
+    ctx = get_ctx(request)
+    auth = request.headers.get("authorization", "")
+    ctx.grants.revoke(auth[7:].strip() if auth[:7].lower() == "bearer " else None)
+    ctx.grants.revoke(request.cookies.get(SESSION_COOKIE))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return OkOut()
+
+
+@router.get("/me", response_model=MeOut, openapi_extra=roles_doc(*ALL_ROLES))
+def me(actor: Actor = Depends(current_actor)) -> MeOut:
+    return _me(actor)
+
+
+@router.post("/password", response_model=OkOut, openapi_extra=roles_doc(*ALL_ROLES))
+def change_password(
+    request: Request, body: PasswordChangeIn, actor: Actor = Depends(current_actor)
+) -> OkOut:
+    ctx = get_ctx(request)
+    console.change_password(ctx.service, actor, body.current_password, body.new_password)
+    # Every other session and token of this user ends with the old password.
+    ctx.grants.revoke_user(actor.id)
+    return OkOut()

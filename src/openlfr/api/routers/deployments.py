@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.deployments import (
+    AuthoriseOut,
+    CountersignIn,
+    CreatedOut,
+    DeploymentCreate,
+    DeploymentFields,
+    DeploymentOut,
+    DeploymentSummary,
+    LiveOut,
+    ReadinessOut,
+    ReasonIn,
+    StartOut,
+)
+from openlfr.api.deps import ALL_ROLES, get_ctx, require, roles_doc
+from openlfr.governance.deployment import Actor
+from openlfr.governance.vocab import Role
+from openlfr.services import console
+
+router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"], responses=ERROR_RESPONSES)
+EDIT = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
+AO = (Role.AUTHORISING_OFFICER,)
+RUN = (Role.OPERATOR, Role.AUTHORISING_OFFICER)
+DepId = Path(min_length=1, max_length=32)
+
+
+@router.get("", response_model=list[DeploymentSummary], openapi_extra=roles_doc(*ALL_ROLES))
+def list_deployments(
+    request: Request, _: Actor = Depends(require(*ALL_ROLES))
+) -> list[DeploymentSummary]:
+    return [DeploymentSummary(**d) for d in get_ctx(request).service.deployments()]
+
+
+@router.post("", response_model=CreatedOut, status_code=201, openapi_extra=roles_doc(*EDIT))
+def create_deployment(
+    request: Request, body: DeploymentCreate, actor: Actor = Depends(require(*EDIT))
+) -> CreatedOut:
+    fields = body.model_dump(exclude_unset=True, mode="python")
+    name = fields.pop("name")
+    return CreatedOut(id=get_ctx(request).service.create_deployment(actor, name, **fields))
+
+
+@router.get("/{deployment_id}", response_model=DeploymentOut, openapi_extra=roles_doc(*ALL_ROLES))
+def get_deployment(
+    request: Request, deployment_id: str = DepId, _: Actor = Depends(require(*ALL_ROLES))
+) -> DeploymentOut:
+    ctx = get_ctx(request)
+    d = ctx.service.deployment(deployment_id)
+    live = [r.camera_id for r in ctx.live.status(deployment_id) if r.running]
+    return DeploymentOut(**d, live_cameras=live)
+
+
+@router.patch("/{deployment_id}", response_model=OkOut, openapi_extra=roles_doc(*EDIT))
+def update_deployment(
+    request: Request,
+    body: DeploymentFields,
+    deployment_id: str = DepId,
+    actor: Actor = Depends(require(*EDIT)),
+) -> OkOut:
+    get_ctx(request).service.update_deployment(
+        actor, deployment_id, **body.model_dump(exclude_unset=True, mode="python")
+    )
+    return OkOut()
+
+
+@router.get("/{deployment_id}/readiness", response_model=ReadinessOut,
+            openapi_extra=roles_doc(*EDIT),
+            summary="Missing items and expected false alerts before authorisation")
+def readiness(
+    request: Request, deployment_id: str = DepId, actor: Actor = Depends(require(*EDIT))
+) -> ReadinessOut:
+    r = console.readiness(get_ctx(request).service, actor, deployment_id)
+    return ReadinessOut(
+        deployment_id=r.deployment_id,
+        state=r.state,
+        missing=r.missing,
+        ready=not r.missing and r.state == "draft",
+        expected_false_alerts_at_cap=r.expected_false_alerts_at_cap,
+        expected_false_alerts_now=r.expected_false_alerts_now,
+        watchlist_size=r.watchlist_size,
+    )
+
+
+@router.post("/{deployment_id}/countersign", response_model=OkOut, openapi_extra=roles_doc(*AO))
+def countersign(
+    request: Request, body: CountersignIn, deployment_id: str = DepId,
+    actor: Actor = Depends(require(*AO)),
+) -> OkOut:
+    get_ctx(request).service.countersign(actor, deployment_id, body.kind.value, body.reason)
+    return OkOut()
+
+
+@router.post("/{deployment_id}/authorise", response_model=AuthoriseOut,
+             openapi_extra=roles_doc(*AO))
+def authorise(
+    request: Request, deployment_id: str = DepId, actor: Actor = Depends(require(*AO))
+) -> AuthoriseOut:
+    return AuthoriseOut(
+        expected_false_alerts=get_ctx(request).service.authorise(actor, deployment_id)
+    )
+
+
+@router.post("/{deployment_id}/cancel", response_model=OkOut, openapi_extra=roles_doc(*EDIT))
+def cancel(
+    request: Request, body: ReasonIn, deployment_id: str = DepId,
+    actor: Actor = Depends(require(*EDIT)),
+) -> OkOut:
+    get_ctx(request).service.cancel(actor, deployment_id, body.reason)
+    return OkOut()
+
+
+@router.post("/{deployment_id}/start", response_model=StartOut, openapi_extra=roles_doc(*RUN),
+             summary="Go live, and run the pipeline of every whitelisted camera with a source")
+def start(
+    request: Request, deployment_id: str = DepId, actor: Actor = Depends(require(*RUN))
+) -> StartOut:
+    ctx = get_ctx(request)
+    ctx.service.start(actor, deployment_id)
+    # The pipeline acts as an operator of the deployment (run_deployment requires one).
+    runner = actor
+    if actor.id not in ctx.service.deployment(deployment_id)["operator_ids"]:
+        ops = ctx.service.deployment(deployment_id)["operator_ids"]
+        runner = console.actor_by_id(ctx.service, ops[0])
+    started, missing = ctx.live.start(deployment_id, runner)
+    return StartOut(state="live", cameras_running=started, cameras_without_source=missing)
+
+
+@router.post("/{deployment_id}/end", response_model=OkOut, openapi_extra=roles_doc(*RUN))
+def end(
+    request: Request, deployment_id: str = DepId, actor: Actor = Depends(require(*RUN))
+) -> OkOut:
+    ctx = get_ctx(request)
+    ctx.service.end(actor, deployment_id)
+    ctx.live.stop(deployment_id)
+    return OkOut()
+
+
+@router.get("/{deployment_id}/live", response_model=list[LiveOut],
+            openapi_extra=roles_doc(*RUN, Role.AUDITOR))
+def live_status(
+    request: Request, deployment_id: str = DepId,
+    _: Actor = Depends(require(*RUN, Role.AUDITOR)),
+) -> list[LiveOut]:
+    ctx = get_ctx(request)
+    ctx.service.deployment(deployment_id)  # 404 for unknown ids
+    return [
+        LiveOut(
+            deployment_id=r.deployment_id, camera_id=r.camera_id, running=r.running,
+            frames=r.frames, faces_detected=r.faces_detected, alerts=r.alerts, error=r.error,
+        )
+        for r in ctx.live.status(deployment_id)
+    ]

@@ -1,0 +1,53 @@
+"""The retention job inside a long-running server: purge on a timer, in a background thread.
+
+The API server starts one in its lifespan (`RetentionScheduler(service).start()`, `.stop()` on
+shutdown); `openlfr purge` runs the same job once, e.g. from cron.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from openlfr.services.governance import GovernanceService, PurgeReceipt
+
+log = logging.getLogger(__name__)
+
+
+class RetentionScheduler:
+    def __init__(self, service: GovernanceService, interval_s: float | None = None) -> None:
+        self.service = service
+        self.interval_s = interval_s or service.settings.purge_interval_minutes * 60.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+        self.last: PurgeReceipt | None = None
+
+    def run_once(self) -> PurgeReceipt | None:
+        try:
+            self.last = self.service.purge()
+        except Exception:
+            # A failed run must not kill the timer: the next one retries, and it is logged.
+            log.exception("retention purge failed; retrying in %.0f s", self.interval_s)
+            return None
+        finally:
+            self.runs += 1
+        return self.last
+
+    def _loop(self) -> None:
+        self.run_once()
+        while not self._stop.wait(self.interval_s):
+            self.run_once()
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name="openlfr-retention", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

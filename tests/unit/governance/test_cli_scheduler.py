@@ -1,0 +1,113 @@
+"""The CLI end to end without models (users, drafts, refusals, audit, reports) and the scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from openlfr.services.scheduler import RetentionScheduler
+from tests.unit.governance._support import PASSWORD, World
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    import typer
+
+    from openlfr.cli import governance
+    from openlfr.config.settings import get_settings
+
+    monkeypatch.setenv("OPENLFR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
+    monkeypatch.setenv("OPENLFR_NEW_PASSWORD", PASSWORD)
+    monkeypatch.delenv("OPENLFR_DATABASE_URL", raising=False)
+    monkeypatch.delenv("OPENLFR_MASTER_KEY", raising=False)
+    get_settings.cache_clear()
+    app = typer.Typer()
+    governance.register(app)
+    runner = CliRunner()
+    runner.app = app  # type: ignore[attr-defined]
+    yield runner
+    get_settings.cache_clear()
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str]:
+    r = cli.invoke(cli.app, list(args))  # type: ignore[attr-defined]
+    return r.exit_code, r.output
+
+
+def test_cli_refuses_with_clear_messages(cli: CliRunner, tmp_path: Path) -> None:
+    code, out = run(cli, "user", "list")
+    assert code == 2 and "openlfr db upgrade" in out
+    assert run(cli, "db", "upgrade")[0] == 0
+    assert run(cli, "keys", "init")[0] == 0
+    code, out = run(cli, "keys", "init")
+    assert code == 2 and "refusing to overwrite" in out
+    assert (tmp_path / "master.key").exists()
+    code, out = run(cli, "user", "add", "root", "--role", "operator")
+    assert code == 2 and "first user must be an administrator" in out
+    assert run(cli, "user", "add", "root", "--role", "administrator")[0] == 0
+    code, out = run(cli, "user", "add", "ao", "--role", "authorising_officer", "--user", "root")
+    assert code == 0, out
+    code, out = run(cli, "user", "add", "x", "--role", "operator", "--user", "ao")
+    assert code == 2 and "ao needs one of the roles: administrator" in out
+    code, dep = run(
+        cli,
+        "deployment",
+        "create",
+        "Test",
+        "--user",
+        "ao",
+        "--set",
+        "location=Leeds",
+        "--set",
+        "cameras=cam-1,cam-2",
+        "--set",
+        "starts_at=2099-01-01T09:00+00:00",
+    )
+    assert code == 0, dep
+    dep = dep.strip()
+    code, out = run(cli, "deployment", "authorise", dep, "--user", "ao")
+    assert code == 2 and "authorisation refused" in out
+    for missing in (
+        "missing DPIA reference",
+        "missing purpose",
+        "missing operator",
+        "missing end time",
+    ):
+        assert missing in out
+    code, out = run(
+        cli, "deployment", "update", dep, "--user", "ao", "--set", "starts_at=2099-01-01"
+    )
+    assert code == 2 and "needs a time zone" in out
+    code, out = run(cli, "deployment", "show", dep)
+    assert code == 0 and '"cam-2"' in out
+    code, out = run(cli, "report", "notice", dep, "--format", "html")
+    assert code == 0 and "Leeds" in out and "signs at every approach" in out
+    code, out = run(cli, "report", "deployment", dep, "--format", "xml")
+    assert code == 2 and "not one of json, csv, html" in out
+    code, out = run(cli, "report", "annual", "2099", "--format", "csv")
+    assert code == 0
+    assert run(cli, "purge")[0] == 0
+    code, out = run(cli, "audit", "verify")
+    assert code == 0 and "intact" in out
+    code, out = run(cli, "deployment", "start", dep, "--user", "ao", "--password-typo")
+    assert code != 0
+
+
+def test_scheduler_runs_and_survives_errors(world: World) -> None:
+    sch = RetentionScheduler(world.svc, interval_s=0.05)
+    assert sch.run_once() is not None
+    calls = []
+
+    def boom() -> None:
+        calls.append(1)
+        raise RuntimeError("db down")
+
+    world.svc.purge = boom  # type: ignore[method-assign, assignment]
+    assert sch.run_once() is None and calls
+    sch.start()
+    sch.stop()
+    assert sch.runs >= 3
