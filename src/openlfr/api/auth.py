@@ -109,14 +109,17 @@ def csrf_ok(grant: Grant, header: str | None) -> bool:
 
 @dataclass(slots=True)
 class LoginThrottle:
-    """After `max_failures` failed logins within `window_s` for one username or one client
-    address, further attempts are refused until the oldest failure leaves the window.
+    """After `max_failures` failed logins within `window_s` for one username (or
+    `max_failures_per_address` from one client address), further attempts are refused until
+    the oldest failure leaves the window.
 
     Keyed on both so that neither guessing one account from many addresses nor many accounts
-    from one address goes unchecked. A success clears the username's count only.
+    from one address goes unchecked; the address limit is higher because a control room's
+    staff often share one address. A success clears the username's count only.
     """
 
     max_failures: int = 5
+    max_failures_per_address: int = 20
     window_s: float = 15 * 60
     clock: Clock = time.monotonic
     _fails: dict[str, deque[float]] = field(default_factory=dict)
@@ -136,7 +139,10 @@ class LoginThrottle:
                     continue
                 while q and now - q[0] >= self.window_s:
                     q.popleft()
-                if len(q) >= self.max_failures:
+                limit = (
+                    self.max_failures if k.startswith("user:") else (self.max_failures_per_address)
+                )
+                if len(q) >= limit:
                     wait = max(wait, self.window_s - (now - q[0]))
         return wait
 

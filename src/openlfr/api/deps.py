@@ -53,12 +53,17 @@ def current_actor(
     g = grant_of(request)
     if g is None:
         raise ApiError(
-            401, "not_authenticated", "log in or send a bearer token",
+            401,
+            "not_authenticated",
+            "log in or send a bearer token",
             {"WWW-Authenticate": "Bearer"},
         )
-    if g.kind == "session" and request.method not in SAFE_METHODS:
-        if not csrf_ok(g, request.headers.get("x-csrf-token")):
-            raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
+    if (
+        g.kind == "session"
+        and request.method not in SAFE_METHODS
+        and not csrf_ok(g, request.headers.get("x-csrf-token"))
+    ):
+        raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
     return g.actor
 
 
@@ -68,7 +73,8 @@ def require(*roles: Role) -> Callable[..., Actor]:
     def dep(actor: Actor = Depends(current_actor)) -> Actor:
         if not any(actor.has(r) for r in roles):
             raise ApiError(
-                403, "permission_denied",
+                403,
+                "permission_denied",
                 f"needs one of the roles: {', '.join(r.value for r in roles)}",
             )
         return actor

@@ -38,8 +38,9 @@ def status_of(e: OpenLFRError) -> int:
     return 400
 
 
-def error_body(code: str, message: str, problems: list[str] | None = None,
-               source: str | None = None) -> dict[str, object]:
+def error_body(
+    code: str, message: str, problems: list[str] | None = None, source: str | None = None
+) -> dict[str, object]:
     return {"error": code, "message": message, "problems": problems or [], "source": source}
 
 

@@ -85,7 +85,9 @@ class LiveManager:
                     continue
                 run = CameraRun(deployment_id, cam)
                 run.thread = threading.Thread(
-                    target=self._run, args=(run, by), name=f"live:{deployment_id}:{cam}",
+                    target=self._run,
+                    args=(run, by),
+                    name=f"live:{deployment_id}:{cam}",
                     daemon=True,
                 )
                 self._runs[(deployment_id, cam)] = run
@@ -150,7 +152,7 @@ class LiveManager:
                 finally:
                     on_status(pipe.counters)
 
-            pipe.run = run_wrapped
+            pipe.run = run_wrapped  # type: ignore[method-assign]
             return pipe
 
         return make
@@ -178,13 +180,18 @@ class LiveManager:
             )
         except OpenLFRError as e:
             run.error = e.code
-            log.warning("pipeline refused deployment=%s camera=%s: %s", run.deployment_id,
-                        run.camera_id, e.code)
+            log.warning(
+                "pipeline refused deployment=%s camera=%s: %s",
+                run.deployment_id,
+                run.camera_id,
+                e.code,
+            )
         except Exception as e:
             # Only the type: a message could carry frame data or paths the log must not hold.
             run.error = type(e).__name__
-            log.exception("pipeline crashed deployment=%s camera=%s", run.deployment_id,
-                          run.camera_id)
+            log.exception(
+                "pipeline crashed deployment=%s camera=%s", run.deployment_id, run.camera_id
+            )
         finally:
             self._gauge()
 
@@ -197,7 +204,8 @@ class LiveManager:
     def status(self, deployment_id: str | None = None) -> list[CameraRun]:
         with self._lock:
             return [
-                r for r in self._runs.values()
+                r
+                for r in self._runs.values()
                 if deployment_id is None or r.deployment_id == deployment_id
             ]
 

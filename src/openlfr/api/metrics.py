@@ -16,7 +16,9 @@ class Metrics:
             "openlfr_dropped_frames", "Frames dropped to stay live", ["camera"], registry=r
         )
         self.faces = Counter("openlfr_faces_detected", "Face detections", ["camera"], registry=r)
-        self.tracks = Counter("openlfr_face_tracks", "Face tracks (people seen)", ["camera"], registry=r)
+        self.tracks = Counter(
+            "openlfr_face_tracks", "Face tracks (people seen)", ["camera"], registry=r
+        )
         self.alerts = Counter("openlfr_alerts", "Alerts raised", ["camera"], registry=r)
         self.alert_latency = Histogram(
             "openlfr_alert_latency_seconds",

@@ -41,13 +41,14 @@ def _root(
 
 def _register() -> None:
     # Imported here so `openlfr --help` stays fast and a missing optional piece fails alone.
-    from openlfr.cli import bench, governance, watch
+    from openlfr.cli import bench, governance, serve, watch
     from openlfr.cli import eval as eval_cli
 
     bench.register(app)
     watch.register(app)
     eval_cli.register(app)
     governance.register(app)
+    serve.register(app)
 
 
 def main() -> None:

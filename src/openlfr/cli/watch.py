@@ -93,7 +93,13 @@ def watch(
         cfg = PipelineConfig(
             camera_id=camera_id, threshold=threshold, detect_stride=stride, detect_max_side=max_side
         )
-        pipe = Pipeline(engine, wl, sink, cfg)
+        snapshot_detector = None
+        if engine.name == "sface":
+            from openlfr.vision.yunet import YuNetDetector
+
+            # Low threshold on purpose: in a snapshot, over-pixelating is the safe error.
+            snapshot_detector = YuNetDetector(score_threshold=0.3)
+        pipe = Pipeline(engine, wl, sink, cfg, snapshot_detector=snapshot_detector)
         tty = err.isatty()
 
         def status(c: Counters) -> None:

@@ -413,11 +413,15 @@ def write_report(
     ident: IdentificationPart | None,
     demo: Sequence[DemographicResult],
 ) -> tuple[Path, Path]:
-    """Write OUT.json and OUT.html (OUT may be given with either suffix or none)."""
+    """Write OUT.json, OUT.html and OUT_det.png (OUT may be given with either suffix or none)."""
     out = Path(out)
     base = out.with_suffix("") if out.suffix in {".json", ".html"} else out
     base.parent.mkdir(parents=True, exist_ok=True)
     jpath, hpath = base.with_suffix(".json"), base.with_suffix(".html")
     jpath.write_text(report_json(report), encoding="utf-8")
     hpath.write_text(render_html(report, ident, demo), encoding="utf-8")
+    if ident is not None:
+        # The DET plot also as a file of its own, for slides and tickets.
+        det = base.with_name(base.name + "_det.png")
+        det.write_bytes(base64.b64decode(det_plot(ident.results)))
     return jpath, hpath

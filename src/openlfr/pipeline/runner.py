@@ -34,7 +34,7 @@ from openlfr.vision.contract import FloatArray
 from openlfr.vision.engine import FaceEngine, default_threshold
 from openlfr.vision.imageio import encode_jpeg
 from openlfr.vision.quality import FaceQuality, assess
-from openlfr.vision.types import Detection, Image
+from openlfr.vision.types import Detection, Detector, Image
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,14 @@ class RunSummary:
         return d
 
 
+def _iou(a: Detection, b: Detection) -> float:
+    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
+    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
+    inter = ix * iy
+    union = a.width * a.height + b.width * b.height - inter
+    return inter / union if union > 0 else 0.0
+
+
 @dataclass(slots=True)
 class _TrackState:
     first_frame: int
@@ -138,12 +146,17 @@ class Pipeline:
         config: PipelineConfig | None = None,
         *,
         camera_allowed: Callable[[str], bool] | None = None,
+        snapshot_detector: Detector | None = None,
     ) -> None:
         self.engine = engine
         self.watchlist = watchlist
         self.sink = sink
         self.config = config or PipelineConfig()
         self.camera_allowed = camera_allowed
+        # Faces to pixelate in an alert's snapshot are searched for again on the full-resolution
+        # frame (small faces the downscaled detection missed), by this detector if given (e.g.
+        # one with a lower score threshold: a pixelated poster costs nothing).
+        self.snapshot_detector = snapshot_detector or engine.detector
         watchlist.contract.require_same(engine.contract)
         self.threshold = (
             self.config.threshold
@@ -273,7 +286,8 @@ class Pipeline:
         score: float,
         n_shots: int,
     ) -> None:
-        scene = pixelate_faces(frame.image, dets, keep=det)
+        others = [d for d in self.snapshot_detector.detect(frame.image) if _iou(d, det) < 0.3]
+        scene = pixelate_faces(frame.image, [*dets, *others], keep=det)
         alert = Alert(
             alert_id=uuid.uuid4().hex,
             camera_id=self.config.camera_id,
@@ -314,6 +328,8 @@ class Pipeline:
         status_every_s: float = 0.5,
         max_frames: int | None = None,
     ) -> RunSummary:
+        # Each run starts from zero: counters, tracks and cooldowns are per run.
+        self.counters, self.latencies_ms, self._tracks, self._last_alert = Counters(), [], {}, {}
         cfg, c = self.config, self.counters
         if self.camera_allowed is not None and not self.camera_allowed(cfg.camera_id):
             raise CameraNotAuthorisedError(

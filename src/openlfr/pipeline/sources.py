@@ -38,6 +38,17 @@ STREAM_SCHEMES = (
 )
 
 
+def redact_url(url: str) -> str:
+    """`rtsp://user:secret@host/x` -> `rtsp://***@host/x`: camera credentials stay out of logs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return f"{scheme}://{netloc}{slash}{path}"
+
+
 @dataclass(slots=True)
 class Frame:
     index: int  # monotonic over the whole run, reconnects included
@@ -119,7 +130,8 @@ class PyAVSource:
         network = url.startswith(STREAM_SCHEMES)
         if not network and not Path(url).is_file():
             raise SourceError("video file not found", source=url)
-        self.name = url
+        self._url = url
+        self.name = redact_url(url)  # what logs and errors show: never a stream's password
         self.live = (network or realtime) if live is None else live
         self.reconnect = network if reconnect is None else reconnect
         self.realtime = realtime
@@ -144,7 +156,7 @@ class PyAVSource:
     def _open(self) -> Any:
         import av
 
-        container = av.open(self.name, options=self.options, timeout=self.timeouts)
+        container = av.open(self._url, options=self.options, timeout=self.timeouts)
         if not container.streams.video:
             container.close()
             raise SourceError("no video stream", source=self.name)
@@ -157,6 +169,10 @@ class PyAVSource:
                 int(self.start_s / float(stream.time_base or 1)), stream=stream, backward=True
             )
         return container
+
+    def _why(self, exc: BaseException) -> str:
+        # FFmpeg's messages quote the URL, credentials included.
+        return str(exc).replace(self._url, self.name)
 
     def frames(self) -> Iterator[Frame]:
         import av
@@ -176,11 +192,13 @@ class PyAVSource:
                 attempts += 1
                 if not opened_once and attempts >= self.open_attempts:
                     raise SourceError(
-                        f"cannot open after {attempts} attempts ({exc})", source=self.name
+                        f"cannot open after {attempts} attempts ({self._why(exc)})",
+                        source=self.name,
                     ) from exc
                 if lost_at is not None and time.time() - lost_at > self.reconnect_timeout_s:
                     raise SourceError(
-                        f"stream lost for more than {self.reconnect_timeout_s:.0f} s ({exc})",
+                        f"stream lost for more than {self.reconnect_timeout_s:.0f} s "
+                        f"({self._why(exc)})",
                         source=self.name,
                     ) from exc
                 self._closed.wait(next(delays))
@@ -230,7 +248,7 @@ class PyAVSource:
                 log.warning("source %s ended unexpectedly; reconnecting", self.name)
             except (av.FFmpegError, OSError) as exc:
                 if not self.reconnect:
-                    raise SourceError(f"read failed ({exc})", source=self.name) from exc
+                    raise SourceError(f"read failed ({self._why(exc)})", source=self.name) from exc
                 log.warning(
                     "source %s dropped (%s); reconnecting", self.name, exc.__class__.__name__
                 )

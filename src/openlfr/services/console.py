@@ -115,6 +115,7 @@ def change_password(svc: GovernanceService, by: Actor, current: str, new: str) -
         u = s.get(m.User, by.id)
         if u is None or not u.active:
             raise NotFoundError("no such active user", source=by.username)
+        ok: bool
         try:
             ok = hasher.verify(u.password_hash, current)
         except VerificationError:

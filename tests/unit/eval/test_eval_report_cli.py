@@ -147,6 +147,7 @@ def test_cli_identification_writes_report_and_reports_bad_images(
     assert failed["image_decode_error"] == 1 and set(failed) <= {"image_decode_error", "no_face"}
     assert [s["watchlist_size"] for s in rep["identification"]["sizes"]] == [5, 10]
     assert out.with_suffix(".html").exists() and out.with_suffix(".json").exists()
+    assert (out.parent / "ident_det.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_cli_bad_inputs_exit_cleanly(cli: typer.Typer, tmp_path: Path) -> None:

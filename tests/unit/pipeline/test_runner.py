@@ -137,3 +137,32 @@ def test_jsonl_sink_writes_lines_and_crops(tmp_path: Path, engine) -> None:  # t
             assert Path(rec["scene"]).exists()
         else:
             assert rec["probe_crop_jpeg_b64"].startswith("/9j/")
+
+
+def test_snapshot_pixelates_faces_only_the_snapshot_detector_found(engine) -> None:  # type: ignore[no-untyped-def]
+    from openlfr.vision.types import Detection
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 60, (60, 60, 3), dtype=np.uint8)  # unsaturated: the mock misses it
+    frames = walking(10, (20, 40, RED))
+    for f in frames:
+        f[160:220, 240:300] = noise
+    hidden = Detection(240, 160, 300, 220, 0.4, np.zeros((5, 2), np.float32))
+
+    class Extra:
+        name = "extra"
+        calls = 0
+
+        def detect(self, image):  # type: ignore[no-untyped-def]
+            Extra.calls += 1
+            return [hidden]
+
+    sink = MemoryAlertSink()
+    pipe = Pipeline(engine, watchlist_of(engine, alice=RED), sink, CFG, snapshot_detector=Extra())
+    pipe.run(ListSource(frames))
+    assert len(sink.alerts) == 1 and Extra.calls == 1
+    snap = cv2.imdecode(np.frombuffer(sink.alerts[0].scene_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    region = snap[170:210, 250:290].astype(np.float32)
+    # Pixelated: flat blocks instead of noise.
+    assert float(np.abs(np.diff(region, axis=1)).mean()) < 5.0
+    assert float(np.abs(np.diff(noise.astype(np.float32), axis=1)).mean()) > 15.0

@@ -20,7 +20,7 @@ from openlfr.pipeline import (
     PyAVSource,
     open_source,
 )
-from openlfr.pipeline.sources import Frame
+from openlfr.pipeline.sources import Frame, redact_url
 
 from .conftest import ListSource, scene
 
@@ -70,6 +70,15 @@ def test_a_stream_that_never_opens_gives_up_with_a_clear_error() -> None:
     )
     with pytest.raises(SourceError, match="cannot open after 2 attempts"):
         list(src.frames())
+
+
+def test_stream_credentials_never_reach_names_or_errors() -> None:
+    src = PyAVSource("rtsp://admin:hunter2@127.0.0.1:9/cam", open_attempts=1, open_timeout_s=1)
+    assert src.name == "rtsp://***@127.0.0.1:9/cam"
+    with pytest.raises(SourceError) as info:
+        list(src.frames())
+    assert "hunter2" not in str(info.value)
+    assert redact_url("/videos/a.mp4") == "/videos/a.mp4"
 
 
 def test_open_source_dispatch(tmp_path: Path) -> None:

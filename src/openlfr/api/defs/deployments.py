@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from openlfr.config.governance import RetentionProfile
 from openlfr.governance.vocab import Countersign, Purpose
 
 
@@ -14,7 +15,8 @@ class DeploymentFields(BaseModel):
 
     purpose: Purpose | None = None
     location: str | None = Field(default=None, max_length=300)
-    cameras: list[str] | None = Field(default=None, max_length=64)
+    # Fields that cannot be cleared are typed without null: omit them to leave them unchanged.
+    cameras: list[str] = Field(default=None, max_length=64)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     dpia_ref: str | None = Field(default=None, max_length=200)
@@ -25,13 +27,13 @@ class DeploymentFields(BaseModel):
     model_contract_id: str | None = Field(default=None, max_length=200)
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
     expected_faces: int | None = Field(default=None, ge=0, le=100_000_000)
-    watchlist_size_cap: int | None = Field(default=None, ge=1, le=1_000_000)
-    retention_profile: str | None = Field(default=None, max_length=10)
+    watchlist_size_cap: int = Field(default=None, ge=1, le=1_000_000)
+    retention_profile: RetentionProfile = Field(default=None)
     public_notice_at: AwareDatetime | None = None
     no_notice_reason: str | None = Field(default=None, max_length=2000)
     compiler: str | None = Field(default=None, max_length=80, description="username")
-    operators: list[str] | None = Field(default=None, max_length=64, description="usernames")
-    signage: dict[str, bool] | None = None
+    operators: list[str] = Field(default=None, max_length=64, description="usernames")
+    signage: dict[str, bool] = Field(default=None)
 
 
 class DeploymentCreate(DeploymentFields):

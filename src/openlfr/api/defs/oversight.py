@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictStr
 
 
 class AuditRecordOut(BaseModel):
@@ -31,8 +31,18 @@ class SubjectHitOut(BaseModel):
     detail: dict[str, Any]
 
 
+class SubjectHitIn(BaseModel):
+    """A hit as returned by subject access, sent back to erase it."""
+
+    kind: Literal["alert", "watchlist_entry", "watchlist_stub"]
+    id: StrictStr = Field(min_length=1, max_length=64)
+    deployment_id: StrictStr = Field(min_length=1, max_length=32)
+    score: StrictFloat | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
 class EraseIn(BaseModel):
-    hits: list[SubjectHitOut] = Field(min_length=1, max_length=1000)
+    hits: list[SubjectHitIn] = Field(min_length=1, max_length=1000)
     reason: str = Field(min_length=1, max_length=2000)
 
 

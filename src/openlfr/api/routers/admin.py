@@ -22,8 +22,7 @@ def users(request: Request, _: Actor = Depends(require(*ADMIN))) -> list[UserOut
     return [UserOut(**u) for u in get_ctx(request).service.users()]
 
 
-@router.post("/users", response_model=NewUserOut, status_code=201,
-             openapi_extra=roles_doc(*ADMIN))
+@router.post("/users", response_model=NewUserOut, status_code=201, openapi_extra=roles_doc(*ADMIN))
 def create_user(
     request: Request, body: UserIn, actor: Actor = Depends(require(*ADMIN))
 ) -> NewUserOut:
@@ -36,9 +35,13 @@ def create_user(
     )
 
 
-@router.post("/models/approvals", response_model=ApprovalOut, status_code=201,
-             openapi_extra=roles_doc(*ADMIN),
-             summary="Record a model approval from an `openlfr eval` report (JSON body)")
+@router.post(
+    "/models/approvals",
+    response_model=ApprovalOut,
+    status_code=201,
+    openapi_extra=roles_doc(*ADMIN),
+    summary="Record a model approval from an `openlfr eval` report (JSON body)",
+)
 def approve_model(
     request: Request,
     report: dict[str, Any] = Body(...),
@@ -58,8 +61,12 @@ def approve_model(
     )
 
 
-@router.post("/retention/purge", response_model=PurgeOut, openapi_extra=roles_doc(*ADMIN),
-             summary="Run the retention job now (it also runs on a timer)")
+@router.post(
+    "/retention/purge",
+    response_model=PurgeOut,
+    openapi_extra=roles_doc(*ADMIN),
+    summary="Run the retention job now (it also runs on a timer)",
+)
 def purge(request: Request, actor: Actor = Depends(require(*ADMIN))) -> PurgeOut:
     rc = get_ctx(request).service.purge(actor.username)
     return PurgeOut(

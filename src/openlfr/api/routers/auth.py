@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from openlfr.api.defs.auth import LoginIn, MeOut, PasswordChangeIn, SessionOut, TokenOut
+from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.deps import (
     ALL_ROLES,
     SESSION_COOKIE,
@@ -10,8 +12,6 @@ from openlfr.api.deps import (
     get_ctx,
     roles_doc,
 )
-from openlfr.api.defs.auth import LoginIn, MeOut, PasswordChangeIn, SessionOut, TokenOut
-from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.errors import PermissionDeniedError
 from openlfr.governance.deployment import Actor
 from openlfr.services import console
@@ -29,7 +29,9 @@ def _login(request: Request, body: LoginIn) -> Actor:
     if wait > 0:
         ctx.metrics.logins.labels("throttled").inc()
         raise ApiError(
-            429, "too_many_failed_logins", f"try again in {int(wait) + 1} s",
+            429,
+            "too_many_failed_logins",
+            f"try again in {int(wait) + 1} s",
             {"Retry-After": str(int(wait) + 1)},
         )
     try:
@@ -54,7 +56,12 @@ def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     token, csrf = ctx.grants.new_session(actor)
     secure = request.url.scheme == "https" if ctx.cookie_secure is None else ctx.cookie_secure
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/",
         max_age=int(ctx.grants.session_ttl_s),
     )
     return SessionOut(**_me(actor).model_dump(), csrf_token=csrf)
@@ -70,9 +77,7 @@ def token(request: Request, body: LoginIn) -> TokenOut:
 
 
 @router.post("/logout", response_model=OkOut, openapi_extra=roles_doc(*ALL_ROLES))
-def logout(
-    request: Request, response: Response, _: Actor = Depends(current_actor)
-) -> OkOut:
+def logout(request: Request, response: Response, _: Actor = Depends(current_actor)) -> OkOut:
     ctx = get_ctx(request)
     auth = request.headers.get("authorization", "")
     ctx.grants.revoke(auth[7:].strip() if auth[:7].lower() == "bearer " else None)

@@ -25,7 +25,6 @@ router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"], responses
 EDIT = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
 AO = (Role.AUTHORISING_OFFICER,)
 RUN = (Role.OPERATOR, Role.AUTHORISING_OFFICER)
-DepId = Path(min_length=1, max_length=32)
 
 
 @router.get("", response_model=list[DeploymentSummary], openapi_extra=roles_doc(*ALL_ROLES))
@@ -46,7 +45,9 @@ def create_deployment(
 
 @router.get("/{deployment_id}", response_model=DeploymentOut, openapi_extra=roles_doc(*ALL_ROLES))
 def get_deployment(
-    request: Request, deployment_id: str = DepId, _: Actor = Depends(require(*ALL_ROLES))
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=32),
+    _: Actor = Depends(require(*ALL_ROLES)),
 ) -> DeploymentOut:
     ctx = get_ctx(request)
     d = ctx.service.deployment(deployment_id)
@@ -58,7 +59,7 @@ def get_deployment(
 def update_deployment(
     request: Request,
     body: DeploymentFields,
-    deployment_id: str = DepId,
+    deployment_id: str = Path(min_length=1, max_length=32),
     actor: Actor = Depends(require(*EDIT)),
 ) -> OkOut:
     get_ctx(request).service.update_deployment(
@@ -67,11 +68,16 @@ def update_deployment(
     return OkOut()
 
 
-@router.get("/{deployment_id}/readiness", response_model=ReadinessOut,
-            openapi_extra=roles_doc(*EDIT),
-            summary="Missing items and expected false alerts before authorisation")
+@router.get(
+    "/{deployment_id}/readiness",
+    response_model=ReadinessOut,
+    openapi_extra=roles_doc(*EDIT),
+    summary="Missing items and expected false alerts before authorisation",
+)
 def readiness(
-    request: Request, deployment_id: str = DepId, actor: Actor = Depends(require(*EDIT))
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=32),
+    actor: Actor = Depends(require(*EDIT)),
 ) -> ReadinessOut:
     r = console.readiness(get_ctx(request).service, actor, deployment_id)
     return ReadinessOut(
@@ -87,17 +93,22 @@ def readiness(
 
 @router.post("/{deployment_id}/countersign", response_model=OkOut, openapi_extra=roles_doc(*AO))
 def countersign(
-    request: Request, body: CountersignIn, deployment_id: str = DepId,
+    request: Request,
+    body: CountersignIn,
+    deployment_id: str = Path(min_length=1, max_length=32),
     actor: Actor = Depends(require(*AO)),
 ) -> OkOut:
     get_ctx(request).service.countersign(actor, deployment_id, body.kind.value, body.reason)
     return OkOut()
 
 
-@router.post("/{deployment_id}/authorise", response_model=AuthoriseOut,
-             openapi_extra=roles_doc(*AO))
+@router.post(
+    "/{deployment_id}/authorise", response_model=AuthoriseOut, openapi_extra=roles_doc(*AO)
+)
 def authorise(
-    request: Request, deployment_id: str = DepId, actor: Actor = Depends(require(*AO))
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=32),
+    actor: Actor = Depends(require(*AO)),
 ) -> AuthoriseOut:
     return AuthoriseOut(
         expected_false_alerts=get_ctx(request).service.authorise(actor, deployment_id)
@@ -106,17 +117,25 @@ def authorise(
 
 @router.post("/{deployment_id}/cancel", response_model=OkOut, openapi_extra=roles_doc(*EDIT))
 def cancel(
-    request: Request, body: ReasonIn, deployment_id: str = DepId,
+    request: Request,
+    body: ReasonIn,
+    deployment_id: str = Path(min_length=1, max_length=32),
     actor: Actor = Depends(require(*EDIT)),
 ) -> OkOut:
     get_ctx(request).service.cancel(actor, deployment_id, body.reason)
     return OkOut()
 
 
-@router.post("/{deployment_id}/start", response_model=StartOut, openapi_extra=roles_doc(*RUN),
-             summary="Go live, and run the pipeline of every whitelisted camera with a source")
+@router.post(
+    "/{deployment_id}/start",
+    response_model=StartOut,
+    openapi_extra=roles_doc(*RUN),
+    summary="Go live, and run the pipeline of every whitelisted camera with a source",
+)
 def start(
-    request: Request, deployment_id: str = DepId, actor: Actor = Depends(require(*RUN))
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=32),
+    actor: Actor = Depends(require(*RUN)),
 ) -> StartOut:
     ctx = get_ctx(request)
     ctx.service.start(actor, deployment_id)
@@ -131,7 +150,9 @@ def start(
 
 @router.post("/{deployment_id}/end", response_model=OkOut, openapi_extra=roles_doc(*RUN))
 def end(
-    request: Request, deployment_id: str = DepId, actor: Actor = Depends(require(*RUN))
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=32),
+    actor: Actor = Depends(require(*RUN)),
 ) -> OkOut:
     ctx = get_ctx(request)
     ctx.service.end(actor, deployment_id)
@@ -139,18 +160,27 @@ def end(
     return OkOut()
 
 
-@router.get("/{deployment_id}/live", response_model=list[LiveOut],
-            openapi_extra=roles_doc(*RUN, Role.AUDITOR))
+@router.get(
+    "/{deployment_id}/live",
+    response_model=list[LiveOut],
+    openapi_extra=roles_doc(*RUN, Role.AUDITOR),
+)
 def live_status(
-    request: Request, deployment_id: str = DepId,
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=32),
     _: Actor = Depends(require(*RUN, Role.AUDITOR)),
 ) -> list[LiveOut]:
     ctx = get_ctx(request)
     ctx.service.deployment(deployment_id)  # 404 for unknown ids
     return [
         LiveOut(
-            deployment_id=r.deployment_id, camera_id=r.camera_id, running=r.running,
-            frames=r.frames, faces_detected=r.faces_detected, alerts=r.alerts, error=r.error,
+            deployment_id=r.deployment_id,
+            camera_id=r.camera_id,
+            running=r.running,
+            frames=r.frames,
+            faces_detected=r.faces_detected,
+            alerts=r.alerts,
+            error=r.error,
         )
         for r in ctx.live.status(deployment_id)
     ]

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from openlfr.api.defs.alerts import (
+    AlertOut,
+    EvidenceOut,
+    LegalHoldIn,
+    OutcomeIn,
+    ReviewIn,
+    ReviewOut,
+)
+from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.deps import get_ctx, require, roles_doc
+from openlfr.governance.deployment import Actor
+from openlfr.governance.vocab import DeploymentState, Role
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=ERROR_RESPONSES)
+LIST = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
+EVIDENCE = (Role.OPERATOR, Role.AUDITOR)
+OP = (Role.OPERATOR,)
+HOLD = (Role.AUTHORISING_OFFICER, Role.AUDITOR)
+
+
+def _alert_out(deployment_id: str, a: dict[str, Any]) -> AlertOut:
+    return AlertOut(deployment_id=deployment_id, **a)
+
+
+@router.get(
+    "/deployments/{deployment_id}/alerts",
+    response_model=list[AlertOut],
+    openapi_extra=roles_doc(*LIST),
+)
+def alerts(
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(*LIST)),
+) -> list[AlertOut]:
+    svc = get_ctx(request).service
+    svc.deployment(deployment_id)
+    return [_alert_out(deployment_id, a) for a in svc.alerts(actor, deployment_id)]
+
+
+@router.get(
+    "/alerts/{alert_id}/evidence",
+    response_model=EvidenceOut,
+    openapi_extra=roles_doc(*EVIDENCE),
+    summary="Probe crop beside the watchlist image, raw score and threshold (audited)",
+)
+def evidence(
+    request: Request,
+    alert_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(*EVIDENCE)),
+) -> EvidenceOut:
+    ev = get_ctx(request).service.alert_evidence(actor, alert_id)
+
+    def b64(x: bytes | None) -> str | None:
+        return base64.b64encode(x).decode() if x else None
+
+    return EvidenceOut(
+        alert_id=alert_id,
+        probe_jpeg_b64=b64(ev["probe_jpeg"]),
+        watchlist_jpeg_b64=b64(ev["watchlist_jpeg"]),
+        score=ev["score"],
+        threshold=ev["threshold"],
+        category=ev["category"],
+        status=ev["status"],
+    )
+
+
+@router.post(
+    "/alerts/{alert_id}/review",
+    response_model=ReviewOut,
+    openapi_extra=roles_doc(*OP),
+    summary="Confirm, reject or mark unsure, with a reason",
+)
+def review(
+    request: Request,
+    body: ReviewIn,
+    alert_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(*OP)),
+) -> ReviewOut:
+    st = get_ctx(request).service.review(actor, alert_id, body.decision.value, body.reason)
+    return ReviewOut(status=st.value)
+
+
+@router.post("/alerts/{alert_id}/outcome", response_model=OkOut, openapi_extra=roles_doc(*OP))
+def outcome(
+    request: Request,
+    body: OutcomeIn,
+    alert_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(*OP)),
+) -> OkOut:
+    get_ctx(request).service.record_outcome(
+        actor,
+        alert_id,
+        engaged=body.engaged,
+        duration_s=body.duration_s,
+        result=body.result.value,
+    )
+    return OkOut()
+
+
+@router.post(
+    "/alerts/{alert_id}/legal-hold",
+    response_model=OkOut,
+    openapi_extra=roles_doc(*HOLD),
+    summary="Place (reason) or release (no reason) a legal hold",
+)
+def legal_hold(
+    request: Request,
+    body: LegalHoldIn,
+    alert_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(*HOLD)),
+) -> OkOut:
+    get_ctx(request).service.legal_hold(actor, alert_id, body.reason or None)
+    return OkOut()
+
+
+def _live_alerts(request: Request, actor: Actor, deployment_id: str | None) -> list[dict[str, Any]]:
+    svc = get_ctx(request).service
+    if deployment_id:
+        ids = [deployment_id]
+    else:
+        ids = [d["id"] for d in svc.deployments() if d["state"] == DeploymentState.LIVE.value]
+    out = []
+    for dep in ids:
+        for a in svc.alerts(actor, dep):
+            out.append(_alert_out(dep, a).model_dump(mode="json"))
+    return out
+
+
+@router.get(
+    "/events",
+    openapi_extra=roles_doc(*LIST),
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Server-sent events: `alert` (AlertOut JSON), `ping`",
+        }
+    },
+    summary="Live alerts as server-sent events (pending alerts first, then each new one)",
+)
+async def events(
+    request: Request,
+    deployment_id: str | None = Query(None, max_length=32),
+    actor: Actor = Depends(require(*LIST)),
+) -> StreamingResponse:
+    ctx = get_ctx(request)
+
+    async def stream() -> AsyncIterator[str]:
+        seen: dict[str, str] = {}
+        idle = 0.0
+        yield "retry: 1000\n\n"
+        while not await request.is_disconnected() and not request.app.state.stopping.is_set():
+            for a in await run_in_threadpool(_live_alerts, request, actor, deployment_id):
+                # Status changes are pushed too, so two operators' screens stay in step.
+                if seen.get(a["id"]) != a["status"]:
+                    seen[a["id"]] = a["status"]
+                    yield f"event: alert\ndata: {json.dumps(a)}\n\n"
+                    idle = 0.0
+            await asyncio.sleep(ctx.sse_poll_s)
+            idle += ctx.sse_poll_s
+            if idle >= 15:
+                idle = 0.0
+                yield "event: ping\ndata: {}\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

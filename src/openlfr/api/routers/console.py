@@ -1,0 +1,212 @@
+"""Server-rendered console pages. Data comes from the same service calls as the API; actions
+are posted by web/static/app.js to the API with the session's CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from openlfr.api.auth import Grant
+from openlfr.api.deps import get_ctx, grant_of
+from openlfr.api.routers.public import published
+from openlfr.governance import transparency
+from openlfr.governance.vocab import (
+    Category,
+    Countersign,
+    Decision,
+    DeploymentState,
+    OutcomeResult,
+    Purpose,
+    Role,
+)
+from openlfr.services import console
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+router = APIRouter(include_in_schema=False)
+
+HOME = (
+    (Role.OPERATOR, "/operator"),
+    (Role.AUTHORISING_OFFICER, "/deployments"),
+    (Role.WATCHLIST_COMPILER, "/deployments"),
+    (Role.AUDITOR, "/audit"),
+    (Role.ADMINISTRATOR, "/admin"),
+)
+
+
+def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLResponse:
+    roles = sorted(g.actor.roles) if g else []
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "me": g.actor if g else None,
+            "roles": [r.value for r in roles],
+            "csrf": g.csrf if g else "",
+            **kw,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _session(request: Request, *roles: Role) -> Grant | Response:
+    g = grant_of(request)
+    if g is None or g.kind != "session":
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if roles and not any(g.actor.has(r) for r in roles):
+        return _page(request, "forbidden.html", g, needed=[r.value for r in roles])
+    return g
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return _page(request, "login.html", None, banner=get_ctx(request).banner)
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    g = _session(request)
+    if not isinstance(g, Grant):
+        return g
+    for role, url in HOME:
+        if g.actor.has(role):
+            return RedirectResponse(url, status_code=303)
+    return RedirectResponse("/transparency", status_code=303)
+
+
+@router.get("/operator")
+def operator(request: Request) -> Response:
+    g = _session(request, Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
+    if not isinstance(g, Grant):
+        return g
+    svc = get_ctx(request).service
+    live = [d for d in svc.deployments() if d["state"] == DeploymentState.LIVE.value]
+    return _page(
+        request,
+        "operator.html",
+        g,
+        live=live,
+        decisions=[d.value for d in Decision],
+        results=[r.value for r in OutcomeResult],
+    )
+
+
+@router.get("/deployments")
+def deployments(request: Request) -> Response:
+    g = _session(request, *tuple(Role))
+    if not isinstance(g, Grant):
+        return g
+    svc = get_ctx(request).service
+    return _page(
+        request,
+        "deployments.html",
+        g,
+        deployments=svc.deployments(),
+        purposes=[p.value for p in Purpose],
+        users=_names(request, g),
+    )
+
+
+def _names(request: Request, g: Grant) -> dict[str, list[str]]:
+    """Usernames by role for the draft form (only officers who may draft see them)."""
+    if not (g.actor.has(Role.AUTHORISING_OFFICER) or g.actor.has(Role.ADMINISTRATOR)):
+        return {}
+    out: dict[str, list[str]] = {}
+    for u in get_ctx(request).service.users():
+        for r in u["roles"]:
+            out.setdefault(r, []).append(u["username"])
+    return out
+
+
+@router.get("/deployments/{deployment_id}")
+def deployment(request: Request, deployment_id: str) -> Response:
+    g = _session(request, *tuple(Role))
+    if not isinstance(g, Grant):
+        return g
+    ctx = get_ctx(request)
+    svc = ctx.service
+    from openlfr.errors import NotFoundError
+
+    try:
+        d = svc.deployment(deployment_id)
+    except NotFoundError:
+        return _page(request, "forbidden.html", g, needed=[], missing=deployment_id)
+    ready = None
+    if g.actor.has(Role.AUTHORISING_OFFICER) or g.actor.has(Role.ADMINISTRATOR):
+        ready = console.readiness(svc, g.actor, deployment_id)
+    can_see_list = any(
+        g.actor.has(r)
+        for r in (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
+    )
+    names = {u["id"]: u["username"] for u in svc.users()}
+    return _page(
+        request,
+        "deployment.html",
+        g,
+        d=d,
+        ready=ready,
+        entries=svc.entries(g.actor, deployment_id) if can_see_list else [],
+        can_see_list=can_see_list,
+        names=names,
+        categories=[c.value for c in Category],
+        countersigns=[c.value for c in Countersign],
+        signage=list(transparency.SIGNAGE_CHECKLIST),
+        live=ctx.live.status(deployment_id),
+        alerts=svc.alerts(g.actor, deployment_id)
+        if any(g.actor.has(r) for r in (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR))
+        else [],
+    )
+
+
+@router.get("/audit")
+def audit(request: Request) -> Response:
+    g = _session(request, Role.AUDITOR, Role.ADMINISTRATOR)
+    if not isinstance(g, Grant):
+        return g
+    svc = get_ctx(request).service
+    return _page(
+        request,
+        "audit.html",
+        g,
+        chain=svc.verify_audit(),
+        records=console.audit_records(svc, limit=200),
+        receipts=console.audit_records(svc, limit=100, actions=console.RECEIPT_ACTIONS),
+        published=published(svc),
+    )
+
+
+@router.get("/admin")
+def admin(request: Request) -> Response:
+    g = _session(request, Role.ADMINISTRATOR)
+    if not isinstance(g, Grant):
+        return g
+    return _page(
+        request,
+        "admin.html",
+        g,
+        users=get_ctx(request).service.users(),
+        all_roles=[r.value for r in Role],
+    )
+
+
+@router.get("/account")
+def account(request: Request) -> Response:
+    g = _session(request)
+    if not isinstance(g, Grant):
+        return g
+    return _page(request, "account.html", g)
+
+
+@router.get("/transparency")
+def public(request: Request) -> Response:
+    g = grant_of(request)
+    return _page(
+        request,
+        "transparency.html",
+        g if g and g.kind == "session" else None,
+        published=published(get_ctx(request).service),
+    )

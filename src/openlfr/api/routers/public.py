@@ -1,0 +1,60 @@
+"""No login: what the public may read (published notices and deployment records, counts only)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from openlfr.api.defs.oversight import PublicDeploymentOut, PublicNoticeOut
+from openlfr.api.defs.common import ERROR_RESPONSES
+from openlfr.api.deps import get_ctx
+from openlfr.governance.vocab import DeploymentState
+from openlfr.services.governance import GovernanceService
+
+router = APIRouter(tags=["public"], responses={400: ERROR_RESPONSES[400]})
+
+
+def published(svc: GovernanceService) -> list[PublicDeploymentOut]:
+    out = []
+    for d in svc.deployments():
+        state = d["state"]
+        if state not in (DeploymentState.AUTHORISED, DeploymentState.LIVE, DeploymentState.ENDED):
+            continue
+        notice = svc.public_notice(d["id"])
+        # Before it ends, a deployment is public only through its published notice.
+        if state != DeploymentState.ENDED and not notice.notice_published_at:
+            continue
+        record = (
+            svc.deployment_record(d["id"]).to_dict() if state == DeploymentState.ENDED else None
+        )
+        out.append(
+            PublicDeploymentOut(
+                notice=PublicNoticeOut(**asdict(notice)), state=state, record=record
+            )
+        )
+    return out
+
+
+@router.get("/api/v1/public/deployments", response_model=list[PublicDeploymentOut])
+def public_deployments(request: Request) -> list[PublicDeploymentOut]:
+    return published(get_ctx(request).service)
+
+
+@router.get("/healthz", response_class=PlainTextResponse)
+def healthz() -> str:
+    return "ok"
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus"}},
+)
+def metrics(request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(
+        generate_latest(get_ctx(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

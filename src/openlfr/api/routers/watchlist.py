@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasOnListOut
+from openlfr.api.deps import ApiError, get_ctx, require, roles_doc
+from openlfr.errors import NotFoundError
+from openlfr.governance.deployment import Actor
+from openlfr.governance.vocab import Category, Role
+
+router = APIRouter(prefix="/api/v1", tags=["watchlist"], responses=ERROR_RESPONSES)
+COMPILER = (Role.WATCHLIST_COMPILER,)
+VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
+IMAGE = (Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
+
+
+@router.get(
+    "/deployments/{deployment_id}/watchlist",
+    response_model=list[EntryOut],
+    openapi_extra=roles_doc(*VIEW),
+)
+def entries(
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(*VIEW)),
+) -> list[EntryOut]:
+    svc = get_ctx(request).service
+    svc.deployment(deployment_id)
+    return [EntryOut(**e) for e in svc.entries(actor, deployment_id)]
+
+
+@router.post(
+    "/deployments/{deployment_id}/watchlist",
+    response_model=EntryAddedOut,
+    status_code=201,
+    openapi_extra=roles_doc(*COMPILER),
+    summary="Enrol one person from a photo (one face), with category and provenance",
+)
+async def add_entry(
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=64),
+    photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
+    category: Category = Form(...),
+    legal_basis: str = Form(..., min_length=1, max_length=500),
+    source_system: str = Form(..., min_length=1, max_length=200),
+    image_captured_on: date = Form(...),
+    reason: str = Form(..., min_length=1, max_length=2000),
+    subject_ref: str = Form(..., min_length=1, max_length=200),
+    is_minor: bool = Form(False),
+    minor_justification: str | None = Form(None, max_length=2000),
+    actor: Actor = Depends(require(*COMPILER)),
+) -> EntryAddedOut:
+    ctx = get_ctx(request)
+    data = await photo.read(ctx.max_upload_bytes + 1)
+    if len(data) > ctx.max_upload_bytes:
+        raise ApiError(413, "upload_too_large", f"uploads are limited to {ctx.max_upload_bytes} B")
+    if not data:
+        raise ApiError(415, "image_decode_error", "empty upload")
+    proposal = dict(
+        category=category.value,
+        legal_basis=legal_basis,
+        source_system=source_system,
+        image_captured_on=image_captured_on,
+        reason=reason,
+        subject_ref=subject_ref,
+        is_minor=is_minor,
+        minor_justification=minor_justification,
+    )
+
+    def add() -> tuple[str, list[str]]:
+        return ctx.with_engine(
+            lambda eng: ctx.service.add_entry_from_photo(
+                actor, deployment_id, eng, data, **proposal
+            )
+        )
+
+    eid, flags = await run_in_threadpool(add)
+    projected = await run_in_threadpool(ctx.service.projected_false_alerts, deployment_id)
+    return EntryAddedOut(id=eid, flags=flags, expected_false_alerts_now=projected)
+
+
+@router.delete(
+    "/watchlist/entries/{entry_id}", response_model=OkOut, openapi_extra=roles_doc(*COMPILER)
+)
+def remove_entry(
+    request: Request,
+    entry_id: str = Path(min_length=1, max_length=64),
+    reason: str = Query(..., min_length=1, max_length=2000),
+    actor: Actor = Depends(require(*COMPILER)),
+) -> OkOut:
+    get_ctx(request).service.remove_entry(actor, entry_id, reason)
+    return OkOut()
+
+
+@router.get(
+    "/watchlist/entries/{entry_id}/image",
+    openapi_extra=roles_doc(*IMAGE),
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "The enrolled photo"}},
+)
+def entry_image(
+    request: Request,
+    entry_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(*IMAGE)),
+) -> Response:
+    data = get_ctx(request).service.entry_image(actor, entry_id)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/deployments/{deployment_id}/watchlist/sign-off",
+    response_model=SignOffOut,
+    openapi_extra=roles_doc(Role.AUTHORISING_OFFICER),
+    summary="Reviewer sign-off of the compiled watchlist",
+)
+def sign_off(
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(Role.AUTHORISING_OFFICER)),
+) -> SignOffOut:
+    svc = get_ctx(request).service
+    efa = svc.sign_off(actor, deployment_id)
+    return SignOffOut(expected_false_alerts=efa, size=len(svc.entries(actor, deployment_id)))
+
+
+@router.get(
+    "/deployments/{deployment_id}/watchlist/{entry_id}/was-on-list",
+    response_model=WasOnListOut,
+    openapi_extra=roles_doc(Role.AUDITOR, Role.AUTHORISING_OFFICER),
+)
+def was_on_list(
+    request: Request,
+    deployment_id: str = Path(min_length=1, max_length=64),
+    entry_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(Role.AUDITOR, Role.AUTHORISING_OFFICER)),
+) -> WasOnListOut:
+    r = get_ctx(request).service.was_on_list(actor, deployment_id, entry_id)
+    if r is None:
+        raise NotFoundError("entry was never on this watchlist", source=entry_id)
+    return WasOnListOut(**r)

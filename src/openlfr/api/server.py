@@ -1,0 +1,58 @@
+"""Start-up of a real server: database, master key, first administrator, uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openlfr.config.settings import Settings
+from openlfr.services.governance import GovernanceService, random_password
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    service: GovernanceService
+    database_url: str
+    key_file: Path
+    key_created: bool
+    admin_password: str | None  # set only on the very first start: printed once, never stored
+
+
+def bootstrap(settings: Settings, *, admin_username: str = "admin") -> Bootstrap:
+    """Migrate the database, create the master key and the first administrator if missing.
+
+    There is no default password: the first start creates `admin` with a random one-time
+    password that the caller prints once.
+    """
+    from openlfr.storage.crypto import MASTER_KEY_ENV, generate_key_file
+    from openlfr.storage.db import make_engine, session_factory, upgrade
+
+    url = settings.resolved_database_url
+    upgrade(url)
+    gs = settings.governance
+    key_file = gs.key_file or settings.data_dir / "master.key"
+    created = False
+    import os
+
+    if not os.environ.get(MASTER_KEY_ENV) and not key_file.exists():
+        generate_key_file(key_file)
+        created = True
+    if gs.key_file is None:
+        gs = gs.model_copy(update={"key_file": key_file})
+    svc = GovernanceService(session_factory(make_engine(url)), settings=gs)
+    password = None
+    if not svc.users():
+        password = random_password()
+        svc.create_user(None, admin_username, password, ["administrator"], "Administrator")
+    return Bootstrap(svc, url, key_file, created, password)
+
+
+def run_server(app: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    # Short graceful shutdown: open SSE streams would otherwise hold the process.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)

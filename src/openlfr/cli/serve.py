@@ -1,0 +1,98 @@
+"""`openlfr serve` (API, console and live pipelines in one process) and `openlfr demo`."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from openlfr.errors import OpenLFRError
+
+if TYPE_CHECKING:
+    from openlfr.api.live import SourceSpec
+
+
+def _sources(cameras: list[str]) -> dict[str, SourceSpec]:
+    out: dict[str, SourceSpec] = {}
+    for c in cameras:
+        if "=" not in c:
+            raise typer.BadParameter(f"--camera needs ID=SOURCE, got {c!r}")
+        cam, spec = c.split("=", 1)
+        out[cam.strip()] = spec.strip()
+    return out
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port."),
+    camera: list[str] = typer.Option(
+        [],
+        "--camera",
+        "-c",
+        help="CAMERA_ID=SOURCE (file, stream URL or camera index); repeatable. A live "
+        "deployment runs every whitelisted camera that has a source.",
+    ),
+) -> None:
+    """Run the REST API, the operator console and the live pipelines of running deployments."""
+    from openlfr.api import create_app
+    from openlfr.api.server import bootstrap, run_server
+    from openlfr.config.settings import get_settings
+
+    try:
+        b = bootstrap(get_settings())
+    except OpenLFRError as e:
+        typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    if b.key_created:
+        typer.echo(f"created the master key {b.key_file}: back it up apart from the database")
+    if b.admin_password:
+        typer.echo(
+            f"first start: administrator 'admin' with one-time password {b.admin_password}\n"
+            "(printed once; change it under Account after logging in)"
+        )
+    app = create_app(b.service, sources=_sources(camera))
+    typer.echo(f"OpenLFR on http://{host}:{port}/  (API docs: /api/v1/docs)")
+    run_server(app, host, port)
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port."),
+    keep: bool = typer.Option(False, help="Keep the temporary data directory on exit."),
+) -> None:
+    """Start the server with a ready demo deployment on a synthetic scene (no downloads)."""
+    import os
+
+    from openlfr.api import create_app
+    from openlfr.api.demo import CAMERA, AstronautScene, instructions, prepare
+    from openlfr.api.server import bootstrap, run_server
+    from openlfr.config.settings import Settings
+    from openlfr.vision.engine import build_engine
+
+    data_dir = Path(tempfile.mkdtemp(prefix="openlfr-demo-"))
+    os.environ.pop("OPENLFR_MASTER_KEY", None)  # the demo uses its own throw-away key
+    try:
+        settings = Settings(data_dir=data_dir, database_url=None)
+        b = bootstrap(settings)
+        assert b.admin_password is not None
+        world = prepare(b.service, b.admin_password, build_engine())
+        url = f"http://{host}:{port}"
+        text = instructions(url, world, data_dir)
+        app = create_app(
+            b.service,
+            sources={CAMERA: AstronautScene},
+            banner=f"Demo deployment ready. {text}".split("One-time passwords")[0].strip(),
+        )
+        typer.echo(text)
+        run_server(app, host, port)
+    finally:
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("demo")(demo)
