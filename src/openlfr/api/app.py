@@ -135,7 +135,7 @@ def create_app(
             allowed: set[str] = set()
             for route in request.app.router.routes:
                 match, _ = route.matches({**request.scope, "method": "GET"})
-                if match != Match.NONE and isinstance(route, APIRoute):
+                if match != Match.NONE and isinstance(route, APIRoute) and route.methods:
                     allowed |= route.methods
             headers["Allow"] = ", ".join(sorted(allowed))
         return JSONResponse(

@@ -33,6 +33,7 @@ class Grant:
     csrf: str = ""  # sessions only: the token unsafe requests must echo in X-CSRF-Token
     idle_s: float = 0.0
     last_seen: float = 0.0
+    must_change_password: bool = False  # logged in with a one-time password
 
 
 class GrantStore:
@@ -62,16 +63,28 @@ class GrantStore:
             self._grants[_digest(token)] = grant
         return token
 
-    def new_session(self, actor: Actor) -> tuple[str, str]:
+    def new_session(self, actor: Actor, *, must_change: bool = False) -> tuple[str, str]:
         now = self.clock()
         csrf = secrets.token_urlsafe(24)
         token = self._issue(
-            Grant(actor, "session", now + self.session_ttl_s, csrf, self.session_idle_s, now)
+            Grant(
+                actor,
+                "session",
+                now + self.session_ttl_s,
+                csrf,
+                self.session_idle_s,
+                now,
+                must_change,
+            )
         )
         return token, csrf
 
-    def new_bearer(self, actor: Actor) -> str:
-        return self._issue(Grant(actor, "bearer", self.clock() + self.token_ttl_s))
+    def new_bearer(self, actor: Actor, *, must_change: bool = False) -> str:
+        return self._issue(
+            Grant(
+                actor, "bearer", self.clock() + self.token_ttl_s, must_change_password=must_change
+            )
+        )
 
     def lookup(self, token: str | None, kind: str) -> Grant | None:
         if not token:

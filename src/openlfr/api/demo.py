@@ -23,6 +23,7 @@ from openlfr.pipeline.sources import Frame, SourceStats
 from openlfr.services.governance import GovernanceService, random_password
 
 CAMERA = "demo-cam-1"
+NAME = "Demo deployment"
 ROLES = (
     ("officer", ["authorising_officer"]),
     ("reviewer", ["authorising_officer"]),
@@ -151,7 +152,44 @@ class DemoWorld:
     passwords: dict[str, str]
 
 
-def prepare(svc: GovernanceService, admin_password: str, engine: Any) -> DemoWorld:
+def subject_from_video(engine: Any, path: str, seconds: float = 1.0) -> bytes:
+    """A JPEG of the best-quality large face in the video's first `seconds` (the demo's
+    enrolled person when it runs on a video: the run then watches from `seconds` on)."""
+    import av
+
+    from openlfr.vision.quality import assess
+
+    best: tuple[float, bytes] | None = None
+    with av.open(path) as c:
+        for f in c.decode(video=0):
+            if f.time is not None and f.time > seconds:
+                break
+            frame = np.ascontiguousarray(f.to_ndarray(format="bgr24"))
+            dets = [d for d in engine.detect(frame) if d.width >= 60]
+            for d, chip in zip(dets, engine.align(frame, dets), strict=True):
+                q = assess(d, chip).score
+                if best is None or q > best[0]:
+                    m = 0.4 * d.width
+                    h, w = frame.shape[:2]
+                    crop = frame[
+                        int(max(0, d.y1 - m)) : int(min(h, d.y2 + m)),
+                        int(max(0, d.x1 - m)) : int(min(w, d.x2 + m)),
+                    ]
+                    ok, buf = cv2.imencode(
+                        ".jpg", np.asarray(crop, np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 95]
+                    )
+                    if ok:
+                        best = (q, bytes(buf.tobytes()))
+    if best is None:
+        from openlfr.errors import NoFaceError
+
+        raise NoFaceError(f"no face of 60 px or more in the first {seconds:g} s", source=path)
+    return best[1]
+
+
+def prepare(
+    svc: GovernanceService, admin_password: str, engine: Any, video: str | None = None
+) -> DemoWorld:
     """Users, a model approval, an authorised deployment with the astronaut enrolled and signed
     off: everything except the start, which is the operator's to do from the console."""
     from openlfr.vision.engine import default_threshold
@@ -167,9 +205,9 @@ def prepare(svc: GovernanceService, admin_password: str, engine: Any) -> DemoWor
     svc.record_model_approval(admin, demo_approval(engine.contract.id, threshold, now.isoformat()))
     dep = svc.create_deployment(
         people["officer"],
-        "Demo: astronaut in the arcade",
+        NAME,
         purpose="locate_missing_or_vulnerable",
-        location="Synthetic scene (demo)",
+        location="Walkers video (demo)" if video else "Synthetic scene (demo)",
         cameras=[CAMERA],
         starts_at=now - timedelta(minutes=1),
         ends_at=now + timedelta(hours=8),
@@ -192,10 +230,10 @@ def prepare(svc: GovernanceService, admin_password: str, engine: Any) -> DemoWor
         people["compiler"],
         dep,
         engine,
-        astronaut_jpeg(),
+        subject_from_video(engine, video) if video else astronaut_jpeg(),
         category="missing_or_vulnerable",
-        legal_basis="Demonstration (public-domain NASA portrait)",
-        source_system="scikit-image sample data",
+        legal_basis="Demonstration only",
+        source_system="first second of the video" if video else "scikit-image sample data",
         image_captured_on=date(max(now.year - 1, 2000), 1, 1),
         reason="demo subject",
         subject_ref="DEMO-1",
@@ -219,7 +257,7 @@ One-time passwords (printed once, never stored in clear):
 
 What to do:
   1. Open {url}/login and log in as operator.
-  2. Deployments -> "Demo: astronaut in the arcade" -> Start deployment.
+  2. Deployments -> "{NAME}" -> Start deployment.
   3. Within a few seconds an alert appears on the Live alerts page: the camera crop beside
      the watchlist photo, with the raw score and the threshold.
   4. Type a reason and press Confirm (or Reject), then record the outcome.

@@ -21,6 +21,10 @@ from openlfr.governance.vocab import Role
 SESSION_COOKIE = "openlfr_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALL_ROLES = tuple(Role)
+# All a one-time-password login may do until the password is changed.
+PASSWORD_CHANGE_PATHS = frozenset(
+    {"/api/v1/auth/password", "/api/v1/auth/logout", "/api/v1/auth/me"}
+)
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
 
@@ -64,6 +68,12 @@ def current_actor(
         and not csrf_ok(g, request.headers.get("x-csrf-token"))
     ):
         raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
+    if g.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise ApiError(
+            403,
+            "password_change_required",
+            "this account has a one-time password: change it (POST /api/v1/auth/password)",
+        )
     return g.actor
 
 

@@ -48,9 +48,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OpenLFRError)
     async def _typed(_: Request, e: OpenLFRError) -> JSONResponse:
         problems = list(e.problems) if isinstance(e, RuleViolation) else []
+        message = str(e)
+        if isinstance(e, ImageDecodeError):
+            # The decoder's own text names internal objects; say what the user can act on.
+            message = "not a readable image: upload a JPEG, PNG, WebP, BMP or TIFF photo"
         # The source may name a file or an id; never a person (services keep names out).
         return JSONResponse(
-            error_body(e.code, str(e), problems, e.source), status_code=status_of(e)
+            error_body(e.code, message, problems, e.source), status_code=status_of(e)
         )
 
     @app.exception_handler(ValueError)

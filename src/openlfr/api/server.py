@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from openlfr.config.settings import Settings
+from openlfr.services import console
 from openlfr.services.governance import GovernanceService, random_password
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ def bootstrap(settings: Settings, *, admin_username: str = "admin") -> Bootstrap
     password = None
     if not svc.users():
         password = random_password()
-        svc.create_user(None, admin_username, password, ["administrator"], "Administrator")
+        admin = svc.create_user(None, admin_username, password, ["administrator"], "Administrator")
+        console.mark_one_time_password(svc, "system", admin.id)
     return Bootstrap(svc, url, key_file, created, password)
 
 

@@ -62,6 +62,12 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port."),
     keep: bool = typer.Option(False, help="Keep the temporary data directory on exit."),
+    video: Path | None = typer.Option(
+        None,
+        help="Run on this video instead of the synthetic scene: the best face of its first "
+        "second is enrolled and the run watches from 1 s on (e.g. "
+        "../shared/data/video/walkers_1080p.mp4).",
+    ),
 ) -> None:
     """Start the server with a ready demo deployment on a synthetic scene (no downloads)."""
     import os
@@ -70,6 +76,7 @@ def demo(
     from openlfr.api.demo import CAMERA, AstronautScene, instructions, prepare
     from openlfr.api.server import bootstrap, run_server
     from openlfr.config.settings import Settings
+    from openlfr.pipeline.sources import PyAVSource
     from openlfr.vision.engine import build_engine
 
     data_dir = Path(tempfile.mkdtemp(prefix="openlfr-demo-"))
@@ -78,12 +85,21 @@ def demo(
         settings = Settings(data_dir=data_dir, database_url=None)
         b = bootstrap(settings)
         assert b.admin_password is not None
-        world = prepare(b.service, b.admin_password, build_engine())
+        if video is not None and not video.is_file():
+            raise typer.BadParameter(f"no such video file: {video}")
+        world = prepare(b.service, b.admin_password, build_engine(), str(video) if video else None)
+        if video is not None:
+            spec = str(video)
+            # Every frame, not paced: a short clip must not lose its subject to frame drops on a
+            # busy machine.
+            source: SourceSpec = lambda: PyAVSource(spec, start_s=1.0)  # noqa: E731
+        else:
+            source = AstronautScene
         url = f"http://{host}:{port}"
         text = instructions(url, world, data_dir)
         app = create_app(
             b.service,
-            sources={CAMERA: AstronautScene},
+            sources={CAMERA: source},
             banner=f"Demo deployment ready. {text}".split("One-time passwords")[0].strip(),
         )
         typer.echo(text)

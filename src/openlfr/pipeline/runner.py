@@ -113,12 +113,20 @@ class RunSummary:
         return d
 
 
-def _iou(a: Detection, b: Detection) -> float:
+def _same_head(d: Detection, keep: Detection) -> bool:
+    """`d` is the kept face again, or a spurious box on its hair or chin, not a neighbour."""
+    cx, cy = d.centre
+    mx, my = 0.5 * keep.width, 0.5 * keep.height
+    near = keep.x1 - mx <= cx <= keep.x2 + mx and keep.y1 - my <= cy <= keep.y2 + my
+    return _overlap(d, keep) >= 0.3 or (near and d.width <= 1.5 * keep.width)
+
+
+def _overlap(a: Detection, b: Detection) -> float:
+    """Intersection over the smaller box: 1.0 when one box lies inside the other."""
     ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
     iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    inter = ix * iy
-    union = a.width * a.height + b.width * b.height - inter
-    return inter / union if union > 0 else 0.0
+    smaller = min(a.width * a.height, b.width * b.height)
+    return ix * iy / smaller if smaller > 0 else 0.0
 
 
 @dataclass(slots=True)
@@ -286,7 +294,7 @@ class Pipeline:
         score: float,
         n_shots: int,
     ) -> None:
-        others = [d for d in self.snapshot_detector.detect(frame.image) if _iou(d, det) < 0.3]
+        others = [d for d in self.snapshot_detector.detect(frame.image) if not _same_head(d, det)]
         scene = pixelate_faces(frame.image, [*dets, *others], keep=det)
         alert = Alert(
             alert_id=uuid.uuid4().hex,

@@ -129,6 +129,28 @@ def change_password(svc: GovernanceService, by: Actor, current: str, new: str) -
         raise PermissionDeniedError("the current password is wrong", source=by.username)
 
 
+def mark_one_time_password(svc: GovernanceService, by: str, user_id: str) -> None:
+    """Record that `user_id`'s password was generated and shown once: it must be replaced at
+    first login (the console and API refuse everything else until it is)."""
+    with svc._tx() as s:
+        svc._audit(s, by, "user.one_time_password", f"user:{user_id}")
+
+
+def must_change_password(svc: GovernanceService, user_id: str) -> bool:
+    """True while the newest password event of the user is a one-time password."""
+    with svc._tx() as s:
+        q = (
+            select(m.AuditRecord.action)
+            .where(
+                m.AuditRecord.subject == f"user:{user_id}",
+                m.AuditRecord.action.in_(("user.one_time_password", "user.password_change")),
+            )
+            .order_by(m.AuditRecord.seq.desc())
+            .limit(1)
+        )
+        return s.execute(q).scalar_one_or_none() == "user.one_time_password"
+
+
 def actor_by_id(svc: GovernanceService, user_id: str) -> Actor:
     """Resolve a stored user id (e.g. a deployment's operator) to an Actor."""
     with svc._tx() as s:

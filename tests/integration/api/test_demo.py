@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from openlfr.api import create_app
-from openlfr.api.demo import CAMERA, AstronautScene, instructions, prepare
+from openlfr.api.demo import CAMERA, AstronautScene, instructions, prepare, subject_from_video
 from openlfr.api.server import bootstrap
 from openlfr.config.settings import Settings
 from openlfr.vision.engine import build_engine
@@ -50,3 +50,13 @@ def test_demo_world_raises_an_alert(tmp_path: Path, monkeypatch: object) -> None
         )
         assert r.json()["status"] == "confirmed"
         c.post(f"/api/v1/deployments/{dep}/end", headers=h)
+
+
+def test_demo_subject_from_the_video(video_path: Path) -> None:
+    """`openlfr demo --video` (what scripts/demo uses when ../shared is there) enrols one face."""
+    from openlfr.vision.imageio import ImageLimits, decode_image
+
+    engine = build_engine()
+    jpeg = subject_from_video(engine, str(video_path))
+    img = decode_image(jpeg, limits=ImageLimits(), label="subject")
+    assert engine.face_from_image(img, select="largest").quality.score > 0.3

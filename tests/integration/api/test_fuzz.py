@@ -44,7 +44,7 @@ schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP).exclude(
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms(case: Any) -> None:
     # A schema-valid request may still be refused by a rule (not an image, unknown id, wrong
     # state): that is a 4xx by design, so the "valid data must be accepted" check is off.

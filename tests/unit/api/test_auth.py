@@ -89,6 +89,20 @@ def test_admin_creates_user_with_one_time_password(client: TestClient) -> None:
     h = token(client, "admin")
     r = client.post("/api/v1/users", json={"username": "newop", "roles": ["operator"]}, headers=h)
     assert r.status_code == 201
-    token(client, "newop", r.json()["one_time_password"])
+    otp = r.json()["one_time_password"]
+    # The one-time password opens only the password change, over the API and in the console.
+    r = client.post("/api/v1/auth/token", json={"username": "newop", "password": otp})
+    assert r.json()["must_change_password"] is True
+    t = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    r = client.get("/api/v1/deployments", headers=t)
+    assert r.status_code == 403 and r.json()["error"] == "password_change_required"
+    assert client.get("/api/v1/auth/me", headers=t).status_code == 200
+    _login(client, "newop", otp)
+    assert "must-change" in client.get("/operator").text  # redirected to /account
+    client.cookies.clear()
+    body = {"current_password": otp, "new_password": "my own long password"}
+    assert client.post("/api/v1/auth/password", json=body, headers=t).status_code == 200
+    t = token(client, "newop", "my own long password")
+    assert client.get("/api/v1/deployments", headers=t).status_code == 200
     r = client.post("/api/v1/users", json={"username": "newop", "roles": ["operator"]}, headers=h)
     assert r.status_code == 409

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,7 +65,7 @@ def test_alert_pushed_over_sse_to_a_connected_operator(tmp_path: Path) -> None:
     with running_server(app_for(w)) as base, httpx.Client(base_url=base, timeout=30) as c:
         dep = ready_deployment(c, w)
         op = token(c, "op1")
-        got: list[tuple[float, dict[str, object]]] = []
+        got: list[tuple[float, dict[str, Any]]] = []
         connected = threading.Event()
 
         def listen() -> None:

@@ -6,8 +6,14 @@ import base64
 
 from fastapi.testclient import TestClient
 
-from tests.unit.api._support import draft_fields, entry_form, face_png, ready_deployment, token
-from tests.unit.api._support import wait_for
+from tests.unit.api._support import (
+    draft_fields,
+    entry_form,
+    face_png,
+    ready_deployment,
+    token,
+    wait_for,
+)
 from tests.unit.governance._support import World
 
 

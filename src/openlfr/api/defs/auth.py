@@ -18,12 +18,16 @@ class MeOut(BaseModel):
 
 class SessionOut(MeOut):
     csrf_token: str
+    must_change_password: bool = False
 
 
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    must_change_password: bool = Field(
+        default=False, description="One-time password: only /auth/password works until changed"
+    )
 
 
 class PasswordChangeIn(BaseModel):

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from openlfr.config.governance import RetentionProfile
 from openlfr.governance.vocab import Countersign, Purpose
@@ -15,8 +16,9 @@ class DeploymentFields(BaseModel):
 
     purpose: Purpose | None = None
     location: str | None = Field(default=None, max_length=300)
-    # Fields that cannot be cleared are typed without null: omit them to leave them unchanged.
-    cameras: list[str] = Field(default=None, max_length=64)
+    # Fields that cannot be cleared: null is neither documented nor accepted; omit them to
+    # leave them unchanged.
+    cameras: list[str] | SkipJsonSchema[None] = Field(default=None, max_length=64)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     dpia_ref: str | None = Field(default=None, max_length=200)
@@ -27,13 +29,25 @@ class DeploymentFields(BaseModel):
     model_contract_id: str | None = Field(default=None, max_length=200)
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
     expected_faces: int | None = Field(default=None, ge=0, le=100_000_000)
-    watchlist_size_cap: int = Field(default=None, ge=1, le=1_000_000)
-    retention_profile: RetentionProfile = Field(default=None)
+    watchlist_size_cap: int | SkipJsonSchema[None] = Field(default=None, ge=1, le=1_000_000)
+    retention_profile: RetentionProfile | SkipJsonSchema[None] = None
     public_notice_at: AwareDatetime | None = None
     no_notice_reason: str | None = Field(default=None, max_length=2000)
     compiler: str | None = Field(default=None, max_length=80, description="username")
-    operators: list[str] = Field(default=None, max_length=64, description="usernames")
-    signage: dict[str, bool] = Field(default=None)
+    operators: list[str] | SkipJsonSchema[None] = Field(
+        default=None, max_length=64, description="usernames"
+    )
+    signage: dict[str, bool] | SkipJsonSchema[None] = None
+
+    @field_validator(
+        "cameras", "watchlist_size_cap", "retention_profile", "operators", "signage", mode="before"
+    )
+    @classmethod
+    def _not_null(cls, v: object) -> object:
+        # Runs only for values sent (defaults are not validated): an explicit null is refused.
+        if v is None:
+            raise ValueError("may not be null; omit the field to leave it unchanged")
+        return v
 
 
 class DeploymentCreate(DeploymentFields):

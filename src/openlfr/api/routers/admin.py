@@ -11,6 +11,7 @@ from openlfr.api.deps import get_ctx, require, roles_doc
 from openlfr.eval.approval import ModelApproval
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
+from openlfr.services import console
 from openlfr.services.governance import random_password
 
 router = APIRouter(prefix="/api/v1", tags=["administration"], responses=ERROR_RESPONSES)
@@ -30,6 +31,7 @@ def create_user(
     a = get_ctx(request).service.create_user(
         actor, body.username, password, [r.value for r in body.roles], body.display_name
     )
+    console.mark_one_time_password(get_ctx(request).service, actor.username, a.id)
     return NewUserOut(
         id=a.id, username=a.username, roles=sorted(a.roles), one_time_password=password
     )

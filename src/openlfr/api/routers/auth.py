@@ -53,7 +53,8 @@ def _me(a: Actor) -> MeOut:
 def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     actor = _login(request, body)
     ctx = get_ctx(request)
-    token, csrf = ctx.grants.new_session(actor)
+    must = console.must_change_password(ctx.service, actor.id)
+    token, csrf = ctx.grants.new_session(actor, must_change=must)
     secure = request.url.scheme == "https" if ctx.cookie_secure is None else ctx.cookie_secure
     response.set_cookie(
         SESSION_COOKIE,
@@ -64,15 +65,18 @@ def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
         path="/",
         max_age=int(ctx.grants.session_ttl_s),
     )
-    return SessionOut(**_me(actor).model_dump(), csrf_token=csrf)
+    return SessionOut(**_me(actor).model_dump(), csrf_token=csrf, must_change_password=must)
 
 
 @router.post("/token", response_model=TokenOut, summary="API login (bearer token)")
 def token(request: Request, body: LoginIn) -> TokenOut:
     actor = _login(request, body)
     ctx = get_ctx(request)
+    must = console.must_change_password(ctx.service, actor.id)
     return TokenOut(
-        access_token=ctx.grants.new_bearer(actor), expires_in=int(ctx.grants.token_ttl_s)
+        access_token=ctx.grants.new_bearer(actor, must_change=must),
+        expires_in=int(ctx.grants.token_ttl_s),
+        must_change_password=must,
     )
 
 

@@ -57,6 +57,8 @@ def _session(request: Request, *roles: Role) -> Grant | Response:
     g = grant_of(request)
     if g is None or g.kind != "session":
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if g.must_change_password and request.url.path != "/account":
+        return RedirectResponse("/account", status_code=303)
     if roles and not any(g.actor.has(r) for r in roles):
         return _page(request, "forbidden.html", g, needed=[r.value for r in roles])
     return g
@@ -84,12 +86,15 @@ def operator(request: Request) -> Response:
     if not isinstance(g, Grant):
         return g
     svc = get_ctx(request).service
-    live = [d for d in svc.deployments() if d["state"] == DeploymentState.LIVE.value]
+    deps = svc.deployments()
+    live = [d for d in deps if d["state"] == DeploymentState.LIVE.value]
+    ready = [d for d in deps if d["state"] == DeploymentState.AUTHORISED.value]
     return _page(
         request,
         "operator.html",
         g,
         live=live,
+        ready=ready,
         decisions=[d.value for d in Decision],
         results=[r.value for r in OutcomeResult],
     )
@@ -198,7 +203,7 @@ def account(request: Request) -> Response:
     g = _session(request)
     if not isinstance(g, Grant):
         return g
-    return _page(request, "account.html", g)
+    return _page(request, "account.html", g, must=g.must_change_password)
 
 
 @router.get("/transparency")

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from openlfr.api.defs.oversight import PublicDeploymentOut, PublicNoticeOut
 from openlfr.api.defs.common import ERROR_RESPONSES
+from openlfr.api.defs.oversight import PublicDeploymentOut, PublicNoticeOut
 from openlfr.api.deps import get_ctx
 from openlfr.governance.vocab import DeploymentState
 from openlfr.services.governance import GovernanceService
