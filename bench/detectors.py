@@ -60,7 +60,9 @@ def detectors(include_dlib: bool) -> dict[str, Callable[[np.ndarray], list[Detec
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--video", type=Path, default=SHARED / "data" / "video" / "walkers_1080p.mp4")
     ap.add_argument("--step", type=int, default=5, help="use every N-th frame")
     ap.add_argument("--no-dlib", action="store_true")
@@ -91,7 +93,9 @@ def main() -> None:
         secs[name] = (time.perf_counter() - t0) / len(frames)
 
     # Consensus "ground truth": clusters of detections from >= 2 detectors.
-    families = {n: n.split("@")[0].rsplit("-", 1)[0] if n.startswith("yunet-int8") else n for n in dets}
+    families = {
+        n: n.split("@")[0].rsplit("-", 1)[0] if n.startswith("yunet-int8") else n for n in dets
+    }
     truth: list[list[Detection]] = []
     for k in range(len(frames)):
         clusters: list[tuple[Detection, set[str]]] = []
@@ -109,14 +113,21 @@ def main() -> None:
     base = secs.get("dlib-hog-up1@1920")
     rows = []
     for name in dets:
-        hit = sum(1 for k, t in enumerate(truth) for g in t if any(iou(g, d) >= 0.4 for d in found[name][k]))
-        rows.append({
-            "detector": name,
-            "faces_per_frame": round(sum(len(f) for f in found[name]) / len(frames), 2),
-            "recall": round(hit / n_truth, 3) if n_truth else None,
-            "ms_per_frame": round(1000 * secs[name], 1),
-            "speed_vs_dlib_hog": round(base / secs[name], 1) if base else None,
-        })
+        hit = sum(
+            1
+            for k, t in enumerate(truth)
+            for g in t
+            if any(iou(g, d) >= 0.4 for d in found[name][k])
+        )
+        rows.append(
+            {
+                "detector": name,
+                "faces_per_frame": round(sum(len(f) for f in found[name]) / len(frames), 2),
+                "recall": round(hit / n_truth, 3) if n_truth else None,
+                "ms_per_frame": round(1000 * secs[name], 1),
+                "speed_vs_dlib_hog": round(base / secs[name], 1) if base else None,
+            }
+        )
     result = {"frames": len(frames), "consensus_faces": n_truth, "detectors": rows}
     if args.json:
         print(json.dumps(result))
@@ -124,8 +135,10 @@ def main() -> None:
     print(f"{len(frames)} frames, {n_truth} consensus faces")
     print(f"{'detector':22} {'faces/frame':>11} {'recall':>7} {'ms/frame':>9} {'x dlib':>7}")
     for r in rows:
-        print(f"{r['detector']:22} {r['faces_per_frame']:>11} {r['recall']!s:>7} {r['ms_per_frame']:>9} "
-              f"{r['speed_vs_dlib_hog']!s:>7}")
+        print(
+            f"{r['detector']:22} {r['faces_per_frame']:>11} {r['recall']!s:>7} "
+            f"{r['ms_per_frame']:>9} {r['speed_vs_dlib_hog']!s:>7}"
+        )
 
 
 if __name__ == "__main__":
