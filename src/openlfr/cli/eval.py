@@ -264,6 +264,10 @@ def demographics(
     fmr_target: float = typer.Option(
         1e-3, "--fmr-target", help="Pooled FMR of the second comparison threshold."
     ),
+    min_groupsize: int = typer.Option(
+        5, "--min-group-identities", min=1,
+        help="Leave out groups of fewer people (too few pairs for a meaningful rate).",
+    ),
     threshold: float | None = ThresholdOpt,
     as_json: bool = JsonOpt,
     report: Path | None = ReportOpt,
@@ -291,6 +295,7 @@ def demographics(
             exclude=() if include_other else ("Other",),
             pooled_fmr_target=fmr_target,
             max_identities=max_identities,
+            min_group_identities=min_groupsize,
             seed=seed,
         )
         prov = {"demographics": str(data), "labels": ", ".join(map(str, labels)) or "file names"}
@@ -317,6 +322,10 @@ def full_report(
     policy_fpir: float = PolicyOpt,
     policy_size: int = PolicySizeOpt,
     min_age: int | None = typer.Option(18, "--min-age"),
+    min_groupsize: int = typer.Option(
+        5, "--min-group-identities", min=1,
+        help="Leave out groups of fewer people (too few pairs for a meaningful rate).",
+    ),
     threshold: float | None = ThresholdOpt,
     as_json: bool = JsonOpt,
     cache: Path | None = CacheOpt,
@@ -344,7 +353,13 @@ def full_report(
             default_threshold=dflt,
         )
         demo = run_demographics(
-            ctx, utkface, [], default_threshold=dflt, min_age=min_age, seed=seed
+            ctx,
+            utkface,
+            [],
+            default_threshold=dflt,
+            min_age=min_age,
+            min_group_identities=min_groupsize,
+            seed=seed,
         )
         prov = {
             "identification": str(lfw),
@@ -359,6 +374,7 @@ def full_report(
                 default_threshold=dflt,
                 seed=seed,
                 max_identities=max_identities,
+                min_group_identities=min_groupsize,
             )
             prov["demographics (FNMR)"] = f"{lfw} with {', '.join(map(str, lfw_labels))}"
         _finish(ctx, ident, demo, prov, dflt, as_json, out)

@@ -71,12 +71,23 @@ def group_scores(
     exclude: Sequence[str] = (),
     max_images_per_group: int = 2000,
     max_images_per_identity: int = 10,
+    min_identities: int = 5,
     seed: int = 0,
 ) -> tuple[list[GroupScores], dict[str, int]]:
     """Per-group impostor and genuine scores. Returns the groups and counts of images left out
-    (no usable face, no label, outside the age range, excluded group)."""
+    (no usable face, no label, outside the age range, excluded group, group too small).
+
+    A group of fewer than `min_identities` people has too few impostor pairs for any rate to
+    mean something (LFW's mixed-ancestry labels make many groups of one or two people), so it
+    is left out and counted rather than reported with an interval of [0, 1]."""
     rng = np.random.default_rng(seed)
-    left_out = {"no_usable_face": 0, "no_label": 0, "outside_age_range": 0, "excluded_group": 0}
+    left_out = {
+        "no_usable_face": 0,
+        "no_label": 0,
+        "outside_age_range": 0,
+        "excluded_group": 0,
+        "group_too_small": 0,
+    }
     members: dict[str, list[int]] = {}
     for i, rec in enumerate(dataset.records):
         if not ok[i]:
@@ -99,6 +110,9 @@ def group_scores(
             left_out["excluded_group"] += 1
             continue
         members.setdefault(g, []).append(i)
+    for g in list(members):
+        if len({dataset.records[r].identity for r in members[g]}) < min_identities:
+            left_out["group_too_small"] += len(members.pop(g))
     if not members:
         raise DatasetError(
             f"no image has usable labels {list(attributes)} (after filters {left_out})",
@@ -246,6 +260,7 @@ def evaluate_demographics(
     max_age: int | None = None,
     exclude: Sequence[str] = (),
     alpha: float = 0.05,
+    min_identities: int = 5,
     seed: int = 0,
 ) -> DemographicResult:
     groups, left_out = group_scores(
@@ -257,6 +272,7 @@ def evaluate_demographics(
         min_age=min_age,
         max_age=max_age,
         exclude=exclude,
+        min_identities=min_identities,
         seed=seed,
     )
     if sum(g.impostor.size for g in groups) == 0 and sum(g.genuine.size for g in groups) == 0:
@@ -272,7 +288,12 @@ def evaluate_demographics(
     return DemographicResult(
         dataset=str(dataset.root),
         attributes=tuple(attributes),
-        filters={"min_age": min_age, "max_age": max_age, "excluded": list(exclude)},
+        filters={
+            "min_age": min_age,
+            "max_age": max_age,
+            "excluded": list(exclude),
+            "min_group_identities": min_identities,
+        },
         groups=tuple(groups),
         left_out=left_out,
         rows=rows,

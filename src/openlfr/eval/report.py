@@ -368,8 +368,8 @@ Test: {{ d.test }}. <b>Lowest threshold without significant group differences: {
 {% if row.worst_to_best_fmr_ratio %}{{ '%.1f'|format(row.worst_to_best_fmr_ratio.ratio) }} [{{ '%.1f'|format(row.worst_to_best_fmr_ratio.lower) }}, {{ '%.1f'|format(row.worst_to_best_fmr_ratio.upper) }}]{% endif %} ({{ row.worst_group }} / {{ row.best_group }})</h3>
 <table><tr><th class=l>group</th><th>images</th><th>impostor pairs</th><th>FMR [95%]</th><th>genuine pairs</th><th>FNMR [95%]</th><th>Holm p</th></tr>
 {% for g in d.groups %}{% set f = row.fmr[g.group] %}<tr><td class=l>{{ g.group }}</td><td>{{ g.images }}</td><td>{{ g.impostor_pairs }}</td>
-<td>{{ '%.2e'|format(f.rate) }} [{{ '%.1e'|format(f.lower) }}, {{ '%.1e'|format(f.upper) }}]</td><td>{{ g.genuine_pairs }}</td>
-<td>{% if g.group in row.fnmr %}{% set n = row.fnmr[g.group] %}{{ '%.4f'|format(n.rate) }} [{{ '%.4f'|format(n.lower) }}, {{ '%.4f'|format(n.upper) }}]{% else %}&ndash;{% endif %}</td>
+<td>{% if f.n %}{{ '%.2e'|format(f.rate) }} [{{ '%.1e'|format(f.lower) }}, {{ '%.1e'|format(f.upper) }}]{% else %}no pairs{% endif %}</td><td>{{ g.genuine_pairs }}</td>
+<td>{% if g.group in row.fnmr %}{% set n = row.fnmr[g.group] %}{% if n.n %}{{ '%.4f'|format(n.rate) }} [{{ '%.4f'|format(n.lower) }}, {{ '%.4f'|format(n.upper) }}]{% else %}no pairs{% endif %}{% else %}&ndash;{% endif %}</td>
 <td {% if g.group in row.significant_groups %}class=warn{% endif %}>{{ '%.2g'|format(row.fisher_holm_p.get(g.group, 1.0)) }}</td></tr>{% endfor %}</table>{% endfor %}
 <img alt="FMR per group" src="data:image/png;base64,{{ figs.demo[i][0] }}">
 <img alt="FMR at default" src="data:image/png;base64,{{ figs.demo[i][1] }}">

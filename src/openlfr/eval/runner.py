@@ -190,6 +190,7 @@ def run_demographics(
     exclude: Sequence[str] = ("Other",),
     pooled_fmr_target: float = 1e-3,
     max_identities: int | None = None,
+    min_group_identities: int = 5,
     seed: int = 0,
 ) -> list[DemographicResult]:
     """FMR/FNMR per group. Without labels files the images must carry UTKFace names."""
@@ -212,6 +213,7 @@ def run_demographics(
                 min_age=min_age if has_age else None,
                 max_age=max_age if has_age else None,
                 exclude=exclude,
+                min_identities=min_group_identities,
                 seed=seed,
             )
         )

@@ -200,6 +200,8 @@ def test_cli_full_report_with_utkface_style_names(cli: typer.Typer, tmp_path: Pa
             "10",
             "--policy-fpir",
             "0.5",
+            "--min-group-identities",
+            "1",
             "--json",
         ],
     )
