@@ -265,7 +265,9 @@ def demographics(
         1e-3, "--fmr-target", help="Pooled FMR of the second comparison threshold."
     ),
     min_groupsize: int = typer.Option(
-        5, "--min-group-identities", min=1,
+        5,
+        "--min-group-identities",
+        min=1,
         help="Leave out groups of fewer people (too few pairs for a meaningful rate).",
     ),
     threshold: float | None = ThresholdOpt,
@@ -323,7 +325,9 @@ def full_report(
     policy_size: int = PolicySizeOpt,
     min_age: int | None = typer.Option(18, "--min-age"),
     min_groupsize: int = typer.Option(
-        5, "--min-group-identities", min=1,
+        5,
+        "--min-group-identities",
+        min=1,
         help="Leave out groups of fewer people (too few pairs for a meaningful rate).",
     ),
     threshold: float | None = ThresholdOpt,

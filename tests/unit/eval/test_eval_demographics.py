@@ -62,3 +62,19 @@ def test_exclusion_and_missing_labels() -> None:
     assert {g.group for g in res.groups} == {"female/A", "male/C"}
     with pytest.raises(DatasetError, match="no image has usable labels"):
         evaluate_demographics(ds, vec, ok, lab, ["hair"], default_threshold=0.5)
+
+
+def test_groups_of_too_few_people_are_left_out_and_counted() -> None:
+    ds, vec, ok, lab = _groups()
+    # Relabel three people of group A as "D": too few for any rate to mean something.
+    for ident in ("A000", "A001", "A002"):
+        for j in range(2):
+            lab.by_image[f"{ident}_{j}.jpg"]["race"] = "D"
+    res = evaluate_demographics(ds, vec, ok, lab, ["race"], default_threshold=0.5)
+    assert [g.group for g in res.groups] == ["A", "B", "C"]
+    assert res.left_out["group_too_small"] == 6
+    assert res.filters["min_group_identities"] == 5
+    kept = evaluate_demographics(
+        ds, vec, ok, lab, ["race"], default_threshold=0.5, min_identities=3
+    )
+    assert "D" in [g.group for g in kept.groups]
