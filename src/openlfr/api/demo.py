@@ -157,29 +157,16 @@ def subject_from_video(engine: Any, path: str, seconds: float = 1.0) -> bytes:
     enrolled person when it runs on a video: the run then watches from `seconds` on)."""
     import av
 
-    from openlfr.vision.quality import assess
-
     best: tuple[float, bytes] | None = None
     with av.open(path) as c:
         for f in c.decode(video=0):
             if f.time is not None and f.time > seconds:
                 break
-            frame = np.ascontiguousarray(f.to_ndarray(format="bgr24"))
-            dets = [d for d in engine.detect(frame) if d.width >= 60]
-            for d, chip in zip(dets, engine.align(frame, dets), strict=True):
-                q = assess(d, chip).score
-                if best is None or q > best[0]:
-                    m = 0.4 * d.width
-                    h, w = frame.shape[:2]
-                    crop = frame[
-                        int(max(0, d.y1 - m)) : int(min(h, d.y2 + m)),
-                        int(max(0, d.x1 - m)) : int(min(w, d.x2 + m)),
-                    ]
-                    ok, buf = cv2.imencode(
-                        ".jpg", np.asarray(crop, np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 95]
-                    )
-                    if ok:
-                        best = (q, bytes(buf.tobytes()))
+            found = engine.best_face_crop(np.ascontiguousarray(f.to_ndarray(format="bgr24")))
+            if found is not None and (best is None or found[0] > best[0]):
+                ok, buf = cv2.imencode(".jpg", found[1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+                if ok:
+                    best = (found[0], bytes(buf.tobytes()))
     if best is None:
         from openlfr.errors import NoFaceError
 

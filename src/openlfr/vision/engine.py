@@ -98,6 +98,27 @@ class FaceEngine:
         image = load_image(path, limits=self.limits, name=label)
         return self.face_from_image(image, select=select, source=label)
 
+    def best_face_crop(
+        self, image: Image, *, min_width: float = 60, margin: float = 0.4
+    ) -> tuple[float, Image] | None:
+        """The best-quality face of at least `min_width` px, cropped with `margin` (of its
+        width) around it, and its quality score; None when there is none. For enrolling a
+        consenting subject's photo (demo, tests), never for enrolling people from live video."""
+        dets = [d for d in self.detect(image) if d.width >= min_width]
+        if not dets:
+            return None
+        scored = [
+            (assess(d, c).score, d) for d, c in zip(dets, self.align(image, dets), strict=True)
+        ]
+        q, d = max(scored, key=lambda sd: sd[0])
+        m = margin * d.width
+        h, w = image.shape[:2]
+        crop = image[
+            int(max(0, d.y1 - m)) : int(min(h, d.y2 + m)),
+            int(max(0, d.x1 - m)) : int(min(w, d.x2 + m)),
+        ]
+        return q, np.ascontiguousarray(crop)
+
 
 def build_engine(
     settings: VisionSettings | None = None,

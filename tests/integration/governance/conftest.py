@@ -11,7 +11,6 @@ import pytest
 
 from openlfr.errors import FaceError
 from openlfr.vision.engine import FaceEngine
-from openlfr.vision.quality import assess
 from tests.unit.governance._support import database
 
 LFW_PEOPLE = 30
@@ -54,14 +53,8 @@ def mated_jpeg(video_path: Path, sface_engine: FaceEngine) -> bytes:
             for i, f in enumerate(c.decode(video=0))
             if i == MATED_FRAME
         )
-    dets = [d for d in sface_engine.detect(frame) if d.width >= 60]
-    assert dets, "no large face in the first second of the video"
-    chips = sface_engine.align(frame, dets)
-    det = max(zip(dets, chips, strict=True), key=lambda dc: assess(dc[0], dc[1]).score)[0]
-    m = 0.4 * det.width
-    h, w = frame.shape[:2]
-    x1, y1 = int(max(0, det.x1 - m)), int(max(0, det.y1 - m))
-    x2, y2 = int(min(w, det.x2 + m)), int(min(h, det.y2 + m))
-    ok, buf = cv2.imencode(".jpg", frame[y1:y2, x1:x2], [cv2.IMWRITE_JPEG_QUALITY, 95])
+    found = sface_engine.best_face_crop(frame)
+    assert found is not None, "no large face in the first second of the video"
+    ok, buf = cv2.imencode(".jpg", found[1], [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok
     return buf.tobytes()

@@ -11,7 +11,6 @@ import pytest
 from openlfr.errors import FaceError
 from openlfr.matching import Watchlist
 from openlfr.vision.engine import FaceEngine
-from openlfr.vision.quality import assess
 from openlfr.vision.types import Image
 
 LFW_WATCHLIST_SIZE = 1000
@@ -55,16 +54,9 @@ def video_frame(video_path: Path, index: int) -> Image:
 @pytest.fixture(scope="session")
 def mated_crop(video_path: Path, sface_engine: FaceEngine) -> Image:
     """One face cropped from the first second of the video: the best-quality large face."""
-    frame = video_frame(video_path, MATED_FRAME)
-    dets = [d for d in sface_engine.detect(frame) if d.width >= 60]
-    assert dets, "no large face in the first second of the video"
-    chips = sface_engine.align(frame, dets)
-    det = max(zip(dets, chips, strict=True), key=lambda dc: assess(dc[0], dc[1]).score)[0]
-    m = 0.4 * det.width
-    h, w = frame.shape[:2]
-    x1, y1 = int(max(0, det.x1 - m)), int(max(0, det.y1 - m))
-    x2, y2 = int(min(w, det.x2 + m)), int(min(h, det.y2 + m))
-    return np.ascontiguousarray(frame[y1:y2, x1:x2])
+    found = sface_engine.best_face_crop(video_frame(video_path, MATED_FRAME))
+    assert found is not None, "no large face in the first second of the video"
+    return found[1]
 
 
 def write_subject(root: Path, subject: str, image: Image) -> Path:
