@@ -196,7 +196,7 @@ function liveAlerts(box) {
   }
 
   const es = new EventSource("/api/v1/events");
-  es.onopen = () => { status.textContent = "live: waiting for alerts"; };
+  es.onopen = () => { status.textContent = "live: connected, new alerts appear below"; };
   es.onerror = () => { status.textContent = "connection lost, retrying…"; };
   es.addEventListener("alert", (m) => { add(JSON.parse(m.data)); });
 }
