@@ -34,6 +34,8 @@ ROLE_USER = {
     "operator": "op1",
     "auditor": "dpo",
 }
+METRICS_TOKEN = "test-scrape-token-0123456789"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 MOCK_PIPELINE = PipelineConfig(detect_stride=1, gate=QualityGate(min_sharpness=0.0))
 
 
@@ -61,6 +63,7 @@ def world(tmp: Path) -> World:
 
 def app_for(w: World, **kw: Any) -> FastAPI:
     kw.setdefault("sources", {CAMERA: walking_source})
+    kw.setdefault("metrics_token", METRICS_TOKEN)
     return create_app(
         w.svc,
         engine_factory=mock_engine,
@@ -148,4 +151,4 @@ def running_server(app: FastAPI) -> Iterator[str]:
         sock.close()
 
 
-__all__ = ["PASSWORD", "ROLE_USER", "timedelta"]
+__all__ = ["METRICS", "PASSWORD", "ROLE_USER", "timedelta"]

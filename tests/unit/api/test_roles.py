@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 
 from openlfr.governance.vocab import Role
-from tests.unit.api._support import ROLE_USER, token
+from tests.unit.api._support import METRICS, ROLE_USER, token
 
 # Open by design: logging in, health, metrics and the public transparency documents.
 PUBLIC = {
@@ -60,6 +60,7 @@ def test_every_route_needs_auth_and_the_right_role(client: TestClient) -> None:
 
 def test_public_routes_answer_without_auth(client: TestClient) -> None:
     assert client.get("/healthz").text == "ok"
-    assert client.get("/metrics").status_code == 200
+    assert client.get("/metrics").status_code == 401  # the scrape token is needed
+    assert client.get("/metrics", headers=METRICS).status_code == 200
     assert client.get("/api/v1/public/deployments").json() == []
     assert client.get("/transparency").status_code == 200

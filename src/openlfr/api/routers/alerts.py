@@ -19,7 +19,7 @@ from openlfr.api.defs.alerts import (
     ReviewOut,
 )
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
-from openlfr.api.deps import get_ctx, require, roles_doc
+from openlfr.api.deps import get_ctx, grant_of, require, roles_doc
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState, Role
 
@@ -125,6 +125,11 @@ def legal_hold(
     return OkOut()
 
 
+def _still_allowed(request: Request, actor: Actor) -> bool:
+    g = grant_of(request)
+    return g is not None and g.actor.id == actor.id and any(g.actor.has(r) for r in LIST)
+
+
 def _live_alerts(request: Request, actor: Actor, deployment_id: str | None) -> list[dict[str, Any]]:
     svc = get_ctx(request).service
     if deployment_id:
@@ -162,6 +167,10 @@ async def events(
         idle = 0.0
         yield "retry: 1000\n\n"
         while not await request.is_disconnected() and not request.app.state.stopping.is_set():
+            # The grant is re-checked on every poll (at most sse_poll_s apart), so logout, a
+            # password change, expiry or deactivation ends an open stream within a second.
+            if not await run_in_threadpool(_still_allowed, request, actor):
+                return
             for a in await run_in_threadpool(_live_alerts, request, actor, deployment_id):
                 # Status changes are pushed too, so two operators' screens stay in step.
                 if seen.get(a["id"]) != a["status"]:

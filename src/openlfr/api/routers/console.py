@@ -64,9 +64,33 @@ def _session(request: Request, *roles: Role) -> Grant | Response:
     return g
 
 
+def safe_next(value: str | None) -> str:
+    """The post-login target: a path on this site, or "/". Browsers read `\\` as `/` and
+    percent-decode, so `/\\evil.example` and `/%5Cevil.example` would leave the site."""
+    from urllib.parse import unquote, urlsplit
+
+    if not value or len(value) > 500:
+        return "/"
+    v = value
+    for _ in range(3):  # decode nested percent-encoding before judging
+        v = unquote(v)
+    if not v.startswith("/") or v.startswith("//") or "\\" in v or any(ord(c) < 32 for c in v):
+        return "/"
+    parts = urlsplit(v)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return v
+
+
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    return _page(request, "login.html", None, banner=get_ctx(request).banner)
+    return _page(
+        request,
+        "login.html",
+        None,
+        banner=get_ctx(request).banner,
+        next_url=safe_next(request.query_params.get("next")),
+    )
 
 
 @router.get("/")

@@ -52,8 +52,10 @@ function formJson(form) {
 function then(spec, data) {
   if (!spec || spec === "reload") return location.reload();
   if (spec === "login") {
-    const next = new URLSearchParams(location.search).get("next");
-    location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+    // The server checked `next` (same-origin path only); the raw query is never followed.
+    const form = document.getElementById("login-form");
+    const next = form ? form.dataset.next : "";
+    location.href = next && next.startsWith("/") && !next.startsWith("//") && !next.includes("\\") ? next : "/";
     return;
   }
   if (spec.startsWith("goto:")) {
