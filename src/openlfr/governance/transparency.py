@@ -64,6 +64,9 @@ class DeploymentRecord:
     engagements: int
     arrests: int
     other_outcomes: dict[str, int] = field(default_factory=dict)
+    # The audit chain's head when this record was produced ("records:hash"): a public copy
+    # proves later truncation of the log (`openlfr audit verify --head ...`).
+    audit_head: str = ""
 
     @property
     def false_alert_rate_per_faces(self) -> float | None:

@@ -183,6 +183,10 @@ def verify(
         )
     if row is None and n:
         return bad(1, "the chain head is missing")
+    if key is not None and n and not keyed_seen:
+        # Every write since the key existed is keyed, so a chain with a key configured but no
+        # keyed record at all was rewritten by someone without the key.
+        return bad(n, "no record is keyed although an audit key is configured (rewritten?)")
     if published is not None:
         pn, ph = published
         if pn > n:
