@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
@@ -33,7 +31,7 @@ def published(svc: GovernanceService) -> list[PublicDeploymentOut]:
         )
         out.append(
             PublicDeploymentOut(
-                notice=PublicNoticeOut(**asdict(notice)), state=state, record=record
+                notice=PublicNoticeOut.model_validate(notice), state=state, record=record
             )
         )
     return out
