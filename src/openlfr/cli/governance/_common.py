@@ -48,6 +48,11 @@ def typed_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def command(app: typer.Typer, name: str) -> Callable[[F], F]:
+    """`@app.command(name)` whose typed errors become one line and exit status 2."""
+    return lambda fn: app.command(name)(typed_errors(fn))
+
+
 def open_service() -> GovernanceService:
     from openlfr.config.settings import get_settings
     from openlfr.services.governance import GovernanceService

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from openlfr.cli.governance._common import (
-    UserOpt,
-    acting,
-    fail,
-    show,
-    typed_errors,
-)
+from openlfr.cli.governance._common import UserOpt, acting, command, fail, show
 
 app = typer.Typer(help="Alerts: review, outcome, legal hold.", no_args_is_help=True)
 
 
-@app.command("list")
-@typed_errors
+@command(app, "list")
 def alert_list(deployment: str, user: str | None = UserOpt) -> None:
     """Alerts of a deployment with status and outcome (operators, officers, auditors)."""
     with acting(user) as (svc, me):
         show(svc.alerts.alerts(me, deployment))
 
 
-@app.command("review")
-@typed_errors
+@command(app, "review")
 def alert_review(
     alert: str,
     decision: str = typer.Argument(..., help="confirm | reject | unsure"),
@@ -37,8 +29,7 @@ def alert_review(
     typer.echo(f"status: {status}")
 
 
-@app.command("outcome")
-@typed_errors
+@command(app, "outcome")
 def alert_outcome(
     alert: str,
     result: str = typer.Option(
@@ -54,8 +45,7 @@ def alert_outcome(
     typer.echo("recorded")
 
 
-@app.command("hold")
-@typed_errors
+@command(app, "hold")
 def alert_hold(
     alert: str,
     reason: str | None = typer.Option(None, "--reason"),

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openlfr.cli.governance._common import (
-    open_service,
-    show,
-    typed_errors,
-)
+from openlfr.cli.governance._common import command, open_service, show, typed_errors
 
 app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
@@ -20,8 +16,7 @@ def purge() -> None:
     show(rc.to_dict())
 
 
-@app.command("verify")
-@typed_errors
+@command(app, "verify")
 def audit_verify() -> None:
     """Exit 0 if the chain is intact; 1 naming the first bad record otherwise."""
     rep = open_service().audit.verify_audit()

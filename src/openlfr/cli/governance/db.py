@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from openlfr.cli.governance._common import (
-    typed_errors,
-)
+from openlfr.cli.governance._common import command
 
 app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 
 
-@app.command("upgrade")
-@typed_errors
+@command(app, "upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Create or migrate the database at OPENLFR_DATABASE_URL (default: SQLite in the data dir)."""
     from openlfr.config.settings import get_settings

@@ -12,9 +12,9 @@ import typer
 from openlfr.cli.governance._common import (
     UserOpt,
     acting,
+    command,
     open_service,
     show,
-    typed_errors,
 )
 
 app = typer.Typer(help="Deployments: draft, authorise, start, run, end.", no_args_is_help=True)
@@ -61,8 +61,7 @@ def _parse_fields(pairs: list[str], file: Path | None) -> dict[str, Any]:
     return out
 
 
-@app.command("create")
-@typed_errors
+@command(app, "create")
 def dep_create(
     name: str, set_: list[str] = SetOpt, file: Path | None = FileOpt, user: str | None = UserOpt
 ) -> None:
@@ -74,8 +73,7 @@ def dep_create(
     typer.echo(dep)
 
 
-@app.command("update")
-@typed_errors
+@command(app, "update")
 def dep_update(
     deployment: str,
     set_: list[str] = SetOpt,
@@ -88,22 +86,19 @@ def dep_update(
     typer.echo("updated")
 
 
-@app.command("show")
-@typed_errors
+@command(app, "show")
 def dep_show(deployment: str) -> None:
     """A deployment's configuration, state and counters (no personal data)."""
     show(open_service().deployments.deployment(deployment))
 
 
-@app.command("list")
-@typed_errors
+@command(app, "list")
 def dep_list() -> None:
     """Every deployment: id, name, state, window."""
     show(open_service().deployments.deployments())
 
 
-@app.command("countersign")
-@typed_errors
+@command(app, "countersign")
 def dep_countersign(
     deployment: str,
     kind: str = typer.Argument(..., help="low_threshold | no_notice"),
@@ -116,8 +111,7 @@ def dep_countersign(
     typer.echo("countersigned")
 
 
-@app.command("authorise")
-@typed_errors
+@command(app, "authorise")
 def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
     """Authorise a draft: refuses listing every missing item; records expected false alerts."""
     with acting(user) as (svc, me):
@@ -125,8 +119,7 @@ def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
     typer.echo(f"authorised; expected false alerts at the size cap: {efa:.2f}")
 
 
-@app.command("start")
-@typed_errors
+@command(app, "start")
 def dep_start(deployment: str, user: str | None = UserOpt) -> None:
     """Go live: refuses outside the window, without a signed-off list or a master key."""
     with acting(user) as (svc, me):
@@ -134,8 +127,7 @@ def dep_start(deployment: str, user: str | None = UserOpt) -> None:
     typer.echo("live")
 
 
-@app.command("end")
-@typed_errors
+@command(app, "end")
 def dep_end(
     deployment: str, reason: str = typer.Option("ended by operator"), user: str | None = UserOpt
 ) -> None:
@@ -145,8 +137,7 @@ def dep_end(
     typer.echo("ended")
 
 
-@app.command("cancel")
-@typed_errors
+@command(app, "cancel")
 def dep_cancel(
     deployment: str, reason: str = typer.Option(..., "--reason"), user: str | None = UserOpt
 ) -> None:
@@ -156,8 +147,7 @@ def dep_cancel(
     typer.echo("cancelled")
 
 
-@app.command("judicial-authorisation")
-@typed_errors
+@command(app, "judicial-authorisation")
 def dep_judicial(deployment: str, ref: str, user: str | None = UserOpt) -> None:
     """EU mode: record the authorisation an urgent start must obtain within 24 h."""
     with acting(user) as (svc, me):
@@ -165,8 +155,7 @@ def dep_judicial(deployment: str, ref: str, user: str | None = UserOpt) -> None:
     typer.echo("recorded")
 
 
-@app.command("run")
-@typed_errors
+@command(app, "run")
 def dep_run(
     deployment: str,
     source: str = typer.Option(

@@ -6,18 +6,14 @@ from pathlib import Path
 
 import typer
 
-from openlfr.cli.governance._common import (
-    fail,
-    typed_errors,
-)
+from openlfr.cli.governance._common import command, fail
 
 app = typer.Typer(
     help="The master key that wraps every deployment's data keys.", no_args_is_help=True
 )
 
 
-@app.command("init")
-@typed_errors
+@command(app, "init")
 def keys_init(
     path: Path | None = typer.Option(None, help="Key file (default: DATA_DIR/master.key)."),
 ) -> None:

@@ -6,17 +6,12 @@ from pathlib import Path
 
 import typer
 
-from openlfr.cli.governance._common import (
-    UserOpt,
-    acting,
-    typed_errors,
-)
+from openlfr.cli.governance._common import UserOpt, acting, command
 
 app = typer.Typer(help="Model approvals (from `openlfr eval` reports).", no_args_is_help=True)
 
 
-@app.command("approve")
-@typed_errors
+@command(app, "approve")
 def model_approve(report: Path, user: str | None = UserOpt) -> None:
     """Record the approval section of an evaluation report (threshold floor, FPIR curve)."""
     from openlfr.eval.approval import ModelApproval

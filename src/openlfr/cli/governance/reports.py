@@ -7,11 +7,7 @@ from typing import Any
 
 import typer
 
-from openlfr.cli.governance._common import (
-    open_service,
-    typed_errors,
-    write_out,
-)
+from openlfr.cli.governance._common import command, open_service, write_out
 
 app = typer.Typer(help="Transparency documents.", no_args_is_help=True)
 FormatOpt = typer.Option("json", "--format", help="json | csv | html")
@@ -32,16 +28,14 @@ def _render(
     raise ValueError(f"format {fmt!r} is not one of json, csv, html")
 
 
-@app.command("deployment")
-@typed_errors
+@command(app, "deployment")
 def report_deployment(deployment: str, fmt: str = FormatOpt, out: Path | None = OutOpt) -> None:
     """The post-deployment record (F.19)."""
     rec = open_service().transparency.deployment_record(deployment).to_dict()
     write_out(_render(f"Deployment record {deployment}", rec, fmt), out)
 
 
-@app.command("notice")
-@typed_errors
+@command(app, "notice")
 def report_notice(deployment: str, fmt: str = FormatOpt, out: Path | None = OutOpt) -> None:
     """The public pre-deployment notice and signage checklist (F.18)."""
     from dataclasses import asdict
@@ -51,8 +45,7 @@ def report_notice(deployment: str, fmt: str = FormatOpt, out: Path | None = OutO
     write_out(_render(f"Public notice: facial recognition at {n.location}", doc, fmt), out)
 
 
-@app.command("annual")
-@typed_errors
+@command(app, "annual")
 def report_annual(year: int, fmt: str = FormatOpt, out: Path | None = OutOpt) -> None:
     """The annual summary over every deployment that started in YEAR."""
     doc = open_service().transparency.annual_summary(year)

@@ -6,18 +6,12 @@ from pathlib import Path
 
 import typer
 
-from openlfr.cli.governance._common import (
-    UserOpt,
-    acting,
-    show,
-    typed_errors,
-)
+from openlfr.cli.governance._common import UserOpt, acting, command, show
 
 app = typer.Typer(help="Subject rights: access and erasure.", no_args_is_help=True)
 
 
-@app.command("search")
-@typed_errors
+@command(app, "search")
 def sar_search(
     photo: Path,
     erase: bool = typer.Option(False, "--erase", help="Erase what was found (needs --reason)."),

@@ -6,19 +6,12 @@ import os
 
 import typer
 
-from openlfr.cli.governance._common import (
-    UserOpt,
-    login,
-    open_service,
-    show,
-    typed_errors,
-)
+from openlfr.cli.governance._common import UserOpt, command, login, open_service, show
 
 app = typer.Typer(help="People and roles.", no_args_is_help=True)
 
 
-@app.command("add")
-@typed_errors
+@command(app, "add")
 def user_add(
     username: str,
     role: list[str] = typer.Option(
@@ -44,8 +37,7 @@ def user_add(
     typer.echo(f"user {a.username} created with roles {', '.join(sorted(a.roles))}")
 
 
-@app.command("list")
-@typed_errors
+@command(app, "list")
 def user_list() -> None:
     """Users and their roles."""
     show(open_service().accounts.users())

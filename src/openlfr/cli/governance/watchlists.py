@@ -10,16 +10,15 @@ import typer
 from openlfr.cli.governance._common import (
     UserOpt,
     acting,
+    command,
     open_service,
     show,
-    typed_errors,
 )
 
 app = typer.Typer(help="The watchlist of a deployment.", no_args_is_help=True)
 
 
-@app.command("add")
-@typed_errors
+@command(app, "add")
 def wl_add(
     deployment: str,
     photo: Path,
@@ -61,24 +60,21 @@ def wl_add(
     typer.echo(eid + (f" flagged: {', '.join(flags)}" if flags else ""))
 
 
-@app.command("list")
-@typed_errors
+@command(app, "list")
 def wl_list(deployment: str, user: str | None = UserOpt) -> None:
     """Entries of a deployment's watchlist: category, quality, flags (no images)."""
     with acting(user) as (svc, me):
         show(svc.watchlists.entries(me, deployment))
 
 
-@app.command("projection")
-@typed_errors
+@command(app, "projection")
 def wl_projection(deployment: str) -> None:
     """Projected false alerts for the list as it stands (shown before sign-off)."""
     p = open_service().watchlists.projected_false_alerts(deployment)
     typer.echo("no model approval or expected faces recorded" if p is None else f"{p:.3g}")
 
 
-@app.command("sign-off")
-@typed_errors
+@command(app, "sign-off")
 def wl_sign_off(deployment: str, user: str | None = UserOpt) -> None:
     with acting(user) as (svc, me):
         proj = svc.watchlists.projected_false_alerts(deployment)
@@ -87,8 +83,7 @@ def wl_sign_off(deployment: str, user: str | None = UserOpt) -> None:
     typer.echo("signed off")
 
 
-@app.command("was-on")
-@typed_errors
+@command(app, "was-on")
 def wl_was_on(deployment: str, entry_id: str, user: str | None = UserOpt) -> None:
     """Was this entry on the deployment's list? Answers from the stub after destruction."""
     with acting(user) as (svc, me):
