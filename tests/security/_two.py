@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openlfr.services.alerts import AlertIn
+from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.api._support import CAMERA
 from tests.unit.governance._support import (
     MARKER,
@@ -19,7 +20,6 @@ from tests.unit.governance._support import (
     proposal,
     template,
 )
-from openlfr.vision.mock import MOCK_CONTRACT
 
 
 @dataclass
@@ -48,7 +48,10 @@ def _side(w: World, ao: str, ao2: str, compiler: str, operators: list[str], seed
     )
     svc.deployments.authorise(by, dep)
     entry, _ = svc.watchlists.add_entry(
-        w.people[compiler], dep, proposal(subject_ref=f"PND/{seed}"), template(seed),
+        w.people[compiler],
+        dep,
+        proposal(subject_ref=f"PND/{seed}"),
+        template(seed),
         MARKER + bytes([seed]) * 40,
     )
     svc.watchlists.sign_off(w.people[ao2], dep)

@@ -83,7 +83,7 @@ def test_only_digests_are_stored(w: World) -> None:
         raw = token(c, "op1")["Authorization"].split()[1]
         r = c.post("/api/v1/auth/login", json={"username": "op2", "password": PASSWORD})
         cookie = r.cookies["openlfr_session"]
-    with w.svc.factory() as s:
+    with w.svc.ctx.factory() as s:
         rows = [tuple(map(str, r)) for r in s.execute(text("select * from auth_grants"))]
     dump = repr(rows)
     assert len(rows) == 2 and raw not in dump and cookie not in dump

@@ -14,7 +14,7 @@ from tests.unit.governance._support import KEY, PASSWORD, World, live
 
 
 def _sql(w: World, q: str) -> None:
-    with w.svc.factory() as s, s.begin():
+    with w.svc.ctx.factory() as s, s.begin():
         s.execute(text(q))
 
 
@@ -27,7 +27,7 @@ def test_truncation_with_head_rollback_is_detected_against_a_published_head(w: W
     assert w.svc.audit.verify_audit(published=published).ok
     kept = n - 3
     # Delete the newest records and move the head row back: a valid shorter chain remains.
-    with w.svc.factory() as s, s.begin():
+    with w.svc.ctx.factory() as s, s.begin():
         last = s.get(AuditRecord, kept)
         assert last is not None
         s.execute(text(f"delete from audit_log where seq > {kept}"))
@@ -38,12 +38,12 @@ def test_truncation_with_head_rollback_is_detected_against_a_published_head(w: W
 
 def test_records_are_keyed_so_a_rewrite_cannot_be_recomputed(w: World) -> None:
     live(w)
-    with w.svc.factory() as s, s.begin():
+    with w.svc.ctx.factory() as s, s.begin():
         recs = list(s.execute(text("select alg from audit_log")).scalars())
     assert recs and set(recs) == {audit.KEYED}
     # An attacker with the database edits record 3 and recomputes every hash after it
     # (knowing the algorithm but not the key, which is not in the database).
-    with w.svc.factory() as s, s.begin():
+    with w.svc.ctx.factory() as s, s.begin():
         rows = list(s.execute(AuditRecord.__table__.select().order_by(AuditRecord.seq)))
         prev = audit.GENESIS
         for row in rows:
@@ -86,7 +86,7 @@ def test_cli_verify_checks_a_published_head(w: World, monkeypatch: pytest.Monkey
     assert r.exit_code == 0, r.output
     n, _ = audit.parse_head(head)
     _sql(w, f"delete from audit_log where seq > {n - 2}")
-    with w.svc.factory() as s, s.begin():
+    with w.svc.ctx.factory() as s, s.begin():
         last = s.get(AuditRecord, n - 2)
         assert last is not None
         s.execute(text("update audit_head set seq = :n, hash = :h"), {"n": n - 2, "h": last.hash})

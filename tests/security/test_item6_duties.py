@@ -4,14 +4,15 @@ requirement G.21)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
 from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
+from openlfr.vision.mock import MOCK_CONTRACT
 from tests.security._two import Two, two_deployments
 from tests.unit.api._support import PASSWORD, app_for, face_png, token
 from tests.unit.governance._support import World, approval_for, template
-from openlfr.vision.mock import MOCK_CONTRACT
 
 
 @pytest.fixture
@@ -29,8 +30,11 @@ def test_admin_gets_403_on_subject_access_and_erasure(api: TestClient) -> None:
     admin = token(api, "admin")
     r = api.post("/api/v1/subject-access", headers=admin, files={"photo": ("a.png", face_png())})
     assert r.status_code == 403
-    r = api.post("/api/v1/subject-access/erase", headers=admin,
-                 json={"search_id": 1, "hit_ids": [], "reason": "asked"})
+    r = api.post(
+        "/api/v1/subject-access/erase",
+        headers=admin,
+        json={"search_id": 1, "hit_ids": [], "reason": "asked"},
+    )
     assert r.status_code == 403
 
 
@@ -45,11 +49,15 @@ def test_admin_cannot_record_a_model_approval_alone(w: World, api: TestClient) -
     assert r.status_code == 403
     # A different report (another digest) cannot be countersigned into force.
     tampered = {"approval": {**report["approval"], "validated_min_threshold": 0.01}}
-    r = api.post("/api/v1/models/approvals/other-model@1/countersign",
-                 headers=token(api, "ao1"), json=tampered)
+    r = api.post(
+        "/api/v1/models/approvals/other-model@1/countersign",
+        headers=token(api, "ao1"),
+        json=tampered,
+    )
     assert r.status_code == 409
-    r = api.post("/api/v1/models/approvals/other-model@1/countersign",
-                 headers=token(api, "ao1"), json=report)
+    r = api.post(
+        "/api/v1/models/approvals/other-model@1/countersign", headers=token(api, "ao1"), json=report
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved"
 
 
@@ -100,8 +108,11 @@ def test_erasure_needs_a_recorded_search_and_a_second_person(w: World, two: Two)
 
 def test_erase_with_unknown_ids_is_refused_over_the_api(w: World, api: TestClient) -> None:
     dpo = token(api, "dpo")
-    r = api.post("/api/v1/subject-access/erase", headers=dpo,
-                 json={"search_id": 424242, "hit_ids": ["deadbeef"], "reason": "asked"})
+    r = api.post(
+        "/api/v1/subject-access/erase",
+        headers=dpo,
+        json={"search_id": 424242, "hit_ids": ["deadbeef"], "reason": "asked"},
+    )
     assert r.status_code in (404, 409)
 
 
@@ -116,8 +127,11 @@ def test_accounts_deactivate_roles_reset_with_audit(w: World, api: TestClient) -
     assert api.get("/api/v1/auth/me", headers=op2).status_code == 401
     r = api.post("/api/v1/auth/token", json={"username": "op2", "password": PASSWORD})
     assert r.status_code == 401
-    r = api.put(f"/api/v1/users/{users['compiler2']}/roles", headers=admin,
-                json={"roles": ["watchlist_compiler", "auditor"]})
+    r = api.put(
+        f"/api/v1/users/{users['compiler2']}/roles",
+        headers=admin,
+        json={"roles": ["watchlist_compiler", "auditor"]},
+    )
     assert r.status_code == 200
     r = api.post(f"/api/v1/users/{users['multi']}/password-reset", headers=admin)
     assert r.status_code == 200 and len(r.json()["one_time_password"]) >= 12

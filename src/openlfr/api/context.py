@@ -37,7 +37,7 @@ class ApiContext:
 
     def __post_init__(self) -> None:
         if self.grants is None:
-            self.grants = GrantStore(self.service.factory)
+            self.grants = GrantStore(self.service.ctx.factory)
 
     @property
     def auth(self) -> GrantStore:

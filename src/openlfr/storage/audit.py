@@ -47,20 +47,22 @@ def canonical(obj: Any) -> str:
     )
 
 
+def as_dict(r: AuditRecord) -> dict[str, Any]:
+    """A record's hashed content: everything but its own hash and the link to the previous."""
+    return {
+        "seq": r.seq,
+        "at": r.at,
+        "actor": r.actor,
+        "action": r.action,
+        "subject": r.subject,
+        "before": json.loads(r.before_json),
+        "after": json.loads(r.after_json),
+    }
+
+
 def record_hash(prev_hash: str, r: AuditRecord, key: bytes | None = None) -> str:
     """The chain value of `r`: keyed when `r.alg` says so (then `key` is required)."""
-    body = canonical(
-        {
-            "seq": r.seq,
-            "at": r.at,
-            "actor": r.actor,
-            "action": r.action,
-            "subject": r.subject,
-            "before": json.loads(r.before_json),
-            "after": json.loads(r.after_json),
-        }
-    )
-    data = (prev_hash + body).encode()
+    data = (prev_hash + canonical(as_dict(r))).encode()
     if (r.alg or PLAIN) == KEYED:
         if key is None:
             raise LookupError("the audit key is needed to check a keyed record")

@@ -82,7 +82,7 @@ def test_throttle_backs_off_per_address_and_username() -> None:
 
 def test_grants_expire_when_idle(w: World) -> None:
     now = [0.0]
-    g = GrantStore(w.svc.factory, session_idle_s=5, clock=lambda: now[0])
+    g = GrantStore(w.svc.ctx.factory, session_idle_s=5, clock=lambda: now[0])
     tok, _ = g.new_session(w.op1)
     assert g.lookup(tok, "session") is not None
     assert g.lookup(tok, "bearer") is None  # a session cookie is not a bearer token

@@ -14,7 +14,6 @@ from openlfr.api.deps import (
 )
 from openlfr.errors import PermissionDeniedError
 from openlfr.governance.deployment import Actor
-from openlfr.services import console
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
@@ -40,7 +39,7 @@ def _login(request: Request, body: LoginIn) -> Actor:
         ctx.metrics.logins.labels("throttled").inc()
         raise _throttled(wait)
     try:
-        actor = ctx.service.authenticate(body.username, body.password)
+        actor = ctx.service.accounts.authenticate(body.username, body.password)
     except PermissionDeniedError:
         ctx.throttle.release(booked, ok=False)
         ctx.metrics.logins.labels("failed").inc()
@@ -61,7 +60,7 @@ def _me(a: Actor) -> MeOut:
 def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     actor = _login(request, body)
     ctx = get_ctx(request)
-    must = console.must_change_password(ctx.service, actor.id)
+    must = ctx.service.accounts.must_change_password(actor.id)
     token, csrf = ctx.auth.new_session(actor, must_change=must)
     secure = request.url.scheme == "https" if ctx.cookie_secure is None else ctx.cookie_secure
     response.set_cookie(
@@ -80,7 +79,7 @@ def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
 def token(request: Request, body: LoginIn) -> TokenOut:
     actor = _login(request, body)
     ctx = get_ctx(request)
-    must = console.must_change_password(ctx.service, actor.id)
+    must = ctx.service.accounts.must_change_password(actor.id)
     return TokenOut(
         access_token=ctx.auth.new_bearer(actor, must_change=must),
         expires_in=int(ctx.auth.token_ttl_s),
@@ -113,7 +112,7 @@ def change_password(
     if booked is None:
         raise _throttled(wait)
     try:
-        console.change_password(ctx.service, actor, body.current_password, body.new_password)
+        ctx.service.accounts.change_password(actor, body.current_password, body.new_password)
     except PermissionDeniedError:
         ctx.throttle.release(booked, ok=False)
         raise
