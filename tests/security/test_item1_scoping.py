@@ -124,15 +124,18 @@ def test_console_fetches_evidence_only_for_its_own_deployments() -> None:
 
 @pytest.fixture
 def cli_env(w: World, monkeypatch: pytest.MonkeyPatch) -> Any:
+    import typer
     from typer.testing import CliRunner
 
-    from openlfr.cli.main import app
+    from openlfr.cli import governance
     from openlfr.config.settings import get_settings
 
     monkeypatch.setenv("OPENLFR_DATABASE_URL", w.url)
     monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
     monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
     get_settings.cache_clear()
+    app = typer.Typer()
+    governance.register(app)
     runner = CliRunner()
     yield lambda *args: runner.invoke(app, list(args))
     get_settings.cache_clear()

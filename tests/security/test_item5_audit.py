@@ -70,9 +70,10 @@ def test_transparency_documents_publish_the_head(w: World) -> None:
 
 
 def test_cli_verify_checks_a_published_head(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
     from typer.testing import CliRunner
 
-    from openlfr.cli.main import app
+    from openlfr.cli import governance
     from openlfr.config.settings import get_settings
 
     dep, _ = live(w)
@@ -81,6 +82,8 @@ def test_cli_verify_checks_a_published_head(w: World, monkeypatch: pytest.Monkey
     monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
     monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
     get_settings.cache_clear()
+    app = typer.Typer()
+    governance.register(app)
     run: Any = lambda *a: CliRunner().invoke(app, list(a))  # noqa: E731
     r = run("audit", "verify", "--head", head)
     assert r.exit_code == 0, r.output

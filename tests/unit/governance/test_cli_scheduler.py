@@ -20,6 +20,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     from openlfr.config.settings import get_settings
 
     monkeypatch.setenv("OPENLFR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENLFR_KEY_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
     monkeypatch.setenv("OPENLFR_NEW_PASSWORD", PASSWORD)
     monkeypatch.delenv("OPENLFR_DATABASE_URL", raising=False)
@@ -45,7 +46,7 @@ def test_cli_refuses_with_clear_messages(cli: CliRunner, tmp_path: Path) -> None
     assert run(cli, "keys", "init")[0] == 0
     code, out = run(cli, "keys", "init")
     assert code == 2 and "refusing to overwrite" in out
-    assert (tmp_path / "master.key").exists()
+    assert (tmp_path / "keys" / "master.key").exists()  # apart from the data directory
     code, out = run(cli, "user", "add", "root", "--role", "operator")
     assert code == 2 and "first user must be an administrator" in out
     assert run(cli, "user", "add", "root", "--role", "administrator")[0] == 0
