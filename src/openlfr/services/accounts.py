@@ -25,6 +25,7 @@ def random_password() -> str:
 class Accounts:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._dummy: str | None = None
 
     def create_user(
         self,
@@ -70,23 +71,38 @@ class Accounts:
             return rows.actor_of(u)
 
     def authenticate(self, username: str, password: str) -> Actor:
+        """The actor for a correct password of an active account (ASVS V2.2, V7.1.1).
+
+        An unknown or inactive account costs the same password hash as a known one (no timing
+        oracle for usernames). Only attempts on a known account are audited, by user id:
+        whatever was typed into the username box never enters the permanent audit chain
+        (failed attempts are counted by the API's metrics)."""
+        if len(username) > 200 or len(password) > 1024:
+            raise PermissionDeniedError("unknown user or wrong password")
         with self.ctx.tx() as s:
             u = s.execute(select(m.User).where(m.User.username == username)).scalar_one_or_none()
-            ok = False
-            if u is not None and u.active:
-                try:
-                    ok = self.ctx.hasher.verify(u.password_hash, password)
-                except VerificationError:
-                    ok = False
-            # Failed logins are audited by name only; the password never is.
-            self.ctx.audit(
-                s, username, "user.login" if ok else "user.login_failed", f"user:{username}"
-            )
+            known = u is not None and u.active
+            try:
+                ok = self.ctx.hasher.verify(
+                    u.password_hash if known and u is not None else self._dummy_hash(), password
+                )
+            except VerificationError:
+                ok = False
+            ok = ok and known
+            if u is not None:
+                self.ctx.audit(
+                    s, u.username, "user.login" if ok else "user.login_failed", f"user:{u.id}"
+                )
             actor = rows.actor_of(u) if ok and u is not None else None
         # Raised after the commit so the failed attempt stays in the audit log.
         if actor is None:
-            raise PermissionDeniedError("unknown user or wrong password", source=username)
+            raise PermissionDeniedError("unknown user or wrong password")
         return actor
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self.ctx.hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy
 
     def actor(self, username: str) -> Actor:
         with self.ctx.tx() as s:
