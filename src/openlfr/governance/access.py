@@ -32,7 +32,7 @@ class Access(StrEnum):
     FACES = "faces"  # any face image: enrolled photos, probe crops
     ALERTS = "alerts"  # alert list, live stream, alert metadata
     ADJUDICATE = "adjudicate"  # review an alert, record its outcome
-    HOLD = "hold"  # place or release a legal hold
+    OFFICER = "officer"  # authorise, countersign, sign off, place or release a legal hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def allowed(actor: Actor, staff: Staff, access: Access) -> bool:
         return op or officer or auditor
     if access is Access.ADJUDICATE:
         return op
-    if access is Access.HOLD:
+    if access is Access.OFFICER:
         return officer
     return False
 

@@ -82,6 +82,7 @@ class Accounts:
         with self.ctx.tx() as s:
             u = s.execute(select(m.User).where(m.User.username == username)).scalar_one_or_none()
             known = u is not None and u.active
+            ok: bool
             try:
                 ok = self.ctx.hasher.verify(
                     u.password_hash if known and u is not None else self._dummy_hash(), password

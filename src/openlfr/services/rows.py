@@ -84,6 +84,7 @@ def snapshot(d: m.Deployment) -> dict[str, Any]:
         cameras=json.loads(d.cameras_json),
         compiler_id=d.compiler_id,
         operator_ids=json.loads(d.operator_ids_json),
+        officer_ids=json.loads(d.officer_ids_json or "[]"),
         countersigns=json.loads(d.countersigns_json),
         signage=json.loads(d.signage_json),
     )

@@ -148,6 +148,7 @@ def full_fields(**over: Any) -> dict[str, Any]:
         public_notice_at=T0 - timedelta(days=2),
         compiler="compiler",
         operators=["op1", "op2"],
+        officers=["ao2"],  # a second authorising officer named on it (sign-off, countersign)
     )
     f.update(over)
     return f
