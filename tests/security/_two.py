@@ -77,7 +77,7 @@ def two_deployments(w: World) -> Two:
                 threshold=0.5,
                 contract_id=MOCK_CONTRACT.id,
                 detected_at=w.clock(),
-                template=template(10 + len(side.dep)),
+                template=template(1 if side is a else 2),  # the listed person
                 probe_jpeg=MARKER + b"probe",
             ),
         )

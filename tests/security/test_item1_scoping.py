@@ -48,7 +48,7 @@ def test_service_refuses_every_cross_read_and_write(w: World, two: Two) -> None:
     _refused(svc.alerts.alerts, aoB, a.dep)
     _refused(svc.deployments.end, opB, a.dep)
     _refused(svc.deployments.view, opB, a.dep)
-    _refused(svc.deployments.update_deployment, aoB, a.dep, location="elsewhere")
+    _refused(lambda: svc.deployments.update_deployment(aoB, a.dep, location="elsewhere"))
     assert a.dep not in {d["id"] for d in svc.deployments.visible(opB)}
     assert {d["id"] for d in svc.deployments.visible(w.op1)} == {a.dep}
     # Own deployment: allowed.

@@ -23,6 +23,7 @@ from openlfr.api.limits import BodyLimitMiddleware
 from openlfr.api.live import LiveManager, SourceSpec
 from openlfr.api.metrics import Metrics
 from openlfr.api.routers import (
+    accounts,
     admin,
     alerts,
     auth,
@@ -178,7 +179,7 @@ def create_app(
         )
         return resp
 
-    for r in (auth, admin, deployments, watchlist, alerts, oversight, public, console):
+    for r in (auth, admin, accounts, deployments, watchlist, alerts, oversight, public, console):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")
     # Outermost of the app's own middleware: bodies are bounded before routing or auth.

@@ -175,3 +175,63 @@ class Accounts:
                 raise NotFoundError("no such active user", source=user_id)
             username = u.username
         return self.actor(username)
+
+    # -- account management (administrators; each change audited, sessions end at once) -----
+    def _managed(self, s: Any, by: Actor, user_id: str) -> m.User:
+        self.ctx.need_role(by, Role.ADMINISTRATOR)
+        u = s.get(m.User, user_id)
+        if u is None:
+            raise NotFoundError("no such user", source=user_id)
+        return u
+
+    def deactivate(self, by: Actor, user_id: str, reason: str) -> None:
+        """The account can no longer log in; its sessions and tokens end at once."""
+        from openlfr.storage import grants
+
+        if not reason.strip():
+            raise RuleViolation("deactivate user", ["a deactivation needs a reason"])
+        with self.ctx.tx() as s:
+            u = self._managed(s, by, user_id)
+            if u.id == by.id:
+                raise PermissionDeniedError("administrators cannot deactivate themselves")
+            u.active = False
+            grants.remove_user(s, u.id)
+            self.ctx.audit(
+                s, by.username, "user.deactivate", f"user:{u.id}", after={"reason": reason}
+            )
+
+    def set_roles(self, by: Actor, user_id: str, roles: list[str]) -> Actor:
+        """Replace a user's roles (applies to their open sessions on the next request)."""
+        parsed = sorted({parse(Role, r, "role") for r in roles})
+        if not parsed:
+            raise RuleViolation("change roles", ["a user needs at least one role"])
+        with self.ctx.tx() as s:
+            u = self._managed(s, by, user_id)
+            if u.id == by.id and Role.ADMINISTRATOR not in parsed:
+                raise PermissionDeniedError("administrators cannot drop their own role")
+            before = u.roles.split(",")
+            u.roles = ",".join(parsed)
+            self.ctx.audit(
+                s,
+                by.username,
+                "user.roles",
+                f"user:{u.id}",
+                before={"roles": before},
+                after={"roles": list(parsed)},
+            )
+            return rows.actor_of(u)
+
+    def reset_password(self, by: Actor, user_id: str) -> str:
+        """A new one-time password (shown once to the administrator); sessions end at once."""
+        from openlfr.storage import grants
+
+        password = random_password()
+        with self.ctx.tx() as s:
+            u = self._managed(s, by, user_id)
+            if u.id == by.id:
+                raise PermissionDeniedError("change your own password under Account instead")
+            u.password_hash = self.ctx.hasher.hash(password)
+            grants.remove_user(s, u.id)
+            self.ctx.audit(s, by.username, "user.password_reset", f"user:{u.id}")
+            self.ctx.audit(s, by.username, "user.one_time_password", f"user:{u.id}")
+        return password

@@ -67,8 +67,8 @@ class ServiceContext:
         subject: str,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
-    ) -> None:
-        audit.append(
+    ) -> m.AuditRecord:
+        return audit.append(
             s,
             at=self.now(),
             actor=actor,

@@ -100,8 +100,13 @@ def _apply(s: Session, d: m.Deployment, fields: dict[str, Any]) -> None:
 
 
 def _summary(d: m.Deployment) -> dict[str, Any]:
-    return {"id": d.id, "name": d.name, "state": d.state, "starts_at": d.starts_at,
-            "ends_at": d.ends_at}
+    return {
+        "id": d.id,
+        "name": d.name,
+        "state": d.state,
+        "starts_at": d.starts_at,
+        "ends_at": d.ends_at,
+    }
 
 
 class Deployments:

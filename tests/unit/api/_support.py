@@ -22,7 +22,14 @@ from openlfr.api import create_app
 from openlfr.config.governance import GovernanceSettings
 from openlfr.pipeline import PipelineConfig, QualityGate
 from openlfr.vision.mock import MOCK_CONTRACT, mock_engine
-from tests.unit.governance._support import PASSWORD, World, approval_for, full_fields, make_world
+from tests.unit.governance._support import (
+    PASSWORD,
+    World,
+    approval_for,
+    approve_model,
+    full_fields,
+    make_world,
+)
 from tests.unit.pipeline.conftest import RED, ListSource, scene
 
 CAMERA = "cam-1"
@@ -57,7 +64,7 @@ def walking_source(colour: tuple[int, int, int] = RED, n: int = 40) -> ListSourc
 def world(tmp: Path) -> World:
     settings = GovernanceSettings(quality_reject_below=0.0, quality_flag_below=0.0)
     w = make_world(f"sqlite:///{tmp / 'api.sqlite3'}", settings=settings)
-    w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+    approve_model(w, approval_for(MOCK_CONTRACT))
     return w
 
 

@@ -162,6 +162,6 @@ def test_live_alert_review_outcome_and_transparency(client: TestClient, w: World
     assert {"alert.record", "alert.review", "alert.outcome", "deployment.start"} <= actions
     hits = client.post(
         "/api/v1/subject-access", headers=dpo, files={"photo": ("q.png", face_png(), "image/png")}
-    ).json()
+    ).json()["hits"]
     # The mock engine may not re-find its square in a JPEG probe crop; the entry it does find.
     assert ("watchlist_entry", a["entry_id"]) in {(h["kind"], h["id"]) for h in hits}

@@ -110,7 +110,7 @@ def _example(schema: dict[str, Any], doc: dict[str, Any]) -> Any:
         return "2025-09-01"
     if fmt == "date-time":
         return "2026-06-01T10:00:00+00:00"
-    if fmt == "binary":
+    if fmt == "binary" or "contentMediaType" in schema:
         return b""
     return "a reason long enough"[: max(schema.get("maxLength", 20), schema.get("minLength", 1))]
 

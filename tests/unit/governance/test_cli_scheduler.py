@@ -83,7 +83,7 @@ def test_cli_refuses_with_clear_messages(cli: CliRunner, tmp_path: Path) -> None
         cli, "deployment", "update", dep, "--user", "ao", "--set", "starts_at=2099-01-01"
     )
     assert code == 2 and "needs a time zone" in out
-    code, out = run(cli, "deployment", "show", dep)
+    code, out = run(cli, "deployment", "show", dep, "--user", "ao")
     assert code == 0 and '"cam-2"' in out
     code, out = run(cli, "report", "notice", dep, "--format", "html")
     assert code == 0 and "Leeds" in out and "signs at every approach" in out

@@ -404,7 +404,12 @@ def test_subject_access_and_erasure(world: World) -> None:
     hits = world.svc.subject_rights.subject_access(world.dpo, template(2), threshold=0.9)
     assert {(h.kind, h.id) for h in hits} == {("alert", aid), ("watchlist_entry", ids[2])}
     assert world.svc.subject_rights.subject_access(world.dpo, template(99), threshold=0.9) == []
-    n = world.svc.subject_rights.erase(world.dpo, hits, "erasure request 2026/17")
+    found = world.svc.subject_rights.search(world.dpo, template(2), threshold=0.9)
+    req = world.svc.subject_rights.request_erasure(
+        world.dpo, found.id, None, "erasure request 2026/17"
+    )
+    dpo2 = world.svc.accounts.create_user(world.admin, "dpo2", PASSWORD, ["auditor"])
+    n = world.svc.subject_rights.approve_erasure(dpo2, req)
     assert n == {"alerts": 1, "watchlist_entries": 1}
     assert world.svc.alerts.alerts(world.dpo, dep) == []
     assert world.svc.watchlists.was_on_list(world.dpo, dep, ids[2])["state"] == "destroyed"  # type: ignore[index]
