@@ -14,8 +14,6 @@ from openlfr.storage.crypto import MasterKey
 from tests.unit.api._support import (
     METRICS_TOKEN,
     app_for,
-    entry_form,
-    face_png,
     ready_deployment,
     token,
     wait_for,
@@ -95,15 +93,12 @@ def test_error_answers_never_carry_file_paths(w: World) -> None:
         )
 
     with TestClient(app_for(w)) as c:
-        ready = ready_deployment(c, w)
+        dep = ready_deployment(c, w)
+        comp = token(c, "compiler")
+        entry = c.get(f"/api/v1/deployments/{dep}/watchlist", headers=comp).json()[0]["id"]
         _break_master_key(w, no_key)
-        r = c.post(
-            f"/api/v1/deployments/{ready}/watchlist",
-            headers=token(c, "compiler"),
-            files={"photo": ("John Smith.png", face_png(), "image/png")},
-            data=entry_form(),
-        )
-        assert r.status_code >= 400
+        r = c.get(f"/api/v1/watchlist/entries/{entry}/image", headers=comp)
+        assert r.status_code >= 400 and r.json()["error"] == "key_unavailable", r.text
         assert "/srv/secret" not in r.text and "master.key" not in r.text
 
 
