@@ -61,6 +61,15 @@ def test_stream_closes_within_2s_of_password_change(w: World) -> None:
     assert _stream_ends_after(w, change) < 2.0
 
 
+def test_stream_closes_within_2s_of_deactivation(w: World) -> None:
+    def deactivate(c: httpx.Client, h: dict[str, str]) -> None:
+        admin = token(c, "admin")
+        r = c.post(f"/api/v1/users/{w.op1.id}/deactivate", headers=admin, json={"reason": "left"})
+        assert r.status_code == 200, r.text
+
+    assert _stream_ends_after(w, deactivate) < 2.0
+
+
 def test_tokens_survive_a_restart_and_work_in_another_process(w: World) -> None:
     with TestClient(app_for(w)) as c1:
         h = token(c1, "op1")

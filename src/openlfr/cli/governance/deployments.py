@@ -13,7 +13,6 @@ from openlfr.cli.governance._common import (
     UserOpt,
     acting,
     command,
-    open_service,
     show,
 )
 
