@@ -116,10 +116,17 @@ def test_event_stream_carries_only_own_deployments(api: TestClient, two: Two, w:
     assert {x["deployment_id"] for x in got} == {two.b.dep}
 
 
-def test_console_fetches_evidence_only_for_its_own_deployments() -> None:
+def test_console_fetches_evidence_only_for_its_own_deployments(api: TestClient, two: Two) -> None:
     js = (Path(__file__).resolve().parents[2] / "src/openlfr/web/static/app.js").read_text()
-    # Evidence is fetched for an alert only when the signed-in operator is on its deployment.
-    assert "data-mine" in js or "mine" in js
+    # The page lists the deployments whose faces this user may see; the script fetches
+    # evidence only for alerts of those (the server refuses the rest anyway).
+    assert "mine.has(a.deployment_id)" in js
+    r = api.post("/api/v1/auth/login", json={"username": "opB", "password": PASSWORD})
+    assert r.status_code == 200
+    page = api.get("/operator").text
+    assert f'data-mine="{two.b.dep}"' in page and two.a.dep not in page
+    r = api.get(f"/deployments/{two.a.dep}")
+    assert two.a.entry not in r.text and two.a.alert not in r.text
 
 
 @pytest.fixture
