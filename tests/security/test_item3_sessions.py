@@ -22,20 +22,30 @@ def _stream_ends_after(w: World, action: Callable[[httpx.Client, dict[str, str]]
         h = token(c, "op1")
         opened = threading.Event()
         ended: list[float] = []
+        problems: list[object] = []
 
         def listen() -> None:
             try:
-                with c.stream("GET", "/api/v1/events", headers=h, timeout=8) as r:
-                    assert r.status_code == 200
+                with (
+                    httpx.Client(base_url=url, timeout=30) as own,
+                    own.stream("GET", "/api/v1/events", headers=h, timeout=8) as r,
+                ):
+                    if r.status_code != 200:
+                        problems.append(r.status_code)
+                        return
                     for _ in r.iter_lines():
                         opened.set()
             except httpx.ReadTimeout:
-                return  # still open after 8 s: `ended` stays empty
+                return  # still open 8 s after the last line: `ended` stays empty
+            except Exception as e:  # reported by the assertion below
+                problems.append(repr(e))
+                return
             ended.append(time.monotonic())
 
         t = threading.Thread(target=listen, daemon=True)
         t.start()
-        assert opened.wait(10), "stream did not open"
+        # Generous: a loaded machine can take a while to answer the first poll.
+        assert opened.wait(60), f"stream did not open: {problems}"
         time.sleep(0.3)
         t0 = time.monotonic()
         with httpx.Client(base_url=url, timeout=10) as other:
