@@ -25,6 +25,18 @@ class FpirPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class TpirPoint:
+    """Share of mated searches found at a threshold, for one enrolment/probe configuration."""
+
+    enrol_photos: int  # photos per enrolled entry (combined into one template)
+    probe_shots: int  # fused probe shots
+    threshold: float
+    tpir: float  # point estimate
+    tpir_lower: float  # lower confidence bound (what projections of expected hits use)
+    watchlist_size: int = 0  # list size it was measured at (0: not stated)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelApproval:
     contract_id: str
     created_at: str  # ISO 8601, UTC
@@ -33,6 +45,9 @@ class ModelApproval:
     policy_fpir: float
     fpir_curve: tuple[FpirPoint, ...] = field(default=())
     dataset: str = ""
+    # TPIR by (enrolment photos, probe shots) per threshold; empty in approvals recorded
+    # before it was measured (governance then reports expected hits as not measured).
+    tpir_curve: tuple[TpirPoint, ...] = field(default=())
 
     def fpir_at(self, watchlist_size: int, threshold: float) -> float:
         """Upper-bound FPIR at a threshold and watchlist size, interpolated from the curve.
@@ -76,6 +91,7 @@ class ModelApproval:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["fpir_curve"] = [asdict(p) for p in self.fpir_curve]
+        d["tpir_curve"] = [asdict(p) for p in self.tpir_curve]
         return d
 
     @classmethod
@@ -88,6 +104,7 @@ class ModelApproval:
             policy_fpir=float(d["policy_fpir"]),
             fpir_curve=tuple(FpirPoint(**p) for p in d.get("fpir_curve", [])),
             dataset=d.get("dataset", ""),
+            tpir_curve=tuple(TpirPoint(**p) for p in d.get("tpir_curve", [])),
         )
 
     @classmethod
