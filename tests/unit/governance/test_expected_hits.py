@@ -110,3 +110,25 @@ def test_photo_rules() -> None:
     text = str(e.value)
     for bit in ("future", "quality", "repeats", "most allowed"):
         assert bit in text
+
+
+def test_records_publish_expected_beside_measured_and_the_year_weights_by_list_size() -> None:
+    from dataclasses import replace
+
+    from openlfr.governance import transparency
+
+    base = transparency.DeploymentRecord(
+        "d1", "n", "2026-06-01", "s", "e", "loc", "locate_wanted_persons", "authorising_officer",
+        1, 10, {"wanted_by_courts_or_police": 10}, "sface", 0.7, 1000, 2, 1, 1, 0, 1, 0,
+        expected_false_alerts=0.4, expected_hit_rate_at_authorisation=0.4,
+        expected_hit_rate_at_sign_off=0.5, single_photo_entries=4, listed_people_found=1,
+    )  # fmt: skip
+    d = base.to_dict()
+    assert d["expected_hit_rate_at_sign_off"] == 0.5 and d["listed_people_found"] == 1
+    assert "expected hit rate at sign off" in transparency.to_html("r", {"record": d})
+    other = replace(base, watchlist_size=30, expected_hit_rate_at_sign_off=0.9)
+    unrated = replace(base, expected_hit_rate_at_sign_off=None)
+    summary = transparency.annual_summary(2026, [base, other, unrated])
+    assert summary["expected_hit_rate"] == pytest.approx((10 * 0.5 + 30 * 0.9) / 40)
+    assert summary["listed_people_found"] == 3
+    assert summary["expected_false_alerts"] == pytest.approx(1.2)
