@@ -19,7 +19,8 @@ from PIL import Image
 from openlfr.errors import DatasetError
 from openlfr.eval.approval import REPORT_KIND, ModelApproval
 from openlfr.eval.demographics import DemographicResult
-from openlfr.eval.report import IdentificationPart, build_report, render_html, write_report
+from openlfr.eval.report import IdentificationPart, build_report
+from openlfr.eval.report_html import render_html, write_report
 from openlfr.eval.runner import EvalContext, run_demographics, run_identification
 
 pytestmark = pytest.mark.data

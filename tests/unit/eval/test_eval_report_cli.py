@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from openlfr.eval.approval import REPORT_KIND, ModelApproval
 from openlfr.eval.demographics import evaluate_demographics
 from openlfr.eval.identification import THRESHOLD_GRID, evaluate_size, plan_gallery, score_size
-from openlfr.eval.report import PARTIAL_KIND, IdentificationPart, build_report, render_html
+from openlfr.eval.report import PARTIAL_KIND, IdentificationPart, build_report
+from openlfr.eval.report_html import render_html
 
 from ._synth import synthetic
 from .test_eval_demographics import _groups
