@@ -7,33 +7,22 @@ listed people found if they pass a camera, computed for the actual list (how man
 each entry has) and the threshold, from the model approval's TPIR curve by (enrolment photos,
 probe shots). Plain functions over the approval dataclass: no database, no web.
 
-Every choice errs towards fewer expected hits, as the FPIR projection errs towards more false
+The lookup errs towards fewer expected hits, as the FPIR projection errs towards more false
 alerts: the curve's lower confidence bound, the nearest measured configuration at or below the
-entry's photo count and the pipeline's probe shots, the measured threshold at or below the
-operating one, and the smallest measured list at or above the deployment's list size.
+entry's photo count and the pipeline's probe shots, and the smallest measured list at or above
+the deployment's list size.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openlfr.eval.approval import ModelApproval, TpirPoint
+from openlfr.eval.approval import ModelApproval
 
 SINGLE_PHOTO_FLAG = "single_photo"
-
-
-def _lower(p: TpirPoint) -> float:
-    # A curve without bounds (lower 0 beside a positive estimate) falls back to the estimate.
-    return p.tpir_lower if p.tpir_lower > 0 or p.tpir == 0 else p.tpir
-
-
-def _nearest_at_or_below(measured: Sequence[int], want: int) -> int | None:
-    below = [v for v in measured if v <= want]
-    return max(below) if below else None
 
 
 def expected_tpir(
@@ -43,40 +32,12 @@ def expected_tpir(
     threshold: float,
     watchlist_size: int | None = None,
 ) -> float | None:
-    """TPIR (lower bound) for one entry of `enrol_photos` photos; None where not measured.
-
-    Not measured: no TPIR curve, fewer photos or shots than any measured configuration, or a
-    threshold above the highest one measured (the curve cannot say how fast TPIR falls there).
-    """
-    curve = approval.tpir_curve
-    if not curve or enrol_photos < 1 or probe_shots < 1:
-        return None
-    k = _nearest_at_or_below(sorted({p.enrol_photos for p in curve}), enrol_photos)
-    if k is None:
-        return None
-    m = _nearest_at_or_below(
-        sorted({p.probe_shots for p in curve if p.enrol_photos == k}), probe_shots
+    """TPIR for one entry of `enrol_photos` photos: the approval's lookup (`eval.approval`),
+    at its lower confidence bound where the curve carries bounds; None where not measured."""
+    bounded = any(p.tpir_lower > 0 for p in approval.tpir_curve)
+    return approval.expected_tpir(
+        enrol_photos, probe_shots, threshold, watchlist_size=watchlist_size, lower=bounded
     )
-    if m is None:
-        return None
-    pts = [p for p in curve if p.enrol_photos == k and p.probe_shots == m]
-    sizes = sorted({p.watchlist_size for p in pts})
-    if watchlist_size is not None and len(sizes) > 1:
-        size = next((n for n in sizes if n >= watchlist_size), sizes[-1])
-    else:
-        size = sizes[-1]
-    at = sorted((p for p in pts if p.watchlist_size == size), key=lambda p: p.threshold)
-    ths = [p.threshold for p in at]
-    if threshold > ths[-1]:
-        return None
-    i = bisect.bisect_left(ths, threshold)
-    if ths[i] == threshold or i == 0:
-        # Below the lowest measured threshold TPIR can only be higher: the lowest one's value
-        # is an under-estimate, which is the safe side.
-        return _lower(at[i])
-    a, b = at[i - 1], at[i]
-    w = (threshold - a.threshold) / (b.threshold - a.threshold)
-    return _lower(a) + w * (_lower(b) - _lower(a))
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # How an entry's several photos become the rows searched: one mean template, every photo as a
-# candidate (the subject's best row counts), or both. The evaluation measures which is better;
-# governance stores the rule in its settings.
-TemplateRule = Literal["mean", "best_of", "both"]
-TEMPLATE_RULES: tuple[TemplateRule, ...] = ("mean", "best_of", "both")
+# candidate (the subject's best row counts: "max", best-of), or both. Same names and meaning as
+# the evaluation's rules (eval.configurations), which measures which is better and records its
+# choice in the model approval.
+TemplateRule = Literal["mean", "max", "both"]
+TEMPLATE_RULES: tuple[TemplateRule, ...] = ("mean", "max", "both")
 
 
 def combine_templates(vectors: FloatArray, rule: TemplateRule = "mean") -> FloatArray:
@@ -40,7 +41,7 @@ def combine_templates(vectors: FloatArray, rule: TemplateRule = "mean") -> Float
     if rule not in TEMPLATE_RULES:
         raise DatasetError(f"unknown template rule {rule!r} (choose {', '.join(TEMPLATE_RULES)})")
     v = l2_normalise(arr)
-    if v.shape[0] == 1 or rule == "best_of":
+    if v.shape[0] == 1 or rule == "max":
         return v
     mean = l2_normalise(v.mean(axis=0, keepdims=True))
     return mean if rule == "mean" else np.concatenate([mean, v])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -18,7 +19,7 @@ TABLE = {(1, 1): (0.60, 0.36), (2, 1): (0.80, 0.60), (1, 3): (0.90, 0.78), (2, 3
 
 def approval(size: int = 1000, **extra: tuple[float, float]) -> ModelApproval:
     pts = tuple(
-        TpirPoint(k, m, t, lo + 0.01, lo, size)
+        TpirPoint(k, m, size, t, lo + 0.01, lo)
         for (k, m), vals in TABLE.items()
         for t, lo in zip((0.5, 0.7), vals, strict=True)
     )
@@ -32,8 +33,11 @@ def test_lookup_uses_the_lower_bound_and_interpolates_in_threshold() -> None:
     assert expected_tpir(a, 2, 1, 0.6) == pytest.approx(0.70)
     # Below the lowest measured threshold: the lowest one's value (an under-estimate).
     assert expected_tpir(a, 1, 1, 0.3) == pytest.approx(0.60)
-    # Above the highest: not measured.
-    assert expected_tpir(a, 1, 1, 0.8) is None
+    # Above the highest: clamped to the highest measured (the approval's lookup).
+    assert expected_tpir(a, 1, 1, 0.8) == pytest.approx(0.36)
+    # A curve without bounds: the point estimate.
+    unbounded = replace(a, tpir_curve=tuple(replace(p, tpir_lower=0.0) for p in a.tpir_curve))
+    assert expected_tpir(unbounded, 1, 1, 0.7) == pytest.approx(0.37)
 
 
 def test_lookup_falls_back_to_the_nearest_configuration_below() -> None:
@@ -50,7 +54,7 @@ def test_lookup_takes_the_smallest_measured_list_at_or_above_the_size() -> None:
     big = approval(1000)
     pts = small.tpir_curve + tuple(
         TpirPoint(
-            p.enrol_photos, p.probe_shots, p.threshold, p.tpir - 0.1, p.tpir_lower - 0.1, 1000
+            p.enrol_photos, p.probe_shots, 1000, p.threshold, p.tpir - 0.1, p.tpir_lower - 0.1
         )
         for p in big.tpir_curve
     )
@@ -79,7 +83,8 @@ def test_an_empty_list_is_projected_as_single_photo_and_unmeasured_is_none() -> 
     a = approval()
     p = expected_hit_rate(a, [], probe_shots=1, threshold=0.7)
     assert p.basis == "assumed_one_photo" and p.rate == pytest.approx(0.36) and p.entries == 0
-    assert expected_hit_rate(a, [1, 2], probe_shots=1, threshold=0.9).rate is None
+    no_curve = replace(a, tpir_curve=())
+    assert expected_hit_rate(no_curve, [1, 2], probe_shots=1, threshold=0.7).rate is None
 
 
 def test_single_photo_flag_follows_the_photo_count() -> None:
@@ -113,8 +118,6 @@ def test_photo_rules() -> None:
 
 
 def test_records_publish_expected_beside_measured_and_the_year_weights_by_list_size() -> None:
-    from dataclasses import replace
-
     from openlfr.governance import transparency
 
     base = transparency.DeploymentRecord(
