@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -321,6 +322,29 @@ def expected_alerts(
             "needs a second authorisation",
             fg="yellow",
         )
+
+
+@eval_app.command("export-calibration")
+def export_calibration(
+    report: Annotated[Path, typer.Option("--report", help="A full model evaluation report.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Default: the package's calibration file for the model."),
+    ] = None,
+) -> None:
+    """Write a report's approval (thresholds and rates only) as the model's calibration file,
+    which `openlfr watch` uses to derive its threshold."""
+    from openlfr.eval.calibration import load_approval_file, packaged_path
+
+    try:
+        appr = load_approval_file(report)
+    except OpenLFRError as exc:
+        _fail(exc)
+        return
+    target = out or packaged_path(appr.contract_id.split("@", 1)[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(appr.to_dict(), indent=1) + "\n", encoding="utf-8")
+    typer.echo(f"calibration for {appr.contract_id} written to {target}")
 
 
 def register(app: typer.Typer) -> None:
