@@ -252,8 +252,16 @@ def full_report(
     try:
         ctx = _context(engine, cache, no_cache, as_json)
         dflt = _engine_default(ctx, threshold)
-        common = {"default_threshold": dflt, "min_group_identities": min_groupsize, "seed": seed}
-        demo = run_demographics(ctx, utkface, [], min_age=min_age, factor=factor, **common)
+        demo = run_demographics(
+            ctx,
+            utkface,
+            [],
+            default_threshold=dflt,
+            min_age=min_age,
+            min_group_identities=min_groupsize,
+            factor=factor,
+            seed=seed,
+        )
         prov = {
             "identification": str(lfw),
             "extra non-mated": str(utkface),
@@ -261,7 +269,14 @@ def full_report(
         }
         if lfw_labels:
             demo += run_demographics(
-                ctx, lfw, lfw_labels, max_identities=max_identities, factor=factor, **common
+                ctx,
+                lfw,
+                lfw_labels,
+                default_threshold=dflt,
+                max_identities=max_identities,
+                min_group_identities=min_groupsize,
+                factor=factor,
+                seed=seed,
             )
             prov["demographics (FNMR)"] = f"{lfw} with {', '.join(map(str, lfw_labels))}"
         floors = {

@@ -59,10 +59,10 @@ def test_template_rules_against_brute_force() -> None:
     assert np.allclose(entry_scores(probes, gal, "both"), both, atol=1e-6)
     mate = np.array([0, 1, 2, 3, 4, 5, 0, 1, 2])
     for rule in ("mean", "max", "both"):
-        full = entry_scores(probes, gal, rule)  # type: ignore[arg-type]
-        ms = mate_scores(probes, gal, mate, rule)  # type: ignore[arg-type]
+        full = entry_scores(probes, gal, rule)
+        ms = mate_scores(probes, gal, mate, rule)
         assert np.allclose(ms, full[np.arange(9), mate], atol=1e-6)
-        top, arg = search(probes, gal, rule, block=4)  # type: ignore[arg-type]
+        top, arg = search(probes, gal, rule, block=4)
         assert np.array_equal(arg, full.argmax(1)) and np.allclose(top, full.max(1))
     fused = fuse_rows(probes, [(0, 1), (2,)])
     assert np.allclose(np.linalg.norm(fused, axis=1), 1.0, atol=1e-6)
@@ -152,10 +152,10 @@ def test_choose_rule_prefers_measured_tpir() -> None:
     plan = plan_configurations(ds, ok, [2], [1])
     cands = {}
     for rule in ("mean", "max", "both"):
-        cs = score_configuration(plan, vec, 2, 1, 100, rule, extra_nonmated=extra)  # type: ignore[arg-type]
+        cs = score_configuration(plan, vec, 2, 1, 100, rule, extra_nonmated=extra)
         assert cs is not None
         cands[rule] = evaluate_configuration(
             cs, thresholds=THRESHOLD_GRID, policy_fpir=1e-2, boot=20
         )
-    best, table = choose_rule(cands, 1e-2)  # type: ignore[arg-type]
+    best, table = choose_rule(cands, 1e-2)
     assert table[best]["tpir"] == max(v["tpir"] for v in table.values() if v["tpir"] is not None)
