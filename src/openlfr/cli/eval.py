@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -251,8 +252,16 @@ def full_report(
     try:
         ctx = _context(engine, cache, no_cache, as_json)
         dflt = _engine_default(ctx, threshold)
-        common = {"default_threshold": dflt, "min_group_identities": min_groupsize, "seed": seed}
-        demo = run_demographics(ctx, utkface, [], min_age=min_age, factor=factor, **common)
+        demo = run_demographics(
+            ctx,
+            utkface,
+            [],
+            default_threshold=dflt,
+            min_age=min_age,
+            min_group_identities=min_groupsize,
+            factor=factor,
+            seed=seed,
+        )
         prov = {
             "identification": str(lfw),
             "extra non-mated": str(utkface),
@@ -260,7 +269,14 @@ def full_report(
         }
         if lfw_labels:
             demo += run_demographics(
-                ctx, lfw, lfw_labels, max_identities=max_identities, factor=factor, **common
+                ctx,
+                lfw,
+                lfw_labels,
+                default_threshold=dflt,
+                max_identities=max_identities,
+                min_group_identities=min_groupsize,
+                factor=factor,
+                seed=seed,
             )
             prov["demographics (FNMR)"] = f"{lfw} with {', '.join(map(str, lfw_labels))}"
         floors = {
@@ -321,6 +337,29 @@ def expected_alerts(
             "needs a second authorisation",
             fg="yellow",
         )
+
+
+@eval_app.command("export-calibration")
+def export_calibration(
+    report: Annotated[Path, typer.Option("--report", help="A full model evaluation report.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Default: the package's calibration file for the model."),
+    ] = None,
+) -> None:
+    """Write a report's approval (thresholds and rates only) as the model's calibration file,
+    which `openlfr watch` uses to derive its threshold."""
+    from openlfr.eval.calibration import load_approval_file, packaged_path
+
+    try:
+        appr = load_approval_file(report)
+    except OpenLFRError as exc:
+        _fail(exc)
+        return
+    target = out or packaged_path(appr.contract_id.split("@", 1)[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(appr.to_dict(), indent=1) + "\n", encoding="utf-8")
+    typer.echo(f"calibration for {appr.contract_id} written to {target}")
 
 
 def register(app: typer.Typer) -> None:

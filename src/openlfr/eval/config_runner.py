@@ -219,13 +219,18 @@ def run_configurations(
             for r, v in table.items():
                 if v["tpir"] is not None:
                     totals[r] = totals.get(r, 0.0) + v["tpir"]
-        rule = max(totals, key=lambda r: (totals[r], r == "mean")) if totals else "mean"
+        chosen: Rule = "mean"
+        for r in RULES:  # ties go to the first, the simplest
+            if r in totals and totals[r] > totals.get(chosen, -1.0) + 1e-12:
+                chosen = r
         rule_choice["criterion"] = (
             f"highest TPIR at FPIR {policy_fpir:g} summed over the multi-photo configurations "
             f"at watchlist {policy_size:,}"
         )
     else:
+        chosen = rule
         rule_choice["criterion"] = "set by --template-rule"
+    rule = chosen
     rule_choice["chosen"] = rule
     results: dict[tuple[int, int, int], ConfigResult] = {}
     for k, m, n in grid:
