@@ -34,6 +34,9 @@ from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed, seal
 from openlfr.vision.contract import Template
 
+# Least privilege (G.21): the people who compile, approve, use or oversee the list.
+_VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
+
 
 def photo_counts(s: Session, deployment_id: str) -> dict[str, int]:
     """Usable photos per entry of a list: the entry's own plus its further photos."""
@@ -213,9 +216,7 @@ class EntryPhotos:
 
     def photos(self, by: Actor, entry_id: str) -> list[dict[str, Any]]:
         """The entry's photos (first one included), metadata only."""
-        self.ctx.need_role(
-            by, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR
-        )
+        self.ctx.need_role(by, *_VIEW)
         with self.ctx.tx() as s:
             e = s.get(m.WatchlistEntry, entry_id)
             if e is None:
@@ -265,8 +266,18 @@ class EntryPhotos:
                 after={"reason": reason},
             )
 
-    def expected_hits(self, deployment_id: str) -> dict[str, Any] | None:
+    def expected_hits(self, by: Actor, deployment_id: str) -> dict[str, Any] | None:
         """Expected hits for the list as it stands now (shown to the compiler and reviewer)."""
+        self.ctx.need_role(by, *_VIEW)
         with self.ctx.tx() as s:
             p = deployment_projection(self.ctx, s, rows.deployment(s, deployment_id))
             return p.to_dict() if p else None
+
+    def entry_hit_rate(self, entry_id: str) -> float | None:
+        """One entry's expected hit rate with the photos it has now."""
+        with self.ctx.tx() as s:
+            e = s.get(m.WatchlistEntry, entry_id)
+            if e is None:
+                raise NotFoundError("no such watchlist entry", source=entry_id)
+            counts = photo_counts(s, e.deployment_id)
+            return rates_by_photos(self.ctx, s, e.deployment, counts).get(counts[e.id])

@@ -59,7 +59,7 @@ def test_photos_counted_flagged_and_rated_per_entry(world: World) -> None:
     assert rows[ids[1]]["expected_hit_rate"] == pytest.approx(TPIR_TABLE[(1, 1)][1][1])
     photos = world.svc.entry_photos.photos(world.dpo, ids[0])
     assert [p["first"] for p in photos] == [True, False]
-    exp = world.svc.entry_photos.expected_hits(dep)
+    exp = world.svc.entry_photos.expected_hits(world.compiler, dep)
     assert exp is not None and exp["photo_counts"] == {"1": 2, "2": 1}
 
 
