@@ -95,3 +95,45 @@ def test_authorisation_and_sign_off_answer_expected_hits(client: TestClient) -> 
     assert d["expected_hits"]["sign_off"]["photo_counts"] == {"2": 1}
     r = _photo(client, eid, "compiler", colour=(0, 0, 120))
     assert r.status_code == 409 and "signed off" in r.text
+
+
+def _login(client: TestClient, user: str) -> None:
+    from tests.unit.api._support import PASSWORD
+
+    client.cookies.clear()
+    r = client.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+    assert r.status_code == 200
+
+
+def test_console_shows_photos_and_expected_hits_beside_false_alerts(client: TestClient) -> None:
+    dep, eid = _compiled(client)
+    _login(client, "compiler")
+    page = client.get(f"/deployments/{dep}").text
+    assert 'class="photos">1<' in page and "single_photo" in page
+    assert 'id="single-photo-warning"' in page and "add-photo" in page
+    assert _photo(client, eid, "compiler").status_code == 201
+    page = client.get(f"/deployments/{dep}").text
+    assert 'class="photos">2<' in page and 'id="single-photo-warning"' not in page
+    assert 'class="ehr">59%<' in page  # TPIR lower bound of 2 photos, 1 shot at 0.5
+
+    _login(client, "ao1")
+    page = client.get(f"/deployments/{dep}").text
+    assert "add-photo" not in page  # only the compiler adds photos
+    assert 'id="efa"' in page and '<strong id="ehr">59%</strong>' in page
+    client.post(f"/api/v1/deployments/{dep}/authorise", headers=token(client, "ao1"))
+    page = client.get(f"/deployments/{dep}").text
+    assert 'id="expected-hits">59% of listed people found' in page
+
+
+def test_public_record_shows_expected_beside_measured(client: TestClient, w: World) -> None:
+    from tests.unit.api._support import ready_deployment
+
+    dep = ready_deployment(client, w)
+    w.svc.deployments.start(w.op1, dep)
+    w.svc.deployments.end(w.op1, dep)
+    page = client.get("/transparency").text
+    assert "false alerts: expected / measured" in page
+    assert "34% / 34%" in page  # one single-photo entry, at authorisation and sign-off
+    assert "listed people found (confirmed alerts)</th><td>0 of 1" in page
+    rec = client.get("/api/v1/public/deployments").json()[0]["record"]
+    assert rec["expected_hit_rate_at_sign_off"] == 0.34 and rec["single_photo_entries"] == 1
