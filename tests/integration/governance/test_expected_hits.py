@@ -8,9 +8,11 @@ from datetime import date
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from openlfr.governance import transparency
 from openlfr.governance.watchlist import PhotoProposal
+from openlfr.storage import models as m
 from openlfr.vision.contract import Template, l2_normalise
 from tests.unit.governance._support import (
     TPIR_TABLE,
@@ -83,4 +85,12 @@ def test_single_photo_list_expects_fewer_hits_and_the_record_says_so(db_url: str
     assert year["expected_hit_rate"] == pytest.approx(
         (a["expected_hit_rate"] + b["expected_hit_rate"]) / 2
     )
+    # The further photos go with the list: destroyed 24 h after the end on this backend too.
+    w.clock.advance(hours=13)
+    assert w.svc.retention.purge().watchlists_destroyed == {mostly_single: 10, two_each: 10}
+    with w.svc.ctx.tx() as s:
+        assert s.execute(select(m.WatchlistEntryPhoto)).first() is None
+    # ... while the record keeps what was expected.
+    after = w.svc.transparency.deployment_record(mostly_single).to_dict()
+    assert after["expected_hit_rate_at_authorisation"] == ra["expected_hit_rate_at_authorisation"]
     assert w.svc.audit.verify_audit().ok
