@@ -37,6 +37,7 @@ from openlfr.eval.dataset import Dataset, Labels
 from openlfr.eval.demographics import DemographicResult
 from openlfr.eval.fairness import DEFAULT_FACTOR
 from openlfr.eval.identification import THRESHOLD_GRID, _stable_half, min_searches_for
+from openlfr.eval.stats import rate
 from openlfr.vision.contract import FloatArray
 
 CURVE_GRID = tuple(round(0.30 + 0.02 * i, 2) for i in range(26))  # 0.30 .. 0.80
@@ -265,7 +266,7 @@ def run_configurations(
         cal = res.result.calibration
         source = "this configuration"
         cal_t = cal.threshold
-        if cal_t is None and (k, 1, n) in results:
+        if cal_t is None and m > 1 and (k, 1, n) in results:
             cal_t = results[(k, 1, n)].result.calibration.threshold
             source = f"single-shot K={k} calibration (too few {m}-shot non-mated searches)"
         comps: dict[str, float | None] = {f"FPIR {policy_fpir:g} calibration ({source})": cal_t}
@@ -277,6 +278,24 @@ def run_configurations(
         floor = None if missing or not known else max(known.values())
         bound = "" if floor is None else max(known, key=lambda c: known[c])
         at = res.at(floor, seed=seed) if floor is not None else None
+        proxy_check = None
+        if m > 1 and (k, 1, n) in results:
+            # Does fusing shots raise FPIR? Compared where the single-shot FPIR is 1e-2, a level
+            # the few multi-shot non-mated searches can resolve.
+            single = results[(k, 1, n)]
+            t1 = next(
+                (x.threshold for x in single.result.tpir_at_fpir if x.fpir_target == 1e-2), None
+            )
+            if t1 is not None:
+                fk = int(res.scores.scores.fpir_counts([t1])[0])
+                fused = rate(fk, res.scores.scores.n_nonmated)
+                sk = int(single.scores.scores.fpir_counts([t1])[0])
+                proxy_check = {
+                    "threshold": t1,
+                    "single_shot_fpir": [sk, single.scores.scores.n_nonmated],
+                    "fused_fpir": [fk, fused.n],
+                    "fused_fpir_interval": [fused.lower, fused.upper],
+                }
         tp = tpir_at_policy(res, policy_fpir)
         items.append(
             {
@@ -293,6 +312,7 @@ def run_configurations(
                 "bound_by": bound or f"no floor: {', '.join(missing)} not certified",
                 "floor_components": comps,
                 "calibration_source": source,
+                "fused_vs_single_fpir": proxy_check,
                 "mated_searches": res.scores.scores.n_mated,
                 "mated_people": res.scores.mated_people,
                 "nonmated_searches": res.scores.scores.n_nonmated,
