@@ -278,6 +278,8 @@ def run_configurations(
         floor = None if missing or not known else max(known.values())
         bound = "" if floor is None else max(known, key=lambda c: known[c])
         at = res.at(floor, seed=seed) if floor is not None else None
+        demo_known = [v for c, v in known.items() if not c.startswith("FPIR")]
+        demo_floor = max(demo_known) if demo_known else None
         proxy_check = None
         if m > 1 and (k, 1, n) in results:
             # Does fusing shots raise FPIR? Compared where the single-shot FPIR is 1e-2, a level
@@ -313,6 +315,12 @@ def run_configurations(
                 "floor_components": comps,
                 "calibration_source": source,
                 "fused_vs_single_fpir": proxy_check,
+                "highest_nonmated": res.scores.highest_nonmated(),
+                # Where the demographic criteria alone would put the floor, and what it gives:
+                # shows how much the FPIR calibration (and what binds it) costs.
+                "at_demographic_floor": (
+                    None if demo_floor is None else res.at(demo_floor, seed=seed)
+                ),
                 "mated_searches": res.scores.scores.n_mated,
                 "mated_people": res.scores.mated_people,
                 "nonmated_searches": res.scores.scores.n_nonmated,
