@@ -314,6 +314,7 @@ def run_configurations(
                 "bound_by": bound or f"no floor: {', '.join(missing)} not certified",
                 "floor_components": comps,
                 "calibration_source": source,
+                "calibration": cal.to_dict(),
                 "fused_vs_single_fpir": proxy_check,
                 "highest_nonmated": res.scores.highest_nonmated(),
                 # Where the demographic criteria alone would put the floor, and what it gives:
