@@ -153,6 +153,6 @@ def _print_configurations(con: Any, rep: dict[str, Any]) -> None:
             )
     for s in cp["skipped"]:
         con.print(f"[yellow]not measured: {s}[/yellow]")
-    con.print(f"template rule: {cp['template_rule_choice']}")
+    con.print(f"template rule {cp['template_rule']}: {cp['template_rule_summary']}")
     z = cp["znorm"]
     con.print(f"Z-norm adopted: {z.get('adopted')} ({z.get('why') or z.get('rule')})")

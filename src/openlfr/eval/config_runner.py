@@ -65,6 +65,7 @@ class ConfigurationPart:
             "watchlist_sizes": list(self.sizes),
             "template_rule": self.rule,
             "template_rule_choice": self.rule_choice,
+            "template_rule_summary": _rule_summary(self.rule_choice),
             "znorm": self.znorm,
             "policy_fpir": self.policy_fpir,
             "effect_size_factor": self.factor,
@@ -77,6 +78,19 @@ class ConfigurationPart:
                 "each; UTKFace singles for M = 1); TPIR intervals: bootstrap over listed people"
             ),
         }
+
+
+def _rule_summary(choice: dict[str, Any]) -> str:
+    parts = []
+    for conf, table in choice.get("candidates", {}).items():
+        cells = [
+            f"{r} {100 * v['tpir']:.1f}% [{100 * v['tpir_bootstrap_ci'][0]:.1f}, "
+            f"{100 * v['tpir_bootstrap_ci'][1]:.1f}]"
+            for r, v in table.items()
+            if v["tpir"] is not None
+        ]
+        parts.append(f"{conf}: " + (", ".join(cells) or "TPIR at the policy FPIR not resolvable"))
+    return "; ".join(parts)
 
 
 def _cohort_split(n: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -58,7 +58,7 @@ Recommended operating threshold {{ '%.4f'|format(r.approval.default_threshold) }
 {% else %}<td colspan=4 class=warn>cannot certify: needs at least {{ c.min_searches_needed }} calibration searches</td>{% endif %}</tr>{% endfor %}</table>
 {% set cp = ident.configurations %}{% if cp %}
 <h3>By configuration: K enrolment photos, M fused probe shots, at the certified fair floor</h3>
-<p>{{ cp.protocol }}. Template rule <b>{{ cp.template_rule }}</b> ({{ cp.template_rule_choice.criterion }}; candidates {{ cp.template_rule_choice.candidates }}).</p>
+<p>{{ cp.protocol }}. Template rule <b>{{ cp.template_rule }}</b> ({{ cp.template_rule_choice.criterion }}; TPIR at the policy FPIR: {{ cp.template_rule_summary }}).</p>
 <table><tr><th>K</th><th>M</th><th>watchlist</th><th>floor</th><th class=l>bound by</th><th>TPIR at floor [95% people bootstrap]</th><th>FPIR at floor (k/n) [upper 95%]</th><th>TPIR @ FPIR {{ cp.policy_fpir }}</th><th>mated (people)</th><th>non-mated (people)</th><th class=l>note</th></tr>
 {% for c in cp.by_configuration %}<tr><td>{{ c.enrol_photos }}</td><td>{{ c.probe_shots }}</td><td>{{ '{:,}'.format(c.watchlist_size) }}</td>
 {% if c.threshold is not none %}<td>{{ '%.4f'|format(c.threshold) }}</td><td class=l>{{ c.bound_by }}</td><td>{{ '%.1f'|format(100*c.tpir) }}% [{{ '%.1f'|format(100*c.tpir_ci[0]) }}, {{ '%.1f'|format(100*c.tpir_ci[1]) }}]</td>
