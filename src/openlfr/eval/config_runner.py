@@ -40,7 +40,7 @@ from openlfr.eval.identification import THRESHOLD_GRID, _stable_half, min_search
 from openlfr.eval.stats import rate
 from openlfr.vision.contract import FloatArray
 
-CURVE_GRID = tuple(round(0.30 + 0.02 * i, 2) for i in range(26))  # 0.30 .. 0.80
+CURVE_GRID = tuple(round(0.30 + 0.02 * i, 2) for i in range(36))  # 0.30 .. 1.00
 
 
 @dataclass
