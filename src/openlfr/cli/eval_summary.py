@@ -145,8 +145,14 @@ def _print_configurations(con: Any, rep: dict[str, Any]) -> None:
     for c in cp["by_configuration"]:
         if c["fpir_policy_note"]:
             con.print(f"K={c['enrol_photos']}, M={c['probe_shots']}: {c['fpir_policy_note']}")
+        if q := c.get("fused_vs_single_fpir"):
+            con.print(
+                f"  fused vs single-shot FPIR at {q['threshold']:.3f}: "
+                f"{q['fused_fpir'][0]}/{q['fused_fpir'][1]} vs "
+                f"{q['single_shot_fpir'][0]}/{q['single_shot_fpir'][1]}"
+            )
     for s in cp["skipped"]:
         con.print(f"[yellow]not measured: {s}[/yellow]")
-    con.print(f"template rule: {cp['template_rule_choice']}")
+    con.print(f"template rule {cp['template_rule']}: {cp['template_rule_summary']}")
     z = cp["znorm"]
     con.print(f"Z-norm adopted: {z.get('adopted')} ({z.get('why') or z.get('rule')})")

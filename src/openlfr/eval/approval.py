@@ -200,7 +200,8 @@ def expected_tpir(
     Uses the measured configuration with the most photos and shots not above the asked ones
     (more photos do not lower TPIR, so this errs low), at the smallest measured watchlist size
     at least `watchlist_size` (default: the largest measured; larger lists lower TPIR a little),
-    interpolated linearly in threshold and clamped to the measured threshold range. `lower`:
+    interpolated linearly in threshold (the curve spans 0.30-1.00; outside it the nearest end
+    is used). `lower`:
     the lower 95% bound instead of the point estimate. None when the approval carries no TPIR
     curve (recorded before this existed), or `enrol_photos`/`probe_shots` < 1, or no measured
     configuration is at or below the asked one. For a whole list, average this over entries.

@@ -37,9 +37,10 @@ from openlfr.eval.dataset import Dataset, Labels
 from openlfr.eval.demographics import DemographicResult
 from openlfr.eval.fairness import DEFAULT_FACTOR
 from openlfr.eval.identification import THRESHOLD_GRID, _stable_half, min_searches_for
+from openlfr.eval.stats import rate
 from openlfr.vision.contract import FloatArray
 
-CURVE_GRID = tuple(round(0.30 + 0.02 * i, 2) for i in range(26))  # 0.30 .. 0.80
+CURVE_GRID = tuple(round(0.30 + 0.02 * i, 2) for i in range(36))  # 0.30 .. 1.00
 
 
 @dataclass
@@ -64,6 +65,7 @@ class ConfigurationPart:
             "watchlist_sizes": list(self.sizes),
             "template_rule": self.rule,
             "template_rule_choice": self.rule_choice,
+            "template_rule_summary": _rule_summary(self.rule_choice),
             "znorm": self.znorm,
             "policy_fpir": self.policy_fpir,
             "effect_size_factor": self.factor,
@@ -76,6 +78,19 @@ class ConfigurationPart:
                 "each; UTKFace singles for M = 1); TPIR intervals: bootstrap over listed people"
             ),
         }
+
+
+def _rule_summary(choice: dict[str, Any]) -> str:
+    parts = []
+    for conf, table in choice.get("candidates", {}).items():
+        cells = [
+            f"{r} {100 * v['tpir']:.1f}% [{100 * v['tpir_bootstrap_ci'][0]:.1f}, "
+            f"{100 * v['tpir_bootstrap_ci'][1]:.1f}]"
+            for r, v in table.items()
+            if v["tpir"] is not None
+        ]
+        parts.append(f"{conf}: " + (", ".join(cells) or "TPIR at the policy FPIR not resolvable"))
+    return "; ".join(parts)
 
 
 def _cohort_split(n: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -265,7 +280,7 @@ def run_configurations(
         cal = res.result.calibration
         source = "this configuration"
         cal_t = cal.threshold
-        if cal_t is None and (k, 1, n) in results:
+        if cal_t is None and m > 1 and (k, 1, n) in results:
             cal_t = results[(k, 1, n)].result.calibration.threshold
             source = f"single-shot K={k} calibration (too few {m}-shot non-mated searches)"
         comps: dict[str, float | None] = {f"FPIR {policy_fpir:g} calibration ({source})": cal_t}
@@ -277,6 +292,26 @@ def run_configurations(
         floor = None if missing or not known else max(known.values())
         bound = "" if floor is None else max(known, key=lambda c: known[c])
         at = res.at(floor, seed=seed) if floor is not None else None
+        demo_known = [v for c, v in known.items() if not c.startswith("FPIR")]
+        demo_floor = max(demo_known) if demo_known else None
+        proxy_check = None
+        if m > 1 and (k, 1, n) in results:
+            # Does fusing shots raise FPIR? Compared where the single-shot FPIR is 1e-2, a level
+            # the few multi-shot non-mated searches can resolve.
+            single = results[(k, 1, n)]
+            t1 = next(
+                (x.threshold for x in single.result.tpir_at_fpir if x.fpir_target == 1e-2), None
+            )
+            if t1 is not None:
+                fk = int(res.scores.scores.fpir_counts([t1])[0])
+                fused = rate(fk, res.scores.scores.n_nonmated)
+                sk = int(single.scores.scores.fpir_counts([t1])[0])
+                proxy_check = {
+                    "threshold": t1,
+                    "single_shot_fpir": [sk, single.scores.scores.n_nonmated],
+                    "fused_fpir": [fk, fused.n],
+                    "fused_fpir_interval": [fused.lower, fused.upper],
+                }
         tp = tpir_at_policy(res, policy_fpir)
         items.append(
             {
@@ -293,6 +328,14 @@ def run_configurations(
                 "bound_by": bound or f"no floor: {', '.join(missing)} not certified",
                 "floor_components": comps,
                 "calibration_source": source,
+                "calibration": cal.to_dict(),
+                "fused_vs_single_fpir": proxy_check,
+                "highest_nonmated": res.scores.highest_nonmated(),
+                # Where the demographic criteria alone would put the floor, and what it gives:
+                # shows how much the FPIR calibration (and what binds it) costs.
+                "at_demographic_floor": (
+                    None if demo_floor is None else res.at(demo_floor, seed=seed)
+                ),
                 "mated_searches": res.scores.scores.n_mated,
                 "mated_people": res.scores.mated_people,
                 "nonmated_searches": res.scores.scores.n_nonmated,

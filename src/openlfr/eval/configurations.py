@@ -11,8 +11,8 @@ Protocol, per (K, M, watchlist size N), on a folder-per-identity dataset (LFW):
 - The rest of a watchlist is filled with identities having at least K images, those with the
   fewest images first, which keeps people with several images *off* the list where they are
   needed as multi-shot non-mated searches.
-- Non-mated searches: identities not on the list with at least M usable images (disjoint M-groups
-  fused, at most `cap` each), plus, for M = 1 only, the extra single images (UTKFace). For M > 1
+- Non-mated searches: identities not on the list with at least M usable images (every disjoint
+  M-group, fused), plus, for M = 1 only, the extra single images (UTKFace). For M > 1
   the non-mated people must have M photos, so FPIR at 1e-3 often cannot be resolved there; the
   result says so (`achievable`, calibration) instead of extrapolating.
 - Template rules for K > 1: `mean` (one re-normalised mean template per entry), `max` (best-of:
@@ -215,6 +215,23 @@ class ConfigScores:
     mated_people: int
     nonmated_people: int
     znorm: bool = False
+    nonmated_who: tuple[str, ...] = ()  # identity of each non-mated search ("extra N" for singles)
+    nonmated_entry: tuple[str, ...] = ()  # the listed identity it scored highest against
+
+    def highest_nonmated(self, n: int = 3) -> list[dict[str, Any]]:
+        """The top non-mated scores and who they were: a dataset's label errors (one person
+        filed under two names) show up here, and can bind a calibration on their own."""
+        sc = self.scores
+        order = np.argsort(-sc.nonmated_top)[:n]
+        return [
+            {
+                "score": float(sc.nonmated_top[j]),
+                "search": self.nonmated_who[j] if self.nonmated_who else "",
+                "top_candidate": self.nonmated_entry[j] if self.nonmated_entry else "",
+                "calibration_half": bool(sc.nonmated_calib[j]),
+            }
+            for j in order
+        ]
 
 
 def _groups(rows: Sequence[int], m: int, cap: int) -> list[tuple[int, ...]]:
@@ -250,17 +267,22 @@ def score_configuration(
     non_groups: list[tuple[int, ...]] = []
     non_calib: list[bool] = []
     non_people = 0
+    who: list[str] = []
     for ident, rows in plan.order.items():
         if ident in on_list or len(rows) < m:
             continue
-        gs = _groups(rows, m, plan.cap)
+        # Every disjoint M-group, as the single-image protocol uses every image: the policy
+        # FPIR needs all the non-mated searches the dataset has.
+        gs = _groups(rows, m, len(rows))
         non_people += 1
         non_groups.extend(gs)
+        who.extend([ident] * len(gs))
         non_calib.extend([_stable_half(ident, seed)] * len(gs))
     probes = [fuse_rows(vectors, mated_groups), fuse_rows(vectors, non_groups)]
     if m == 1 and extra_nonmated is not None and extra_nonmated.shape[0]:
         probes.append(extra_nonmated)
         non_calib.extend(_stable_half(f"extra{j}", seed) for j in range(extra_nonmated.shape[0]))
+        who.extend(f"extra {j}" for j in range(extra_nonmated.shape[0]))
         non_people += extra_nonmated.shape[0]
     allp = np.concatenate(probes, axis=0)
     nm = len(mated_groups)
@@ -277,7 +299,17 @@ def score_configuration(
     rank1 = (arg[:nm] == mp) | (ms >= top[:nm])
     sc = SizeScores(size, ms, rank1, top[nm:], np.array(non_calib, bool))
     return ConfigScores(
-        k, m, size, rule, sc, mp, len(set(mated_pos)), non_people, znorm=zn is not None
+        k,
+        m,
+        size,
+        rule,
+        sc,
+        mp,
+        len(set(mated_pos)),
+        non_people,
+        znorm=zn is not None,
+        nonmated_who=tuple(who),
+        nonmated_entry=tuple(listed[int(a)] for a in arg[nm:]),
     )
 
 

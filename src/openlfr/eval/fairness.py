@@ -13,9 +13,9 @@ every threshold above it is acceptable). The report shows the upper ends too, so
 how large a disparity the data cannot rule out.
 
 The ratio's interval: a group is part of the pool, so its rate and the pooled rate are not
-independent. The interval is computed for the group against the *rest* (independent samples,
-Katz log method) and mapped through R = Q / (w Q + 1 - w), with w the group's share of the
-trials, which is monotone in Q and so carries the interval over exactly.
+independent; the interval is the exact conditional one (see `ratio_to_pooled`), which also
+behaves at the zero and single-event counts of high thresholds, where a log-method interval
+with a continuity correction would claim excesses that one event cannot show.
 """
 
 from __future__ import annotations
@@ -25,29 +25,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openlfr.eval.stats import Rate, Ratio, rate, rate_ratio
+from openlfr.eval.stats import Rate, Ratio, rate
 
 DEFAULT_FACTOR = 2.0
 
 
 def ratio_to_pooled(group: Rate, pooled: Rate) -> Ratio:
-    """The group's rate over the pooled rate (the pool includes the group), with a 95% interval."""
-    rest = rate(pooled.k - group.k, pooled.n - group.n)
-    if group.n == 0 or rest.n == 0:
+    """The group's rate over the pooled rate (the pool includes the group), with a 95% interval.
+
+    Conditional on the pool's k events, the group's share of them is binomial with
+    p = w R (w: the group's share of the trials, R: the rate ratio to pooled, rare events),
+    so the exact Clopper-Pearson interval of k_group / k_pool, divided by w, is an interval for
+    R. It needs no continuity correction, gives a lower bound of 0 to a group without events and
+    [0, 1/w] when nobody has one, and never exceeds 1/w (a group cannot hold more than all).
+    """
+    if group.n == 0 or pooled.n == 0:
         return Ratio(math.nan, math.nan, math.nan, False)
-    q = rate_ratio(group, rest)
     w = group.n / pooled.n
-
-    def to_pooled(x: float) -> float:
-        if math.isinf(x):
-            return 1.0 / w
-        return x / (w * x + 1.0 - w)
-
-    if pooled.k == 0:
-        # No event anywhere: the point ratio is undefined; the interval still says how far
-        # apart the groups could be.
-        return Ratio(math.nan, to_pooled(q.lower), to_pooled(q.upper), True)
-    return Ratio(group.value / pooled.value, to_pooled(q.lower), to_pooled(q.upper), q.corrected)
+    share = rate(group.k, pooled.k)
+    value = (group.k / pooled.k) / w if pooled.k else math.nan
+    return Ratio(value, share.lower / w, share.upper / w, pooled.k == 0)
 
 
 def pooled(rates: Mapping[str, Rate]) -> Rate:

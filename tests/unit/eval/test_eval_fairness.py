@@ -19,7 +19,12 @@ def test_ratio_to_pooled_interval_brackets_the_point_and_is_bounded() -> None:
     same = ratio_to_pooled(rate(10, 1000), rate(20, 2000))
     assert same.value == pytest.approx(1.0) and same.lower < 1 < same.upper
     zero = ratio_to_pooled(rate(0, 500), rate(0, 1000))
-    assert math.isnan(zero.value) and zero.corrected and zero.upper <= 2.0
+    assert math.isnan(zero.value) and zero.lower == 0 and zero.upper == pytest.approx(2.0)
+    # No event in a small group: never evidence of an excess, however large the pool.
+    assert ratio_to_pooled(rate(0, 10), rate(5, 100_000)).lower == 0
+    # The only event, in a group of 10% of the trials: not 95% evidence of anything.
+    one = ratio_to_pooled(rate(1, 10_000), rate(1, 100_000))
+    assert one.value == pytest.approx(10.0) and one.lower < 2 and one.upper == pytest.approx(10)
     assert ratios({"a": a, "b": b})["b"].value == pytest.approx(0.4)
 
 
