@@ -27,6 +27,7 @@ class Side:
     dep: str
     entry: str
     alert: str
+    photo: str = ""  # a further photo of the entry
 
 
 @dataclass
@@ -54,8 +55,19 @@ def _side(w: World, ao: str, ao2: str, compiler: str, operators: list[str], seed
         template(seed),
         MARKER + bytes([seed]) * 40,
     )
+    from datetime import date
+
+    from openlfr.governance.watchlist import PhotoProposal
+
+    photo, _ = svc.entry_photos.add_photo(
+        w.people[compiler],
+        entry,
+        PhotoProposal(date(2025, 3, 1), 0.8),
+        template(100 + seed),
+        MARKER + bytes([seed]) * 41,
+    )
     svc.watchlists.sign_off(w.people[ao2], dep)
-    return Side(dep, entry, "")
+    return Side(dep, entry, "", photo)
 
 
 def two_deployments(w: World) -> Two:

@@ -29,6 +29,7 @@ from openlfr.api.routers import (
     auth,
     console,
     deployments,
+    entry_photos,
     oversight,
     public,
     watchlist,
@@ -179,7 +180,18 @@ def create_app(
         )
         return resp
 
-    for r in (auth, admin, accounts, deployments, watchlist, alerts, oversight, public, console):
+    for r in (
+        auth,
+        admin,
+        accounts,
+        deployments,
+        watchlist,
+        entry_photos,
+        alerts,
+        oversight,
+        public,
+        console,
+    ):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")
     # Outermost of the app's own middleware: bodies are bounded before routing or auth.

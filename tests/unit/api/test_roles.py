@@ -71,7 +71,12 @@ def test_public_routes_answer_without_auth(client: TestClient) -> None:
 # Path parameters that name something of one deployment, and how to fill them from deployment A
 # of the two-deployment world. A new route with another per-deployment parameter must add it
 # here (the test fails on unknown parameters rather than skip the route).
-SCOPED_PARAMS = {"deployment_id": "dep", "alert_id": "alert", "entry_id": "entry"}
+SCOPED_PARAMS = {
+    "deployment_id": "dep",
+    "alert_id": "alert",
+    "entry_id": "entry",
+    "photo_id": "photo",
+}
 # Parameters that do not belong to a deployment (accounts, model approvals, requests).
 UNSCOPED_PARAMS = {"user_id", "contract_id", "request_id"}
 # Roles that are global by design (G.21): they read every deployment's record but never faces.
@@ -142,7 +147,7 @@ def test_every_scoped_route_refuses_staff_of_another_deployment(w: World) -> Non
     from tests.security._two import two_deployments
 
     two = two_deployments(w)
-    ids = {"dep": two.a.dep, "alert": two.a.alert, "entry": two.a.entry}
+    ids = {"dep": two.a.dep, "alert": two.a.alert, "entry": two.a.entry, "photo": two.a.photo}
     with TestClient(app_for(w)) as client:
         doc = client.get("/api/v1/openapi.json").json()
         tokens = {role: token(client, user) for role, user in OUTSIDER.items()}

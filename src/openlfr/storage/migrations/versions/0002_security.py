@@ -2,7 +2,7 @@
 model approvals
 
 Revision ID: 0002_security
-Revises: 0001
+Revises: 0002_recall_gov
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_security"
-down_revision = "0001"
+down_revision = "0002_recall_gov"
 branch_labels = None
 depends_on = None
 
