@@ -8,9 +8,9 @@ the service's own (which also checks who is named on the deployment).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openlfr.api.auth import Grant, csrf_ok
@@ -96,3 +96,18 @@ def require(*roles: Role) -> Callable[..., Actor]:
 def roles_doc(*roles: Role) -> dict[str, Any]:
     """OpenAPI extension naming the roles a route needs (read by the role test and clients)."""
     return {"x-roles": [r.value for r in roles]}
+
+
+# Path ids as every router declares them (the same bounds, so the same OpenAPI schema).
+Id64 = Annotated[str, Path(min_length=1, max_length=64)]
+Id32 = Annotated[str, Path(min_length=1, max_length=32)]
+
+
+async def read_upload(ctx: ApiContext, photo: UploadFile) -> bytes:
+    """The uploaded photo's bytes, refused (413/415) when over the limit or empty."""
+    data = await photo.read(ctx.max_upload_bytes + 1)
+    if len(data) > ctx.max_upload_bytes:
+        raise ApiError(413, "upload_too_large", f"uploads are limited to {ctx.max_upload_bytes} B")
+    if not data:
+        raise ApiError(415, "image_decode_error", "empty upload")
+    return data

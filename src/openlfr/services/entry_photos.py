@@ -124,6 +124,15 @@ def record_projection(d: m.Deployment, stage: str, p: hits.HitProjection | None)
     d.expected_hits_json = json.dumps(doc, sort_keys=True)
 
 
+def enrolment_face(engine: Any, photo: Path | bytes) -> tuple[bytes, Any]:
+    """The photo's bytes and its one face (`select="strict"`), for a first or further photo."""
+    data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
+    res = engine.face_from_file(
+        data, select="strict", name=str(photo)[:200] if not isinstance(photo, bytes) else None
+    )
+    return data, res
+
+
 class EntryPhotos:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -139,9 +148,7 @@ class EntryPhotos:
         """Add a further photo to an entry; returns its id and flags."""
         ctx = self.ctx
         with ctx.tx() as s:
-            e = s.get(m.WatchlistEntry, entry_id)
-            if e is None:
-                raise NotFoundError("no such watchlist entry", source=entry_id)
+            e = rows.entry(s, entry_id)
             d = e.deployment
             if by.has(Role.WATCHLIST_COMPILER):  # another list's compiler: refused outright
                 access.require(by, d, Access.COMPILE)
@@ -210,10 +217,7 @@ class EntryPhotos:
         image_captured_on: date | None,
     ) -> tuple[str, list[str]]:
         """One face per photo (`select="strict"`) and its quality, as for the first photo."""
-        data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
-        res = engine.face_from_file(
-            data, select="strict", name=str(photo)[:200] if not isinstance(photo, bytes) else None
-        )
+        data, res = enrolment_face(engine, photo)
         prop = wl_rules.PhotoProposal(image_captured_on, float(res.quality.score))
         return self.add_photo(by, entry_id, prop, res.template, data)
 
@@ -221,9 +225,7 @@ class EntryPhotos:
         """The entry's photos (first one included), metadata only."""
         self.ctx.need_role(by, *_VIEW)
         with self.ctx.tx() as s:
-            e = s.get(m.WatchlistEntry, entry_id)
-            if e is None:
-                raise NotFoundError("no such watchlist entry", source=entry_id)
+            e = rows.entry(s, entry_id)
             access.require(by, e.deployment, Access.WATCHLIST)
             first = {
                 "id": e.id,
@@ -284,8 +286,6 @@ class EntryPhotos:
     def entry_hit_rate(self, entry_id: str) -> float | None:
         """One entry's expected hit rate with the photos it has now."""
         with self.ctx.tx() as s:
-            e = s.get(m.WatchlistEntry, entry_id)
-            if e is None:
-                raise NotFoundError("no such watchlist entry", source=entry_id)
+            e = rows.entry(s, entry_id)
             counts = photo_counts(s, e.deployment_id)
             return rates_by_photos(self.ctx, s, e.deployment, counts).get(counts[e.id])

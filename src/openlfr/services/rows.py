@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import func, select
@@ -16,6 +16,8 @@ from openlfr.governance.deployment import Actor, Countersignature, DeploymentFac
 from openlfr.governance.vocab import Category, Countersign, DeploymentState, Role
 from openlfr.storage import models as m
 from openlfr.vision.contract import Template
+
+_Row = TypeVar("_Row")
 
 SYSTEM = "system"
 WATCHLIST_KEY, ALERTS_KEY = "watchlist", "alerts"
@@ -91,18 +93,22 @@ def snapshot(d: m.Deployment) -> dict[str, Any]:
     return out
 
 
+def _found(row: _Row | None, what: str, key: str) -> _Row:
+    if row is None:
+        raise NotFoundError(what, source=key)
+    return row
+
+
 def deployment(s: Session, deployment_id: str) -> m.Deployment:
-    d = s.get(m.Deployment, deployment_id)
-    if d is None:
-        raise NotFoundError("no such deployment", source=deployment_id)
-    return d
+    return _found(s.get(m.Deployment, deployment_id), "no such deployment", deployment_id)
 
 
 def alert(s: Session, alert_id: str) -> m.Alert:
-    a = s.get(m.Alert, alert_id)
-    if a is None:
-        raise NotFoundError("no such alert (or purged)", source=alert_id)
-    return a
+    return _found(s.get(m.Alert, alert_id), "no such alert (or purged)", alert_id)
+
+
+def entry(s: Session, entry_id: str) -> m.WatchlistEntry:
+    return _found(s.get(m.WatchlistEntry, entry_id), "no such watchlist entry", entry_id)
 
 
 def user_by_name(s: Session, username: str) -> m.User:

@@ -150,18 +150,13 @@ class Watchlists:
         self, by: Actor, deployment_id: str, engine: Any, photo: Path | bytes, **proposal: Any
     ) -> tuple[str, list[str]]:
         """Enrol from a photo with the face engine (one face; B.6 quality from the engine)."""
-        data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
-        res = engine.face_from_file(
-            data, select="strict", name=str(photo)[:200] if not isinstance(photo, bytes) else None
-        )
+        data, res = entry_photos.enrolment_face(engine, photo)
         prop = wl_rules.EntryProposal(quality_score=float(res.quality.score), **proposal)
         return self.add_entry(by, deployment_id, prop, res.template, data)
 
     def remove_entry(self, by: Actor, entry_id: str, reason: str) -> None:
         with self.ctx.tx() as s:
-            e = s.get(m.WatchlistEntry, entry_id)
-            if e is None:
-                raise NotFoundError("no such watchlist entry", source=entry_id)
+            e = rows.entry(s, entry_id)
             d = e.deployment
             if by.has(Role.WATCHLIST_COMPILER):
                 access.require(by, d, Access.COMPILE)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Request
 
@@ -16,17 +16,18 @@ from openlfr.services.approvals import report_digest
 
 router = APIRouter(prefix="/api/v1", tags=["administration"], responses=ERROR_RESPONSES)
 ADMIN = (Role.ADMINISTRATOR,)
+APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
+AsAdmin = Annotated[Actor, Depends(require(*ADMIN))]
+AsApprovers = Annotated[Actor, Depends(require(*APPROVERS))]
 
 
 @router.get("/users", response_model=list[UserOut], openapi_extra=roles_doc(*ADMIN))
-def users(request: Request, _: Actor = Depends(require(*ADMIN))) -> list[UserOut]:
+def users(request: Request, _: AsAdmin) -> list[UserOut]:
     return [UserOut(**u) for u in get_ctx(request).service.accounts.users()]
 
 
 @router.post("/users", response_model=NewUserOut, status_code=201, openapi_extra=roles_doc(*ADMIN))
-def create_user(
-    request: Request, body: UserIn, actor: Actor = Depends(require(*ADMIN))
-) -> NewUserOut:
+def create_user(request: Request, body: UserIn, actor: AsAdmin) -> NewUserOut:
     password = random_password()
     a = get_ctx(request).service.accounts.create_user(
         actor, body.username, password, [r.value for r in body.roles], body.display_name
@@ -46,7 +47,14 @@ def _approval(report: dict[str, Any]) -> ModelApproval:
         raise ValueError(f"not an openlfr evaluation report: {e}") from None
 
 
-APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
+def _approval_out(approval: ModelApproval, status: str, report: dict[str, Any]) -> ApprovalOut:
+    return ApprovalOut(
+        contract_id=approval.contract_id,
+        validated_min_threshold=approval.validated_min_threshold,
+        default_threshold=approval.default_threshold,
+        status=status,
+        report_digest=report_digest(report),
+    )
 
 
 @router.post(
@@ -58,21 +66,13 @@ APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
     "a second person countersigns the same report",
 )
 def approve_model(
-    request: Request,
-    report: dict[str, Any] = Body(...),
-    actor: Actor = Depends(require(*APPROVERS)),
+    request: Request, actor: AsApprovers, report: dict[str, Any] = Body(...)
 ) -> ApprovalOut:
     approval = _approval(report)
     status = get_ctx(request).service.approvals.record_model_approval(
         actor, approval, report_digest(report)
     )
-    return ApprovalOut(
-        contract_id=approval.contract_id,
-        validated_min_threshold=approval.validated_min_threshold,
-        default_threshold=approval.default_threshold,
-        status=status,
-        report_digest=report_digest(report),
-    )
+    return _approval_out(approval, status, report)
 
 
 @router.post(
@@ -84,9 +84,9 @@ def approve_model(
 )
 def countersign_model(
     request: Request,
+    actor: AsApprovers,
     contract_id: str = Path(min_length=1, max_length=200),
     report: dict[str, Any] = Body(...),
-    actor: Actor = Depends(require(*APPROVERS)),
 ) -> ApprovalOut:
     approval = _approval(report)
     if approval.contract_id != contract_id:
@@ -94,13 +94,7 @@ def countersign_model(
     status = get_ctx(request).service.approvals.countersign(
         actor, contract_id, report_digest(report)
     )
-    return ApprovalOut(
-        contract_id=contract_id,
-        validated_min_threshold=approval.validated_min_threshold,
-        default_threshold=approval.default_threshold,
-        status=status,
-        report_digest=report_digest(report),
-    )
+    return _approval_out(approval, status, report)
 
 
 @router.post(
@@ -109,6 +103,6 @@ def countersign_model(
     openapi_extra=roles_doc(*ADMIN),
     summary="Run the retention job now (it also runs on a timer)",
 )
-def purge(request: Request, actor: Actor = Depends(require(*ADMIN))) -> PurgeOut:
+def purge(request: Request, actor: AsAdmin) -> PurgeOut:
     rc = get_ctx(request).service.retention.purge(actor.username)
     return PurgeOut(**rc.to_dict(), at=rc.at.isoformat())

@@ -4,9 +4,9 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -19,7 +19,7 @@ from openlfr.api.defs.alerts import (
     ReviewOut,
 )
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
-from openlfr.api.deps import get_ctx, grant_of, require, roles_doc
+from openlfr.api.deps import Id64, get_ctx, grant_of, require, roles_doc
 from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState, Role
@@ -29,6 +29,10 @@ LIST = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
 EVIDENCE = (Role.OPERATOR, Role.AUDITOR)
 OP = (Role.OPERATOR,)
 HOLD = (Role.AUTHORISING_OFFICER,)  # the deployment's own officers (service checks which)
+AsList = Annotated[Actor, Depends(require(*LIST))]
+AsEvidence = Annotated[Actor, Depends(require(*EVIDENCE))]
+AsOp = Annotated[Actor, Depends(require(*OP))]
+AsHold = Annotated[Actor, Depends(require(*HOLD))]
 
 
 def _alert_out(deployment_id: str, a: dict[str, Any]) -> AlertOut:
@@ -40,11 +44,7 @@ def _alert_out(deployment_id: str, a: dict[str, Any]) -> AlertOut:
     response_model=list[AlertOut],
     openapi_extra=roles_doc(*LIST),
 )
-def alerts(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*LIST)),
-) -> list[AlertOut]:
+def alerts(request: Request, deployment_id: Id64, actor: AsList) -> list[AlertOut]:
     svc = get_ctx(request).service
     return [_alert_out(deployment_id, a) for a in svc.alerts.alerts(actor, deployment_id)]
 
@@ -55,11 +55,7 @@ def alerts(
     openapi_extra=roles_doc(*EVIDENCE),
     summary="Probe crop beside the watchlist image, raw score and threshold (audited)",
 )
-def evidence(
-    request: Request,
-    alert_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*EVIDENCE)),
-) -> EvidenceOut:
+def evidence(request: Request, alert_id: Id64, actor: AsEvidence) -> EvidenceOut:
     ev = get_ctx(request).service.alerts.alert_evidence(actor, alert_id)
 
     def b64(x: bytes | None) -> str | None:
@@ -82,23 +78,13 @@ def evidence(
     openapi_extra=roles_doc(*OP),
     summary="Confirm, reject or mark unsure, with a reason",
 )
-def review(
-    request: Request,
-    body: ReviewIn,
-    alert_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*OP)),
-) -> ReviewOut:
+def review(request: Request, body: ReviewIn, alert_id: Id64, actor: AsOp) -> ReviewOut:
     st = get_ctx(request).service.alerts.review(actor, alert_id, body.decision.value, body.reason)
     return ReviewOut(status=st.value)
 
 
 @router.post("/alerts/{alert_id}/outcome", response_model=OkOut, openapi_extra=roles_doc(*OP))
-def outcome(
-    request: Request,
-    body: OutcomeIn,
-    alert_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*OP)),
-) -> OkOut:
+def outcome(request: Request, body: OutcomeIn, alert_id: Id64, actor: AsOp) -> OkOut:
     get_ctx(request).service.alerts.record_outcome(
         actor,
         alert_id,
@@ -115,12 +101,7 @@ def outcome(
     openapi_extra=roles_doc(*HOLD),
     summary="Place (reason) or release (no reason) a legal hold",
 )
-def legal_hold(
-    request: Request,
-    body: LegalHoldIn,
-    alert_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*HOLD)),
-) -> OkOut:
+def legal_hold(request: Request, body: LegalHoldIn, alert_id: Id64, actor: AsHold) -> OkOut:
     get_ctx(request).service.alerts.legal_hold(actor, alert_id, body.reason or None)
     return OkOut()
 
@@ -169,9 +150,7 @@ def _live_alerts(
     summary="Live alerts as server-sent events (pending alerts first, then each new one)",
 )
 async def events(
-    request: Request,
-    deployment_id: str | None = Query(None, max_length=32),
-    actor: Actor = Depends(require(*LIST)),
+    request: Request, actor: AsList, deployment_id: str | None = Query(None, max_length=32)
 ) -> StreamingResponse:
     ctx = get_ctx(request)
     if deployment_id:  # refused before the stream opens: 404 unknown, 403 not assigned

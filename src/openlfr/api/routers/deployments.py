@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.defs.deployments import (
@@ -18,7 +19,7 @@ from openlfr.api.defs.deployments import (
     ReasonIn,
     StartOut,
 )
-from openlfr.api.deps import ALL_ROLES, get_ctx, require, roles_doc
+from openlfr.api.deps import ALL_ROLES, Id32, get_ctx, require, roles_doc
 from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
@@ -28,20 +29,21 @@ router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"], responses
 EDIT = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
 AO = (Role.AUTHORISING_OFFICER,)
 RUN = (Role.OPERATOR, Role.AUTHORISING_OFFICER)
+AsAllRoles = Annotated[Actor, Depends(require(*ALL_ROLES))]
+AsEdit = Annotated[Actor, Depends(require(*EDIT))]
+AsAo = Annotated[Actor, Depends(require(*AO))]
+AsRun = Annotated[Actor, Depends(require(*RUN))]
+AsRunOrAudit = Annotated[Actor, Depends(require(*RUN, Role.AUDITOR))]
 
 
 @router.get("", response_model=list[DeploymentSummary], openapi_extra=roles_doc(*ALL_ROLES))
-def list_deployments(
-    request: Request, actor: Actor = Depends(require(*ALL_ROLES))
-) -> list[DeploymentSummary]:
+def list_deployments(request: Request, actor: AsAllRoles) -> list[DeploymentSummary]:
     svc = get_ctx(request).service
     return [DeploymentSummary(**d) for d in svc.deployments.visible(actor)]
 
 
 @router.post("", response_model=CreatedOut, status_code=201, openapi_extra=roles_doc(*EDIT))
-def create_deployment(
-    request: Request, body: DeploymentCreate, actor: Actor = Depends(require(*EDIT))
-) -> CreatedOut:
+def create_deployment(request: Request, body: DeploymentCreate, actor: AsEdit) -> CreatedOut:
     fields = body.model_dump(exclude_unset=True, mode="python")
     name = fields.pop("name")
     return CreatedOut(
@@ -50,11 +52,7 @@ def create_deployment(
 
 
 @router.get("/{deployment_id}", response_model=DeploymentOut, openapi_extra=roles_doc(*ALL_ROLES))
-def get_deployment(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*ALL_ROLES)),
-) -> DeploymentOut:
+def get_deployment(request: Request, deployment_id: Id32, actor: AsAllRoles) -> DeploymentOut:
     ctx = get_ctx(request)
     d = ctx.service.deployments.view(actor, deployment_id)
     live = [r.camera_id for r in ctx.live.status(deployment_id) if r.running]
@@ -63,10 +61,7 @@ def get_deployment(
 
 @router.patch("/{deployment_id}", response_model=OkOut, openapi_extra=roles_doc(*EDIT))
 def update_deployment(
-    request: Request,
-    body: DeploymentFields,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*EDIT)),
+    request: Request, body: DeploymentFields, deployment_id: Id32, actor: AsEdit
 ) -> OkOut:
     get_ctx(request).service.deployments.update_deployment(
         actor, deployment_id, **body.model_dump(exclude_unset=True, mode="python")
@@ -80,22 +75,13 @@ def update_deployment(
     openapi_extra=roles_doc(*EDIT),
     summary="Missing items and expected false alerts before authorisation",
 )
-def readiness(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*EDIT)),
-) -> ReadinessOut:
+def readiness(request: Request, deployment_id: Id32, actor: AsEdit) -> ReadinessOut:
     r = console.readiness(get_ctx(request).service, actor, deployment_id)
     return ReadinessOut(**asdict(r), ready=not r.missing and r.state == "draft")
 
 
 @router.post("/{deployment_id}/countersign", response_model=OkOut, openapi_extra=roles_doc(*AO))
-def countersign(
-    request: Request,
-    body: CountersignIn,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*AO)),
-) -> OkOut:
+def countersign(request: Request, body: CountersignIn, deployment_id: Id32, actor: AsAo) -> OkOut:
     get_ctx(request).service.deployments.countersign(
         actor, deployment_id, body.kind.value, body.reason
     )
@@ -105,11 +91,7 @@ def countersign(
 @router.post(
     "/{deployment_id}/authorise", response_model=AuthoriseOut, openapi_extra=roles_doc(*AO)
 )
-def authorise(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*AO)),
-) -> AuthoriseOut:
+def authorise(request: Request, deployment_id: Id32, actor: AsAo) -> AuthoriseOut:
     svc = get_ctx(request).service
     efa = svc.deployments.authorise(actor, deployment_id)
     hits = svc.deployments.deployment(deployment_id)["expected_hit_rate"]
@@ -117,12 +99,7 @@ def authorise(
 
 
 @router.post("/{deployment_id}/cancel", response_model=OkOut, openapi_extra=roles_doc(*EDIT))
-def cancel(
-    request: Request,
-    body: ReasonIn,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*EDIT)),
-) -> OkOut:
+def cancel(request: Request, body: ReasonIn, deployment_id: Id32, actor: AsEdit) -> OkOut:
     get_ctx(request).service.deployments.cancel(actor, deployment_id, body.reason)
     return OkOut()
 
@@ -133,11 +110,7 @@ def cancel(
     openapi_extra=roles_doc(*RUN),
     summary="Go live, and run the pipeline of every whitelisted camera with a source",
 )
-def start(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*RUN)),
-) -> StartOut:
+def start(request: Request, deployment_id: Id32, actor: AsRun) -> StartOut:
     ctx = get_ctx(request)
     ctx.service.deployments.start(actor, deployment_id)
     # The pipeline acts as an operator of the deployment (run_deployment requires one).
@@ -150,11 +123,7 @@ def start(
 
 
 @router.post("/{deployment_id}/end", response_model=OkOut, openapi_extra=roles_doc(*RUN))
-def end(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*RUN)),
-) -> OkOut:
+def end(request: Request, deployment_id: Id32, actor: AsRun) -> OkOut:
     ctx = get_ctx(request)
     ctx.service.deployments.end(actor, deployment_id)
     ctx.live.stop(deployment_id)
@@ -166,11 +135,7 @@ def end(
     response_model=list[LiveOut],
     openapi_extra=roles_doc(*RUN, Role.AUDITOR),
 )
-def live_status(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=32),
-    actor: Actor = Depends(require(*RUN, Role.AUDITOR)),
-) -> list[LiveOut]:
+def live_status(request: Request, deployment_id: Id32, actor: AsRunOrAudit) -> list[LiveOut]:
     ctx = get_ctx(request)
     ctx.service.access.require(actor, deployment_id, Access.VIEW)  # 404 / 403
     return [

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.defs.watchlist import ExpectedHitsOut, PhotoAddedOut, PhotoOut
-from openlfr.api.deps import ApiError, get_ctx, require, roles_doc
+from openlfr.api.deps import Id64, get_ctx, read_upload, require, roles_doc
 from openlfr.errors import NotFoundError
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
@@ -17,6 +18,8 @@ from openlfr.governance.vocab import Role
 router = APIRouter(prefix="/api/v1", tags=["watchlist"], responses=ERROR_RESPONSES)
 COMPILER = (Role.WATCHLIST_COMPILER,)
 VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
+AsCompiler = Annotated[Actor, Depends(require(*COMPILER))]
+AsView = Annotated[Actor, Depends(require(*VIEW))]
 
 
 @router.post(
@@ -28,17 +31,13 @@ VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.A
 )
 async def add_photo(
     request: Request,
-    entry_id: str = Path(min_length=1, max_length=64),
+    entry_id: Id64,
+    actor: AsCompiler,
     photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
     image_captured_on: date = Form(...),
-    actor: Actor = Depends(require(*COMPILER)),
 ) -> PhotoAddedOut:
     ctx = get_ctx(request)
-    data = await photo.read(ctx.max_upload_bytes + 1)
-    if len(data) > ctx.max_upload_bytes:
-        raise ApiError(413, "upload_too_large", f"uploads are limited to {ctx.max_upload_bytes} B")
-    if not data:
-        raise ApiError(415, "image_decode_error", "empty upload")
+    data = await read_upload(ctx, photo)
 
     def add() -> tuple[str, list[str]]:
         return ctx.with_engine(
@@ -58,11 +57,7 @@ async def add_photo(
     response_model=list[PhotoOut],
     openapi_extra=roles_doc(*VIEW),
 )
-def photos(
-    request: Request,
-    entry_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*VIEW)),
-) -> list[PhotoOut]:
+def photos(request: Request, entry_id: Id64, actor: AsView) -> list[PhotoOut]:
     return [PhotoOut(**p) for p in get_ctx(request).service.entry_photos.photos(actor, entry_id)]
 
 
@@ -71,9 +66,9 @@ def photos(
 )
 def remove_photo(
     request: Request,
-    photo_id: str = Path(min_length=1, max_length=64),
+    photo_id: Id64,
+    actor: AsCompiler,
     reason: str = Query(..., min_length=1, max_length=2000),
-    actor: Actor = Depends(require(*COMPILER)),
 ) -> OkOut:
     get_ctx(request).service.entry_photos.remove_photo(actor, photo_id, reason)
     return OkOut()
@@ -85,11 +80,7 @@ def remove_photo(
     openapi_extra=roles_doc(*VIEW),
     summary="Expected share of listed people found if they pass a camera, for the list now",
 )
-def expected_hits(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*VIEW)),
-) -> ExpectedHitsOut:
+def expected_hits(request: Request, deployment_id: Id64, actor: AsView) -> ExpectedHitsOut:
     got = get_ctx(request).service.entry_photos.expected_hits(actor, deployment_id)
     if got is None:
         raise NotFoundError(

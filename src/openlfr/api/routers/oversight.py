@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +16,7 @@ from openlfr.api.defs.oversight import (
     SubjectHitOut,
     SubjectSearchOut,
 )
-from openlfr.api.deps import ApiError, get_ctx, require, roles_doc
+from openlfr.api.deps import get_ctx, read_upload, require, roles_doc
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.audit_log import RECEIPT_ACTIONS
@@ -24,6 +25,8 @@ from openlfr.services.subject_rights import SubjectSearch
 router = APIRouter(prefix="/api/v1", tags=["oversight"], responses=ERROR_RESPONSES)
 AUDIT = (Role.AUDITOR, Role.ADMINISTRATOR)
 DPO = (Role.AUDITOR,)  # subject rights: the data protection officer, never an administrator
+AsAudit = Annotated[Actor, Depends(require(*AUDIT))]
+AsDpo = Annotated[Actor, Depends(require(*DPO))]
 
 
 @router.get(
@@ -34,10 +37,10 @@ DPO = (Role.AUDITOR,)  # subject rights: the data protection officer, never an a
 )
 def audit_log(
     request: Request,
+    _: AsAudit,
     limit: int = Query(100, ge=1, le=1000),
     before_seq: int | None = Query(None, ge=1, le=2**62),
     receipts_only: bool = Query(False, description="Only deletion receipts"),
-    _: Actor = Depends(require(*AUDIT)),
 ) -> list[AuditRecordOut]:
     rows = get_ctx(request).service.audit.audit_records(
         limit=limit,
@@ -55,13 +58,13 @@ def audit_log(
 )
 def audit_verify(
     request: Request,
+    _: AsAudit,
     head: str | None = Query(
         None,
         max_length=100,
         pattern=r"^[0-9]{1,18}:[0-9a-f]{64}$",
         description="A published chain head (records:hash) the log must still hold",
     ),
-    _: Actor = Depends(require(*AUDIT)),
 ) -> ChainOut:
     r = get_ctx(request).service.audit.verify_audit(published=head)
     return ChainOut.model_validate(r)
@@ -75,15 +78,11 @@ def audit_verify(
 )
 async def subject_access(
     request: Request,
+    actor: AsDpo,
     photo: UploadFile = File(..., description="A photo of the data subject (one face)"),
-    actor: Actor = Depends(require(*DPO)),
 ) -> SubjectSearchOut:
     ctx = get_ctx(request)
-    data = await photo.read(ctx.max_upload_bytes + 1)
-    if len(data) > ctx.max_upload_bytes:
-        raise ApiError(413, "upload_too_large", f"uploads are limited to {ctx.max_upload_bytes} B")
-    if not data:
-        raise ApiError(415, "image_decode_error", "empty upload")
+    data = await read_upload(ctx, photo)
 
     def search() -> SubjectSearch:
         # The probe template lives in memory for this call only.
@@ -113,9 +112,7 @@ async def subject_access(
     openapi_extra=roles_doc(*DPO),
     summary="Ask to erase hits of a recorded search; a second auditor approves it",
 )
-def erase(
-    request: Request, body: EraseIn, actor: Actor = Depends(require(*DPO))
-) -> ErasureRequestOut:
+def erase(request: Request, body: EraseIn, actor: AsDpo) -> ErasureRequestOut:
     rid = get_ctx(request).service.subject_rights.request_erasure(
         actor, body.search_id, body.hit_ids, body.reason
     )
@@ -129,9 +126,7 @@ def erase(
     summary="Carry out an erasure request (not by the auditor who asked for it)",
 )
 def approve_erasure(
-    request: Request,
-    request_id: int = Path(ge=1, le=2**62),
-    actor: Actor = Depends(require(*DPO)),
+    request: Request, actor: AsDpo, request_id: int = Path(ge=1, le=2**62)
 ) -> EraseOut:
     n = get_ctx(request).service.subject_rights.approve_erasure(actor, request_id)
     return EraseOut(**n)

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasOnListOut
-from openlfr.api.deps import ApiError, get_ctx, require, roles_doc
+from openlfr.api.deps import Id64, get_ctx, read_upload, require, roles_doc
 from openlfr.errors import NotFoundError
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Category, Role
@@ -17,6 +18,11 @@ router = APIRouter(prefix="/api/v1", tags=["watchlist"], responses=ERROR_RESPONS
 COMPILER = (Role.WATCHLIST_COMPILER,)
 VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
 IMAGE = (Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
+AsView = Annotated[Actor, Depends(require(*VIEW))]
+AsCompiler = Annotated[Actor, Depends(require(*COMPILER))]
+AsImage = Annotated[Actor, Depends(require(*IMAGE))]
+AsOfficer = Annotated[Actor, Depends(require(Role.AUTHORISING_OFFICER))]
+AsAuditorOrOfficer = Annotated[Actor, Depends(require(Role.AUDITOR, Role.AUTHORISING_OFFICER))]
 
 
 @router.get(
@@ -24,11 +30,7 @@ IMAGE = (Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
     response_model=list[EntryOut],
     openapi_extra=roles_doc(*VIEW),
 )
-def entries(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*VIEW)),
-) -> list[EntryOut]:
+def entries(request: Request, deployment_id: Id64, actor: AsView) -> list[EntryOut]:
     svc = get_ctx(request).service
     return [EntryOut(**e) for e in svc.watchlists.entries(actor, deployment_id)]
 
@@ -42,7 +44,8 @@ def entries(
 )
 async def add_entry(
     request: Request,
-    deployment_id: str = Path(min_length=1, max_length=64),
+    deployment_id: Id64,
+    actor: AsCompiler,
     photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
     category: Category = Form(...),
     legal_basis: str = Form(..., min_length=1, max_length=500),
@@ -52,14 +55,9 @@ async def add_entry(
     subject_ref: str = Form(..., min_length=1, max_length=200),
     is_minor: bool = Form(False),
     minor_justification: str | None = Form(None, max_length=2000),
-    actor: Actor = Depends(require(*COMPILER)),
 ) -> EntryAddedOut:
     ctx = get_ctx(request)
-    data = await photo.read(ctx.max_upload_bytes + 1)
-    if len(data) > ctx.max_upload_bytes:
-        raise ApiError(413, "upload_too_large", f"uploads are limited to {ctx.max_upload_bytes} B")
-    if not data:
-        raise ApiError(415, "image_decode_error", "empty upload")
+    data = await read_upload(ctx, photo)
     proposal = dict(
         category=category.value,
         legal_basis=legal_basis,
@@ -90,9 +88,9 @@ async def add_entry(
 )
 def remove_entry(
     request: Request,
-    entry_id: str = Path(min_length=1, max_length=64),
+    entry_id: Id64,
+    actor: AsCompiler,
     reason: str = Query(..., min_length=1, max_length=2000),
-    actor: Actor = Depends(require(*COMPILER)),
 ) -> OkOut:
     get_ctx(request).service.watchlists.remove_entry(actor, entry_id, reason)
     return OkOut()
@@ -104,11 +102,7 @@ def remove_entry(
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}, "description": "The enrolled photo"}},
 )
-def entry_image(
-    request: Request,
-    entry_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*IMAGE)),
-) -> Response:
+def entry_image(request: Request, entry_id: Id64, actor: AsImage) -> Response:
     data = get_ctx(request).service.watchlists.entry_image(actor, entry_id)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
@@ -119,11 +113,7 @@ def entry_image(
     openapi_extra=roles_doc(Role.AUTHORISING_OFFICER),
     summary="Reviewer sign-off of the compiled watchlist",
 )
-def sign_off(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(Role.AUTHORISING_OFFICER)),
-) -> SignOffOut:
+def sign_off(request: Request, deployment_id: Id64, actor: AsOfficer) -> SignOffOut:
     svc = get_ctx(request).service
     efa = svc.watchlists.sign_off(actor, deployment_id)
     return SignOffOut(
@@ -139,10 +129,7 @@ def sign_off(
     openapi_extra=roles_doc(Role.AUDITOR, Role.AUTHORISING_OFFICER),
 )
 def was_on_list(
-    request: Request,
-    deployment_id: str = Path(min_length=1, max_length=64),
-    entry_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(Role.AUDITOR, Role.AUTHORISING_OFFICER)),
+    request: Request, deployment_id: Id64, entry_id: Id64, actor: AsAuditorOrOfficer
 ) -> WasOnListOut:
     r = get_ctx(request).service.watchlists.was_on_list(actor, deployment_id, entry_id)
     if r is None:

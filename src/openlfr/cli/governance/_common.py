@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 UserOpt = typer.Option(None, "--user", "-u", envvar="OPENLFR_USER", help="Who is acting.")
+ReasonOpt = typer.Option(..., "--reason")
 
 
 def fail(msg: str, code: int = 2) -> NoReturn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openlfr.cli.governance._common import UserOpt, acting, command, fail, show
+from openlfr.cli.governance._common import ReasonOpt, UserOpt, acting, command, fail, show
 
 app = typer.Typer(help="Alerts: review, outcome, legal hold.", no_args_is_help=True)
 
@@ -20,7 +20,7 @@ def alert_list(deployment: str, user: str | None = UserOpt) -> None:
 def alert_review(
     alert: str,
     decision: str = typer.Argument(..., help="confirm | reject | unsure"),
-    reason: str = typer.Option(..., "--reason"),
+    reason: str = ReasonOpt,
     user: str | None = UserOpt,
 ) -> None:
     """Adjudicate: confirm, reject or unsure, with a reason (D.13)."""

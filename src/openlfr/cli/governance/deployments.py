@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from openlfr.cli.governance._common import (
+    ReasonOpt,
     UserOpt,
     acting,
     command,
@@ -103,7 +104,7 @@ def dep_list(user: str | None = UserOpt) -> None:
 def dep_countersign(
     deployment: str,
     kind: str = typer.Argument(..., help="low_threshold | no_notice"),
-    reason: str = typer.Option(..., "--reason"),
+    reason: str = ReasonOpt,
     user: str | None = UserOpt,
 ) -> None:
     """Second authorisation by another officer (threshold below the floor, no public notice)."""
@@ -144,9 +145,7 @@ def dep_end(
 
 
 @command(app, "cancel")
-def dep_cancel(
-    deployment: str, reason: str = typer.Option(..., "--reason"), user: str | None = UserOpt
-) -> None:
+def dep_cancel(deployment: str, reason: str = ReasonOpt, user: str | None = UserOpt) -> None:
     """Cancel a draft or authorised deployment."""
     with acting(user) as (svc, me):
         svc.deployments.cancel(me, deployment, reason)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from openlfr.cli.governance._common import UserOpt, acting, command, show
+from openlfr.cli.governance._common import ReasonOpt, UserOpt, acting, command, show
 
 app = typer.Typer(help="Subject rights: access and erasure.", no_args_is_help=True)
 
@@ -52,7 +52,7 @@ def sar_search(
 def sar_erase(
     search: int = typer.Argument(..., help="The search id `sar search` printed."),
     hit: list[str] = typer.Option([], "--hit", help="Hit id to erase (repeatable; default all)."),
-    reason: str = typer.Option(..., "--reason"),
+    reason: str = ReasonOpt,
     user: str | None = UserOpt,
 ) -> None:
     """Ask to erase hits of a recorded search (a second auditor approves)."""

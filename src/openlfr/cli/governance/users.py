@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from openlfr.cli.governance._common import UserOpt, command, login, open_service, show
+from openlfr.cli.governance._common import ReasonOpt, UserOpt, command, login, open_service, show
 
 app = typer.Typer(help="People and roles.", no_args_is_help=True)
 
@@ -51,9 +51,7 @@ def _user_id(svc: object, username: str) -> str:
 
 
 @command(app, "deactivate")
-def user_deactivate(
-    username: str, reason: str = typer.Option(..., "--reason"), user: str | None = UserOpt
-) -> None:
+def user_deactivate(username: str, reason: str = ReasonOpt, user: str | None = UserOpt) -> None:
     """Deactivate an account (administrators): it cannot log in, its sessions end at once."""
     svc = open_service()
     me = login(svc, user)

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from openlfr.cli.governance._common import (
+    ReasonOpt,
     UserOpt,
     acting,
     command,
@@ -30,7 +31,7 @@ def wl_add(
     legal_basis: str = typer.Option(..., "--legal-basis"),
     source_system: str = typer.Option(..., "--source-system"),
     captured_on: str = typer.Option(..., "--captured-on", help="Image capture date, YYYY-MM-DD."),
-    reason: str = typer.Option(..., "--reason"),
+    reason: str = ReasonOpt,
     subject_ref: str = typer.Option(..., "--subject-ref", help="Reference in the source system."),
     minor_justification: str | None = typer.Option(
         None, help="Required for under-18s; marks the entry as one."
@@ -90,9 +91,7 @@ def wl_photos(entry_id: str, user: str | None = UserOpt) -> None:
 
 
 @command(app, "remove-photo")
-def wl_remove_photo(
-    photo_id: str, reason: str = typer.Option(..., "--reason"), user: str | None = UserOpt
-) -> None:
+def wl_remove_photo(photo_id: str, reason: str = ReasonOpt, user: str | None = UserOpt) -> None:
     with acting(user) as (svc, me):
         svc.entry_photos.remove_photo(me, photo_id, reason)
     typer.echo("removed")
