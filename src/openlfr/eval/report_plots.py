@@ -32,6 +32,31 @@ def _plt() -> Any:
     return plt
 
 
+def _labelled_png(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str, **legend: Any) -> str:
+    """Axis labels, title, log-friendly grid and legend; then the figure as base64 PNG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(**legend)
+    return _fig_png(fig)
+
+
+def _mark_thresholds(ax: Any, marks: Sequence[tuple[str, float]], fmt: str) -> None:
+    """A dashed vertical line per named threshold, labelled along the x axis."""
+    for name, t in marks:
+        ax.axvline(t, ls="--", lw=1, color="grey")
+        ax.text(
+            t,
+            0.02,
+            f" {name} {t:{fmt}}",
+            rotation=90,
+            va="bottom",
+            fontsize=8,
+            transform=ax.get_xaxis_transform(),
+        )
+
+
 def det_plot(results: Sequence[SizeResult]) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
@@ -48,12 +73,13 @@ def det_plot(results: Sequence[SizeResult]) -> str:
                 ax.plot([fp], [max(1 - tp.tpir.value, 0.5 / r.n_mated)], "k.", ms=5)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("FPIR (non-mated searches with an alert; 0 drawn at 0.5/n)")
-    ax.set_ylabel("FNIR (mated searches missed at rank 1; 0 at 0.5/n)")
-    ax.set_title("Open-set identification DET (dots: FPIR 1e-1 ... 1e-4)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    return _fig_png(fig)
+    return _labelled_png(
+        fig,
+        ax,
+        "FPIR (non-mated searches with an alert; 0 drawn at 0.5/n)",
+        "FNIR (mated searches missed at rank 1; 0 at 0.5/n)",
+        "Open-set identification DET (dots: FPIR 1e-1 ... 1e-4)",
+    )
 
 
 def fpir_plot(results: Sequence[SizeResult], marks: dict[str, float]) -> str:
@@ -66,27 +92,19 @@ def fpir_plot(results: Sequence[SizeResult], marks: dict[str, float]) -> str:
         lo = np.array([f.lower for _, f, _ in r.fpir_table])
         (line,) = ax.plot(ts, np.where(pt > 0, pt, np.nan), lw=1.8, label=f"watchlist {r.size:,}")
         ax.fill_between(ts, np.maximum(lo, 1e-6), up, color=line.get_color(), alpha=0.15)
-    for name, t in marks.items():
-        if t is not None and not math.isnan(t):
-            ax.axvline(t, ls="--", lw=1, color="grey")
-            ax.text(
-                t,
-                0.02,
-                f" {name} {t:.3f}",
-                rotation=90,
-                va="bottom",
-                fontsize=8,
-                transform=ax.get_xaxis_transform(),
-            )
+    _mark_thresholds(
+        ax, [(n, t) for n, t in marks.items() if t is not None and not math.isnan(t)], ".3f"
+    )
     if any(f.k for r in results for _, f, _ in r.fpir_table):
         ax.set_ylim(1e-5, 1.0)
         ax.set_yscale("log")
-    ax.set_xlabel("threshold (cosine similarity)")
-    ax.set_ylabel("FPIR (95% exact interval shaded)")
-    ax.set_title("False positive identification rate by threshold")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    return _fig_png(fig)
+    return _labelled_png(
+        fig,
+        ax,
+        "threshold (cosine similarity)",
+        "FPIR (95% exact interval shaded)",
+        "False positive identification rate by threshold",
+    )
 
 
 def group_fmr_plot(res: DemographicResult) -> str:
@@ -96,29 +114,19 @@ def group_fmr_plot(res: DemographicResult) -> str:
     for g in res.groups:
         vals = np.array([r.fmr[g.group].value for r in res.rows])
         ax.plot(ts, np.where(vals > 0, vals, np.nan), lw=1.4, label=g.group)
-    for name, t in (
-        ("default", res.default_threshold),
-        ("no-difference floor", res.floor_threshold),
-    ):
-        if t is not None:
-            ax.axvline(t, ls="--", lw=1, color="grey")
-            ax.text(
-                t,
-                0.02,
-                f" {name} {t:.2f}",
-                rotation=90,
-                va="bottom",
-                fontsize=8,
-                transform=ax.get_xaxis_transform(),
-            )
+    marked = [("default", res.default_threshold), ("no-difference floor", res.floor_threshold)]
+    _mark_thresholds(ax, [(n, t) for n, t in marked if t is not None], ".2f")
     if any(r.fmr[g.group].k for r in res.rows for g in res.groups):
         ax.set_yscale("log")
-    ax.set_xlabel("threshold (cosine similarity)")
-    ax.set_ylabel("FMR within group")
-    ax.set_title(f"False match rate per {' x '.join(res.attributes)} group")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    return _fig_png(fig)
+    return _labelled_png(
+        fig,
+        ax,
+        "threshold (cosine similarity)",
+        "FMR within group",
+        f"False match rate per {' x '.join(res.attributes)} group",
+        fontsize=7,
+        ncol=2,
+    )
 
 
 def group_bar_plot(res: DemographicResult, t: float, title: str) -> str:
