@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from openlfr.eval.approval import ModelApproval
@@ -61,15 +61,12 @@ class HitProjection:
         return self.photo_counts.get(1, 0)
 
     def to_dict(self) -> dict[str, Any]:
+        # Every field, so a new one is never left out; JSON keys are strings.
         return {
-            "rate": self.rate,
-            "threshold": self.threshold,
-            "probe_shots": self.probe_shots,
-            "entries": self.entries,
+            **asdict(self),
             "photo_counts": {str(k): v for k, v in sorted(self.photo_counts.items())},
             "rate_by_photos": {str(k): v for k, v in sorted(self.rate_by_photos.items())},
             "single_photo_entries": self.single_photo_entries,
-            "basis": self.basis,
         }
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.defs.watchlist import ExpectedHitsOut, PhotoAddedOut, PhotoOut
-from openlfr.api.deps import Id64, get_ctx, read_upload, require, roles_doc
+from openlfr.api.deps import Id64, Reason, get_ctx, read_upload, require, roles_doc
 from openlfr.errors import NotFoundError
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
@@ -64,12 +64,7 @@ def photos(request: Request, entry_id: Id64, actor: AsView) -> list[PhotoOut]:
 @router.delete(
     "/watchlist/photos/{photo_id}", response_model=OkOut, openapi_extra=roles_doc(*COMPILER)
 )
-def remove_photo(
-    request: Request,
-    photo_id: Id64,
-    actor: AsCompiler,
-    reason: str = Query(..., min_length=1, max_length=2000),
-) -> OkOut:
+def remove_photo(request: Request, photo_id: Id64, actor: AsCompiler, reason: Reason) -> OkOut:
     get_ctx(request).service.entry_photos.remove_photo(actor, photo_id, reason)
     return OkOut()
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasOnListOut
-from openlfr.api.deps import Id64, get_ctx, read_upload, require, roles_doc
+from openlfr.api.deps import Id64, Reason, get_ctx, read_upload, require, roles_doc
 from openlfr.errors import NotFoundError
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Category, Role
@@ -86,12 +86,7 @@ async def add_entry(
 @router.delete(
     "/watchlist/entries/{entry_id}", response_model=OkOut, openapi_extra=roles_doc(*COMPILER)
 )
-def remove_entry(
-    request: Request,
-    entry_id: Id64,
-    actor: AsCompiler,
-    reason: str = Query(..., min_length=1, max_length=2000),
-) -> OkOut:
+def remove_entry(request: Request, entry_id: Id64, actor: AsCompiler, reason: Reason) -> OkOut:
     get_ctx(request).service.watchlists.remove_entry(actor, entry_id, reason)
     return OkOut()
 
