@@ -133,6 +133,18 @@ def enrolment_face(engine: Any, photo: Path | bytes) -> tuple[bytes, Any]:
     return data, res
 
 
+def require_list_open(by: Actor, d: m.Deployment, what: str, size: int = 0) -> None:
+    """The gate for changing a deployment's list (entries or photos): another list's compiler
+    is refused outright; otherwise its own compiler, the list not signed off, under its cap."""
+    if by.has(Role.WATCHLIST_COMPILER):
+        access.require(by, d, Access.COMPILE)
+    require(
+        what,
+        wl_rules.add_problems(facts(d), by, signed_off=d.signed_off_at is not None, size=size),
+        source=d.id,
+    )
+
+
 class EntryPhotos:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -150,14 +162,7 @@ class EntryPhotos:
         with ctx.tx() as s:
             e = rows.entry(s, entry_id)
             d = e.deployment
-            if by.has(Role.WATCHLIST_COMPILER):  # another list's compiler: refused outright
-                access.require(by, d, Access.COMPILE)
-            # The same gate as adding an entry: this deployment's compiler, list not signed off.
-            require(
-                "entry photo",
-                wl_rules.add_problems(facts(d), by, signed_off=d.signed_off_at is not None, size=0),
-                source=d.id,
-            )
+            require_list_open(by, d, "entry photo")
             if template.contract.id != e.contract_id:
                 raise ContractMismatchError(
                     f"template made with {template.contract.id}, entry uses {e.contract_id}",
@@ -253,13 +258,7 @@ class EntryPhotos:
             if p is None:
                 raise NotFoundError("no such entry photo", source=photo_id)
             d = p.entry.deployment
-            if by.has(Role.WATCHLIST_COMPILER):
-                access.require(by, d, Access.COMPILE)
-            require(
-                "remove entry photo",
-                wl_rules.add_problems(facts(d), by, signed_off=d.signed_off_at is not None, size=0),
-                source=d.id,
-            )
+            require_list_open(by, d, "remove entry photo")
             s.delete(p)
             self.ctx.audit(
                 s,

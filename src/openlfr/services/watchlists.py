@@ -86,15 +86,8 @@ class Watchlists:
         ctx = self.ctx
         with ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
-            if by.has(Role.WATCHLIST_COMPILER):  # others get the rule's own refusal below
-                access.require(by, d, Access.COMPILE)
-            f = facts(d)
             size = rows.watchlist_size(s, d.id)
-            require(
-                "watchlist entry",
-                wl_rules.add_problems(f, by, signed_off=d.signed_off_at is not None, size=size),
-                source=d.id,
-            )
+            entry_photos.require_list_open(by, d, "watchlist entry", size)
             flags = wl_rules.assess_entry(proposal, today=ctx.now().date(), settings=ctx.settings)
             if d.model_contract_id and template.contract.id != d.model_contract_id:
                 raise ContractMismatchError(
@@ -158,13 +151,7 @@ class Watchlists:
         with self.ctx.tx() as s:
             e = rows.entry(s, entry_id)
             d = e.deployment
-            if by.has(Role.WATCHLIST_COMPILER):
-                access.require(by, d, Access.COMPILE)
-            require(
-                "remove entry",
-                wl_rules.add_problems(facts(d), by, signed_off=d.signed_off_at is not None, size=0),
-                source=d.id,
-            )
+            entry_photos.require_list_open(by, d, "remove entry")
             s.delete(e)
             self.ctx.audit(
                 s,
