@@ -19,6 +19,7 @@ ADMIN = (Role.ADMINISTRATOR,)
 APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
 AsAdmin = Annotated[Actor, Depends(require(*ADMIN))]
 AsApprovers = Annotated[Actor, Depends(require(*APPROVERS))]
+Report = Annotated[dict[str, Any], Body()]  # an `openlfr eval` report, as JSON
 
 
 @router.get("/users", response_model=list[UserOut], openapi_extra=roles_doc(*ADMIN))
@@ -65,9 +66,7 @@ def _approval_out(approval: ModelApproval, status: str, report: dict[str, Any]) 
     summary="Record a model approval from an `openlfr eval` report (JSON body); it counts once "
     "a second person countersigns the same report",
 )
-def approve_model(
-    request: Request, actor: AsApprovers, report: dict[str, Any] = Body(...)
-) -> ApprovalOut:
+def approve_model(request: Request, actor: AsApprovers, report: Report) -> ApprovalOut:
     approval = _approval(report)
     status = get_ctx(request).service.approvals.record_model_approval(
         actor, approval, report_digest(report)
@@ -85,8 +84,8 @@ def approve_model(
 def countersign_model(
     request: Request,
     actor: AsApprovers,
+    report: Report,
     contract_id: str = Path(min_length=1, max_length=200),
-    report: dict[str, Any] = Body(...),
 ) -> ApprovalOut:
     approval = _approval(report)
     if approval.contract_id != contract_id:
