@@ -1,12 +1,14 @@
 """The live pipeline: frames in, alerts out, and only counters kept of everyone else.
 
-Per frame: every `detect_stride`-th frame is downscaled to `detect_max_side` and run through the
-detector; ByteTrack links faces into tracks; faces that pass the quality gate are aligned on the
-full-resolution frame; each track's best shots (a bounded number) are embedded in one batch per
-frame and its probe is searched against the watchlist in one matrix product; the decision is
-per track, one identity per face per frame, one alert per track and subject, with a cooldown.
+Per frame: every `detect_stride`-th frame is converted to BGR, downscaled to `detect_max_side`
+and run through the detector (the others are never converted); ByteTrack links faces into
+tracks; faces that pass the quality gate are aligned on the full-resolution frame; each track
+collects up to K diverse shots over its life (bestshot.py), embedded in one batch per frame, and
+its fused probe is searched against the watchlist in one matrix product; the decision is per
+track, one identity per face per frame, one alert per track and subject, with a cooldown. Time
+per stage is accumulated as it goes (timing.py) and reported in the counters.
 
-Privacy boundary: a track's shots (embeddings) live in `_TrackState` in memory only and are
+Privacy boundary: a track's shots (embeddings) live in `TrackEvidence` in memory only and are
 deleted when the track ends; chips are never kept beyond the frame. Nothing here writes
 anything but Alerts to the sink, and logs carry counts and ids only.
 """
@@ -17,18 +19,19 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import cv2
-import numpy as np
 
 from openlfr.errors import CameraNotAuthorisedError
 from openlfr.matching.watchlist import Watchlist
 from openlfr.pipeline.alerts import Alert, AlertSink, encode_snapshot, face_crop, pixelate_faces
-from openlfr.pipeline.bestshot import QualityGate, ShotPolicy
-from openlfr.pipeline.decision import decide_tracks, probe_vector
-from openlfr.pipeline.sources import BufferedSource, Frame, FrameSource
+from openlfr.pipeline.bestshot import ShotAction
+from openlfr.pipeline.buffer import BufferedSource
+from openlfr.pipeline.decision import decide_tracks
+from openlfr.pipeline.evidence import TrackEvidence
+from openlfr.pipeline.frame import Frame, FrameSource
+from openlfr.pipeline.summary import Counters, PipelineConfig, RunSummary
+from openlfr.pipeline.timing import StageTimes
 from openlfr.pipeline.tracking import FaceTracker
 from openlfr.vision.contract import FloatArray
 from openlfr.vision.engine import FaceEngine, default_threshold
@@ -38,79 +41,7 @@ from openlfr.vision.types import Detection, Detector, Image
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class PipelineConfig:
-    camera_id: str = "camera-0"
-    threshold: float | None = None  # None: the model's default operating threshold
-    detect_max_side: int = 960
-    detect_stride: int = 3
-    gate: QualityGate = field(default_factory=QualityGate)
-    shots: ShotPolicy = field(default_factory=ShotPolicy)
-    fuse_shots: bool = True
-    cooldown_s: float = 30.0  # per subject, across tracks (a re-acquired track of one person)
-    queue_size: int = 4
-    min_track_frames: int = 5  # a track spanning this many frames counts as a person seen
-    track_lost_s: float = 1.0
-
-
-@dataclass(slots=True)
-class Counters:
-    frames: int = 0  # frames the source delivered
-    frames_processed: int = 0  # frames the pipeline consumed (frames - dropped)
-    detect_frames: int = 0
-    faces_detected: int = 0
-    faces_gated_out: int = 0
-    tracks: int = 0
-    tracks_confirmed: int = 0  # tracks spanning >= min_track_frames frames
-    tracks_discarded: int = 0  # ended without an alert: everything held about them dropped
-    embeddings: int = 0
-    alerts: int = 0
-    suppressed_same_frame: int = 0
-    suppressed_cooldown: int = 0
-    # Highest top-1 score any probe reached (alerted or not): how close the run came to an
-    # alert, for threshold reviews. A number, not a template.
-    max_score: float = float("-inf")
-    dropped_frames: int = 0
-    reconnects: int = 0
-    gap_s: float = 0.0
-    wall_s: float = 0.0
-    media_s: float = 0.0
-
-    @property
-    def fps(self) -> float:
-        return self.frames_processed / self.wall_s if self.wall_s > 0 else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    counters: Counters
-    latencies_ms: tuple[float, ...]
-    threshold: float
-    contract_id: str
-    camera_id: str
-    stopped_by: str  # "end" | "should_stop"
-
-    def to_dict(self) -> dict[str, Any]:
-        c = self.counters
-        lat = np.asarray(self.latencies_ms, dtype=np.float64)
-        d: dict[str, Any] = asdict(c)
-        d.update(
-            camera_id=self.camera_id,
-            threshold=self.threshold,
-            contract=self.contract_id,
-            fps=round(c.fps, 2),
-            realtime_factor=round(c.media_s / c.wall_s, 3) if c.wall_s > 0 else 0.0,
-            embeddings_per_track=round(c.embeddings / c.tracks, 3) if c.tracks else 0.0,
-            alert_latency_p50_ms=round(float(np.percentile(lat, 50)), 1) if lat.size else None,
-            alert_latency_p95_ms=round(float(np.percentile(lat, 95)), 1) if lat.size else None,
-            stopped_by=self.stopped_by,
-        )
-        d["wall_s"] = round(c.wall_s, 3)
-        d["media_s"] = round(c.media_s, 3)
-        d["gap_s"] = round(c.gap_s, 3)
-        d["max_score"] = round(c.max_score, 4) if np.isfinite(c.max_score) else None
-        return d
+__all__ = ["Counters", "Pipeline", "PipelineConfig", "RunSummary"]
 
 
 def _same_head(d: Detection, keep: Detection) -> bool:
@@ -127,20 +58,6 @@ def _overlap(a: Detection, b: Detection) -> float:
     iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
     smaller = min(a.width * a.height, b.width * b.height)
     return ix * iy / smaller if smaller > 0 else 0.0
-
-
-@dataclass(slots=True)
-class _TrackState:
-    first_frame: int
-    last_frame: int
-    last_shot_update: int = -(10**9)
-    shots: list[FloatArray] = field(default_factory=list)  # in memory only, dropped with the track
-    qualities: list[float] = field(default_factory=list)
-    alerted: set[str] = field(default_factory=set)
-
-    @property
-    def best_quality(self) -> float:
-        return max(self.qualities, default=0.0)
 
 
 class Pipeline:
@@ -173,7 +90,8 @@ class Pipeline:
         )
         self.counters = Counters()
         self.latencies_ms: list[float] = []
-        self._tracks: dict[int, _TrackState] = {}
+        self._tracks: dict[int, TrackEvidence] = {}
+        self._times = StageTimes()
         self._last_alert: dict[str, tuple[float, int]] = {}  # subject -> (media_s, track)
 
     # -- per-frame steps -----------------------------------------------------------------
@@ -196,29 +114,36 @@ class Pipeline:
                 self.counters.tracks_confirmed += 1
             if not st.alerted:
                 self.counters.tracks_discarded += 1
-            st.shots.clear()  # the embeddings go with the track
+            self.counters.track_shots += len(st.shots)
+            st.clear()  # the embeddings go with the track
 
     def _process(self, frame: Frame, tracker: FaceTracker, update_no: int) -> None:
-        c, cfg = self.counters, self.config
+        c, cfg, tm = self.counters, self.config, self._times
+        t = time.perf_counter()
         image = frame.image
+        t = tm.lap("convert", t)
         dets = self._detect(image)
         c.detect_frames += 1
         c.faces_detected += len(dets)
+        t = tm.lap("detect", t)
         tracked, ended = tracker.update(dets)
         for tf in tracked:
             st = self._tracks.get(tf.track_id)
             if st is None:
-                st = self._tracks[tf.track_id] = _TrackState(frame.index, frame.index)
+                st = self._tracks[tf.track_id] = TrackEvidence(frame.index, frame.index)
                 c.tracks += 1
             st.last_frame = frame.index
+        t = tm.lap("track", t)
 
-        # Best shots: gate cheaply on geometry, align only the survivors, embed in one batch.
+        # Shots: gate cheaply on geometry, align only the survivors, embed in one batch.
         chips: list[Image] = []
-        chosen: list[tuple[int, Detection, FaceQuality]] = []
+        chosen: list[tuple[int, Detection, FaceQuality, ShotAction]] = []
         for tf in tracked:
             st = self._tracks[tf.track_id]
-            if len(st.shots) >= cfg.shots.max_embeddings:
+            if st.embedded >= cfg.shots.max_embeddings:
                 continue
+            if update_no - st.last_shot_update < cfg.shots.min_gap_updates:
+                continue  # too soon for another shot: not worth aligning
             q0 = assess(tf.detection)
             if not cfg.gate.geometry_ok(q0):
                 c.faces_gated_out += 1
@@ -228,23 +153,24 @@ class Pipeline:
             if not cfg.gate.passes(q):
                 c.faces_gated_out += 1
                 continue
-            if cfg.shots.want(
-                q.score, len(st.shots), st.best_quality, update_no - st.last_shot_update
-            ):
+            action = cfg.shots.choose(
+                q.score, st.qualities, update_no - st.last_shot_update, st.embedded
+            )
+            if action is not None:
                 chips.append(chip)
-                chosen.append((tf.track_id, tf.detection, q))
+                chosen.append((tf.track_id, tf.detection, q, action))
+        t = tm.lap("quality", t)
         probes: dict[int, FloatArray] = {}
         n_shots: dict[int, int] = {}
         by_track: dict[int, tuple[Detection, FaceQuality]] = {}
         if chips:
             vecs = self.engine.embed_chips(chips)
             c.embeddings += len(chips)
-            for (tid, det, q), v in zip(chosen, vecs, strict=True):
+            t = tm.lap("embed", t)
+            for (tid, det, q, action), v in zip(chosen, vecs, strict=True):
                 st = self._tracks[tid]
-                st.shots.append(v)
-                st.qualities.append(q.score)
-                st.last_shot_update = update_no
-                probes[tid] = probe_vector(st.shots, st.qualities, cfg.fuse_shots)
+                st.add(v, q.score, update_no, action)
+                probes[tid] = st.probe(cfg.fuse_shots)
                 n_shots[tid] = len(st.shots)
                 by_track[tid] = (det, q)
         del chips  # chips of non-matches never outlive the frame
@@ -259,6 +185,7 @@ class Pipeline:
                 on_score=self._note_score,
             )
             c.suppressed_same_frame += conflicts
+            t = tm.lap("search", t)
             active = {tf.track_id for tf in tracked}
             for d in decisions:
                 st = self._tracks[d.track_id]
@@ -278,7 +205,9 @@ class Pipeline:
                 self._raise(frame, dets, det, q, d.subject_id, d.track_id, d.score, d.n_shots)
                 st.alerted.add(d.subject_id)
                 self._last_alert[d.subject_id] = (frame.media_s, d.track_id)
+            t = tm.lap("alert", t)
         self._end_tracks(ended)
+        tm.lap("track", t)
 
     def _note_score(self, track_id: int, score: float) -> None:
         self.counters.max_score = max(self.counters.max_score, score)
@@ -338,6 +267,7 @@ class Pipeline:
     ) -> RunSummary:
         # Each run starts from zero: counters, tracks and cooldowns are per run.
         self.counters, self.latencies_ms, self._tracks, self._last_alert = Counters(), [], {}, {}
+        self._times = tm = StageTimes()
         cfg, c = self.config, self.counters
         if self.camera_allowed is not None and not self.camera_allowed(cfg.camera_id):
             raise CameraNotAuthorisedError(
@@ -355,8 +285,10 @@ class Pipeline:
         t_status = t0
         updates = 0
         buf = BufferedSource(source, maxsize=cfg.queue_size)
+        t_wait = t0
         try:
             for frame in buf:
+                tm.lap("wait", t_wait)
                 if should_stop is not None and should_stop():
                     stopped_by = "should_stop"
                     break
@@ -368,7 +300,7 @@ class Pipeline:
                 if (c.frames_processed - 1) % stride == 0:
                     updates += 1
                     self._process(frame, tracker, updates)
-                frame.image = np.empty((0, 0, 3), np.uint8)  # release the pixels now
+                frame.release()  # the pixels (or the undecoded picture) go now
                 c.dropped_frames = buf.dropped
                 c.frames = c.frames_processed + c.dropped_frames
                 now = time.perf_counter()
@@ -379,6 +311,7 @@ class Pipeline:
                 if max_frames is not None and c.frames_processed >= max_frames:
                     stopped_by = "max_frames"
                     break
+                t_wait = time.perf_counter()
         finally:
             buf.stop()
             self._end_tracks(tracker.finish())
@@ -390,6 +323,7 @@ class Pipeline:
             c.gap_s = sum(g.seconds for g in source.stats.gaps)
             if first is not None and last is not None:
                 c.media_s = last.media_s - first.media_s + 1.0 / fps
+            c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed)
         log.info(
             "run ended camera=%s frames=%d tracks=%d discarded=%d alerts=%d dropped=%d",
             cfg.camera_id,

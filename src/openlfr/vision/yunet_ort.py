@@ -59,17 +59,19 @@ class YuNetOrtDetector:
         self.session: Any = session(fold_weight_dequantize(model), threads, fold_qdq=fold_qdq)
         self._input = self.session.get_inputs()[0].name
         self._names = [o.name for o in self.session.get_outputs()]
-        self._lock = threading.Lock()  # one padded buffer per detector, reused across calls
-        self._pad: np.ndarray | None = None
+        # One padded input buffer per thread (cameras may share a detector), reused per call.
+        self._local = threading.local()
 
     def _blob(self, image: Image) -> np.ndarray:
         h, w = image.shape[:2]
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
-        if self._pad is None or self._pad.shape != (1, 3, ph, pw):
-            self._pad = np.zeros((1, 3, ph, pw), np.float32)
+        pad: np.ndarray | None = getattr(self._local, "pad", None)
+        if pad is None or getattr(self._local, "hw", None) != (h, w):
+            pad = self._local.pad = np.zeros((1, 3, ph, pw), np.float32)
+            self._local.hw = (h, w)
         # Only the image area is written: the padding stays zero from allocation.
-        self._pad[0, :, :h, :w] = image.transpose(2, 0, 1)
-        return self._pad
+        pad[0, :, :h, :w] = image.transpose(2, 0, 1)
+        return pad
 
     def _decode(self, outs: dict[str, np.ndarray], ph: int, pw: int) -> np.ndarray:
         rows = []
@@ -111,10 +113,9 @@ class YuNetOrtDetector:
 
     def raw(self, image: Image) -> np.ndarray:
         """(n, 15) rows as FaceDetectorYN returns them: x, y, w, h, 5 landmarks, score."""
-        with self._lock:
-            blob = self._blob(image)
-            outs = self.session.run(self._names, {self._input: blob})
-            ph, pw = blob.shape[2:]
+        blob = self._blob(image)
+        outs = self.session.run(self._names, {self._input: blob})
+        ph, pw = blob.shape[2:]
         return self._decode(dict(zip(self._names, outs, strict=True)), ph, pw)
 
     def detect(self, image: Image) -> list[Detection]:
