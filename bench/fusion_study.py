@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lfw_sets import embed, lfw_photos  # type: ignore[import-not-found]
 from openlfr.matching import Watchlist
 from openlfr.vision.contract import l2_normalise
 from openlfr.vision.engine import FaceEngine
-
-from lfw_sets import embed, lfw_photos  # type: ignore[import-not-found]
 
 RULES = ("template_mean", "score_max", "score_mean")
 
@@ -71,7 +70,7 @@ def fusion_study(
             ids.append(n)
             rows.append(vecs[photos[n][0]])
     wl = Watchlist(ids, np.stack(rows), engine.contract)
-    pos = {n: i for i, n in enumerate(ids)}
+    pos = {n: wl.subject_ids.index(n) for n in ids}
 
     def tracks(names: list[str], first: int, k: int) -> tuple[list[np.ndarray], list[str]]:
         out, who = [], []

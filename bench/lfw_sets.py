@@ -22,7 +22,9 @@ def lfw_photos(lfw: Path) -> dict[str, list[Path]]:
 
 def embed(engine: FaceEngine, paths: list[Path], what: str) -> dict[Path, np.ndarray]:
     cache = TemplateCache(default_cache_dir(), cache_namespace(engine, "central"))
-    es = embed_images(engine, paths, cache=cache, select="central", progress=False, description=what)
+    es = embed_images(
+        engine, paths, cache=cache, select="central", progress=False, description=what
+    )
     return {p: es.vectors[i] for i, p in enumerate(paths) if es.ok[i]}
 
 

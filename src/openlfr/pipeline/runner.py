@@ -19,12 +19,21 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import cv2
 
 from openlfr.errors import CameraNotAuthorisedError
 from openlfr.matching.watchlist import Watchlist
-from openlfr.pipeline.alerts import Alert, AlertSink, encode_snapshot, face_crop, pixelate_faces
+from openlfr.pipeline.alerts import (
+    Alert,
+    AlertSink,
+    encode_snapshot,
+    face_crop,
+    pixelate_faces,
+    same_head,
+)
 from openlfr.pipeline.bestshot import ShotAction
 from openlfr.pipeline.buffer import BufferedSource
 from openlfr.pipeline.decision import decide_tracks
@@ -33,6 +42,7 @@ from openlfr.pipeline.frame import Frame, FrameSource
 from openlfr.pipeline.summary import Counters, PipelineConfig, RunSummary
 from openlfr.pipeline.timing import StageTimes
 from openlfr.pipeline.tracking import FaceTracker
+from openlfr.vision.batching import BatchingEmbedder
 from openlfr.vision.contract import FloatArray
 from openlfr.vision.engine import FaceEngine, default_threshold
 from openlfr.vision.imageio import encode_jpeg
@@ -44,20 +54,16 @@ log = logging.getLogger(__name__)
 __all__ = ["Counters", "Pipeline", "PipelineConfig", "RunSummary"]
 
 
-def _same_head(d: Detection, keep: Detection) -> bool:
-    """`d` is the kept face again, or a spurious box on its hair or chin, not a neighbour."""
-    cx, cy = d.centre
-    mx, my = 0.5 * keep.width, 0.5 * keep.height
-    near = keep.x1 - mx <= cx <= keep.x2 + mx and keep.y1 - my <= cy <= keep.y2 + my
-    return _overlap(d, keep) >= 0.3 or (near and d.width <= 1.5 * keep.width)
+@dataclass(slots=True)
+class _Pending:
+    """A detection frame whose chips are being embedded: what its decisions will need."""
 
-
-def _overlap(a: Detection, b: Detection) -> float:
-    """Intersection over the smaller box: 1.0 when one box lies inside the other."""
-    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    smaller = min(a.width * a.height, b.width * b.height)
-    return ix * iy / smaller if smaller > 0 else 0.0
+    frame: Frame
+    image: Image  # kept until the decisions are made (an alert's crop and snapshot)
+    dets: list[Detection]
+    active: set[int]  # tracks seen in that frame
+    chosen: list[tuple[int, Detection, FaceQuality, ShotAction]]
+    future: Future[FloatArray]
 
 
 class Pipeline:
@@ -93,6 +99,9 @@ class Pipeline:
         self._tracks: dict[int, TrackEvidence] = {}
         self._times = StageTimes()
         self._last_alert: dict[str, tuple[float, int]] = {}  # subject -> (media_s, track)
+        self._pending: _Pending | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._updates = 0
 
     # -- per-frame steps -----------------------------------------------------------------
 
@@ -125,7 +134,11 @@ class Pipeline:
         dets = self._detect(image)
         c.detect_frames += 1
         c.faces_detected += len(dets)
-        t = tm.lap("detect", t)
+        tm.lap("detect", t)
+        # The previous detection frame's embeddings were computed while this frame was
+        # detected; its decisions come now, before the tracker can end any of its tracks.
+        self._complete()
+        t = time.perf_counter()
         tracked, ended = tracker.update(dets)
         for tf in tracked:
             st = self._tracks.get(tf.track_id)
@@ -159,55 +172,97 @@ class Pipeline:
             if action is not None:
                 chips.append(chip)
                 chosen.append((tf.track_id, tf.detection, q, action))
+        if chips:
+            self._pending = _Pending(
+                frame, image, dets, {tf.track_id for tf in tracked}, chosen, self._submit(chips)
+            )
+        del chips  # chips of non-matches never outlive their embedding
         t = tm.lap("quality", t)
+        if not cfg.async_embed:
+            self._complete()
+            t = time.perf_counter()
+        self._end_tracks(ended)
+        tm.lap("track", t)
+
+    def _submit(self, chips: list[Image]) -> Future[FloatArray]:
+        emb = self.engine.embedder
+        if isinstance(emb, BatchingEmbedder):
+            return emb.submit(chips)
+        if self._executor is None or not self.config.async_embed:
+            fut: Future[FloatArray] = Future()
+            fut.set_result(self._embed_timed(chips))
+            return fut
+        return self._executor.submit(self._embed_timed, chips)
+
+    def _embed_timed(self, chips: list[Image]) -> FloatArray:
+        t0 = time.perf_counter()
+        try:
+            return self.engine.embed_chips(chips)
+        finally:
+            self._times.seconds["embed"] += time.perf_counter() - t0
+
+    def _complete(self) -> None:
+        """Decide on the tracks whose shots were submitted for embedding last."""
+        p, self._pending = self._pending, None
+        if p is None:
+            return
+        c, cfg, tm = self.counters, self.config, self._times
+        t = time.perf_counter()
+        vecs = p.future.result()
+        t = tm.lap("embed_wait", t)
+        c.embeddings += len(vecs)
         probes: dict[int, FloatArray] = {}
         n_shots: dict[int, int] = {}
         by_track: dict[int, tuple[Detection, FaceQuality]] = {}
-        if chips:
-            vecs = self.engine.embed_chips(chips)
-            c.embeddings += len(chips)
-            t = tm.lap("embed", t)
-            for (tid, det, q, action), v in zip(chosen, vecs, strict=True):
-                st = self._tracks[tid]
-                st.add(v, q.score, update_no, action)
-                probes[tid] = st.probe(cfg.fuse_shots)
-                n_shots[tid] = len(st.shots)
-                by_track[tid] = (det, q)
-        del chips  # chips of non-matches never outlive the frame
-
-        if probes:
-            decisions, conflicts = decide_tracks(
-                probes,
-                n_shots,
-                self.watchlist,
-                self.threshold,
-                cfg.shots.min_shots,
-                on_score=self._note_score,
-            )
-            c.suppressed_same_frame += conflicts
-            t = tm.lap("search", t)
-            active = {tf.track_id for tf in tracked}
-            for d in decisions:
-                st = self._tracks[d.track_id]
-                if d.subject_id in st.alerted:
+        update_no = self._updates
+        for (tid, det, q, action), v in zip(p.chosen, vecs, strict=True):
+            st = self._tracks[tid]
+            st.add(v, q.score, update_no, action)
+            probes[tid] = st.probe(cfg.fuse_shots)
+            n_shots[tid] = len(st.shots)
+            by_track[tid] = (det, q)
+        decisions, conflicts = decide_tracks(
+            probes,
+            n_shots,
+            self.watchlist,
+            self.threshold,
+            cfg.shots.min_shots,
+            on_score=self._note_score,
+        )
+        c.suppressed_same_frame += conflicts
+        t = tm.lap("search", t)
+        frame = p.frame
+        for d in decisions:
+            st = self._tracks[d.track_id]
+            if d.subject_id in st.alerted:
+                continue
+            prev = self._last_alert.get(d.subject_id)
+            if prev is not None and prev[1] != d.track_id:
+                if prev[1] in p.active:
+                    # The subject is already on another face in this very frame.
+                    c.suppressed_same_frame += 1
                     continue
-                prev = self._last_alert.get(d.subject_id)
-                if prev is not None and prev[1] != d.track_id:
-                    if prev[1] in active:
-                        # The subject is already on another face in this very frame.
-                        c.suppressed_same_frame += 1
-                        continue
-                    if frame.media_s - prev[0] < cfg.cooldown_s:
-                        c.suppressed_cooldown += 1
-                        st.alerted.add(d.subject_id)
-                        continue
-                det, q = by_track[d.track_id]
-                self._raise(frame, dets, det, q, d.subject_id, d.track_id, d.score, d.n_shots)
-                st.alerted.add(d.subject_id)
-                self._last_alert[d.subject_id] = (frame.media_s, d.track_id)
-            t = tm.lap("alert", t)
-        self._end_tracks(ended)
-        tm.lap("track", t)
+                if frame.media_s - prev[0] < cfg.cooldown_s:
+                    c.suppressed_cooldown += 1
+                    st.alerted.add(d.subject_id)
+                    continue
+            det, q = by_track[d.track_id]
+            self._raise(
+                frame, p.image, p.dets, det, q, d.subject_id, d.track_id, d.score, d.n_shots
+            )
+            st.alerted.add(d.subject_id)
+            self._last_alert[d.subject_id] = (frame.media_s, d.track_id)
+        tm.lap("alert", t)
+
+    def _drop_pending(self) -> None:
+        """End of run: a stopped run raises no more alerts; pending chips are dropped."""
+        p, self._pending = self._pending, None
+        if p is not None:
+            p.future.cancel()
+            p.chosen.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     def _note_score(self, track_id: int, score: float) -> None:
         self.counters.max_score = max(self.counters.max_score, score)
@@ -215,6 +270,7 @@ class Pipeline:
     def _raise(
         self,
         frame: Frame,
+        image: Image,
         dets: list[Detection],
         det: Detection,
         q: FaceQuality,
@@ -223,8 +279,8 @@ class Pipeline:
         score: float,
         n_shots: int,
     ) -> None:
-        others = [d for d in self.snapshot_detector.detect(frame.image) if not _same_head(d, det)]
-        scene = pixelate_faces(frame.image, [*dets, *others], keep=det)
+        others = [d for d in self.snapshot_detector.detect(image) if not same_head(d, det)]
+        scene = pixelate_faces(image, [*dets, *others], keep=det)
         alert = Alert(
             alert_id=uuid.uuid4().hex,
             camera_id=self.config.camera_id,
@@ -240,7 +296,7 @@ class Pipeline:
             box=det.box(),
             quality=q.to_dict(),
             n_shots=n_shots,
-            probe_crop_jpeg=encode_jpeg(face_crop(frame.image, det), 92),
+            probe_crop_jpeg=encode_jpeg(face_crop(image, det), 92),
             scene_jpeg=encode_snapshot(scene),
         )
         self.sink.emit(alert)
@@ -283,7 +339,9 @@ class Pipeline:
         last: Frame | None = None
         t0 = time.perf_counter()
         t_status = t0
-        updates = 0
+        self._updates, self._pending = 0, None
+        if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"embed:{cfg.camera_id}")
         buf = BufferedSource(source, maxsize=cfg.queue_size)
         t_wait = t0
         try:
@@ -298,8 +356,8 @@ class Pipeline:
                 # Counted on processed frames, not source indices: with live drops the
                 # surviving indices are arbitrary and could all miss a fixed phase.
                 if (c.frames_processed - 1) % stride == 0:
-                    updates += 1
-                    self._process(frame, tracker, updates)
+                    self._updates += 1
+                    self._process(frame, tracker, self._updates)
                 frame.release()  # the pixels (or the undecoded picture) go now
                 c.dropped_frames = buf.dropped
                 c.frames = c.frames_processed + c.dropped_frames
@@ -312,7 +370,10 @@ class Pipeline:
                     stopped_by = "max_frames"
                     break
                 t_wait = time.perf_counter()
+            if stopped_by != "should_stop":
+                self._complete()  # the last detection frame's decisions
         finally:
+            self._drop_pending()
             buf.stop()
             self._end_tracks(tracker.finish())
             self._end_tracks(list(self._tracks))

@@ -23,6 +23,9 @@ class PipelineConfig:
     queue_size: int = 4
     min_track_frames: int = 5  # a track spanning this many frames counts as a person seen
     track_lost_s: float = 1.0
+    # Embed a detection frame's chips on another thread while the next detection frame is
+    # detected (its decisions follow that detection); False: embed and decide in the frame.
+    async_embed: bool = True
 
 
 @dataclass(slots=True)
