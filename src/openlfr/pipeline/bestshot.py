@@ -42,7 +42,7 @@ class QualityGate:
 
 @dataclass(frozen=True, slots=True)
 class ShotPolicy:
-    max_shots: int = 3  # K: shots a track holds for its fused probe
+    max_shots: int = 4  # K: shots a track holds for its fused probe
     max_embeddings: int = 5  # embeddings a track may cost over its life
     min_shots: int = 2  # shots needed before a track may alert (temporal evidence)
     min_gain: float = 0.05  # quality a replacement must add over the worst held shot
