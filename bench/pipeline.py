@@ -13,7 +13,10 @@
    Each reports the real-time factor, embeddings and shots per track, alerts, the best
    non-mated score, and where the time goes per frame (`stages`: wait, convert, detect, track,
    quality, embed, search, alert, other on the main thread; decode on the reader thread).
-   Ratios against `old` are robust to the machine's load; the absolute numbers are not.
+   Ratios against `old` are robust to the machine's load; the absolute numbers are not. Each
+   run also reports its CPU seconds per thread and the real-time factor they allow on idle
+   cores (`realtime_factor_idle_estimate`, pipeline/timing.py), which a loaded machine barely
+   moves.
 2. baseline loops (skipped with --skip-loops): the `face_recognition` examples' loop (dlib HOG
    with one upsample at full resolution, dlib ResNet on every face, every frame; first
    --baseline-frames frames) and the same every-frame loop with OpenLFR's own engine (first
@@ -114,11 +117,14 @@ def run_variant(
         "embeddings": d["embeddings"],
         "embeddings_per_track": d["embeddings_per_track"],
         "shots_per_track": d["shots_per_track"],
+        "tracks_min_shots": d["tracks_min_shots"],
         "alerts": d["alerts"],
         "max_score": d["max_score"],
         "stages_ms_per_frame": {
             k.removesuffix("_ms_per_frame"): v for k, v in st.items() if k.endswith("_ms_per_frame")
         },
+        "cpu": s.counters.cpu,
+        "realtime_factor_idle_estimate": s.counters.cpu["realtime_factor_idle_estimate"],
         "loadavg_1m": round(load, 2),
     }
 
@@ -129,6 +135,9 @@ def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
     med = dict(ordered[len(ordered) // 2])
     med["realtime_factor_runs"] = [r["realtime_factor"] for r in runs]
     med["loadavg_runs"] = [r["loadavg_1m"] for r in runs]
+    est = sorted(float(r["realtime_factor_idle_estimate"]) for r in runs)  # type: ignore[arg-type]
+    med["realtime_factor_idle_estimate_runs"] = est
+    med["realtime_factor_idle_estimate_median"] = est[len(est) // 2]
     return med
 
 
@@ -157,6 +166,14 @@ def pipeline_variants(a: argparse.Namespace) -> dict[str, object]:
     ref = float(out["old"]["realtime_factor"])  # type: ignore[index]
     out["ratios_vs_old"] = {
         name: round(float(out[name]["realtime_factor"]) / ref, 2)  # type: ignore[index]
+        for name in runs
+    }
+    ref_idle = float(out["old"]["realtime_factor_idle_estimate_median"])  # type: ignore[index]
+    out["idle_estimate_ratios_vs_old"] = {
+        name: round(
+            float(out[name]["realtime_factor_idle_estimate_median"]) / ref_idle,  # type: ignore[index]
+            2,
+        )
         for name in runs
     }
     out["watchlist"] = {"identities": len(wl), "photos_per_identity": round(photos, 2)}

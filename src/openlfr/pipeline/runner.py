@@ -124,6 +124,8 @@ class Pipeline:
             if not st.alerted:
                 self.counters.tracks_discarded += 1
             self.counters.track_shots += len(st.shots)
+            if len(st.shots) >= self.config.shots.min_shots:
+                self.counters.tracks_min_shots += 1
             st.clear()  # the embeddings go with the track
 
     def _process(self, frame: Frame, tracker: FaceTracker, update_no: int) -> None:
@@ -172,12 +174,13 @@ class Pipeline:
             if action is not None:
                 chips.append(chip)
                 chosen.append((tf.track_id, tf.detection, q, action))
+        t = tm.lap("quality", t)
         if chips:
             self._pending = _Pending(
                 frame, image, dets, {tf.track_id for tf in tracked}, chosen, self._submit(chips)
             )
+            t = tm.lap("embed_wait", t)  # synchronous: the embedding; else the hand-over
         del chips  # chips of non-matches never outlive their embedding
-        t = tm.lap("quality", t)
         if not cfg.async_embed:
             self._complete()
             t = time.perf_counter()
@@ -195,11 +198,12 @@ class Pipeline:
         return self._executor.submit(self._embed_timed, chips)
 
     def _embed_timed(self, chips: list[Image]) -> FloatArray:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             return self.engine.embed_chips(chips)
         finally:
             self._times.seconds["embed"] += time.perf_counter() - t0
+            self._times.cpu["embed"] += time.thread_time() - c0
 
     def _complete(self) -> None:
         """Decide on the tracks whose shots were submitted for embedding last."""
@@ -337,7 +341,7 @@ class Pipeline:
         stopped_by = "end"
         first: Frame | None = None
         last: Frame | None = None
-        t0 = time.perf_counter()
+        t0, cpu0, main0 = time.perf_counter(), time.process_time(), time.thread_time()
         t_status = t0
         self._updates, self._pending = 0, None
         if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
@@ -384,7 +388,10 @@ class Pipeline:
             c.gap_s = sum(g.seconds for g in source.stats.gaps)
             if first is not None and last is not None:
                 c.media_s = last.media_s - first.media_s + 1.0 / fps
+            tm.cpu["process"] = time.process_time() - cpu0
+            tm.cpu["main"] = time.thread_time() - main0
             c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed)
+            c.cpu = tm.cpu_report(c.media_s)
         log.info(
             "run ended camera=%s frames=%d tracks=%d discarded=%d alerts=%d dropped=%d",
             cfg.camera_id,

@@ -52,8 +52,11 @@ class Counters:
     media_s: float = 0.0
     # Shots held per track when it ended (its fused probe's size), summed: evidence per track.
     track_shots: int = 0
+    tracks_min_shots: int = 0  # tracks that held enough shots to be allowed to alert
     # Seconds per stage (timing.py), filled at the end of a run.
     stages: dict[str, float] = field(default_factory=dict)
+    # CPU seconds by thread and the real-time factor they imply on an idle machine (timing.py).
+    cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:

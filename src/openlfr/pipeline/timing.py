@@ -10,6 +10,7 @@ this camera (0 with a shared BatchingEmbedder, whose own stats hold it).
 
 from __future__ import annotations
 
+import os
 import time
 
 MAIN_STAGES = (
@@ -25,10 +26,12 @@ MAIN_STAGES = (
 
 
 class StageTimes:
-    __slots__ = ("seconds",)
+    __slots__ = ("cpu", "seconds")
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = dict.fromkeys((*MAIN_STAGES, "embed"), 0.0)
+        # CPU seconds: the whole process, the pipeline thread, its embedding thread.
+        self.cpu: dict[str, float] = dict.fromkeys(("process", "main", "embed"), 0.0)
 
     def lap(self, stage: str, t0: float) -> float:
         """Charge the time since `t0` to `stage`; returns now, the next lap's start."""
@@ -45,4 +48,20 @@ class StageTimes:
         out = {k: round(v, 4) for k, v in s.items()}
         n = max(1, frames)
         out.update({f"{k}_ms_per_frame": round(1000 * v / n, 3) for k, v in s.items()})
+        return out
+
+    def cpu_report(self, media_s: float, cores: int | None = None) -> dict[str, float]:
+        """CPU seconds per thread group, and the real-time factor they allow on `cores` idle
+        cores: wall time is at least the busiest thread's CPU time and at least the total
+        divided by the cores. On a loaded machine wall time says more about the neighbours
+        than about the pipeline; CPU time barely moves (it grows a little with cache misses,
+        so the estimate errs low)."""
+        n = cores or os.cpu_count() or 1
+        c = dict(self.cpu)
+        # Every other thread: the reader, FFmpeg's decoder threads, a shared embedder.
+        c["other_threads"] = max(0.0, c["process"] - c["main"] - c["embed"])
+        bound = max(c["main"], c["embed"], c["other_threads"], c["process"] / n)
+        out = {f"{k}_s": round(v, 4) for k, v in c.items()}
+        out["cores"] = n
+        out["realtime_factor_idle_estimate"] = round(media_s / bound, 3) if bound > 0 else 0.0
         return out
