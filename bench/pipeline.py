@@ -117,6 +117,8 @@ def run_variant(
         "embeddings": d["embeddings"],
         "embeddings_per_track": d["embeddings_per_track"],
         "shots_per_track": d["shots_per_track"],
+        "shots_per_embedded_track": d["shots_per_embedded_track"],
+        "tracks_embedded": d["tracks_embedded"],
         "tracks_min_shots": d["tracks_min_shots"],
         "alerts": d["alerts"],
         "max_score": d["max_score"],

@@ -124,6 +124,7 @@ class Pipeline:
             if not st.alerted:
                 self.counters.tracks_discarded += 1
             self.counters.track_shots += len(st.shots)
+            self.counters.tracks_embedded += bool(st.shots)
             if len(st.shots) >= self.config.shots.min_shots:
                 self.counters.tracks_min_shots += 1
             st.clear()  # the embeddings go with the track
@@ -193,17 +194,18 @@ class Pipeline:
             return emb.submit(chips)
         if self._executor is None or not self.config.async_embed:
             fut: Future[FloatArray] = Future()
-            fut.set_result(self._embed_timed(chips))
+            fut.set_result(self._embed_timed(chips, own_thread=False))
             return fut
-        return self._executor.submit(self._embed_timed, chips)
+        return self._executor.submit(self._embed_timed, chips, own_thread=True)
 
-    def _embed_timed(self, chips: list[Image]) -> FloatArray:
+    def _embed_timed(self, chips: list[Image], *, own_thread: bool) -> FloatArray:
         t0, c0 = time.perf_counter(), time.thread_time()
         try:
             return self.engine.embed_chips(chips)
         finally:
             self._times.seconds["embed"] += time.perf_counter() - t0
-            self._times.cpu["embed"] += time.thread_time() - c0
+            if own_thread:  # on the pipeline thread it is already in the pipeline's CPU time
+                self._times.cpu["embed"] += time.thread_time() - c0
 
     def _complete(self) -> None:
         """Decide on the tracks whose shots were submitted for embedding last."""

@@ -52,6 +52,9 @@ class Counters:
     media_s: float = 0.0
     # Shots held per track when it ended (its fused probe's size), summed: evidence per track.
     track_shots: int = 0
+    tracks_embedded: int = (
+        0  # tracks with at least one usable shot (the rest never passed the gate)
+    )
     tracks_min_shots: int = 0  # tracks that held enough shots to be allowed to alert
     # Seconds per stage (timing.py), filled at the end of a run.
     stages: dict[str, float] = field(default_factory=dict)
@@ -84,6 +87,9 @@ class RunSummary:
             realtime_factor=round(c.media_s / c.wall_s, 3) if c.wall_s > 0 else 0.0,
             embeddings_per_track=round(c.embeddings / c.tracks, 3) if c.tracks else 0.0,
             shots_per_track=round(c.track_shots / c.tracks, 3) if c.tracks else 0.0,
+            shots_per_embedded_track=(
+                round(c.track_shots / c.tracks_embedded, 3) if c.tracks_embedded else 0.0
+            ),
             alert_latency_p50_ms=round(float(np.percentile(lat, 50)), 1) if lat.size else None,
             alert_latency_p95_ms=round(float(np.percentile(lat, 95)), 1) if lat.size else None,
             stopped_by=self.stopped_by,
