@@ -27,6 +27,12 @@
 The cost of K (shots per track): the `new` pipeline with max_shots=K, per K: real-time factor,
 embeddings and shots per track, embed ms per frame.
 
+    python bench/pipeline.py --cameras 2 [--repeat 3]
+
+K cameras (the video K times, as fast as they decode) in one process: `MultiCameraRunner` with one
+shared batching embedder against K pipelines with an embedder each; process CPU seconds (the
+load-robust measure), the real-time factor per camera they allow on 2 idle cores, mean batch.
+
     python bench/pipeline.py --fusion-study [--lfw ../shared/data/lfw] [--json]
 
 How many shots, fused how: bench/fusion_study.py (LFW, 1,000 enrolled, K = 1..5 shots per
@@ -207,6 +213,86 @@ def k_study(a: argparse.Namespace) -> dict[str, object]:
     return {"by_k": [median_run(runs[k]) for k in ks]}
 
 
+def cameras_study(a: argparse.Namespace) -> dict[str, object]:
+    """K cameras (the video K times) in one process: one shared batching embedder
+    (MultiCameraRunner) against K pipelines each with its own embedder, interleaved."""
+    import threading
+
+    from lfw_sets import lfw_watchlist
+    from openlfr.pipeline import CameraJob, MultiCameraRunner
+
+    settings = VisionSettings(threads=a.threads)
+    eng = build_engine(settings, engine="sface")
+    wl, _ = lfw_watchlist(eng, a.lfw, size=a.enrolled)
+    k = a.cameras
+
+    def cfg(i: int) -> PipelineConfig:
+        return PipelineConfig(
+            camera_id=f"cam{i}", detect_stride=a.stride, detect_max_side=a.max_side
+        )
+
+    def shared() -> dict[str, object]:
+        jobs = [
+            CameraJob(PyAVSource(str(a.video)), wl, MemoryAlertSink(), cfg(i)) for i in range(k)
+        ]
+        load, c0, t0 = os.getloadavg()[0], time.process_time(), time.perf_counter()
+        r = MultiCameraRunner(eng, jobs).run()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        media = sum(s.counters.media_s for s in r.summaries.values())
+        return {
+            "realtime_factor_min": min(
+                s.to_dict()["realtime_factor"] for s in r.summaries.values()
+            ),
+            "cpu_s": round(cpu, 3),
+            "wall_s": round(wall, 3),
+            "realtime_factor_idle_estimate_per_camera": round(media / k / (cpu / 2), 3),
+            "alerts": sum(s.counters.alerts for s in r.summaries.values()),
+            "mean_batch": round(r.batching.mean_batch, 2),
+            "embed_calls": r.batching.calls,
+            "loadavg_1m": round(load, 2),
+        }
+
+    def separate() -> dict[str, object]:
+        engines = [build_engine(settings, engine="sface") for _ in range(k)]
+        out: list[object] = [None] * k
+
+        def one(i: int) -> None:
+            out[i] = Pipeline(engines[i], wl, MemoryAlertSink(), cfg(i)).run(
+                PyAVSource(str(a.video))
+            )
+
+        load, c0, t0 = os.getloadavg()[0], time.process_time(), time.perf_counter()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(k)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        sums = [s for s in out if s is not None]
+        media = sum(s.counters.media_s for s in sums)  # type: ignore[attr-defined]
+        return {
+            "realtime_factor_min": min(s.to_dict()["realtime_factor"] for s in sums),  # type: ignore[attr-defined]
+            "cpu_s": round(cpu, 3),
+            "wall_s": round(wall, 3),
+            "realtime_factor_idle_estimate_per_camera": round(media / k / (cpu / 2), 3),
+            "loadavg_1m": round(load, 2),
+        }
+
+    runs: dict[str, list[dict[str, object]]] = {"shared_embedder": [], "separate_embedders": []}
+    for _ in range(a.repeat):
+        runs["shared_embedder"].append(shared())
+        runs["separate_embedders"].append(separate())
+    res: dict[str, object] = {"cameras": k}
+    for name, rs in runs.items():
+        rs.sort(key=lambda r: float(r["cpu_s"]))  # type: ignore[arg-type]
+        res[name] = {**rs[len(rs) // 2], "cpu_s_runs": [r["cpu_s"] for r in rs]}
+    res["cpu_ratio_separate_vs_shared"] = round(
+        float(res["separate_embedders"]["cpu_s"]) / float(res["shared_embedder"]["cpu_s"]),  # type: ignore[index]
+        3,
+    )
+    return res
+
+
 def every_frame_loops(a: argparse.Namespace, video_fps: float) -> dict[str, object]:
     full = build_engine(VisionSettings(threads=0), engine="sface")
     full.embed_chips([np.zeros((112, 112, 3), np.uint8)])
@@ -242,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fusion-study", action="store_true", help="LFW study of shot fusion instead")
     ap.add_argument("--k-study", action="store_true", help="pipeline cost per K instead")
     ap.add_argument("--ks", default="1,2,3,4,5,6")
+    ap.add_argument("--cameras", type=int, default=0, help="K cameras in one process instead")
     a = ap.parse_args(argv)
     load_before = os.getloadavg()[0]
     if a.fusion_study:
@@ -253,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     elif a.k_study:
         r = k_study(a)
+    elif a.cameras:
+        r = cameras_study(a)
     else:
         r = pipeline_variants(a)
         new = r["new"]
