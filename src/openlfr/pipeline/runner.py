@@ -64,6 +64,7 @@ class _Pending:
     active: set[int]  # tracks seen in that frame
     chosen: list[tuple[int, Detection, FaceQuality, ShotAction]]
     future: Future[FloatArray]
+    update_no: int  # the detection update the shots were taken at
 
 
 class Pipeline:
@@ -178,7 +179,13 @@ class Pipeline:
         t = tm.lap("quality", t)
         if chips:
             self._pending = _Pending(
-                frame, image, dets, {tf.track_id for tf in tracked}, chosen, self._submit(chips)
+                frame,
+                image,
+                dets,
+                {tf.track_id for tf in tracked},
+                chosen,
+                self._submit(chips),
+                update_no,
             )
             t = tm.lap("embed_wait", t)  # synchronous: the embedding; else the hand-over
         del chips  # chips of non-matches never outlive their embedding
@@ -220,10 +227,9 @@ class Pipeline:
         probes: dict[int, FloatArray] = {}
         n_shots: dict[int, int] = {}
         by_track: dict[int, tuple[Detection, FaceQuality]] = {}
-        update_no = self._updates
         for (tid, det, q, action), v in zip(p.chosen, vecs, strict=True):
             st = self._tracks[tid]
-            st.add(v, q.score, update_no, action)
+            st.add(v, q.score, p.update_no, action)
             probes[tid] = st.probe(cfg.fuse_shots)
             n_shots[tid] = len(st.shots)
             by_track[tid] = (det, q)
@@ -364,6 +370,8 @@ class Pipeline:
                 if (c.frames_processed - 1) % stride == 0:
                     self._updates += 1
                     self._process(frame, tracker, self._updates)
+                elif self._pending is not None and self._pending.future.done():
+                    self._complete()  # decide as soon as the embeddings are in
                 frame.release()  # the pixels (or the undecoded picture) go now
                 c.dropped_frames = buf.dropped
                 c.frames = c.frames_processed + c.dropped_frames
