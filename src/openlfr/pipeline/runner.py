@@ -355,12 +355,13 @@ class Pipeline:
         if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"embed:{cfg.camera_id}")
         buf = BufferedSource(source, maxsize=cfg.queue_size)
-        t_wait = t0
+        t_wait, unprocessed = t0, 0
         try:
             for frame in buf:
                 tm.lap("wait", t_wait)
                 if should_stop is not None and should_stop():
                     stopped_by = "should_stop"
+                    unprocessed = 1  # delivered, never processed: counted as dropped
                     break
                 first = first or frame
                 last = frame
@@ -392,7 +393,7 @@ class Pipeline:
             self._end_tracks(tracker.finish())
             self._end_tracks(list(self._tracks))
             c.wall_s = time.perf_counter() - t0
-            c.dropped_frames = buf.dropped
+            c.dropped_frames = buf.dropped + unprocessed
             c.frames = c.frames_processed + c.dropped_frames
             c.reconnects = source.stats.reconnects
             c.gap_s = sum(g.seconds for g in source.stats.gaps)

@@ -106,6 +106,9 @@ def test_should_stop_and_camera_hook(engine) -> None:  # type: ignore[no-untyped
         ListSource(walking(30, (20, 40, RED))), should_stop=stop
     )
     assert s.stopped_by == "should_stop" and s.counters.frames_processed == 5
+    # The frame taken when the stop came was delivered and not processed: it counts as dropped.
+    c = s.counters
+    assert c.dropped_frames >= 1 and c.frames == c.frames_processed + c.dropped_frames
     pipe = Pipeline(engine, wl, MemoryAlertSink(), CFG, camera_allowed=lambda cam: cam == "other")
     with pytest.raises(CameraNotAuthorisedError):
         pipe.run(ListSource(walking(3, (20, 40, RED))))
