@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -100,7 +101,7 @@ class Pipeline:
         self._tracks: dict[int, TrackEvidence] = {}
         self._times = StageTimes()
         self._last_alert: dict[str, tuple[float, int]] = {}  # subject -> (media_s, track)
-        self._pending: _Pending | None = None
+        self._pending: deque[_Pending] = deque()  # in submission order
         self._executor: ThreadPoolExecutor | None = None
         self._updates = 0
 
@@ -139,11 +140,15 @@ class Pipeline:
         c.detect_frames += 1
         c.faces_detected += len(dets)
         tm.lap("detect", t)
-        # The previous detection frame's embeddings were computed while this frame was
-        # detected; its decisions come now, before the tracker can end any of its tracks.
-        self._complete()
+        # Earlier detection frames' embeddings were computed while this one was detected:
+        # decide on those that are in, and let at most one stay in flight.
+        self._drain(keep=1)
         t = time.perf_counter()
         tracked, ended = tracker.update(dets)
+        busy = {tid for p in self._pending for tid, *_ in p.chosen}
+        if busy & set(ended):
+            self._drain(keep=0)  # a track's shots are decided on before it ends
+            busy = set()
         for tf in tracked:
             st = self._tracks.get(tf.track_id)
             if st is None:
@@ -157,8 +162,8 @@ class Pipeline:
         chosen: list[tuple[int, Detection, FaceQuality, ShotAction]] = []
         for tf in tracked:
             st = self._tracks[tf.track_id]
-            if st.embedded >= cfg.shots.max_embeddings:
-                continue
+            if st.embedded >= cfg.shots.max_embeddings or tf.track_id in busy:
+                continue  # budget spent, or its last shot is still being embedded
             if update_no - st.last_shot_update < cfg.shots.min_gap_updates:
                 continue  # too soon for another shot: not worth aligning
             q0 = assess(tf.detection)
@@ -178,19 +183,21 @@ class Pipeline:
                 chosen.append((tf.track_id, tf.detection, q, action))
         t = tm.lap("quality", t)
         if chips:
-            self._pending = _Pending(
-                frame,
-                image,
-                dets,
-                {tf.track_id for tf in tracked},
-                chosen,
-                self._submit(chips),
-                update_no,
+            self._pending.append(
+                _Pending(
+                    frame,
+                    image,
+                    dets,
+                    {tf.track_id for tf in tracked},
+                    chosen,
+                    self._submit(chips),
+                    update_no,
+                )
             )
             t = tm.lap("embed_wait", t)  # synchronous: the embedding; else the hand-over
         del chips  # chips of non-matches never outlive their embedding
         if not cfg.async_embed:
-            self._complete()
+            self._drain(keep=0)
             t = time.perf_counter()
         self._end_tracks(ended)
         tm.lap("track", t)
@@ -214,11 +221,15 @@ class Pipeline:
             if own_thread:  # on the pipeline thread it is already in the pipeline's CPU time
                 self._times.cpu["embed"] += time.thread_time() - c0
 
-    def _complete(self) -> None:
-        """Decide on the tracks whose shots were submitted for embedding last."""
-        p, self._pending = self._pending, None
-        if p is None:
-            return
+    def _drain(self, keep: int | None = None) -> None:
+        """Decide on pending frames in order: each whose embeddings are in, and (with `keep`)
+        waiting until at most `keep` remain in flight."""
+        q = self._pending
+        while q and (q[0].future.done() or (keep is not None and len(q) > keep)):
+            self._complete(q.popleft())
+
+    def _complete(self, p: _Pending) -> None:
+        """Decide on the tracks of one detection frame whose shots were embedded."""
         c, cfg, tm = self.counters, self.config, self._times
         t = time.perf_counter()
         vecs = p.future.result()
@@ -268,8 +279,8 @@ class Pipeline:
 
     def _drop_pending(self) -> None:
         """End of run: a stopped run raises no more alerts; pending chips are dropped."""
-        p, self._pending = self._pending, None
-        if p is not None:
+        while self._pending:
+            p = self._pending.popleft()
             p.future.cancel()
             p.chosen.clear()
         if self._executor is not None:
@@ -351,7 +362,7 @@ class Pipeline:
         last: Frame | None = None
         t0, cpu0, main0 = time.perf_counter(), time.process_time(), time.thread_time()
         t_status = t0
-        self._updates, self._pending = 0, None
+        self._updates, self._pending = 0, deque()
         if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"embed:{cfg.camera_id}")
         buf = BufferedSource(source, maxsize=cfg.queue_size)
@@ -371,8 +382,8 @@ class Pipeline:
                 if (c.frames_processed - 1) % stride == 0:
                     self._updates += 1
                     self._process(frame, tracker, self._updates)
-                elif self._pending is not None and self._pending.future.done():
-                    self._complete()  # decide as soon as the embeddings are in
+                elif self._pending:
+                    self._drain()  # decide as soon as the embeddings are in
                 frame.release()  # the pixels (or the undecoded picture) go now
                 c.dropped_frames = buf.dropped
                 c.frames = c.frames_processed + c.dropped_frames
@@ -386,7 +397,7 @@ class Pipeline:
                     break
                 t_wait = time.perf_counter()
             if stopped_by != "should_stop":
-                self._complete()  # the last detection frame's decisions
+                self._drain(keep=0)  # the last detection frames' decisions
         finally:
             self._drop_pending()
             buf.stop()

@@ -182,8 +182,10 @@ def test_async_and_sync_embedding_decide_alike(engine) -> None:  # type: ignore[
             engine, watchlist_of(engine, alice=RED), sink, replace(CFG, async_embed=async_embed)
         ).run(ListSource(frames))
         c = s.counters
-        out.append(([a.subject_id for a in sink.alerts], c.embeddings, c.track_shots, c.tracks))
-    assert out[0] == out[1] and out[0][0] == ["alice"]
+        out.append(([a.subject_id for a in sink.alerts], c.tracks, c.embeddings))
+        assert c.embeddings <= c.tracks * CFG.shots.max_embeddings and not c.stages["embed"] < 0
+    # The shots a busy track skips depend on thread timing; the decisions do not.
+    assert out[0][:2] == out[1][:2] and out[0][0] == ["alice"]
 
 
 def test_frames_off_the_stride_are_never_converted(engine) -> None:  # type: ignore[no-untyped-def]
