@@ -14,7 +14,7 @@ def test_upgrade_matches_models_and_downgrades(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm' / 'db.sqlite3'}"
     upgrade(url)  # creates the missing folder too
     engine = make_engine(url)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002_assurance"
     command.check(alembic_config(url))  # raises if models and migrations differ
     assert "audit_log" in inspect(engine).get_table_names()
     command.downgrade(alembic_config(url), "base")
