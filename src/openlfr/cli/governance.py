@@ -88,7 +88,7 @@ def _login(svc: Any, user: str | None) -> Any:
     password = os.environ.get("OPENLFR_PASSWORD") or typer.prompt(
         f"password for {user}", hide_input=True
     )
-    return svc.authenticate(user, password)
+    return svc.accounts.authenticate(user, password)
 
 
 def _out(text: str, out: Path | None) -> None:
@@ -194,11 +194,11 @@ def user_add(
     The new password comes from env OPENLFR_NEW_PASSWORD or a prompt.
     """
     svc = _service()
-    acting = None if not svc.users() else _login(svc, user)
+    acting = None if not svc.accounts.users() else _login(svc, user)
     password = os.environ.get("OPENLFR_NEW_PASSWORD") or typer.prompt(
         f"new password for {username}", hide_input=True, confirmation_prompt=True
     )
-    a = svc.create_user(acting, username, password, role, name)
+    a = svc.accounts.create_user(acting, username, password, role, name)
     typer.echo(f"user {a.username} created with roles {', '.join(sorted(a.roles))}")
 
 
@@ -206,7 +206,7 @@ def user_add(
 @_errors
 def user_list() -> None:
     """Users and their roles."""
-    _show(_service().users())
+    _show(_service().accounts.users())
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def model_approve(report: Path, user: str | None = UserOpt) -> None:
 
     approval = ModelApproval.from_report_json(report.read_text())
     with _acting(user) as (svc, me):
-        svc.record_model_approval(me, approval)
+        svc.approvals.record_model_approval(me, approval)
     typer.echo(
         f"model {approval.contract_id} approved; validated floor {approval.validated_min_threshold}"
     )
@@ -238,7 +238,7 @@ def dep_create(
     policy_ref, eia_ref, necessity, alternatives, model_contract_id, threshold, expected_faces,
     compiler, operators, public_notice_at | no_notice_reason, retention_profile, eu_mode, ..."""
     with _acting(user) as (svc, me):
-        dep = svc.create_deployment(me, name, **_parse_fields(set_, file))
+        dep = svc.deployments.create_deployment(me, name, **_parse_fields(set_, file))
     typer.echo(dep)
 
 
@@ -252,7 +252,7 @@ def dep_update(
 ) -> None:
     """Change a draft (configuration is fixed once authorised)."""
     with _acting(user) as (svc, me):
-        svc.update_deployment(me, deployment, **_parse_fields(set_, file))
+        svc.deployments.update_deployment(me, deployment, **_parse_fields(set_, file))
     typer.echo("updated")
 
 
@@ -260,14 +260,14 @@ def dep_update(
 @_errors
 def dep_show(deployment: str) -> None:
     """A deployment's configuration, state and counters (no personal data)."""
-    _show(_service().deployment(deployment))
+    _show(_service().deployments.deployment(deployment))
 
 
 @dep_app.command("list")
 @_errors
 def dep_list() -> None:
     """Every deployment: id, name, state, window."""
-    _show(_service().deployments())
+    _show(_service().deployments.deployments())
 
 
 @dep_app.command("countersign")
@@ -280,7 +280,7 @@ def dep_countersign(
 ) -> None:
     """Second authorisation by another officer (threshold below the floor, no public notice)."""
     with _acting(user) as (svc, me):
-        svc.countersign(me, deployment, kind, reason)
+        svc.deployments.countersign(me, deployment, kind, reason)
     typer.echo("countersigned")
 
 
@@ -289,7 +289,7 @@ def dep_countersign(
 def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
     """Authorise a draft: refuses listing every missing item; records expected false alerts."""
     with _acting(user) as (svc, me):
-        efa = svc.authorise(me, deployment)
+        efa = svc.deployments.authorise(me, deployment)
     typer.echo(f"authorised; expected false alerts at the size cap: {efa:.2f}")
 
 
@@ -298,7 +298,7 @@ def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
 def dep_start(deployment: str, user: str | None = UserOpt) -> None:
     """Go live: refuses outside the window, without a signed-off list or a master key."""
     with _acting(user) as (svc, me):
-        svc.start(me, deployment)
+        svc.deployments.start(me, deployment)
     typer.echo("live")
 
 
@@ -309,7 +309,7 @@ def dep_end(
 ) -> None:
     """End a live deployment (it also ends by itself at its end time)."""
     with _acting(user) as (svc, me):
-        svc.end(me, deployment, reason)
+        svc.deployments.end(me, deployment, reason)
     typer.echo("ended")
 
 
@@ -320,7 +320,7 @@ def dep_cancel(
 ) -> None:
     """Cancel a draft or authorised deployment."""
     with _acting(user) as (svc, me):
-        svc.cancel(me, deployment, reason)
+        svc.deployments.cancel(me, deployment, reason)
     typer.echo("cancelled")
 
 
@@ -329,7 +329,7 @@ def dep_cancel(
 def dep_judicial(deployment: str, ref: str, user: str | None = UserOpt) -> None:
     """EU mode: record the authorisation an urgent start must obtain within 24 h."""
     with _acting(user) as (svc, me):
-        svc.record_judicial_authorisation(me, deployment, ref)
+        svc.deployments.record_judicial_authorisation(me, deployment, ref)
     typer.echo("recorded")
 
 
@@ -397,7 +397,7 @@ def wl_add(
 
     with _acting(user) as (svc, me):
         engine = build_engine(get_settings().vision)
-        eid, flags = svc.add_entry_from_photo(
+        eid, flags = svc.watchlists.add_entry_from_photo(
             me,
             deployment,
             engine,
@@ -419,14 +419,14 @@ def wl_add(
 def wl_list(deployment: str, user: str | None = UserOpt) -> None:
     """Entries of a deployment's watchlist: category, quality, flags (no images)."""
     with _acting(user) as (svc, me):
-        _show(svc.entries(me, deployment))
+        _show(svc.watchlists.entries(me, deployment))
 
 
 @wl_app.command("projection")
 @_errors
 def wl_projection(deployment: str) -> None:
     """Projected false alerts for the list as it stands (shown before sign-off)."""
-    p = _service().projected_false_alerts(deployment)
+    p = _service().watchlists.projected_false_alerts(deployment)
     typer.echo("no model approval or expected faces recorded" if p is None else f"{p:.3g}")
 
 
@@ -434,9 +434,9 @@ def wl_projection(deployment: str) -> None:
 @_errors
 def wl_sign_off(deployment: str, user: str | None = UserOpt) -> None:
     with _acting(user) as (svc, me):
-        proj = svc.projected_false_alerts(deployment)
+        proj = svc.watchlists.projected_false_alerts(deployment)
         typer.echo(f"projected false alerts: {'unknown' if proj is None else f'{proj:.3g}'}")
-        svc.sign_off(me, deployment)
+        svc.watchlists.sign_off(me, deployment)
     typer.echo("signed off")
 
 
@@ -445,7 +445,7 @@ def wl_sign_off(deployment: str, user: str | None = UserOpt) -> None:
 def wl_was_on(deployment: str, entry_id: str, user: str | None = UserOpt) -> None:
     """Was this entry on the deployment's list? Answers from the stub after destruction."""
     with _acting(user) as (svc, me):
-        r = svc.was_on_list(me, deployment, entry_id)
+        r = svc.watchlists.was_on_list(me, deployment, entry_id)
     if r is None:
         typer.echo("no")
         raise typer.Exit(1)
@@ -458,7 +458,7 @@ def wl_was_on(deployment: str, entry_id: str, user: str | None = UserOpt) -> Non
 def alert_list(deployment: str, user: str | None = UserOpt) -> None:
     """Alerts of a deployment with status and outcome (operators, officers, auditors)."""
     with _acting(user) as (svc, me):
-        _show(svc.alerts(me, deployment))
+        _show(svc.alerts.alerts(me, deployment))
 
 
 @alert_app.command("review")
@@ -471,7 +471,7 @@ def alert_review(
 ) -> None:
     """Adjudicate: confirm, reject or unsure, with a reason (D.13)."""
     with _acting(user) as (svc, me):
-        status = svc.review(me, alert, decision, reason)
+        status = svc.alerts.review(me, alert, decision, reason)
     typer.echo(f"status: {status}")
 
 
@@ -488,7 +488,7 @@ def alert_outcome(
 ) -> None:
     """Record what happened after the review (D.14)."""
     with _acting(user) as (svc, me):
-        svc.record_outcome(me, alert, engaged=engaged, duration_s=duration, result=result)
+        svc.alerts.record_outcome(me, alert, engaged=engaged, duration_s=duration, result=result)
     typer.echo("recorded")
 
 
@@ -504,7 +504,7 @@ def alert_hold(
     if not release and not reason:
         _fail("give --reason to place a hold, or --release")
     with _acting(user) as (svc, me):
-        svc.legal_hold(me, alert, None if release else reason)
+        svc.alerts.legal_hold(me, alert, None if release else reason)
     typer.echo("released" if release else "held")
 
 
@@ -512,7 +512,7 @@ def alert_hold(
 @_errors
 def purge() -> None:
     """Run the retention job once: end lapsed deployments, destroy lists, delete expired alerts."""
-    rc = _service().purge()
+    rc = _service().retention.purge()
     _show(
         {
             "deployments_ended": rc.deployments_ended,
@@ -527,7 +527,7 @@ def purge() -> None:
 @_errors
 def audit_verify() -> None:
     """Exit 0 if the chain is intact; 1 naming the first bad record otherwise."""
-    rep = _service().verify_audit()
+    rep = _service().audit.verify_audit()
     if not rep.ok:
         typer.secho(str(rep), fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
@@ -557,7 +557,7 @@ def _render(
 @_errors
 def report_deployment(deployment: str, fmt: str = FormatOpt, out: Path | None = OutOpt) -> None:
     """The post-deployment record (F.19)."""
-    rec = _service().deployment_record(deployment).to_dict()
+    rec = _service().transparency.deployment_record(deployment).to_dict()
     _out(_render(f"Deployment record {deployment}", rec, fmt), out)
 
 
@@ -567,7 +567,7 @@ def report_notice(deployment: str, fmt: str = FormatOpt, out: Path | None = OutO
     """The public pre-deployment notice and signage checklist (F.18)."""
     from dataclasses import asdict
 
-    n = _service().public_notice(deployment)
+    n = _service().transparency.public_notice(deployment)
     doc = {**asdict(n), "signage_complete": n.signage_complete}
     _out(_render(f"Public notice: facial recognition at {n.location}", doc, fmt), out)
 
@@ -576,7 +576,7 @@ def report_notice(deployment: str, fmt: str = FormatOpt, out: Path | None = OutO
 @_errors
 def report_annual(year: int, fmt: str = FormatOpt, out: Path | None = OutOpt) -> None:
     """The annual summary over every deployment that started in YEAR."""
-    doc = _service().annual_summary(year)
+    doc = _service().transparency.annual_summary(year)
     records = doc.pop("deployment_records")
     if fmt == "html":
         from openlfr.governance import transparency as tr
@@ -617,7 +617,7 @@ def sar_search(
     with _acting(user) as (svc, me):
         engine = build_engine(get_settings().vision)
         probe = engine.face_from_file(photo, select="strict").template
-        hits = svc.subject_access(me, probe, threshold)
+        hits = svc.subject_rights.subject_access(me, probe, threshold)
         _show(
             [
                 {
@@ -631,7 +631,7 @@ def sar_search(
             ]
         )
         if erase:
-            _show({"erased": svc.erase(me, hits, reason)})
+            _show({"erased": svc.subject_rights.erase(me, hits, reason)})
 
 
 def register(app: typer.Typer) -> None:
