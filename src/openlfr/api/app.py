@@ -24,6 +24,7 @@ from openlfr.api.metrics import Metrics
 from openlfr.api.routers import (
     admin,
     alerts,
+    assurance,
     auth,
     console,
     deployments,
@@ -167,7 +168,7 @@ def create_app(
         )
         return resp
 
-    for r in (auth, admin, deployments, watchlist, alerts, oversight, public, console):
+    for r in (auth, admin, deployments, watchlist, alerts, assurance, oversight, public, console):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")
     return app

@@ -16,6 +16,7 @@ from openlfr.governance import retention
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import AlertStatus, Decision, Role, parse
 from openlfr.services import rows
+from openlfr.services.assurance import after_review
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import ALERTS_KEY, SYSTEM, WATCHLIST_KEY, facts
 from openlfr.storage import models as m
@@ -180,6 +181,8 @@ class Alerts:
                 before={"status": before},
                 after={"decision": dec.value, "reason": reason, "status": a.status},
             )
+            s.flush()
+            after_review(self.ctx, s, d.id)  # the live false-alert monitor (12.2)
             return AlertStatus(a.status)
 
     def record_outcome(

@@ -9,6 +9,7 @@ review); everything else is a method of `Assurance`, one transaction and audit r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -62,6 +63,20 @@ def entry_profile_problems(
     ctx: ServiceContext, category: str, facts: prof.EntryContext | None
 ) -> list[str]:
     return prof.entry_problems(profile_of(ctx), facts or prof.EntryContext(category))
+
+
+def entry_facts_row(
+    entry_id: str, deployment_id: str, f: prof.EntryContext
+) -> am.EntryProfileFacts:
+    return am.EntryProfileFacts(
+        entry_id=entry_id,
+        deployment_id=deployment_id,
+        venue_incident_ref=f.venue_incident_ref,
+        source_organisation=f.source_organisation,
+        sharing_agreement_ref=f.sharing_agreement_ref,
+        written_notice_on=f.written_notice_on,
+        written_release_ref=f.written_release_ref,
+    )
 
 
 def false_alerts(s: Session, deployment_id: str) -> int:
@@ -151,9 +166,10 @@ def alerts_held(s: Session, d: m.Deployment) -> str | None:
 
 
 class Assurance:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, end: Callable[[Actor, str, str], None]) -> None:
         self.ctx = ctx
         self.walkbys = Walkbys(ctx)
+        self._end = end  # Deployments.end: the officer's "end" goes through the usual path
 
     @property
     def profile(self) -> prof.ProfileInfo:
@@ -182,9 +198,14 @@ class Assurance:
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
             why = alerts_held(s, d)
-            if why is None and score is not None and d.threshold is not None:
-                if score < d.threshold:  # re-authorised at a higher threshold mid-run
-                    why = "below the re-authorised threshold"
+            # Re-authorised at a higher threshold mid-run: the running pipeline still has the old.
+            if (
+                why is None
+                and score is not None
+                and d.threshold is not None
+                and score < d.threshold
+            ):
+                why = "below the re-authorised threshold"
             if why is not None:
                 assurance_row(s, d.id).suppressed_matches += 1
             return why
@@ -234,9 +255,7 @@ class Assurance:
             a.monitor_base_faces, a.monitor_base_false = monitor.base_faces, monitor.base_false
             _event(ctx, s, d, ch.value, by.username, reason, r, before, d.threshold)
         if ch == mon.OfficerChoice.END:
-            from openlfr.services.deployments import Deployments
-
-            Deployments(ctx).end(by, deployment_id, "ended by the officer: false-alert monitor")
+            self._end(by, deployment_id, "ended by the officer: false-alert monitor")
 
     def record_group(self, by: Actor, alert_id: str, group: str) -> None:
         """C.12: the operator's optional perceived-group record, after review, stored apart."""
@@ -348,4 +367,3 @@ class Assurance:
                 why = alerts_held(s, d)
                 if why:
                     raise InvalidStateError(f"{why}: the authorising officer must decide first")
-
