@@ -15,6 +15,9 @@ PUBLIC = {
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/token"),
     ("get", "/api/v1/public/deployments"),
+    ("get", "/api/v1/public/deployments.csv"),
+    ("get", "/api/v1/public/annual/{year}"),
+    ("get", "/api/v1/public/annual/{year}.csv"),
     ("get", "/healthz"),
     ("get", "/metrics"),
 }

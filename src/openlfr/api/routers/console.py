@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from openlfr.api.auth import Grant
 from openlfr.api.deps import get_ctx, grant_of
 from openlfr.api.routers.public import published
+from openlfr.errors import PermissionDeniedError
 from openlfr.governance import transparency
 from openlfr.governance.vocab import (
     Category,
@@ -24,6 +25,7 @@ from openlfr.governance.vocab import (
     Role,
 )
 from openlfr.services import console
+from openlfr.services.assurance_public import annual
 from openlfr.services.audit_log import RECEIPT_ACTIONS
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -48,6 +50,7 @@ def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLRespon
             "me": g.actor if g else None,
             "roles": [r.value for r in roles],
             "csrf": g.csrf if g else "",
+            "controller_profile": get_ctx(request).service.assurance.profile,
             **kw,
         },
         headers={"Cache-Control": "no-store"},
@@ -149,10 +152,21 @@ def deployment(request: Request, deployment_id: str) -> Response:
         for r in (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
     )
     names = {u["id"]: u["username"] for u in svc.accounts.users()}
+    me = g.actor.id
+    try:
+        assurance = svc.assurance.view(g.actor, deployment_id)
+        test_list = svc.assurance.walkbys.test_list(g.actor, deployment_id)
+    except PermissionDeniedError:  # no part in this deployment: no test list or walk-bys
+        assurance, test_list = None, []
     return _page(
         request,
         "deployment.html",
         g,
+        assurance=assurance,
+        test_list=test_list,
+        is_operator=g.actor.has(Role.OPERATOR) and me in d["operator_ids"],
+        is_authoriser=g.actor.has(Role.AUTHORISING_OFFICER) and me == d["authoriser_id"],
+        can_enrol_test=me in d["operator_ids"] or me == d["compiler_id"],
         d=d,
         ready=ready,
         entries=svc.watchlists.entries(g.actor, deployment_id) if can_see_list else [],
@@ -210,9 +224,12 @@ def account(request: Request) -> Response:
 @router.get("/transparency")
 def public(request: Request) -> Response:
     g = grant_of(request)
+    year = get_ctx(request).service.ctx.now().year
     return _page(
         request,
         "transparency.html",
         g if g and g.kind == "session" else None,
         published=published(get_ctx(request).service),
+        year=year,
+        annual=annual(get_ctx(request).service, year),
     )
