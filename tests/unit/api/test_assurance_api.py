@@ -142,3 +142,42 @@ def test_another_deployments_people_and_wrong_roles_are_refused(
     assert r.status_code == 409  # fixed at authorisation
     prof = client.get("/api/v1/profile", headers=op2).json()
     assert prof["profile"] == "police_uk"
+
+
+def test_a_paused_deployment_keeps_counting_faces_but_records_no_alert(
+    client: TestClient, w: World
+) -> None:
+    from openlfr.services.run import run_deployment
+    from openlfr.vision.mock import mock_engine
+    from tests.unit.api._support import MOCK_PIPELINE
+    from tests.unit.pipeline.conftest import RED
+
+    dep = _live(client, w)
+    svc = w.svc
+    svc.deployments.add_counters(dep, faces=10)
+    first = run_deployment(
+        svc,
+        w.op1,
+        dep,
+        walking_source(RED),
+        camera_id=CAMERA,
+        engine=mock_engine(),
+        pipeline_config=MOCK_PIPELINE,
+    )
+    assert first.alerts_recorded == 1
+    for a in svc.alerts.alerts(w.op1, dep):
+        svc.alerts.review(w.op1, a["id"], "reject", "not the person")
+    assert svc.assurance.view(w.op1, dep)["monitor_state"] == "paused"
+    faces = svc.deployments.deployment(dep)["faces_processed"]
+    again = run_deployment(
+        svc,
+        w.op1,
+        dep,
+        walking_source(RED),
+        camera_id=CAMERA,
+        engine=mock_engine(),
+        pipeline_config=MOCK_PIPELINE,
+    )
+    assert again.alerts_recorded == 0
+    assert svc.deployments.deployment(dep)["faces_processed"] > faces
+    assert svc.assurance.record(dep)["suppressed_matches"] >= 1
