@@ -318,7 +318,9 @@ class Assurance:
             need_member(by, d)
             out = self._record(s, d)
             out["held"] = alerts_held(s, d)
-            return out
+            year = (d.started_at or self.ctx.now()).year
+        out["equality"] = self.equality(year, deployment_id)
+        return out
 
     def _record(self, s: Session, d: m.Deployment) -> dict[str, Any]:
         a = assurance_row(s, d.id)

@@ -83,3 +83,4 @@ class AssuranceOut(BaseModel):
     monitor_events: list[dict[str, Any]]
     suppressed_matches: int
     held: str | None = None
+    equality: list[dict[str, Any]] = []
