@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -45,19 +44,7 @@ class AuditLog:
             if actions:
                 q = q.where(m.AuditRecord.action.in_(actions))
             rows = s.execute(q.order_by(m.AuditRecord.seq.desc()).limit(limit)).scalars()
-            return [
-                {
-                    "seq": r.seq,
-                    "at": r.at,
-                    "actor": r.actor,
-                    "action": r.action,
-                    "subject": r.subject,
-                    "before": json.loads(r.before_json),
-                    "after": json.loads(r.after_json),
-                    "hash": r.hash,
-                }
-                for r in rows
-            ]
+            return [{**audit.as_dict(r), "hash": r.hash} for r in rows]
 
     def audit_count(self) -> int:
         with self.ctx.tx() as s:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,13 @@ from openlfr.storage import audit
 from openlfr.storage import models as m
 from openlfr.storage.crypto import MasterKey, new_data_key
 from openlfr.storage.db import vacuum
+
+
+class ContextOptions(TypedDict, total=False):
+    settings: GovernanceSettings | None
+    clock: Clock
+    master_key: Callable[[], MasterKey] | None
+    hasher: PasswordHasher | None
 
 
 class ServiceContext:

@@ -7,42 +7,27 @@ caller (`accounts.authenticate`), so the CLI and the API share the same checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Unpack
 
-from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
 
-from openlfr.config.governance import GovernanceSettings
-from openlfr.governance.clock import Clock, utc_now
 from openlfr.services.accounts import Accounts
 from openlfr.services.alerts import Alerts
 from openlfr.services.approvals import Approvals
 from openlfr.services.audit_log import AuditLog
-from openlfr.services.context import ServiceContext
+from openlfr.services.context import ContextOptions, ServiceContext
 from openlfr.services.deployments import Deployments
 from openlfr.services.retention import Retention
 from openlfr.services.subject_rights import SubjectRights
 from openlfr.services.transparency import Transparency
 from openlfr.services.watchlists import Watchlists
-from openlfr.storage.crypto import MasterKey
 
 
 class GovernanceService:
     """Builds the shared context and hands each room the same one."""
 
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        *,
-        settings: GovernanceSettings | None = None,
-        clock: Clock = utc_now,
-        master_key: Callable[[], MasterKey] | None = None,
-        hasher: PasswordHasher | None = None,
-    ) -> None:
-        ctx = ServiceContext(
-            factory, settings=settings, clock=clock, master_key=master_key, hasher=hasher
-        )
-        self.ctx = ctx
+    def __init__(self, factory: sessionmaker[Session], **options: Unpack[ContextOptions]) -> None:
+        self.ctx = ctx = ServiceContext(factory, **options)
         self.accounts, self.approvals, self.audit = Accounts(ctx), Approvals(ctx), AuditLog(ctx)
         self.deployments, self.watchlists, self.alerts = (
             Deployments(ctx),

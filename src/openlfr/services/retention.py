@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -40,12 +40,8 @@ class PurgeReceipt:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "deployments_ended": self.deployments_ended,
-            "watchlists_destroyed": self.watchlists_destroyed,
-            "alerts_deleted": self.alerts_deleted,
-            "keys_destroyed": self.keys_destroyed,
-        }
+        """What was destroyed, without the time (the receipt's audit record carries that)."""
+        return {k: v for k, v in asdict(self).items() if k != "at"}
 
 
 class Retention:

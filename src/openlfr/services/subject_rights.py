@@ -28,6 +28,11 @@ class SubjectHit:
     detail: dict[str, Any]
 
 
+def _score(key: bytes, sealed: bytes, aad: str, probe: Template) -> float:
+    """Similarity of a sealed template to the probe; the template is opened in memory only."""
+    return float(np.dot(np.frombuffer(open_sealed(key, sealed, aad), np.float32), probe.vector))
+
+
 class SubjectRights:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -54,10 +59,7 @@ class SubjectRights:
                     assert ak is not None
                     if a.template_enc is None:
                         continue
-                    v = np.frombuffer(
-                        open_sealed(ak, a.template_enc, f"alerts:{a.id}:template"), np.float32
-                    )
-                    score = float(np.dot(v, probe.vector))
+                    score = _score(ak, a.template_enc, f"alerts:{a.id}:template", probe)
                     if score >= t:
                         hits.append(
                             SubjectHit(
@@ -78,11 +80,8 @@ class SubjectRights:
                 if entries:
                     wk = ctx.data_key(s, d.id, WATCHLIST_KEY, create=False)
                     for e in entries:
-                        v = np.frombuffer(
-                            open_sealed(wk, e.template_enc, f"watchlist_entries:{e.id}:template"),
-                            np.float32,
-                        )
-                        score = float(np.dot(v, probe.vector))
+                        aad = f"watchlist_entries:{e.id}:template"
+                        score = _score(wk, e.template_enc, aad, probe)
                         if score >= t:
                             hits.append(
                                 SubjectHit(
@@ -125,6 +124,7 @@ class SubjectRights:
         ctx.need_role(by, Role.AUDITOR, Role.ADMINISTRATOR)
         require("erasure", [] if reason.strip() else ["an erasure needs a reason"])
         n = {"alerts": 0, "watchlist_entries": 0}
+        why = {"reason": reason}
         with ctx.tx() as s:
             for h in hits:
                 if h.kind == "alert" and (a := s.get(m.Alert, h.id)) is not None:
@@ -134,26 +134,14 @@ class SubjectRights:
                         )
                     s.delete(a)
                     n["alerts"] += 1
-                    ctx.audit(
-                        s,
-                        by.username,
-                        "subject.erase_alert",
-                        f"alert:{h.id}",
-                        after={"reason": reason},
-                    )
+                    ctx.audit(s, by.username, "subject.erase_alert", f"alert:{h.id}", after=why)
                 elif (
                     h.kind == "watchlist_entry" and (e := s.get(m.WatchlistEntry, h.id)) is not None
                 ):
                     s.add(rows.stub_of(e, ctx.now()))
                     s.delete(e)
                     n["watchlist_entries"] += 1
-                    ctx.audit(
-                        s,
-                        by.username,
-                        "subject.erase_entry",
-                        f"entry:{h.id}",
-                        after={"reason": reason},
-                    )
+                    ctx.audit(s, by.username, "subject.erase_entry", f"entry:{h.id}", after=why)
         if any(n.values()):
             ctx.vacuum()
         return n

@@ -299,21 +299,14 @@ class Watchlists:
         self.ctx.need_role(by, Role.AUDITOR, Role.AUTHORISING_OFFICER, Role.ADMINISTRATOR)
         with self.ctx.tx() as s:
             st = s.get(m.WatchlistStub, entry_id)
-            if st is not None and st.deployment_id == deployment_id:
-                return {
-                    "entry_id": st.entry_id,
-                    "category": st.category,
-                    "template_digest": st.template_digest,
-                    "destroyed_at": st.destroyed_at,
-                    "state": "destroyed",
-                }
-            e = s.get(m.WatchlistEntry, entry_id)
-            if e is not None and e.deployment_id == deployment_id:
-                return {
-                    "entry_id": e.id,
-                    "category": e.category,
-                    "template_digest": e.template_digest,
-                    "destroyed_at": None,
-                    "state": "live",
-                }
-            return None
+            e = s.get(m.WatchlistEntry, entry_id) if st is None else None
+            row = st or e
+            if row is None or row.deployment_id != deployment_id:
+                return None
+            return {
+                "entry_id": entry_id,
+                "category": row.category,
+                "template_digest": row.template_digest,
+                "destroyed_at": st.destroyed_at if st else None,
+                "state": "destroyed" if st else "live",
+            }

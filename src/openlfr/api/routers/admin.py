@@ -70,10 +70,4 @@ def approve_model(
 )
 def purge(request: Request, actor: Actor = Depends(require(*ADMIN))) -> PurgeOut:
     rc = get_ctx(request).service.retention.purge(actor.username)
-    return PurgeOut(
-        at=rc.at.isoformat(),
-        deployments_ended=rc.deployments_ended,
-        watchlists_destroyed=rc.watchlists_destroyed,
-        alerts_deleted=rc.alerts_deleted,
-        keys_destroyed=rc.keys_destroyed,
-    )
+    return PurgeOut(**rc.to_dict(), at=rc.at.isoformat())

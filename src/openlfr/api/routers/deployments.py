@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, Path, Request
 
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
@@ -82,15 +84,7 @@ def readiness(
     actor: Actor = Depends(require(*EDIT)),
 ) -> ReadinessOut:
     r = console.readiness(get_ctx(request).service, actor, deployment_id)
-    return ReadinessOut(
-        deployment_id=r.deployment_id,
-        state=r.state,
-        missing=r.missing,
-        ready=not r.missing and r.state == "draft",
-        expected_false_alerts_at_cap=r.expected_false_alerts_at_cap,
-        expected_false_alerts_now=r.expected_false_alerts_now,
-        watchlist_size=r.watchlist_size,
-    )
+    return ReadinessOut(**asdict(r), ready=not r.missing and r.state == "draft")
 
 
 @router.post("/{deployment_id}/countersign", response_model=OkOut, openapi_extra=roles_doc(*AO))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
@@ -50,7 +52,7 @@ def audit_log(
 )
 def audit_verify(request: Request, _: Actor = Depends(require(*AUDIT))) -> ChainOut:
     r = get_ctx(request).service.audit.verify_audit()
-    return ChainOut(ok=r.ok, records=r.records, first_bad_seq=r.first_bad_seq, problem=r.problem)
+    return ChainOut.model_validate(r)
 
 
 @router.post(
@@ -78,14 +80,14 @@ async def subject_access(
 
     hits = await run_in_threadpool(search)
     return [
-        SubjectHitOut(
-            kind=h.kind,  # type: ignore[arg-type]
-            id=h.id,
-            deployment_id=h.deployment_id,
-            score=h.score,
-            detail={
-                k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in h.detail.items()
-            },
+        SubjectHitOut.model_validate(
+            replace(
+                h,
+                detail={
+                    k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                    for k, v in h.detail.items()
+                },
+            )
         )
         for h in hits
     ]

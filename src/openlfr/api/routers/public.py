@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Path, Request
@@ -38,7 +37,7 @@ def published(svc: GovernanceService) -> list[PublicDeploymentOut]:
             record["assurance"] = public_assurance(svc.assurance.record(d["id"]))
         out.append(
             PublicDeploymentOut(
-                notice=PublicNoticeOut(**asdict(notice)), state=state, record=record
+                notice=PublicNoticeOut.model_validate(notice), state=state, record=record
             )
         )
     return out
