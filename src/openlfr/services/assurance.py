@@ -306,6 +306,17 @@ class Assurance:
                 recs.append(eq.GroupRecord(r.perceived_group, r.false_alert, outcome))
             return [row.to_dict() for row in eq.summarise(recs)]
 
+    def equality_for(
+        self, by: Actor, year: int, deployment_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One deployment's rows for the people with a part in it; the year's for oversight."""
+        with self.ctx.tx() as s:
+            if deployment_id:
+                need_member(by, rows.deployment(s, deployment_id))
+            else:
+                self.ctx.need_role(by, Role.AUDITOR, Role.AUTHORISING_OFFICER, Role.ADMINISTRATOR)
+        return self.equality(year, deployment_id)
+
     def record(self, deployment_id: str) -> dict[str, Any]:
         """The assurance part of a deployment's record (published after it ends)."""
         with self.ctx.tx() as s:
