@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openlfr.services.accounts import Accounts
 from openlfr.services.alerts import Alerts
 from openlfr.services.approvals import Approvals
+from openlfr.services.assurance import Assurance
 from openlfr.services.audit_log import AuditLog
 from openlfr.services.context import ContextOptions, ServiceContext
 from openlfr.services.deployments import Deployments
@@ -36,3 +37,4 @@ class GovernanceService:
         )
         self.retention, self.transparency = Retention(ctx), Transparency(ctx)
         self.subject_rights = SubjectRights(ctx)
+        self.assurance = Assurance(ctx, self.deployments.end)
