@@ -15,18 +15,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openlfr.errors import InvalidStateError
 from openlfr.governance import equality as eq
 from openlfr.governance import monitor as mon
 from openlfr.governance import profiles as prof
 from openlfr.governance import walkby as wb
 from openlfr.governance.deployment import Actor, require, require_editable
 from openlfr.governance.transparency import SIGNAGE_CHECKLIST
-from openlfr.governance.vocab import AlertStatus, DeploymentState, Role
+from openlfr.governance.vocab import AlertStatus, Role
 from openlfr.services import rows
 from openlfr.services.context import ServiceContext
-from openlfr.services.walkby import Walkbys, assurance_row, need_authoriser, need_member
-from openlfr.services.walkby import need_operator as _need_operator
+from openlfr.services.walkby import (
+    Walkbys,
+    assurance_row,
+    need_authoriser,
+    need_member,
+    need_operator,
+)
 from openlfr.storage import assurance_models as am
 from openlfr.storage import models as m
 
@@ -263,7 +267,7 @@ class Assurance:
         with self.ctx.tx() as s:
             a = rows.alert(s, alert_id)
             d = rows.deployment(s, a.deployment_id)
-            _need_operator(by, d)
+            need_operator(by, d)
             require(
                 "perceived group",
                 eq.record_problems(
@@ -371,12 +375,3 @@ class Assurance:
             ],
             "suppressed_matches": a.suppressed_matches,
         }
-
-    def check_can_continue(self, deployment_id: str) -> None:
-        """Refuse to start more cameras while alerts are held for the officer."""
-        with self.ctx.tx() as s:
-            d = rows.deployment(s, deployment_id)
-            if d.state == DeploymentState.LIVE.value:
-                why = alerts_held(s, d)
-                if why:
-                    raise InvalidStateError(f"{why}: the authorising officer must decide first")

@@ -48,13 +48,18 @@ def public_deployments(request: Request) -> list[PublicDeploymentOut]:
     return published(get_ctx(request).service)
 
 
-@router.get("/api/v1/public/deployments.csv", response_class=PlainTextResponse)
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "CSV download"}
+}
+
+
+@router.get("/api/v1/public/deployments.csv", response_class=Response, responses=CSV)
 def public_deployments_csv(request: Request) -> Response:
     rows = [p.model_dump() for p in published(get_ctx(request).service)]
     return _download(deployments_csv(rows), "text/csv", "openlfr-deployments.csv")
 
 
-@router.get("/api/v1/public/annual/{year}.csv", response_class=PlainTextResponse)
+@router.get("/api/v1/public/annual/{year}.csv", response_class=Response, responses=CSV)
 def public_annual_csv(request: Request, year: int = Path(ge=2000, le=2100)) -> Response:
     body = annual_csv(annual(get_ctx(request).service, year))
     return _download(body, "text/csv", f"openlfr-annual-{year}.csv")
