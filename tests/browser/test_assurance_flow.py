@@ -247,6 +247,8 @@ def test_walkby_flag_acknowledgement_and_accessible_public_page(
     assert "must acknowledge" in page.inner_text("#walkby-flag")
     assert "walk-by below" in page.inner_text("#held")
     shot("a2-walkby-flagged")
+    page.goto(f"{base}/operator")
+    assert "alerts held" in page.inner_text(".held")
     _login(page, base, "ao1")
     page.goto(dep_url)
     page.fill("#ack-form [name=reason]", "camera 2 lens smeared; cleaned, re-test at 14:00")

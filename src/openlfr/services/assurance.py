@@ -197,6 +197,11 @@ class Assurance:
                 s, by.username, "assurance.configure", f"deployment:{d.id}", before, fields
             )
 
+    def held(self, deployment_id: str) -> str | None:
+        """Why this deployment's alerts are held now, or None (read only, for display)."""
+        with self.ctx.tx() as s:
+            return alerts_held(s, rows.deployment(s, deployment_id))
+
     def hold_reason(self, deployment_id: str, score: float | None = None) -> str | None:
         """Used by the alert sink: a match is recorded only when this is None."""
         with self.ctx.tx() as s:

@@ -155,6 +155,8 @@ def test_walkby_records_tpir_and_flags_until_the_officer_acknowledges(world: Wor
     low = w.svc.assurance.walkbys.record_walkby(w.op1, dep, "cam-2", [s1, s2], [])
     assert low["tpir"] == 0.0 and low["below_level"] and low["flagged"]
     assert "walk-by" in (w.svc.assurance.hold_reason(dep, 0.9) or "")
+    assert "walk-by" in (w.svc.assurance.held(dep) or "")  # shown to operators, not counted
+    assert w.svc.assurance.record(dep)["suppressed_matches"] == 1
     for wrong in (w.op1, w.ao2, w.dpo):
         with pytest.raises(PermissionDeniedError):
             w.svc.assurance.walkbys.acknowledge(wrong, dep, "seen")

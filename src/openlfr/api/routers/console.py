@@ -99,6 +99,8 @@ def operator(request: Request) -> Response:
         g,
         live=live,
         ready=ready,
+        # Alerts of a deployment can be held (monitor paused, walk-by flagged): say so here.
+        held={d["id"]: svc.assurance.held(d["id"]) for d in live},
         decisions=[d.value for d in Decision],
         results=[r.value for r in OutcomeResult],
     )
