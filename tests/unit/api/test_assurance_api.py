@@ -20,9 +20,10 @@ from tests.unit.api._support import (
     world,
 )
 from tests.unit.governance._support import World
-from tests.unit.pipeline.conftest import BLUE, GREEN
+from tests.unit.pipeline.conftest import BLUE, GREEN, RED
 
 FOGGY = "cam-fog"  # a camera where nobody from the test list is seen
+WANTED = "cam-wanted"  # only the watchlisted (red) person walks past
 
 
 @pytest.fixture
@@ -33,7 +34,12 @@ def w(tmp_path: Path) -> World:
 @pytest.fixture
 def client(w: World) -> Iterator[TestClient]:
     app = app_for(
-        w, sources={CAMERA: lambda: walking_source(GREEN), FOGGY: lambda: walking_source(BLUE)}
+        w,
+        sources={
+            CAMERA: lambda: walking_source(GREEN),
+            FOGGY: lambda: walking_source(BLUE),
+            WANTED: lambda: walking_source(RED),
+        },
     )
     with TestClient(app) as c:
         yield c
@@ -41,7 +47,11 @@ def client(w: World) -> Iterator[TestClient]:
 
 def _live(client: TestClient, w: World) -> str:
     ao1, ao2, comp = token(client, "ao1"), token(client, "ao2"), token(client, "compiler")
-    body = {"name": "Walk-by", **draft_fields(operators=["op1"]), "cameras": [CAMERA, FOGGY]}
+    body = {
+        "name": "Walk-by",
+        **draft_fields(operators=["op1"]),
+        "cameras": [CAMERA, FOGGY, WANTED],
+    }
     dep: str = client.post("/api/v1/deployments", json=body, headers=ao1).json()["id"]
     r = client.patch(
         f"/api/v1/deployments/{dep}/assurance", json={"min_walkby_tpir": 0.9}, headers=ao1
@@ -57,9 +67,8 @@ def _live(client: TestClient, w: World) -> str:
     assert r.status_code == 201, r.text
     assert client.post(f"/api/v1/deployments/{dep}/watchlist/sign-off", headers=ao2).is_success
     w.clock.advance(hours=1)
-    r = client.post(f"/api/v1/deployments/{dep}/start", headers=token(client, "op1"))
-    assert r.status_code == 200, r.text
-    client.app.state.ctx.live.stop(dep)  # type: ignore[attr-defined]
+    # Through the service, not the route: no operational pipelines run beside the walk-bys.
+    w.svc.deployments.start(w.op1, dep)
     return dep
 
 
@@ -150,7 +159,6 @@ def test_a_paused_deployment_keeps_counting_faces_but_records_no_alert(
     from openlfr.services.run import run_deployment
     from openlfr.vision.mock import mock_engine
     from tests.unit.api._support import MOCK_PIPELINE
-    from tests.unit.pipeline.conftest import RED
 
     dep = _live(client, w)
     svc = w.svc
@@ -181,3 +189,15 @@ def test_a_paused_deployment_keeps_counting_faces_but_records_no_alert(
     assert again.alerts_recorded == 0
     assert svc.deployments.deployment(dep)["faces_processed"] > faces
     assert svc.assurance.record(dep)["suppressed_matches"] >= 1
+
+
+def test_a_walkby_searches_the_test_list_only(client: TestClient, w: World) -> None:
+    """The watchlisted person walking past during a walk-by raises neither a test hit nor an
+    operational alert: the walk-by never searches the watchlist, nor the watchlist the test list."""
+    dep = _live(client, w)
+    op1 = token(client, "op1")
+    assert _subject(client, dep, "op1") == 201
+    r = client.post(f"/api/v1/deployments/{dep}/walkby", json={"camera_id": WANTED}, headers=op1)
+    assert r.status_code == 200, r.text
+    assert r.json()["alerted"] == 0 and r.json()["scores"] == []
+    assert client.get(f"/api/v1/deployments/{dep}/alerts", headers=op1).json() == []
