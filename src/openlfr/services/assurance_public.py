@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openlfr.eval.stats import rate
 from openlfr.governance import transparency
 
 
@@ -69,6 +70,10 @@ def annual(svc: Any, year: int) -> dict[str, Any]:
         runs += len(a["walkby_runs"])
         below += sum(1 for w in a["walkby_runs"] if w["below_level"])
         pauses += a["monitor_pauses"]
+    # Intervals on the year's rates (exact, 95%): a count of 3 in 2 million is not "zero".
+    fa = rate(base["false_alerts"], base["faces_processed"])
+    base["false_alerts_per_1000_faces_lower"] = 1000 * fa.lower if fa.n else None
+    base["false_alerts_per_1000_faces_upper"] = 1000 * fa.upper if fa.n else None
     base["walkby_runs"] = runs
     base["walkby_runs_below_level"] = below
     base["monitor_pauses"] = pauses

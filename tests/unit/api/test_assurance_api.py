@@ -117,7 +117,7 @@ def test_walkby_measures_tpir_flags_and_the_officer_acknowledges(
     year = w.clock().year
     annual = client.get(f"/api/v1/public/annual/{year}").json()
     assert annual["walkby_runs"] == 2 and annual["walkby_runs_below_level"] == 1
-    assert "equality" in annual
+    assert "equality" in annual and "false_alerts_per_1000_faces_upper" in annual
     assert client.get(f"/api/v1/public/annual/{year}.csv").text.startswith("year,")
     html = client.get("/transparency").text
     assert "test walk-by result" in html and "Equality monitoring" in html
