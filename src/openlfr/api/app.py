@@ -28,6 +28,7 @@ from openlfr.api.routers import (
     auth,
     console,
     deployments,
+    entry_photos,
     oversight,
     public,
     watchlist,
@@ -168,7 +169,18 @@ def create_app(
         )
         return resp
 
-    for r in (auth, admin, deployments, watchlist, alerts, assurance, oversight, public, console):
+    for r in (
+        auth,
+        admin,
+        deployments,
+        watchlist,
+        entry_photos,
+        alerts,
+        assurance,
+        oversight,
+        public,
+        console,
+    ):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")
     return app

@@ -18,6 +18,7 @@ from openlfr.services.assurance import Assurance
 from openlfr.services.audit_log import AuditLog
 from openlfr.services.context import ContextOptions, ServiceContext
 from openlfr.services.deployments import Deployments
+from openlfr.services.entry_photos import EntryPhotos
 from openlfr.services.retention import Retention
 from openlfr.services.subject_rights import SubjectRights
 from openlfr.services.transparency import Transparency
@@ -37,4 +38,5 @@ class GovernanceService:
         )
         self.retention, self.transparency = Retention(ctx), Transparency(ctx)
         self.subject_rights = SubjectRights(ctx)
+        self.entry_photos = EntryPhotos(ctx)
         self.assurance = Assurance(ctx, self.deployments.end)

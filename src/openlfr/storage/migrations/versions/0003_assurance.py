@@ -1,7 +1,7 @@
 """assurance: test walk-by, monitor, equality, profiles
 
-Revision ID: 0002_assurance
-Revises: 0001
+Revision ID: 0003_assurance
+Revises: 0002_recall_gov
 Create Date: 2026-12-01 18:29:59.558449
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_assurance"
-down_revision = "0001"
+revision = "0003_assurance"
+down_revision = "0002_recall_gov"
 branch_labels = None
 depends_on = None
 
