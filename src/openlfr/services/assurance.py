@@ -22,7 +22,7 @@ from openlfr.governance import walkby as wb
 from openlfr.governance.deployment import Actor, require, require_editable
 from openlfr.governance.transparency import SIGNAGE_CHECKLIST
 from openlfr.governance.vocab import AlertStatus, Role
-from openlfr.services import rows
+from openlfr.services import access, rows
 from openlfr.services.context import ServiceContext
 from openlfr.services.walkby import (
     Walkbys,
@@ -187,6 +187,7 @@ class Assurance:
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
             self.ctx.need_role(by, Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
+            access.require(by, d, access.Access.EDIT)  # staff of this deployment only
             require_editable(rows.facts(d), "the assurance configuration")
             require("assurance configuration", wb.min_tpir_problems(fields.get("min_walkby_tpir")))
             a = assurance_row(s, d.id)

@@ -15,6 +15,7 @@ from openlfr.api.deps import get_ctx, grant_of
 from openlfr.api.routers.public import published
 from openlfr.errors import PermissionDeniedError
 from openlfr.governance import transparency
+from openlfr.governance.access import Access
 from openlfr.governance.vocab import (
     Category,
     Countersign,
@@ -76,9 +77,33 @@ def _session(request: Request, *roles: Role) -> Grant | Response:
     return g
 
 
+def safe_next(value: str | None) -> str:
+    """The post-login target: a path on this site, or "/". Browsers read `\\` as `/` and
+    percent-decode, so `/\\evil.example` and `/%5Cevil.example` would leave the site."""
+    from urllib.parse import unquote, urlsplit
+
+    if not value or len(value) > 500:
+        return "/"
+    v = value
+    for _ in range(3):  # decode nested percent-encoding before judging
+        v = unquote(v)
+    if not v.startswith("/") or v.startswith("//") or "\\" in v or any(ord(c) < 32 for c in v):
+        return "/"
+    parts = urlsplit(v)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return v
+
+
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    return _page(request, "login.html", None, banner=get_ctx(request).banner)
+    return _page(
+        request,
+        "login.html",
+        None,
+        banner=get_ctx(request).banner,
+        next_url=safe_next(request.query_params.get("next")),
+    )
 
 
 @router.get("/")
@@ -98,7 +123,7 @@ def operator(request: Request) -> Response:
     if not isinstance(g, Grant):
         return g
     svc = get_ctx(request).service
-    deps = svc.deployments.deployments()
+    deps = svc.deployments.visible(g.actor)
     live = [d for d in deps if d["state"] == DeploymentState.LIVE.value]
     ready = [d for d in deps if d["state"] == DeploymentState.AUTHORISED.value]
     return _page(
@@ -109,6 +134,8 @@ def operator(request: Request) -> Response:
         ready=ready,
         # Alerts of a deployment can be held (monitor paused, walk-by flagged): say so here.
         held={d["id"]: svc.assurance.held(d["id"]) for d in live},
+        # Deployments whose faces this user may see: the page fetches evidence for those only.
+        mine=svc.access.ids(g.actor, Access.FACES),
         decisions=[d.value for d in Decision],
         results=[r.value for r in OutcomeResult],
     )
@@ -124,7 +151,7 @@ def deployments(request: Request) -> Response:
         request,
         "deployments.html",
         g,
-        deployments=svc.deployments.deployments(),
+        deployments=svc.deployments.visible(g.actor),
         purposes=[p.value for p in Purpose],
         users=_names(request, g),
     )
@@ -151,16 +178,13 @@ def deployment(request: Request, deployment_id: str) -> Response:
     from openlfr.errors import NotFoundError
 
     try:
-        d = svc.deployments.deployment(deployment_id)
-    except NotFoundError:
+        d = svc.deployments.view(g.actor, deployment_id)
+    except (NotFoundError, PermissionDeniedError):
         return _page(request, "forbidden.html", g, needed=[], missing=deployment_id)
     ready = None
-    if g.actor.has(Role.AUTHORISING_OFFICER) or g.actor.has(Role.ADMINISTRATOR):
+    if svc.access.allowed(g.actor, deployment_id, Access.EDIT):
         ready = console.readiness(svc, g.actor, deployment_id)
-    can_see_list = any(
-        g.actor.has(r)
-        for r in (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
-    )
+    can_see_list = svc.access.allowed(g.actor, deployment_id, Access.WATCHLIST)
     names = {u["id"]: u["username"] for u in svc.accounts.users()}
     me = g.actor.id
     try:
@@ -187,7 +211,7 @@ def deployment(request: Request, deployment_id: str) -> Response:
         signage=list(transparency.SIGNAGE_CHECKLIST),
         live=ctx.live.status(deployment_id),
         alerts=svc.alerts.alerts(g.actor, deployment_id)
-        if any(g.actor.has(r) for r in (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR))
+        if svc.access.allowed(g.actor, deployment_id, Access.ALERTS)
         else [],
     )
 

@@ -1,7 +1,7 @@
 """assurance: test walk-by, monitor, equality, profiles
 
 Revision ID: 0003_assurance
-Revises: 0002_recall_gov
+Revises: 0002_security
 Create Date: 2026-12-01 18:29:59.558449
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_assurance"
-down_revision = "0002_recall_gov"
+down_revision = "0002_security"
 branch_labels = None
 depends_on = None
 
