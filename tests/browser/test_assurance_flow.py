@@ -123,9 +123,11 @@ def setup(
     c = sface_engine.contract
     t = default_threshold(c)
     now = datetime.now(UTC)
-    svc.approvals.record_model_approval(
-        admin, approval_for(c, floor=t - 0.05, at=now - timedelta(days=1))
-    )
+    from openlfr.services.approvals import report_digest
+
+    approval = approval_for(c, floor=t - 0.05, at=now - timedelta(days=1))
+    svc.approvals.record_model_approval(admin, approval)
+    svc.approvals.countersign(ppl["ao2"], c.id, report_digest(approval))
     dep = svc.deployments.create_deployment(
         ppl["ao1"],
         "Arcade walk-by (browser test)",
@@ -145,6 +147,7 @@ def setup(
         public_notice_at=now - timedelta(days=2),
         compiler="compiler",
         operators=["op1"],
+        officers=["ao2"],
     )
     svc.assurance.configure(ppl["ao1"], dep, min_walkby_tpir=MIN_TPIR)
     svc.deployments.authorise(ppl["ao1"], dep)
