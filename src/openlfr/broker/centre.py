@@ -9,6 +9,7 @@ pass (database away) is nak'ed with a delay, never acked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,10 +96,8 @@ class CentreConsumer:
         except Exception as e:
             self.stats.retried += 1
             log.warning("ingestion failed (%s); redelivering", type(e).__name__)
-            try:
+            with contextlib.suppress(Exception):
                 await msg.nak(delay=1.0)
-            except Exception:
-                pass
             return
         self.stats.add(outcome.split(":")[0])
         try:
@@ -112,7 +111,5 @@ class CentreConsumer:
             if self._task is not None:
                 self._task.cancel()
 
-        try:
+        with contextlib.suppress(Exception):
             self.client.call(cancel(), timeout=5)
-        except Exception:
-            pass

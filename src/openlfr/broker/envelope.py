@@ -58,7 +58,9 @@ def open_sealed_to(private_key: bytes, blob: bytes, aad: str) -> bytes:
     nonce = blob[1 + _PUB : 1 + _PUB + _NONCE]
     priv = X25519PrivateKey.from_private_bytes(private_key)
     key = _kek(
-        priv.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, public_key_of(private_key)
+        priv.exchange(X25519PublicKey.from_public_bytes(eph_pub)),
+        eph_pub,
+        public_key_of(private_key),
     )
     try:
         return AESGCM(key).decrypt(nonce, blob[1 + _PUB + _NONCE :], aad.encode())

@@ -47,6 +47,7 @@ class AlertPayload:
     probe_jpeg: bytes = field(repr=False)
     scene_jpeg: bytes = field(repr=False)
     template: np.ndarray | None = field(default=None, repr=False)  # float32 unit vector
+    template_contract: dict[str, Any] | None = None  # EmbeddingContract.to_dict() of `template`
 
     def to_bytes(self) -> bytes:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
