@@ -30,6 +30,7 @@ from openlfr.api.routers import (
     oversight,
     public,
     watchlist,
+    workers,
 )
 from openlfr.services.governance import GovernanceService
 
@@ -167,7 +168,7 @@ def create_app(
         )
         return resp
 
-    for r in (auth, admin, deployments, watchlist, alerts, oversight, public, console):
+    for r in (auth, admin, deployments, watchlist, alerts, oversight, public, console, workers):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")
     return app
