@@ -224,6 +224,25 @@ class WorkerService:
             )  # fmt: skip
         return wl
 
+    def live_assignments(self) -> set[tuple[str, str]]:
+        """(worker, deployment) pairs a current worker should be running now."""
+        now = self.gov.clock()
+        out = set()
+        with self.gov._tx() as s:
+            q = (
+                select(mw.WorkerAssignment, m.Deployment)
+                .join(m.Deployment, m.Deployment.id == mw.WorkerAssignment.deployment_id)
+                .join(mw.Worker, mw.Worker.id == mw.WorkerAssignment.worker_id)
+                .where(
+                    mw.Worker.revoked_at.is_(None),
+                    m.Deployment.state == DeploymentState.LIVE.value,
+                )
+            )
+            for a, d in s.execute(q).all():
+                if d.ends_at is None or now < d.ends_at:
+                    out.add((a.worker_id, d.id))
+        return out
+
     # -- liveness -----------------------------------------------------------------------------
 
     def heartbeat(self, worker_id: str, status: dict[str, Any]) -> None:
