@@ -110,6 +110,8 @@ class CentreConsumer:
         async def cancel() -> None:
             if self._task is not None:
                 self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
 
         with contextlib.suppress(Exception):
             self.client.call(cancel(), timeout=5)
