@@ -33,7 +33,7 @@ class CentreLink:
         gov: GovernanceService,
         broker_url: str,
         *,
-        down_after_s: float = 10.0,
+        down_after_s: float = 5.0,
         watch_every_s: float = 0.25,
         **broker_options: Any,
     ) -> None:
