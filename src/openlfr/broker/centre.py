@@ -25,7 +25,8 @@ from openlfr.errors import BrokerMessageError, GovernanceError
 log = logging.getLogger(__name__)
 
 Event = AlertMessage | CountersMessage
-Ingest = Callable[[Event], str]  # returns "recorded" | "duplicate"; raises GovernanceError
+# (event, redelivered) -> "recorded" | "duplicate"; raises GovernanceError when refused.
+Ingest = Callable[[Event, bool], str]
 
 
 @dataclass
@@ -89,7 +90,8 @@ class CentreConsumer:
             await msg.term()
             return
         try:
-            outcome = await loop.run_in_executor(None, self.ingest, event)
+            redelivered = msg.metadata.num_delivered > 1
+            outcome = await loop.run_in_executor(None, self.ingest, event, redelivered)
         except GovernanceError as e:
             # Refused for good (deployment ended, camera not allowed): nothing kept, acked.
             outcome = f"refused:{e.code}"

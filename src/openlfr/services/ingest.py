@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from openlfr.broker.messages import AlertMessage, CountersMessage
 from openlfr.errors import PermissionDeniedError
@@ -34,35 +35,41 @@ class Ingestor:
         self.gov = gov
         self.workers = workers or WorkerService(gov)
 
-    def __call__(self, event: AlertMessage | CountersMessage) -> str:
+    def __call__(self, event: AlertMessage | CountersMessage, redelivered: bool = True) -> str:
         if isinstance(event, AlertMessage):
-            return self.alert(event)
+            return self.alert(event, redelivered)
         return self.counters(event)
 
-    def _check_worker(self, worker_id: str, deployment_id: str) -> None:
+    @staticmethod
+    def _check_worker(s: Session, worker_id: str, deployment_id: str) -> None:
         """Only a current worker assigned to the deployment can add to its record."""
-        with self.gov._tx() as s:
-            w = s.get(mw.Worker, worker_id)
-            if w is None or w.revoked_at is not None:
-                raise PermissionDeniedError("unknown or revoked worker", source=worker_id)
-            if s.get(mw.WorkerAssignment, (worker_id, deployment_id)) is None:
-                raise PermissionDeniedError("worker not assigned", source=deployment_id)
+        w = s.get(mw.Worker, worker_id)
+        if w is None or w.revoked_at is not None:
+            raise PermissionDeniedError("unknown or revoked worker", source=worker_id)
+        if s.get(mw.WorkerAssignment, (worker_id, deployment_id)) is None:
+            raise PermissionDeniedError("worker not assigned", source=deployment_id)
 
-    def alert(self, msg: AlertMessage) -> str:
+    def alert(self, msg: AlertMessage, redelivered: bool = True) -> str:
+        """The ledger is checked always (a re-publish past the stream's duplicate window); the
+        alerts themselves only on a redelivery, the one case where the ledger can lag."""
         ref = _edge_ref(msg.alert_id)
+        done = None
         with self.gov._tx() as s:
             if s.get(mw.IngestedEvent, msg.alert_id) is not None:
                 return "duplicate"
-            q = select(m.Alert.id).where(
-                m.Alert.deployment_id == msg.deployment_id, m.Alert.source_ref.like(ref + ":%")
-            )
-            done = s.execute(q).scalar()
+            if redelivered:
+                # A crash between recording and the ledger row: the alert itself says so.
+                q = select(m.Alert.id).where(
+                    m.Alert.deployment_id == msg.deployment_id,
+                    m.Alert.source_ref.like(ref + ":%"),
+                )
+                done = s.execute(q).scalar()
             if done is None:
+                self._check_worker(s, msg.worker_id, msg.deployment_id)
                 key = self.workers.transport_private_key(s, msg.deployment_id, create=False)
         if done is not None:
             self._ledger(msg.alert_id, "alert", msg.deployment_id, msg.worker_id, ref=done)
             return "duplicate"
-        self._check_worker(msg.worker_id, msg.deployment_id)
         p = msg.open(key)
         template = None
         if p.template is not None and p.template_contract:
@@ -100,8 +107,8 @@ class Ingestor:
                 )  # fmt: skip
 
     def counters(self, msg: CountersMessage) -> str:
-        self._check_worker(msg.worker_id, msg.deployment_id)
         with self.gov._tx() as s:
+            self._check_worker(s, msg.worker_id, msg.deployment_id)
             if s.get(mw.IngestedEvent, msg.msg_id) is not None:
                 return "duplicate"
             d = s.get(m.Deployment, msg.deployment_id)

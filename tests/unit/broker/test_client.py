@@ -15,7 +15,7 @@ def test_durable_publish_survives_a_broker_restart_and_dedupes(nats_server) -> N
     seen: list[str] = []
     lock = threading.Lock()
 
-    def ingest(ev):  # type: ignore[no-untyped-def]
+    def ingest(ev, redelivered):  # type: ignore[no-untyped-def]
         with lock:
             if ev.msg_id in seen:
                 return "duplicate"
