@@ -26,6 +26,7 @@ from openlfr.api.routers import (
     alerts,
     auth,
     console,
+    console_workers,
     deployments,
     oversight,
     public,
@@ -168,7 +169,10 @@ def create_app(
         )
         return resp
 
-    for r in (auth, admin, deployments, watchlist, alerts, oversight, public, console, workers):
+    for r in (
+        auth, admin, deployments, watchlist, alerts, oversight, public, console, workers,
+        console_workers,
+    ):  # fmt: skip
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")
     return app

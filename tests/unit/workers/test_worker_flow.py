@@ -143,3 +143,25 @@ def test_stop_control_lease_and_down(w: World, nats_server) -> None:  # type: ig
             assert WorkerService(w.svc).workers()[0]["down_since"] is not None
         finally:
             link.stop()
+
+
+def test_console_workers_page_shows_cameras_and_refuses_other_roles(w: World) -> None:
+    from fastapi.testclient import TestClient
+
+    from openlfr.services.workers import WorkerService
+
+    ws = WorkerService(w.svc)
+    wid, _ = ws.issue(w.admin, "van-9")
+    ws.heartbeat(wid, {"cameras": {"cam-7": {"deployment_id": "d1", "state": "running",
+                                             "fps": 24.5, "frames": 1200, "dropped": 3,
+                                             "alerts": 1}}})  # fmt: skip
+    with TestClient(app_for(w, sources={})) as c:
+        for user, ok in (("op1", True), ("admin", True), ("dpo", True), ("compiler", False)):
+            r = c.post(
+                "/api/v1/auth/login", json={"username": user, "password": "correct horse battery"}
+            )
+            assert r.status_code == 200, r.text
+            page = c.get("/workers").text
+            assert ("cam-7" in page and "24.5" in page and "van-9" in page) == ok, user
+            c.post("/api/v1/auth/logout", headers={"X-CSRF-Token": r.json().get("csrf", "")})
+            c.cookies.clear()
