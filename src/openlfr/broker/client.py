@@ -11,6 +11,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -25,11 +26,19 @@ from openlfr.broker.subjects import DUPLICATE_WINDOW_S, EVENTS_STREAM, event_sub
 from openlfr.errors import BrokerError
 
 log = logging.getLogger(__name__)
+REPLICAS_ENV = "OPENLFR_BROKER_REPLICAS"  # JetStream replicas of a new events stream
 T = TypeVar("T")
 Handler = Callable[[bytes], Awaitable[None] | None]
 
 
-async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
+async def ensure_stream(js: JetStreamContext, replicas: int | None = None) -> None:
+    """Create the events stream if it is missing; an existing one (e.g. made R3 by the
+    operator in a cluster) is left as it is."""
+    try:
+        await js.stream_info(EVENTS_STREAM)
+        return
+    except nats.js.errors.NotFoundError:
+        pass
     cfg = StreamConfig(
         name=EVENTS_STREAM,
         subjects=event_subjects(),
@@ -37,12 +46,10 @@ async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
         # Deleted once the centre acks: the broker keeps nothing it no longer has to.
         retention=RetentionPolicy.WORK_QUEUE,
         duplicate_window=DUPLICATE_WINDOW_S,
-        num_replicas=replicas,
+        num_replicas=replicas or int(os.environ.get(REPLICAS_ENV, "1")),
     )
-    try:
+    with contextlib.suppress(nats.js.errors.BadRequestError):  # made meanwhile by another
         await js.add_stream(cfg)
-    except nats.js.errors.BadRequestError:
-        await js.update_stream(cfg)
 
 
 class BrokerClient:

@@ -120,7 +120,8 @@ class Worker:
 
     def run(self) -> str:
         """Blocks until `shutdown` is set or the token is refused; returns why it ended."""
-        self.broker.start()
+        # The centre owns the stream; a worker needs no right to create one (it retries).
+        self.broker.start(stream=False)
         self.broker.subscribe(control_subject(self.worker_id), self._on_control)
         hb = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         hb.start()

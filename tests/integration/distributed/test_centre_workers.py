@@ -42,7 +42,13 @@ from tests.integration.pipeline.conftest import video_frame
 from tests.integration.pipeline.test_rtsp import _free_port, _start_server, rtsp_ok  # noqa: F401
 from tests.unit.governance._support import PASSWORD, approval_for
 
-pytestmark = [pytest.mark.data, pytest.mark.postgres, pytest.mark.rtsp, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.data,
+    pytest.mark.postgres,
+    pytest.mark.rtsp,
+    pytest.mark.nats,
+    pytest.mark.slow,
+]
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"/9j/", b"iVBOR")
 
 

@@ -28,7 +28,7 @@ from tests.integration.distributed._support import (
 )
 from tests.unit.governance._support import World, add_entries, approval_for
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 N, RATE = 240, 60.0
 
 

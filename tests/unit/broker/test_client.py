@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from openlfr.broker.centre import CentreConsumer
 from openlfr.broker.client import BrokerClient
 from openlfr.broker.messages import CountersMessage
 from openlfr.broker.subjects import counters_subject, heartbeat_subject
+
+pytestmark = pytest.mark.nats
 
 
 def test_durable_publish_survives_a_broker_restart_and_dedupes(nats_server) -> None:  # type: ignore[no-untyped-def]

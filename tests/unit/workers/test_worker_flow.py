@@ -6,6 +6,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from openlfr.edge.centre import CentreLink
 from openlfr.edge.worker import Worker, WorkerConfig
@@ -24,6 +25,8 @@ from tests.unit.api._support import (
 )
 from tests.unit.governance._support import World
 from tests.unit.pipeline.conftest import ListSource
+
+pytestmark = pytest.mark.nats
 
 
 def _worker(w: World, url: str, nats: str, tok: str, **kw: object) -> Worker:
