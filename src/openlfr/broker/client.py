@@ -101,7 +101,7 @@ class BrokerClient:
 
         try:
             self.nc = await nats.connect(
-                self.url,
+                [u.strip() for u in self.url.split(",") if u.strip()],  # a cluster: any of them
                 name=self.name,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,

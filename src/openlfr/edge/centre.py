@@ -45,7 +45,7 @@ class CentreLink:
         self._beats: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=10_000)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="centre-link", daemon=True)
-        self._live: set[tuple[str, str]] = set()
+        self._live: dict[tuple[str, str], float | None] = {}
 
     def start(self) -> CentreLink:
         self.client.start()
@@ -100,8 +100,10 @@ class CentreLink:
 
     def _watch_deployments(self) -> None:
         live = self.workers.live_assignments()
-        for wid, dep in self._live - live:
+        for wid, dep in self._live.keys() - live.keys():
             self.control(wid, "stop", dep)
-        for wid, dep in live - self._live:
-            self.control(wid, "refresh", dep)
+        for key, threshold in live.items():
+            # Newly live, or re-authorised with another threshold: the worker re-polls now.
+            if key not in self._live or self._live[key] != threshold:
+                self.control(key[0], "refresh", key[1])
         self._live = live

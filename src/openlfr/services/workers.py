@@ -224,10 +224,10 @@ class WorkerService:
             )  # fmt: skip
         return wl
 
-    def live_assignments(self) -> set[tuple[str, str]]:
-        """(worker, deployment) pairs a current worker should be running now."""
+    def live_assignments(self) -> dict[tuple[str, str], float | None]:
+        """(worker, deployment) pairs a current worker should be running now -> threshold."""
         now = self.gov.clock()
-        out = set()
+        out: dict[tuple[str, str], float | None] = {}
         with self.gov._tx() as s:
             q = (
                 select(mw.WorkerAssignment, m.Deployment)
@@ -240,7 +240,7 @@ class WorkerService:
             )
             for a, d in s.execute(q).all():
                 if d.ends_at is None or now < d.ends_at:
-                    out.add((a.worker_id, d.id))
+                    out[(a.worker_id, d.id)] = d.threshold
         return out
 
     # -- liveness -----------------------------------------------------------------------------
