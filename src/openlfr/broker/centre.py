@@ -25,8 +25,9 @@ from openlfr.errors import BrokerMessageError, GovernanceError
 log = logging.getLogger(__name__)
 
 Event = AlertMessage | CountersMessage
-# (event, redelivered) -> "recorded" | "duplicate"; raises GovernanceError when refused.
-Ingest = Callable[[Event, bool], str]
+# [(event, redelivered)] -> per item "recorded" | "duplicate", or the error it met
+# (a GovernanceError is a refusal for good; anything else may pass and is retried).
+Ingest = Callable[[list[tuple[Event, bool]]], list[str | BaseException]]
 
 
 @dataclass
@@ -78,35 +79,38 @@ class CentreConsumer:
             except Exception:  # nats TimeoutError when idle, or a broker restart
                 await asyncio.sleep(0.05)
                 continue
-            for msg in msgs:
-                await self._handle(loop, msg)
+            await self._handle(loop, msgs)
 
-    async def _handle(self, loop: asyncio.AbstractEventLoop, msg: Any) -> None:
-        try:
-            event = parse_event(msg.data)
-        except BrokerMessageError:
-            self.stats.invalid += 1
-            log.warning("dropping a message that is not an OpenLFR event on %s", msg.subject)
-            await msg.term()
+    async def _handle(self, loop: asyncio.AbstractEventLoop, msgs: list[Any]) -> None:
+        batch: list[tuple[Any, Event]] = []
+        for msg in msgs:
+            try:
+                batch.append((msg, parse_event(msg.data)))
+            except BrokerMessageError:
+                self.stats.invalid += 1
+                log.warning("dropping a message that is not an OpenLFR event on %s", msg.subject)
+                await msg.term()
+        if not batch:
             return
+        items = [(ev, msg.metadata.num_delivered > 1) for msg, ev in batch]
         try:
-            redelivered = msg.metadata.num_delivered > 1
-            outcome = await loop.run_in_executor(None, self.ingest, event, redelivered)
-        except GovernanceError as e:
-            # Refused for good (deployment ended, camera not allowed): nothing kept, acked.
-            outcome = f"refused:{e.code}"
-        except Exception as e:
-            self.stats.retried += 1
-            log.warning("ingestion failed (%s); redelivering", type(e).__name__)
+            results = await loop.run_in_executor(None, self.ingest, items)
+        except Exception as e:  # the whole batch failed (database away): all come back
+            results = [e] * len(batch)
+        for (msg, _), r in zip(batch, results, strict=True):
+            if isinstance(r, GovernanceError):
+                # Refused for good (deployment ended, camera not allowed): nothing kept, acked.
+                r = f"refused:{r.code}"
+            if isinstance(r, BaseException):
+                self.stats.retried += 1
+                log.warning("ingestion failed (%s); redelivering", type(r).__name__)
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=1.0)
+                continue
+            self.stats.add(r.split(":")[0])
+            # A lost ack only means a redelivery, which ingestion finds to be a duplicate.
             with contextlib.suppress(Exception):
-                await msg.nak(delay=1.0)
-            return
-        self.stats.add(outcome.split(":")[0])
-        try:
-            await msg.ack_sync(timeout=5)
-        except Exception:
-            # The ack was lost: the message comes back and ingestion finds it a duplicate.
-            log.info("ack lost for %s", msg.subject)
+                await msg.ack()
 
     def stop(self) -> None:
         async def cancel() -> None:

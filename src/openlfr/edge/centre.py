@@ -40,7 +40,7 @@ class CentreLink:
         self.gov = gov
         self.workers = WorkerService(gov)
         self.client = BrokerClient(broker_url, name="openlfr-centre", **broker_options)
-        self.consumer = CentreConsumer(self.client, Ingestor(gov, self.workers))
+        self.consumer = CentreConsumer(self.client, Ingestor(gov, self.workers).batch)
         self.down_after_s, self.watch_every_s = down_after_s, watch_every_s
         self._beats: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=10_000)
         self._stop = threading.Event()

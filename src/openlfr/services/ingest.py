@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.broker.messages import AlertMessage, CountersMessage
-from openlfr.errors import PermissionDeniedError
+from openlfr.errors import KeyUnavailableError, PermissionDeniedError
 from openlfr.services.governance import AlertIn, GovernanceService
 from openlfr.services.workers import SYSTEM_ACTOR, WorkerService
 from openlfr.storage import models as m
@@ -36,9 +37,10 @@ class Ingestor:
         self.workers = workers or WorkerService(gov)
 
     def __call__(self, event: AlertMessage | CountersMessage, redelivered: bool = True) -> str:
-        if isinstance(event, AlertMessage):
-            return self.alert(event, redelivered)
-        return self.counters(event)
+        (r,) = self.batch([(event, redelivered)])
+        if isinstance(r, BaseException):
+            raise r
+        return r
 
     @staticmethod
     def _check_worker(s: Session, worker_id: str, deployment_id: str) -> None:
@@ -49,33 +51,101 @@ class Ingestor:
         if s.get(mw.WorkerAssignment, (worker_id, deployment_id)) is None:
             raise PermissionDeniedError("worker not assigned", source=deployment_id)
 
-    def alert(self, msg: AlertMessage, redelivered: bool = True) -> str:
-        """The ledger is checked always (a re-publish past the stream's duplicate window); the
-        alerts themselves only on a redelivery, the one case where the ledger can lag."""
-        ref = _edge_ref(msg.alert_id)
-        done = None
+    def batch(
+        self, items: list[tuple[AlertMessage | CountersMessage, bool]]
+    ) -> list[str | BaseException]:
+        """Ingest a fetched batch: one lookup transaction for all its alerts, one
+        `record_alert` each, one ledger transaction. Each item gets its outcome or error."""
+        out: list[str | BaseException] = ["" for _ in items]
+        alerts: list[tuple[int, AlertMessage, bool]] = []
+        for i, (ev, red) in enumerate(items):
+            if isinstance(ev, AlertMessage):
+                alerts.append((i, ev, red))
+                continue
+            try:
+                out[i] = self.counters(ev)
+            except Exception as e:
+                out[i] = e
+        if not alerts:
+            return out
+        try:
+            plan = self._plan([(m, red) for _, m, red in alerts])
+        except Exception as e:
+            for i, _, _ in alerts:
+                out[i] = e
+            return out
+        ledger: list[tuple[AlertMessage, str]] = []
+        for (i, msg, _), step in zip(alerts, plan, strict=True):
+            if isinstance(step, BaseException):
+                out[i] = step
+            elif step[0] == "duplicate":
+                out[i] = "duplicate"
+                if step[1] is not None:
+                    ledger.append((msg, step[1]))
+            else:
+                try:
+                    ledger.append((msg, self._record(msg, step[1])))
+                    out[i] = "recorded"
+                except Exception as e:
+                    out[i] = e
+        if ledger:
+            self._ledger(ledger)
+        return out
+
+    def _plan(self, msgs: list[tuple[AlertMessage, bool]]) -> list[tuple[str, Any] | BaseException]:
+        """Per alert: ("duplicate", alert row id or None), ("record", key) or the refusal."""
+        ids = [m.alert_id for m, _ in msgs]
+        plan: list[tuple[str, Any] | BaseException] = []
+        keys: dict[str, bytes] = {}
+        allowed: dict[tuple[str, str], BaseException | None] = {}
+        seen: set[str] = set()
         with self.gov._tx() as s:
-            if s.get(mw.IngestedEvent, msg.alert_id) is not None:
-                return "duplicate"
-            if redelivered:
-                # A crash between recording and the ledger row: the alert itself says so.
-                q = select(m.Alert.id).where(
-                    m.Alert.deployment_id == msg.deployment_id,
-                    m.Alert.source_ref.like(ref + ":%"),
-                )
-                done = s.execute(q).scalar()
-            if done is None:
-                self._check_worker(s, msg.worker_id, msg.deployment_id)
-                key = self.workers.transport_private_key(s, msg.deployment_id, create=False)
-        if done is not None:
-            self._ledger(msg.alert_id, "alert", msg.deployment_id, msg.worker_id, ref=done)
-            return "duplicate"
+            q = select(mw.IngestedEvent.msg_id).where(mw.IngestedEvent.msg_id.in_(ids))
+            done = set(s.execute(q).scalars())
+            for msg, redelivered in msgs:
+                if msg.alert_id in done or msg.alert_id in seen:
+                    plan.append(("duplicate", None))
+                    continue
+                seen.add(msg.alert_id)
+                if redelivered:
+                    # A crash between recording and the ledger row: the alert itself says so.
+                    q2 = select(m.Alert.id).where(
+                        m.Alert.deployment_id == msg.deployment_id,
+                        m.Alert.source_ref.like(_edge_ref(msg.alert_id) + ":%"),
+                    )
+                    row = s.execute(q2).scalar()
+                    if row is not None:
+                        plan.append(("duplicate", row))
+                        continue
+                wk = (msg.worker_id, msg.deployment_id)
+                if wk not in allowed:
+                    try:
+                        self._check_worker(s, *wk)
+                        allowed[wk] = None
+                    except PermissionDeniedError as e:
+                        allowed[wk] = e
+                if allowed[wk] is not None:
+                    plan.append(allowed[wk])  # type: ignore[arg-type]
+                    continue
+                if msg.deployment_id not in keys:
+                    try:
+                        keys[msg.deployment_id] = self.workers.transport_private_key(
+                            s, msg.deployment_id, create=False
+                        )
+                    except KeyUnavailableError as e:
+                        plan.append(e)
+                        continue
+                plan.append(("record", keys[msg.deployment_id]))
+        return plan
+
+    def _record(self, msg: AlertMessage, key: bytes) -> str:
+        ref = _edge_ref(msg.alert_id)
         p = msg.open(key)
         template = None
         if p.template is not None and p.template_contract:
             # record_alert checks it is the deployment's contract.
             template = Template(p.template, EmbeddingContract.from_dict(p.template_contract))
-        aid = self.gov.record_alert(
+        return self.gov.record_alert(
             msg.deployment_id,
             AlertIn(
                 camera_id=msg.camera_id,
@@ -91,20 +161,26 @@ class Ingestor:
                 source_ref=f"{ref}: frame {p.frame_index} ({p.media_s:.2f} s)",
             ),
         )
-        self._ledger(msg.alert_id, "alert", msg.deployment_id, msg.worker_id, ref=aid)
-        return "recorded"
 
-    def _ledger(
-        self, msg_id: str, kind: str, dep: str, worker: str, *, ref: str | None = None
-    ) -> None:
+    def _ledger(self, rows: list[tuple[AlertMessage, str]]) -> None:
         with self.gov._tx() as s:
-            if s.get(mw.IngestedEvent, msg_id) is None:
-                s.add(
-                    mw.IngestedEvent(
-                        msg_id=msg_id, kind=kind, deployment_id=dep, worker_id=worker,
-                        ref=ref, frames=0, faces=0, at=self.gov.clock(),
+            have = set(
+                s.execute(
+                    select(mw.IngestedEvent.msg_id).where(
+                        mw.IngestedEvent.msg_id.in_([m.alert_id for m, _ in rows])
                     )
-                )  # fmt: skip
+                ).scalars()
+            )
+            for msg, ref in rows:
+                if msg.alert_id not in have:
+                    have.add(msg.alert_id)
+                    s.add(
+                        mw.IngestedEvent(
+                            msg_id=msg.alert_id, kind="alert", deployment_id=msg.deployment_id,
+                            worker_id=msg.worker_id, ref=ref, frames=0, faces=0,
+                            at=self.gov.clock(),
+                        )
+                    )  # fmt: skip
 
     def counters(self, msg: CountersMessage) -> str:
         with self.gov._tx() as s:

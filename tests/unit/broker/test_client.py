@@ -19,12 +19,14 @@ def test_durable_publish_survives_a_broker_restart_and_dedupes(nats_server) -> N
     seen: list[str] = []
     lock = threading.Lock()
 
-    def ingest(ev, redelivered):  # type: ignore[no-untyped-def]
+    def ingest(items):  # type: ignore[no-untyped-def]
+        out = []
         with lock:
-            if ev.msg_id in seen:
-                return "duplicate"
-            seen.append(ev.msg_id)
-        return "recorded"
+            for ev, _ in items:
+                out.append("duplicate" if ev.msg_id in seen else "recorded")
+                if ev.msg_id not in seen:
+                    seen.append(ev.msg_id)
+        return out
 
     pub = BrokerClient(nats_server.url, name="w").start()
     n = 40
