@@ -60,10 +60,10 @@ def nats_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 class LoopingCamera:
     """The clip again and again, paced at its frame rate, for `seconds` of wall time."""
 
-    live = True
-
     def __init__(self, path: Path, seconds: float, paced: bool = True) -> None:
         self.path, self.seconds, self.paced = path, seconds, paced
+        # Paced: a camera, frames not taken in time are dropped. Unpaced: every frame waits.
+        self.live = paced
         self.name = f"loop:{path.name}"
         self.stats = SourceStats()
         self._closed = False

@@ -20,13 +20,13 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from openlfr.broker.client import BrokerClient
 from openlfr.broker.messages import AlertMessage, CountersMessage, parse_event
 from openlfr.broker.subjects import CENTRE_CONSUMER, EVENTS_STREAM
-from openlfr.errors import BrokerMessageError, GovernanceError
+from openlfr.errors import BrokerMessageError, OpenLFRError
 
 log = logging.getLogger(__name__)
 
 Event = AlertMessage | CountersMessage
 # [(event, redelivered)] -> per item "recorded" | "duplicate", or the error it met
-# (a GovernanceError is a refusal for good; anything else may pass and is retried).
+# (an OpenLFRError is a refusal for good; anything else may pass and is retried).
 Ingest = Callable[[list[tuple[Event, bool]]], list[str | BaseException]]
 
 
@@ -98,8 +98,9 @@ class CentreConsumer:
         except Exception as e:  # the whole batch failed (database away): all come back
             results = [e] * len(batch)
         for (msg, _), r in zip(batch, results, strict=True):
-            if isinstance(r, GovernanceError):
-                # Refused for good (deployment ended, camera not allowed): nothing kept, acked.
+            if isinstance(r, OpenLFRError):
+                # Refused for good (deployment ended, camera not allowed, wrong model): nothing
+                # kept, acked. Anything else (database away) may pass: redelivered.
                 r = f"refused:{r.code}"
             if isinstance(r, BaseException):
                 self.stats.retried += 1

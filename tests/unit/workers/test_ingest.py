@@ -1,0 +1,79 @@
+"""Ingestion is idempotent on the worker's ids, and refuses workers that may not add records."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from openlfr.broker.messages import AlertMessage, AlertPayload, CountersMessage
+from openlfr.errors import PermissionDeniedError
+from openlfr.services.ingest import Ingestor
+from openlfr.services.workers import WorkerIdentity, WorkerService
+from openlfr.storage import models as m
+from openlfr.storage import models_workers as mw
+from openlfr.vision.mock import MOCK_CONTRACT
+from tests.unit.governance._support import World, live, make_world
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[World, str, list[str], str, bytes]:
+    w = make_world(f"sqlite:///{tmp_path / 'i.sqlite3'}")
+    dep, entries = live(w, cameras=["cam-1"])
+    ws = WorkerService(w.svc)
+    wid, _ = ws.issue(w.admin, "van")
+    ws.assign(w.admin, wid, dep)
+    (a,) = ws.assignments(WorkerIdentity(wid, "van"))
+    return w, dep, entries, wid, bytes.fromhex(a["alert_public_key"])
+
+
+def _alert(dep: str, wid: str, pub: bytes, entry: str) -> AlertMessage:
+    now = time.time()
+    p = AlertPayload(
+        entry, 0.7, 0.5, MOCK_CONTRACT.id, now, now, 3, 0.12, b"\xff\xd8p", b"\xff\xd8s"
+    )
+    return AlertMessage.seal(pub, alert_id=uuid.uuid4().hex, deployment_id=dep,
+                             worker_id=wid, camera_id="cam-1", payload=p)  # fmt: skip
+
+
+def _count(w: World, dep: str) -> int:
+    with w.svc.factory() as s:
+        return int(s.scalar(select(func.count()).select_from(m.Alert).where(
+            m.Alert.deployment_id == dep)) or 0)  # fmt: skip
+
+
+def test_alert_once_through_redelivery_and_crash_window(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, pub = setup
+    ing = Ingestor(w.svc)
+    msg = _alert(dep, wid, pub, entries[0])
+    assert ing(msg, False) == "recorded"
+    assert ing(msg, True) == "duplicate"
+    # A crash after the alert committed but before the ledger row: the alert itself tells.
+    with w.svc.factory() as s, s.begin():
+        s.execute(delete(mw.IngestedEvent))
+    assert ing(msg, True) == "duplicate"
+    assert _count(w, dep) == 1
+    # Same id twice in one batch: once.
+    m2 = _alert(dep, wid, pub, entries[1])
+    assert ing.batch([(m2, False), (m2, True)]) == ["recorded", "duplicate"]
+    assert _count(w, dep) == 2
+
+
+def test_counters_once_and_unknown_or_revoked_workers_refused(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, pub = setup
+    ing = Ingestor(w.svc)
+    c = CountersMessage("run1:1", dep, wid, "cam-1", frames=100, faces=3)
+    assert ing(c) == "recorded" and ing(c) == "duplicate"
+    assert w.svc.deployment(dep)["frames_processed"] == 100
+    other, _ = WorkerService(w.svc).issue(w.admin, "other")  # not assigned
+    with pytest.raises(PermissionDeniedError):
+        ing(_alert(dep, other, pub, entries[0]), False)
+    WorkerService(w.svc).revoke(w.admin, wid, "stolen")
+    with pytest.raises(PermissionDeniedError):
+        ing(_alert(dep, wid, pub, entries[0]), False)
+    with pytest.raises(PermissionDeniedError):
+        ing(CountersMessage("run1:2", dep, wid, "cam-1", frames=5, faces=0))
+    assert _count(w, dep) == 0 and w.svc.deployment(dep)["frames_processed"] == 100
