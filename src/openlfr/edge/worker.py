@@ -30,6 +30,7 @@ from openlfr.services.workers import parse_token
 log = logging.getLogger(__name__)
 
 SourceSpec = str | Callable[[], Any]
+RETRY_AFTER_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class CameraRun:
     sent_frames: int = 0
     sent_faces: int = 0
     seq: int = 0
+    ended: float = 0.0  # time.monotonic() when the run ended
 
     @property
     def running(self) -> bool:
@@ -172,6 +174,9 @@ class Worker:
                     r = self.runs.get((a.deployment_id, cam))
                     if r is not None and (r.running or r.stopped_by == "end_of_source"):
                         continue
+                    failed = r is not None and (r.stopped_by or "").startswith("error:")
+                    if failed and r is not None and time.monotonic() - r.ended < RETRY_AFTER_S:
+                        continue  # a camera that failed is retried, not hammered
                 self._start(a, cam)
 
     def _start(self, a: Assignment, cam: str) -> None:
@@ -254,6 +259,7 @@ class Worker:
             run.stopped_by = run.stopped_by or f"error:{type(e).__name__}"
             log.warning("camera %s stopped: %s", run.camera_id, type(e).__name__)
         finally:
+            run.ended = time.monotonic()
             run.state = "stopped"
 
     def _send_counters(
