@@ -50,13 +50,13 @@ def server(tmp_path: Path, video_path: Path, sface_engine: FaceEngine) -> Iterat
         master_key=lambda: MasterKey(KEY),
         hasher=FAST_HASHER,
     )
-    admin = svc.create_user(None, "admin", PASSWORD, ["administrator"])
+    admin = svc.accounts.create_user(None, "admin", PASSWORD, ["administrator"])
     for name, roles in PEOPLE.items():
         if name != "admin":
-            svc.create_user(admin, name, PASSWORD, roles)
+            svc.accounts.create_user(admin, name, PASSWORD, roles)
     c = sface_engine.contract
     t = default_threshold(c)
-    svc.record_model_approval(
+    svc.approvals.record_model_approval(
         admin, approval_for(c, floor=t - 0.05, at=datetime.now(UTC) - timedelta(days=1))
     )
     # Offline (every frame processed) so the run is the same however loaded the machine is.

@@ -20,7 +20,8 @@ import numpy as np
 
 from openlfr.eval.approval import FpirPoint, ModelApproval
 from openlfr.pipeline.sources import Frame, SourceStats
-from openlfr.services.governance import GovernanceService, random_password
+from openlfr.services.accounts import random_password
+from openlfr.services.governance import GovernanceService
 
 CAMERA = "demo-cam-1"
 NAME = "Demo deployment"
@@ -181,16 +182,18 @@ def prepare(
     off: everything except the start, which is the operator's to do from the console."""
     from openlfr.vision.engine import default_threshold
 
-    admin = svc.authenticate("admin", admin_password)
+    admin = svc.accounts.authenticate("admin", admin_password)
     passwords = {"admin": admin_password}
     people = {}
     for name, roles in ROLES:
         passwords[name] = random_password()
-        people[name] = svc.create_user(admin, name, passwords[name], roles, name.title())
-    now = svc.clock()
+        people[name] = svc.accounts.create_user(admin, name, passwords[name], roles, name.title())
+    now = svc.ctx.clock()
     threshold = default_threshold(engine.contract)
-    svc.record_model_approval(admin, demo_approval(engine.contract.id, threshold, now.isoformat()))
-    dep = svc.create_deployment(
+    svc.approvals.record_model_approval(
+        admin, demo_approval(engine.contract.id, threshold, now.isoformat())
+    )
+    dep = svc.deployments.create_deployment(
         people["officer"],
         NAME,
         purpose="locate_missing_or_vulnerable",
@@ -212,8 +215,8 @@ def prepare(
         operators=["operator"],
         signage={},
     )
-    svc.authorise(people["officer"], dep)
-    svc.add_entry_from_photo(
+    svc.deployments.authorise(people["officer"], dep)
+    svc.watchlists.add_entry_from_photo(
         people["compiler"],
         dep,
         engine,
@@ -225,7 +228,7 @@ def prepare(
         reason="demo subject",
         subject_ref="DEMO-1",
     )
-    svc.sign_off(people["reviewer"], dep)
+    svc.watchlists.sign_off(people["reviewer"], dep)
     return DemoWorld(dep, passwords)
 
 

@@ -72,7 +72,7 @@ class LiveManager:
 
     def start(self, deployment_id: str, by: Actor) -> tuple[list[str], list[str]]:
         """Start every whitelisted camera that has a source; returns (started, without source)."""
-        cams = self.service.deployment(deployment_id)["cameras"]
+        cams = self.service.deployments.deployment(deployment_id)["cameras"]
         started, missing = [], []
         for cam in cams:
             if cam not in self.sources:
@@ -99,11 +99,11 @@ class LiveManager:
     def resume(self) -> None:
         """At server start: pick up deployments that are live, acting as their first operator."""
         for dep_id in console.live_deployment_ids(self.service):
-            ops = self.service.deployment(dep_id)["operator_ids"]
+            ops = self.service.deployments.deployment(dep_id)["operator_ids"]
             if not ops:
                 continue
             try:
-                self.start(dep_id, console.actor_by_id(self.service, ops[0]))
+                self.start(dep_id, self.service.accounts.actor_by_id(ops[0]))
             except OpenLFRError as e:
                 log.warning("could not resume deployment %s: %s", dep_id, e.code)
 

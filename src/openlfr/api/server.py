@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from openlfr.config.settings import Settings
-from openlfr.services import console
-from openlfr.services.governance import GovernanceService, random_password
+from openlfr.services.accounts import random_password
+from openlfr.services.governance import GovernanceService
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,12 @@ def bootstrap(settings: Settings, *, admin_username: str = "admin") -> Bootstrap
         gs = gs.model_copy(update={"key_file": key_file})
     svc = GovernanceService(session_factory(make_engine(url)), settings=gs)
     password = None
-    if not svc.users():
+    if not svc.accounts.users():
         password = random_password()
-        admin = svc.create_user(None, admin_username, password, ["administrator"], "Administrator")
-        console.mark_one_time_password(svc, "system", admin.id)
+        admin = svc.accounts.create_user(
+            None, admin_username, password, ["administrator"], "Administrator"
+        )
+        svc.accounts.mark_one_time_password("system", admin.id)
     return Bootstrap(svc, url, key_file, created, password)
 
 

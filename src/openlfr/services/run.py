@@ -17,7 +17,8 @@ from typing import Any
 from openlfr.errors import FaceError, GovernanceError, ImageError
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState
-from openlfr.services.governance import AlertIn, GovernanceService
+from openlfr.services.alerts import AlertIn
+from openlfr.services.governance import GovernanceService
 from openlfr.vision.engine import FaceEngine
 from openlfr.vision.imageio import ImageLimits, decode_image
 
@@ -47,7 +48,7 @@ class GovernanceSink:
             except (FaceError, ImageError):
                 template = None
         try:
-            aid = self.service.record_alert(
+            aid = self.service.alerts.record_alert(
                 self.deployment_id,
                 AlertIn(
                     camera_id=alert.camera_id,
@@ -100,13 +101,13 @@ def run_deployment(
     from openlfr.matching.watchlist import Watchlist
     from openlfr.pipeline.runner import Pipeline, PipelineConfig
 
-    info = service.deployment(deployment_id)
+    info = service.deployments.deployment(deployment_id)
     if by.id not in info["operator_ids"]:
         from openlfr.errors import PermissionDeniedError
 
         raise PermissionDeniedError(f"{by.username} is not an operator of this deployment")
-    service.check_frame(deployment_id, camera_id)  # live, in window, camera whitelisted
-    wl = service.load_watchlist(deployment_id)
+    service.deployments.check_frame(deployment_id, camera_id)  # live, in window, camera whitelisted
+    wl = service.watchlists.load_watchlist(deployment_id)
     watchlist = Watchlist(wl.entry_ids, wl.vectors, engine.contract)
     sink = GovernanceSink(service, deployment_id, engine)
     base = pipeline_config or PipelineConfig()
@@ -130,15 +131,15 @@ def run_deployment(
         if now - last_check[0] < check_every_s:
             return False
         last_check[0] = now
-        if ends_at is not None and service.clock() >= ends_at:
+        if ends_at is not None and service.ctx.clock() >= ends_at:
             return True
-        return service.deployment(deployment_id)["state"] != DeploymentState.LIVE.value
+        return service.deployments.deployment(deployment_id)["state"] != DeploymentState.LIVE.value
 
     summary = pipe.run(source, should_stop=should_stop, max_frames=max_frames)
     c = summary.counters
     # Faces processed = face tracks seen (each person counted once per track), a number only.
-    service.add_counters(deployment_id, frames=c.frames_processed, faces=c.tracks)
-    service.record_run(
+    service.deployments.add_counters(deployment_id, frames=c.frames_processed, faces=c.tracks)
+    service.deployments.record_run(
         by,
         deployment_id,
         camera_id,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from openlfr.services.governance import GovernanceService, PurgeReceipt
+from openlfr.services.governance import GovernanceService
+from openlfr.services.retention import PurgeReceipt
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 class RetentionScheduler:
     def __init__(self, service: GovernanceService, interval_s: float | None = None) -> None:
         self.service = service
-        self.interval_s = interval_s or service.settings.purge_interval_minutes * 60.0
+        self.interval_s = interval_s or service.ctx.settings.purge_interval_minutes * 60.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
@@ -25,7 +26,7 @@ class RetentionScheduler:
 
     def run_once(self) -> PurgeReceipt | None:
         try:
-            self.last = self.service.purge()
+            self.last = self.service.retention.purge()
         except Exception:
             # A failed run must not kill the timer: the next one retries, and it is logged.
             log.exception("retention purge failed; retrying in %.0f s", self.interval_s)

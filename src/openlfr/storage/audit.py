@@ -40,18 +40,21 @@ def canonical(obj: Any) -> str:
     )
 
 
+def as_dict(r: AuditRecord) -> dict[str, Any]:
+    """A record's hashed content: everything but its own hash and the link to the previous."""
+    return {
+        "seq": r.seq,
+        "at": r.at,
+        "actor": r.actor,
+        "action": r.action,
+        "subject": r.subject,
+        "before": json.loads(r.before_json),
+        "after": json.loads(r.after_json),
+    }
+
+
 def record_hash(prev_hash: str, r: AuditRecord) -> str:
-    body = canonical(
-        {
-            "seq": r.seq,
-            "at": r.at,
-            "actor": r.actor,
-            "action": r.action,
-            "subject": r.subject,
-            "before": json.loads(r.before_json),
-            "after": json.loads(r.after_json),
-        }
-    )
+    body = canonical(as_dict(r))
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 

@@ -22,7 +22,7 @@ from tests.unit.api._support import app_for, ready_deployment, world
 _TMP = Path(tempfile.mkdtemp(prefix="openlfr-fuzz-"))
 atexit.register(shutil.rmtree, _TMP, True)
 _W = world(_TMP)
-_W.svc.create_user(
+_W.svc.accounts.create_user(
     _W.admin,
     "fuzzer",
     "fuzzer password 123",

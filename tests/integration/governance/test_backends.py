@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from openlfr.services.governance import AlertIn
+from openlfr.services.alerts import AlertIn
 from openlfr.storage import audit
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import live, make_world, template
@@ -20,7 +20,7 @@ def test_chain_stays_linear_under_concurrent_writers(db_url: str) -> None:
     def writer(n: int) -> None:
         try:
             for i in range(10):
-                with w.svc.factory() as s, s.begin():
+                with w.svc.ctx.factory() as s, s.begin():
                     audit.append(
                         s, at=w.clock(), actor=f"t{n}", action="test.write", subject=f"n:{i}"
                     )
@@ -33,14 +33,14 @@ def test_chain_stays_linear_under_concurrent_writers(db_url: str) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    rep = w.svc.verify_audit()
+    rep = w.svc.audit.verify_audit()
     assert rep.ok and rep.records == 9 + 40  # 9 user creations + 40 writes
 
 
 def test_rules_tamper_and_purge_on_each_backend(db_url: str) -> None:
     w = make_world(db_url)
     dep, ids = live(w)
-    aid = w.svc.record_alert(
+    aid = w.svc.alerts.record_alert(
         dep,
         AlertIn(
             camera_id="cam-1",
@@ -53,19 +53,19 @@ def test_rules_tamper_and_purge_on_each_backend(db_url: str) -> None:
             probe_jpeg=b"probe",
         ),
     )
-    w.svc.review(w.op1, aid, "reject", "different person")
-    w.svc.end(w.op1, dep)
+    w.svc.alerts.review(w.op1, aid, "reject", "different person")
+    w.svc.deployments.end(w.op1, dep)
     w.clock.advance(days=31, hours=1)
-    rc = w.svc.purge()
+    rc = w.svc.retention.purge()
     assert rc.alerts_deleted == {dep: 1} and rc.watchlists_destroyed == {dep: 3}
     assert rc.keys_destroyed == [dep]
-    rec = w.svc.deployment_record(dep)
+    rec = w.svc.transparency.deployment_record(dep)
     assert (rec.alerts, rec.false_alerts, rec.false_alert_rate_per_alerts) == (1, 1, 1.0)
-    assert w.svc.verify_audit().ok
-    with w.svc.factory() as s, s.begin():
+    assert w.svc.audit.verify_audit().ok
+    with w.svc.ctx.factory() as s, s.begin():
         s.execute(
             text("update audit_log set at = :t where seq = 2"),
             {"t": (w.clock() - timedelta(days=1)).isoformat()},
         )
-    rep = w.svc.verify_audit()
+    rep = w.svc.audit.verify_audit()
     assert not rep.ok and rep.first_bad_seq == 2

@@ -55,8 +55,8 @@ def test_lawful_deployment_end_to_end(
     w = make_world(db_url)
     svc, contract = w.svc, sface_engine.contract
     threshold = default_threshold(contract)
-    svc.record_model_approval(w.admin, approval_for(contract, floor=threshold - 0.05))
-    dep = svc.create_deployment(
+    svc.approvals.record_model_approval(w.admin, approval_for(contract, floor=threshold - 0.05))
+    dep = svc.deployments.create_deployment(
         w.ao1,
         "Arcade",
         **full_fields(
@@ -66,7 +66,7 @@ def test_lawful_deployment_end_to_end(
             expected_faces=5000,
         ),
     )
-    svc.authorise(w.ao1, dep)
+    svc.deployments.authorise(w.ao1, dep)
 
     common = dict(
         legal_basis="warrant",
@@ -76,10 +76,10 @@ def test_lawful_deployment_end_to_end(
     )
     for i, (name, photo) in enumerate(lfw_photos):
         cat = "wanted_by_courts_or_police" if i % 2 else "suspected_of_offence"
-        svc.add_entry_from_photo(
+        svc.watchlists.add_entry_from_photo(
             w.compiler, dep, sface_engine, photo, category=cat, subject_ref=name, **common
         )
-    mated, _ = svc.add_entry_from_photo(
+    mated, _ = svc.watchlists.add_entry_from_photo(
         w.compiler,
         dep,
         sface_engine,
@@ -89,10 +89,10 @@ def test_lawful_deployment_end_to_end(
         **common,
     )
     size = len(lfw_photos) + 1
-    assert svc.projected_false_alerts(dep) is not None
-    svc.sign_off(w.ao2, dep)
+    assert svc.watchlists.projected_false_alerts(dep) is not None
+    svc.watchlists.sign_off(w.ao2, dep)
     w.clock.advance(hours=1)
-    svc.start(w.op1, dep)
+    svc.deployments.start(w.op1, dep)
 
     with pytest.raises(CameraNotAllowedError):
         run_deployment(
@@ -107,53 +107,61 @@ def test_lawful_deployment_end_to_end(
         engine=sface_engine,
     )
     assert res.alerts_recorded == 1 and res.faces_processed > 0
-    (alert,) = svc.alerts(w.dpo, dep)
+    (alert,) = svc.alerts.alerts(w.dpo, dep)
     assert alert["entry_id"] == mated and alert["score"] >= threshold
 
-    evidence = svc.alert_evidence(w.op1, alert["id"])
+    evidence = svc.alerts.alert_evidence(w.op1, alert["id"])
     assert (
         evidence["probe_jpeg"][:3] == b"\xff\xd8\xff" and evidence["watchlist_jpeg"] == mated_jpeg
     )
-    assert svc.review(w.op1, alert["id"], "confirm", "same face, same clothing") == "confirmed"
-    svc.record_outcome(w.op1, alert["id"], engaged=True, duration_s=300, result="condition_check")
+    assert (
+        svc.alerts.review(w.op1, alert["id"], "confirm", "same face, same clothing") == "confirmed"
+    )
+    svc.alerts.record_outcome(
+        w.op1, alert["id"], engaged=True, duration_s=300, result="condition_check"
+    )
 
-    hits = svc.subject_access(w.dpo, sface_engine.face_from_file(mated_jpeg).template)
+    hits = svc.subject_rights.subject_access(
+        w.dpo, sface_engine.face_from_file(mated_jpeg).template
+    )
     assert {(h.kind, h.id) for h in hits} >= {("alert", alert["id"]), ("watchlist_entry", mated)}
 
     w.clock.advance(hours=2)
-    svc.end(w.op1, dep)
-    rec = svc.deployment_record(dep)
+    svc.deployments.end(w.op1, dep)
+    rec = svc.transparency.deployment_record(dep)
     assert (rec.alerts, rec.true_alerts, rec.false_alerts, rec.engagements) == (1, 1, 0, 1)
     assert rec.watchlist_size == size and rec.watchlist_by_category["missing_or_vulnerable"] == 1
     assert rec.faces_processed == res.faces_processed and rec.camera_count == 1
     assert rec.other_outcomes == {"condition_check": 1} and rec.false_alert_rate_per_alerts == 0
 
-    with svc.factory() as s:
+    with svc.ctx.factory() as s:
         blobs = [
             s.execute(text(f"select {c} from alerts")).scalar_one()
             for c in ("probe_enc", "scene_enc", "template_enc")
         ]
 
     w.clock.advance(hours=24)
-    assert svc.purge().watchlists_destroyed == {dep: size}
-    assert svc.entries(w.dpo, dep) == []
-    stub = svc.was_on_list(w.dpo, dep, mated)
+    assert svc.retention.purge().watchlists_destroyed == {dep: size}
+    assert svc.watchlists.entries(w.dpo, dep) == []
+    stub = svc.watchlists.was_on_list(w.dpo, dep, mated)
     assert (
         stub is not None
         and stub["state"] == "destroyed"
         and stub["category"] == "missing_or_vulnerable"
     )
-    assert svc.deployment_record(dep).watchlist_size == size  # the record survives destruction
+    assert (
+        svc.transparency.deployment_record(dep).watchlist_size == size
+    )  # the record survives destruction
 
     w.clock.now = T0 + timedelta(days=33)
-    assert svc.purge().alerts_deleted == {dep: 1}
-    assert svc.alerts(w.dpo, dep) == []
-    with svc.factory() as s:
+    assert svc.retention.purge().alerts_deleted == {dep: 1}
+    assert svc.alerts.alerts(w.dpo, dep) == []
+    with svc.ctx.factory() as s:
         assert s.execute(text("select count(*) from data_keys")).scalar_one() == 0
     if db_url.startswith("sqlite"):
         raw = _raw(db_url)
         assert all(b is not None and b[16:64] not in raw for b in blobs)
-    assert svc.deployment_record(dep).true_alerts == 1  # counts survive the purge
+    assert svc.transparency.deployment_record(dep).true_alerts == 1  # counts survive the purge
 
     code, out = _cli(db_url, "report", "deployment", dep, "--format", "csv")
     assert code == 0 and "true_alerts" in out.splitlines()[0]
@@ -161,7 +169,7 @@ def test_lawful_deployment_end_to_end(
     assert code == 0 and "<table>" in out
     code, out = _cli(db_url, "audit", "verify")
     assert code == 0, out
-    with svc.factory() as s, s.begin():
+    with svc.ctx.factory() as s, s.begin():
         s.execute(text("update audit_log set actor = 'mallory' where seq = 3"))
     code, out = _cli(db_url, "audit", "verify")
     assert code == 1 and "record 3" in out

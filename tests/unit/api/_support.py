@@ -55,7 +55,7 @@ def walking_source(colour: tuple[int, int, int] = RED, n: int = 40) -> ListSourc
 def world(tmp: Path) -> World:
     settings = GovernanceSettings(quality_reject_below=0.0, quality_flag_below=0.0)
     w = make_world(f"sqlite:///{tmp / 'api.sqlite3'}", settings=settings)
-    w.svc.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+    w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
     return w
 
 

@@ -115,7 +115,7 @@ def make_world(
         hasher=FAST_HASHER,
     )
     people: dict[str, Actor] = {}
-    people["admin"] = svc.create_user(None, "admin", PASSWORD, ["administrator"])
+    people["admin"] = svc.accounts.create_user(None, "admin", PASSWORD, ["administrator"])
     for name, roles in (
         ("ao1", ["authorising_officer"]),
         ("ao2", ["authorising_officer"]),
@@ -126,7 +126,7 @@ def make_world(
         ("dpo", ["auditor"]),
         ("multi", ["authorising_officer", "operator", "watchlist_compiler"]),
     ):
-        people[name] = svc.create_user(people["admin"], name, PASSWORD, roles)
+        people[name] = svc.accounts.create_user(people["admin"], name, PASSWORD, roles)
     return World(svc, clock, url, people)
 
 
@@ -154,8 +154,8 @@ def full_fields(**over: Any) -> dict[str, Any]:
 
 
 def draft(w: World, **over: Any) -> str:
-    w.svc.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
-    return w.svc.create_deployment(w.ao1, "Cardiff centre", **full_fields(**over))
+    w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+    return w.svc.deployments.create_deployment(w.ao1, "Cardiff centre", **full_fields(**over))
 
 
 def template(seed: int, contract: EmbeddingContract = MOCK_CONTRACT) -> Template:
@@ -183,7 +183,7 @@ MARKER = b"OPENLFR-TEST-IMAGE-MARKER-"
 def add_entries(w: World, dep: str, n: int = 3, by: Actor | None = None) -> list[str]:
     ids = []
     for i in range(n):
-        eid, _ = w.svc.add_entry(
+        eid, _ = w.svc.watchlists.add_entry(
             by or w.compiler,
             dep,
             proposal(subject_ref=f"PND/{i}"),
@@ -197,9 +197,9 @@ def add_entries(w: World, dep: str, n: int = 3, by: Actor | None = None) -> list
 def live(w: World, **over: Any) -> tuple[str, list[str]]:
     """A deployment authorised, compiled, signed off and started."""
     dep = draft(w, **over)
-    w.svc.authorise(w.ao1, dep)
+    w.svc.deployments.authorise(w.ao1, dep)
     ids = add_entries(w, dep)
-    w.svc.sign_off(w.ao2, dep)
+    w.svc.watchlists.sign_off(w.ao2, dep)
     w.clock.advance(hours=1)
-    w.svc.start(w.op1, dep)
+    w.svc.deployments.start(w.op1, dep)
     return dep, ids

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from openlfr.errors import KeyUnavailableError
-from openlfr.services.governance import AlertIn
+from openlfr.services.alerts import AlertIn
 from openlfr.storage import audit
 from openlfr.storage.crypto import MasterKey, generate_key_file, new_data_key, open_sealed, seal
 from openlfr.storage.models import AuditRecord
@@ -27,12 +27,12 @@ def _db_bytes(w: World) -> bytes:
 
 
 def _sql(w: World, sql: str, **params: object) -> None:
-    with w.svc.factory() as s, s.begin():
+    with w.svc.ctx.factory() as s, s.begin():
         s.execute(text(sql), params)
 
 
 def _alert(w: World, dep: str, entry: str) -> str:
-    return w.svc.record_alert(
+    return w.svc.alerts.record_alert(
         dep,
         AlertIn(
             camera_id="cam-1",
@@ -49,24 +49,24 @@ def _alert(w: World, dep: str, entry: str) -> str:
 
 def test_chain_intact_then_edit_detected(world: World) -> None:
     live(world)
-    rep = world.svc.verify_audit()
+    rep = world.svc.audit.verify_audit()
     assert rep.ok and rep.records > 10
     _sql(world, "update audit_log set after_json = :a where seq = 5", a='{"username":"mallory"}')
-    rep = world.svc.verify_audit()
+    rep = world.svc.audit.verify_audit()
     assert not rep.ok and rep.first_bad_seq == 5 and "edited" in str(rep)
 
 
 def test_delete_detected(world: World) -> None:
     live(world)
     _sql(world, "delete from audit_log where seq = 7")
-    rep = world.svc.verify_audit()
+    rep = world.svc.audit.verify_audit()
     assert not rep.ok and rep.first_bad_seq == 7 and "missing" in str(rep)
 
 
 def test_insert_detected(world: World) -> None:
     live(world)
     # A forger who knows the algorithm appends a well-formed record: the head row catches it.
-    with world.svc.factory() as s, s.begin():
+    with world.svc.ctx.factory() as s, s.begin():
         last = s.execute(text("select max(seq) from audit_log")).scalar_one()
         prev = s.get(AuditRecord, last)
         assert prev is not None
@@ -82,7 +82,7 @@ def test_insert_detected(world: World) -> None:
         )
         r.hash = audit.record_hash(prev.hash, r)
         s.add(r)
-    rep = world.svc.verify_audit()
+    rep = world.svc.audit.verify_audit()
     assert not rep.ok and "chain head" in str(rep)
 
 
@@ -95,19 +95,19 @@ def test_insert_in_the_middle_detected(world: World) -> None:
         "insert into audit_log (seq, at, actor, action, subject, before_json, after_json, "
         "prev_hash, hash) values (4, 'x', 'mallory', 'x', 'x', '{}', '{}', 'x', 'x')",
     )
-    rep = world.svc.verify_audit()
+    rep = world.svc.audit.verify_audit()
     assert not rep.ok and rep.first_bad_seq == 4 and "does not link" in str(rep)
 
 
 def test_truncation_detected(world: World) -> None:
     live(world)
     _sql(world, "delete from audit_log where seq = (select max(seq) from audit_log)")
-    assert not world.svc.verify_audit().ok
+    assert not world.svc.audit.verify_audit().ok
 
 
 def test_audit_never_holds_biometrics(world: World) -> None:
     live(world)
-    with world.svc.factory() as s:
+    with world.svc.ctx.factory() as s:
         rows = s.execute(text("select before_json || after_json from audit_log")).scalars().all()
     blob = "".join(rows)
     assert "MARKER" not in blob and "PND/" not in blob  # no images, no subject references
@@ -123,7 +123,7 @@ def test_biometrics_at_rest_are_unreadable_without_key(world: World) -> None:
     for i in range(3):
         vec = np.ascontiguousarray(template(i).vector).tobytes()
         assert vec not in raw and vec[:16] not in raw
-    with world.svc.factory() as s:
+    with world.svc.ctx.factory() as s:
         wrapped = s.execute(
             text("select wrapped from data_keys where purpose='watchlist'")
         ).scalar_one()
@@ -137,13 +137,13 @@ def test_biometrics_at_rest_are_unreadable_without_key(world: World) -> None:
 def test_purge_leaves_no_residue_in_the_file(world: World) -> None:
     dep, ids = live(world)
     aid = _alert(world, dep, ids[0])
-    with world.svc.factory() as s:
+    with world.svc.ctx.factory() as s:
         probe = s.execute(text("select probe_enc from alerts where id=:i"), {"i": aid}).scalar_one()
         image = s.execute(text("select image_enc from watchlist_entries limit 1")).scalar_one()
     assert probe in _db_bytes(world) and image in _db_bytes(world)
-    world.svc.end(world.op1, dep)
+    world.svc.deployments.end(world.op1, dep)
     world.clock.advance(days=31, minutes=1)
-    rc = world.svc.purge()
+    rc = world.svc.retention.purge()
     assert (
         rc.alerts_deleted == {dep: 1}
         and rc.watchlists_destroyed == {dep: 3}
@@ -151,7 +151,7 @@ def test_purge_leaves_no_residue_in_the_file(world: World) -> None:
     )
     raw = _db_bytes(world)
     assert probe[20:80] not in raw and image[20:80] not in raw
-    assert world.svc.verify_audit().ok
+    assert world.svc.audit.verify_audit().ok
 
 
 def test_key_file_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -106,7 +106,7 @@ def test_scheduler_runs_and_survives_errors(world: World) -> None:
         calls.append(1)
         raise RuntimeError("db down")
 
-    world.svc.purge = boom  # type: ignore[method-assign, assignment]
+    world.svc.retention.purge = boom  # type: ignore[method-assign, assignment]
     assert sch.run_once() is None and calls
     sch.start()
     sch.stop()

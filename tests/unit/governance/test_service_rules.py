@@ -17,7 +17,7 @@ from openlfr.errors import (
     RuleViolation,
     SeparationOfDutiesError,
 )
-from openlfr.services.governance import AlertIn
+from openlfr.services.alerts import AlertIn
 from openlfr.vision.contract import EmbeddingContract
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import (
@@ -39,22 +39,22 @@ def refused(exc: pytest.ExceptionInfo[RuleViolation]) -> str:
 
 # -- people ---------------------------------------------------------------------------------
 def test_users_passwords_and_roles(world: World) -> None:
-    assert world.svc.authenticate("op1", PASSWORD).username == "op1"
+    assert world.svc.accounts.authenticate("op1", PASSWORD).username == "op1"
     with pytest.raises(PermissionDeniedError, match="wrong password"):
-        world.svc.authenticate("op1", "nope")
+        world.svc.accounts.authenticate("op1", "nope")
     with pytest.raises(PermissionDeniedError, match="ao1 needs one of the roles: administrator"):
-        world.svc.create_user(world.ao1, "x", PASSWORD, ["operator"])
+        world.svc.accounts.create_user(world.ao1, "x", PASSWORD, ["operator"])
     with pytest.raises(ValueError, match="role 'boss' is not one of"):
-        world.svc.create_user(world.admin, "x", PASSWORD, ["boss"])
+        world.svc.accounts.create_user(world.admin, "x", PASSWORD, ["boss"])
     with pytest.raises(RuleViolation, match="at least 12 characters"):
-        world.svc.create_user(world.admin, "x", "short", ["operator"])
+        world.svc.accounts.create_user(world.admin, "x", "short", ["operator"])
 
 
 # -- authorisation (A.1, A.21, C.9-C.11) --------------------------------------------------------
 def test_authorise_lists_every_missing_item(world: World) -> None:
     dep = draft(world, dpia_ref=None, eia_ref="", alternatives=None, cameras=[])
     with pytest.raises(RuleViolation) as ei:
-        world.svc.authorise(world.ao1, dep)
+        world.svc.deployments.authorise(world.ao1, dep)
     msg = refused(ei)
     for item in (
         "missing DPIA reference",
@@ -63,16 +63,16 @@ def test_authorise_lists_every_missing_item(world: World) -> None:
         "missing camera whitelist",
     ):
         assert item in msg
-    assert world.svc.deployment(dep)["state"] == "draft"
+    assert world.svc.deployments.deployment(dep)["state"] == "draft"
 
 
 def test_authoriser_cannot_be_operator_or_compiler(world: World) -> None:
     dep = draft(world, operators=["multi"])
     with pytest.raises(RuleViolation, match="authorising officer cannot also be an operator"):
-        world.svc.authorise(world.multi, dep)
+        world.svc.deployments.authorise(world.multi, dep)
     dep2 = draft(world, compiler="multi")
     with pytest.raises(RuleViolation, match="cannot also be the watchlist compiler"):
-        world.svc.authorise(world.multi, dep2)
+        world.svc.deployments.authorise(world.multi, dep2)
 
 
 def test_compiler_cannot_be_operator(world: World) -> None:
@@ -83,7 +83,7 @@ def test_compiler_cannot_be_operator(world: World) -> None:
 def test_only_authorising_officers_authorise(world: World) -> None:
     dep = draft(world)
     with pytest.raises(RuleViolation, match="op1 is not an authorising officer"):
-        world.svc.authorise(world.op1, dep)
+        world.svc.deployments.authorise(world.op1, dep)
 
 
 def test_purpose_is_a_closed_list(world: World) -> None:
@@ -94,7 +94,7 @@ def test_purpose_is_a_closed_list(world: World) -> None:
 def test_no_model_evaluation_no_authorisation(world: World) -> None:
     dep = draft(world, model_contract_id="unknown-model@1#abc")
     with pytest.raises(RuleViolation, match="no evaluation report .* for model unknown-model"):
-        world.svc.authorise(world.ao1, dep)
+        world.svc.deployments.authorise(world.ao1, dep)
 
 
 def test_threshold_below_floor_needs_second_authorisation(world: World) -> None:
@@ -102,39 +102,41 @@ def test_threshold_below_floor_needs_second_authorisation(world: World) -> None:
     with pytest.raises(
         RuleViolation, match="below the model's validated floor 0.4: needs a second"
     ):
-        world.svc.authorise(world.ao1, dep)
-    world.svc.countersign(world.ao1, dep, "low_threshold", "high-harm missing person")
+        world.svc.deployments.authorise(world.ao1, dep)
+    world.svc.deployments.countersign(world.ao1, dep, "low_threshold", "high-harm missing person")
     with pytest.raises(RuleViolation, match="must be by a different officer"):
-        world.svc.authorise(world.ao1, dep)
-    world.svc.countersign(world.ao2, dep, "low_threshold", "high-harm missing person")
-    world.svc.authorise(world.ao1, dep)
-    assert world.svc.deployment(dep)["state"] == "authorised"
+        world.svc.deployments.authorise(world.ao1, dep)
+    world.svc.deployments.countersign(world.ao2, dep, "low_threshold", "high-harm missing person")
+    world.svc.deployments.authorise(world.ao1, dep)
+    assert world.svc.deployments.deployment(dep)["state"] == "authorised"
 
 
 def test_threshold_fixed_at_authorisation(world: World) -> None:
     dep = draft(world)
-    efa = world.svc.authorise(world.ao1, dep)
+    efa = world.svc.deployments.authorise(world.ao1, dep)
     # 20,000 faces at the 5,000 cap (extrapolated from 1,000) and threshold 0.5.
     assert efa == pytest.approx(20000 * min(1.0, 60e-4 * 1.5 * 5))
     with pytest.raises(InvalidStateError, match="fixed at authorisation"):
-        world.svc.update_deployment(world.ao1, dep, threshold=0.3)
-    assert world.svc.deployment(dep)["threshold"] == 0.5
+        world.svc.deployments.update_deployment(world.ao1, dep, threshold=0.3)
+    assert world.svc.deployments.deployment(dep)["threshold"] == 0.5
 
 
 def test_start_without_notice_needs_reason_and_second_authoriser(world: World) -> None:
     dep = draft(world, public_notice_at=None)
     with pytest.raises(RuleViolation) as ei:
-        world.svc.authorise(world.ao1, dep)
+        world.svc.deployments.authorise(world.ao1, dep)
     assert "no recorded reason" in refused(ei) and "countersign no_notice" in refused(ei)
-    world.svc.update_deployment(world.ao1, dep, no_notice_reason="notice would alert the suspect")
-    world.svc.countersign(world.ao2, dep, "no_notice", "agreed: urgent risk")
-    world.svc.authorise(world.ao1, dep)
+    world.svc.deployments.update_deployment(
+        world.ao1, dep, no_notice_reason="notice would alert the suspect"
+    )
+    world.svc.deployments.countersign(world.ao2, dep, "no_notice", "agreed: urgent risk")
+    world.svc.deployments.authorise(world.ao1, dep)
 
 
 def test_eu_mode_requires_its_fields(world: World) -> None:
     dep = draft(world, eu_mode=True)
     with pytest.raises(RuleViolation) as ei:
-        world.svc.authorise(world.ao1, dep)
+        world.svc.deployments.authorise(world.ao1, dep)
     for item in (
         "fundamental rights impact assessment",
         "EU database registration id",
@@ -147,55 +149,57 @@ def test_eu_mode_requires_its_fields(world: World) -> None:
 def test_end_before_start_refused(world: World) -> None:
     dep = draft(world, ends_at=T0)
     with pytest.raises(RuleViolation, match="end time is not after the start time"):
-        world.svc.authorise(world.ao1, dep)
+        world.svc.deployments.authorise(world.ao1, dep)
 
 
 # -- start ----------------------------------------------------------------------------------
 def test_start_lists_missing_watchlist_and_sign_off(world: World) -> None:
     dep = draft(world)
-    world.svc.authorise(world.ao1, dep)
+    world.svc.deployments.authorise(world.ao1, dep)
     world.clock.advance(hours=1)
     with pytest.raises(RuleViolation) as ei:
-        world.svc.start(world.op1, dep)
+        world.svc.deployments.start(world.op1, dep)
     assert "watchlist is empty" in refused(ei) and "has not been signed off" in refused(ei)
 
 
 def test_start_before_window_and_after_end(world: World) -> None:
     dep = draft(world)
-    world.svc.authorise(world.ao1, dep)
+    world.svc.deployments.authorise(world.ao1, dep)
     add_entries(world, dep)
-    world.svc.sign_off(world.ao2, dep)
+    world.svc.watchlists.sign_off(world.ao2, dep)
     with pytest.raises(RuleViolation, match="the window opens at"):
-        world.svc.start(world.op1, dep)
+        world.svc.deployments.start(world.op1, dep)
     world.clock.advance(hours=10)
     with pytest.raises(RuleViolation, match="start after the end time"):
-        world.svc.start(world.op1, dep)
+        world.svc.deployments.start(world.op1, dep)
 
 
 def test_start_needs_operator(world: World) -> None:
     dep = draft(world)
-    world.svc.authorise(world.ao1, dep)
+    world.svc.deployments.authorise(world.ao1, dep)
     with pytest.raises(PermissionDeniedError, match="compiler is not an operator"):
-        world.svc.start(world.compiler, dep)
+        world.svc.deployments.start(world.compiler, dep)
 
 
 def test_no_key_no_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
     w = make_world(f"sqlite:///{tmp_path / 'k.sqlite3'}", key=False)
     dep = draft(w)
-    w.svc.authorise(w.ao1, dep)
+    w.svc.deployments.authorise(w.ao1, dep)
     with pytest.raises(KeyUnavailableError, match="no master key: set OPENLFR_MASTER_KEY"):
         add_entries(w, dep)
     w.clock.advance(hours=1)
     with pytest.raises(RuleViolation, match="no master key available"):
-        w.svc.start(w.op1, dep)
+        w.svc.deployments.start(w.op1, dep)
 
 
 # -- watchlist (B.5-B.8) ----------------------------------------------------------------------
 def test_uncategorised_entry_refused_and_nothing_stored(world: World) -> None:
     dep = draft(world)
     with pytest.raises(RuleViolation, match="category 'other' is not one of"):
-        world.svc.add_entry(world.compiler, dep, proposal(category="other"), template(1), b"img")
-    assert world.svc.entries(world.dpo, dep) == []
+        world.svc.watchlists.add_entry(
+            world.compiler, dep, proposal(category="other"), template(1), b"img"
+        )
+    assert world.svc.watchlists.entries(world.dpo, dep) == []
 
 
 def test_only_the_deployments_compiler_adds(world: World) -> None:
@@ -213,11 +217,11 @@ def test_compiler_cannot_sign_off_own_list(tmp_path) -> None:  # type: ignore[no
     dep = draft(w, compiler="multi")
     add_entries(w, dep, 2, by=w.multi)
     with pytest.raises(RuleViolation, match="a compiler cannot sign off their own watchlist"):
-        w.svc.sign_off(w.multi, dep)
+        w.svc.watchlists.sign_off(w.multi, dep)
     with pytest.raises(RuleViolation, match="op1 is not an authorising officer"):
-        w.svc.sign_off(w.op1, dep)
-    projected = w.svc.projected_false_alerts(dep)
-    assert w.svc.sign_off(w.ao2, dep) == pytest.approx(projected)
+        w.svc.watchlists.sign_off(w.op1, dep)
+    projected = w.svc.watchlists.projected_false_alerts(dep)
+    assert w.svc.watchlists.sign_off(w.ao2, dep) == pytest.approx(projected)
     with pytest.raises(RuleViolation, match="signed off; entries cannot be added"):
         add_entries(w, dep, 1, by=w.multi)
 
@@ -233,21 +237,21 @@ def test_template_of_another_model_refused(world: World) -> None:
     dep = draft(world)
     other = EmbeddingContract("other", "1", 16)
     with pytest.raises(ContractMismatchError):
-        world.svc.add_entry(world.compiler, dep, proposal(), template(1, other), b"img")
+        world.svc.watchlists.add_entry(world.compiler, dep, proposal(), template(1, other), b"img")
 
 
 def test_flags_are_recorded(world: World) -> None:
     dep = draft(world)
-    _, flags = world.svc.add_entry(
+    _, flags = world.svc.watchlists.add_entry(
         world.compiler, dep, proposal(quality_score=0.3), template(1), b"i"
     )
     assert flags == ["low_quality"]
-    assert world.svc.entries(world.dpo, dep)[0]["flags"] == ["low_quality"]
+    assert world.svc.watchlists.entries(world.dpo, dep)[0]["flags"] == ["low_quality"]
 
 
 # -- live: cameras, window, alerts (A.2, D.13-D.14) -------------------------------------------
 def _alert(world: World, dep: str, entry: str, camera: str = "cam-1", seed: int = 0) -> str:
-    return world.svc.record_alert(
+    return world.svc.alerts.record_alert(
         dep,
         AlertIn(
             camera_id=camera,
@@ -267,11 +271,11 @@ def _alert(world: World, dep: str, entry: str, camera: str = "cam-1", seed: int 
 def test_unknown_camera_refused(world: World) -> None:
     dep, ids = live(world)
     with pytest.raises(CameraNotAllowedError, match="'cam-x' is not on the whitelist"):
-        world.svc.check_frame(dep, "cam-x")
+        world.svc.deployments.check_frame(dep, "cam-x")
     with pytest.raises(CameraNotAllowedError):
         _alert(world, dep, ids[0], camera="cam-x")
-    assert world.svc.deployment(dep)["frames_refused"] == 1
-    assert world.svc.alerts(world.dpo, dep) == []
+    assert world.svc.deployments.deployment(dep)["frames_refused"] == 1
+    assert world.svc.alerts.alerts(world.dpo, dep) == []
 
 
 def test_deployment_ends_by_itself_and_refuses_alerts_after(world: World) -> None:
@@ -279,9 +283,9 @@ def test_deployment_ends_by_itself_and_refuses_alerts_after(world: World) -> Non
     world.clock.advance(hours=8, minutes=1)
     with pytest.raises(InvalidStateError, match="window closed"):
         _alert(world, dep, ids[0])
-    receipt = world.svc.purge()
+    receipt = world.svc.retention.purge()
     assert receipt.deployments_ended == [dep]
-    info = world.svc.deployment(dep)
+    info = world.svc.deployments.deployment(dep)
     assert info["state"] == "ended" and info["ended_at"] == T0 + timedelta(hours=9)
 
 
@@ -289,21 +293,21 @@ def test_adjudication_rules(world: World) -> None:
     dep, ids = live(world)
     aid = _alert(world, dep, ids[0])
     with pytest.raises(RuleViolation, match="has not been adjudicated"):
-        world.svc.record_outcome(
+        world.svc.alerts.record_outcome(
             world.op1, aid, engaged=False, duration_s=None, result="not_located"
         )
     with pytest.raises(RuleViolation, match="compiler is not an operator"):
-        world.svc.review(world.compiler, aid, "confirm", "same person")
+        world.svc.alerts.review(world.compiler, aid, "confirm", "same person")
     with pytest.raises(RuleViolation, match="a decision needs a reason"):
-        world.svc.review(world.op1, aid, "confirm", "")
+        world.svc.alerts.review(world.op1, aid, "confirm", "")
     with pytest.raises(ValueError, match="decision 'maybe' is not one of"):
-        world.svc.review(world.op1, aid, "maybe", "x")
-    assert world.svc.review(world.op1, aid, "confirm", "same scar, same face") == "confirmed"
+        world.svc.alerts.review(world.op1, aid, "maybe", "x")
+    assert world.svc.alerts.review(world.op1, aid, "confirm", "same scar, same face") == "confirmed"
     with pytest.raises(RuleViolation, match="op1 has already reviewed this alert"):
-        world.svc.review(world.op1, aid, "reject", "changed my mind")
-    world.svc.record_outcome(world.op1, aid, engaged=True, duration_s=240, result="arrest")
+        world.svc.alerts.review(world.op1, aid, "reject", "changed my mind")
+    world.svc.alerts.record_outcome(world.op1, aid, engaged=True, duration_s=240, result="arrest")
     with pytest.raises(RuleViolation, match="outcome is already recorded"):
-        world.svc.record_outcome(world.op2, aid, engaged=True, duration_s=1, result="arrest")
+        world.svc.alerts.record_outcome(world.op2, aid, engaged=True, duration_s=1, result="arrest")
 
 
 def test_eu_mode_needs_two_people_to_confirm(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -318,8 +322,8 @@ def test_eu_mode_needs_two_people_to_confirm(tmp_path) -> None:  # type: ignore[
         art5_objective="Art 5(1)(h)(iii) locate suspect of a listed offence",
     )
     aid = _alert(w, dep, ids[0])
-    assert w.svc.review(w.op1, aid, "confirm", "match") == "pending"
-    assert w.svc.review(w.op2, aid, "confirm", "agree") == "confirmed"
+    assert w.svc.alerts.review(w.op1, aid, "confirm", "match") == "pending"
+    assert w.svc.alerts.review(w.op2, aid, "confirm", "agree") == "confirmed"
 
 
 def test_eu_urgent_start_lapses_and_purges(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -336,30 +340,32 @@ def test_eu_urgent_start_lapses_and_purges(tmp_path) -> None:  # type: ignore[no
     )
     _alert(w, dep, ids[0])
     w.clock.advance(hours=24)
-    rc = w.svc.purge()
+    rc = w.svc.retention.purge()
     assert rc.deployments_ended == [dep] and rc.alerts_deleted == {dep: 1}
-    assert w.svc.alerts(w.dpo, dep) == [] and w.svc.entries(w.dpo, dep) == []
+    assert w.svc.alerts.alerts(w.dpo, dep) == [] and w.svc.watchlists.entries(w.dpo, dep) == []
 
 
 # -- retention (E.16-E.17) and stubs (B.8) ------------------------------------------------------
 def test_watchlist_destroyed_within_24h_leaving_a_stub(world: World) -> None:
     dep, ids = live(world)
-    world.svc.end(world.op1, dep)
+    world.svc.deployments.end(world.op1, dep)
     world.clock.advance(hours=1)
-    world.svc.purge()
-    assert len(world.svc.entries(world.dpo, dep)) == 3  # grace period for late adjudication
+    world.svc.retention.purge()
+    assert (
+        len(world.svc.watchlists.entries(world.dpo, dep)) == 3
+    )  # grace period for late adjudication
     world.clock.advance(hours=23)
-    rc = world.svc.purge()
+    rc = world.svc.retention.purge()
     assert rc.watchlists_destroyed == {dep: 3}
-    assert world.svc.entries(world.dpo, dep) == []
-    stub = world.svc.was_on_list(world.dpo, dep, ids[0])
+    assert world.svc.watchlists.entries(world.dpo, dep) == []
+    stub = world.svc.watchlists.was_on_list(world.dpo, dep, ids[0])
     assert stub is not None and stub["state"] == "destroyed"
     assert (
         stub["category"] == "wanted_by_courts_or_police"
         and stub["template_digest"] == template(0).digest()
     )
-    assert world.svc.was_on_list(world.dpo, dep, "nope") is None
-    with world.svc.factory() as s:
+    assert world.svc.watchlists.was_on_list(world.dpo, dep, "nope") is None
+    with world.svc.ctx.factory() as s:
         keys = s.execute(text("select purpose from data_keys")).scalars().all()
     # Watchlist key shredded with the list; with no alerts left the alert key goes too.
     assert keys == []
@@ -369,25 +375,25 @@ def test_alerts_expire_unless_on_legal_hold(world: World) -> None:
     dep, ids = live(world)
     a1, a2 = _alert(world, dep, ids[0]), _alert(world, dep, ids[1])
     with pytest.raises(RuleViolation, match="legal hold needs a recorded reason"):
-        world.svc.legal_hold(world.ao1, a2, " ")
+        world.svc.alerts.legal_hold(world.ao1, a2, " ")
     with pytest.raises(PermissionDeniedError):
-        world.svc.legal_hold(world.op1, a2, "x")
-    world.svc.legal_hold(world.ao1, a2, "evidence in prosecution R v X")
-    world.svc.end(world.op1, dep)
+        world.svc.alerts.legal_hold(world.op1, a2, "x")
+    world.svc.alerts.legal_hold(world.ao1, a2, "evidence in prosecution R v X")
+    world.svc.deployments.end(world.op1, dep)
     world.clock.advance(days=30)
-    assert world.svc.purge().alerts_deleted == {}
+    assert world.svc.retention.purge().alerts_deleted == {}
     world.clock.advance(days=1, minutes=1)
-    assert world.svc.purge().alerts_deleted == {dep: 1}
-    assert [a["id"] for a in world.svc.alerts(world.dpo, dep)] == [a2]
-    assert a1 not in {a["id"] for a in world.svc.alerts(world.dpo, dep)}
-    assert world.svc.verify_audit().ok
+    assert world.svc.retention.purge().alerts_deleted == {dep: 1}
+    assert [a["id"] for a in world.svc.alerts.alerts(world.dpo, dep)] == [a2]
+    assert a1 not in {a["id"] for a in world.svc.alerts.alerts(world.dpo, dep)}
+    assert world.svc.audit.verify_audit().ok
 
 
 def test_24h_retention_profile(world: World) -> None:
     dep, ids = live(world, retention_profile="24h")
     _alert(world, dep, ids[0])
     world.clock.advance(hours=24)
-    assert world.svc.purge().alerts_deleted == {dep: 1}
+    assert world.svc.retention.purge().alerts_deleted == {dep: 1}
 
 
 # -- subject rights --------------------------------------------------------------------------------
@@ -395,24 +401,24 @@ def test_subject_access_and_erasure(world: World) -> None:
     dep, ids = live(world)
     aid = _alert(world, dep, ids[2], seed=2)
     with pytest.raises(PermissionDeniedError):
-        world.svc.subject_access(world.op1, template(2))
-    hits = world.svc.subject_access(world.dpo, template(2), threshold=0.9)
+        world.svc.subject_rights.subject_access(world.op1, template(2))
+    hits = world.svc.subject_rights.subject_access(world.dpo, template(2), threshold=0.9)
     assert {(h.kind, h.id) for h in hits} == {("alert", aid), ("watchlist_entry", ids[2])}
-    assert world.svc.subject_access(world.dpo, template(99), threshold=0.9) == []
-    n = world.svc.erase(world.dpo, hits, "erasure request 2026/17")
+    assert world.svc.subject_rights.subject_access(world.dpo, template(99), threshold=0.9) == []
+    n = world.svc.subject_rights.erase(world.dpo, hits, "erasure request 2026/17")
     assert n == {"alerts": 1, "watchlist_entries": 1}
-    assert world.svc.alerts(world.dpo, dep) == []
-    assert world.svc.was_on_list(world.dpo, dep, ids[2])["state"] == "destroyed"  # type: ignore[index]
-    assert world.svc.verify_audit().ok
+    assert world.svc.alerts.alerts(world.dpo, dep) == []
+    assert world.svc.watchlists.was_on_list(world.dpo, dep, ids[2])["state"] == "destroyed"  # type: ignore[index]
+    assert world.svc.audit.verify_audit().ok
 
 
 def test_least_privilege_on_reads(world: World) -> None:
     dep, ids = live(world)
     with pytest.raises(PermissionDeniedError, match="compiler needs one of the roles: operator"):
-        world.svc.alerts(world.compiler, dep)
+        world.svc.alerts.alerts(world.compiler, dep)
     with pytest.raises(PermissionDeniedError, match="op1 needs one of the roles: auditor"):
-        world.svc.was_on_list(world.op1, dep, ids[0])
+        world.svc.watchlists.was_on_list(world.op1, dep, ids[0])
     with pytest.raises(PermissionDeniedError):
-        world.svc.entries(world.admin, dep)
+        world.svc.watchlists.entries(world.admin, dep)
     with pytest.raises(PermissionDeniedError):
-        world.svc.alert_evidence(world.compiler, "x")
+        world.svc.alerts.alert_evidence(world.compiler, "x")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 
 class ErrorOut(BaseModel):
@@ -14,6 +15,22 @@ class ErrorOut(BaseModel):
 
 class OkOut(BaseModel):
     ok: bool = True
+
+
+def mirror(source: type, *, exclude: tuple[str, ...] = ()) -> type[BaseModel]:
+    """A base for a response model with the fields of the domain dataclass `source`.
+
+    Same names and types, all required (a response always carries every field). Subclass it to
+    add fields or narrow a type; `Model.model_validate(obj)` reads the dataclass's attributes.
+    The domain class stays free of pydantic; only the API's copy of its shape is generated.
+    """
+    hints = get_type_hints(source)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name], ...) for f in dataclasses.fields(source) if f.name not in exclude
+    }
+    return create_model(
+        f"{source.__name__}Fields", __config__=ConfigDict(from_attributes=True), **fields
+    )
 
 
 def _err(desc: str) -> dict[str, Any]:

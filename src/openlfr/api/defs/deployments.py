@@ -5,8 +5,10 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from openlfr.api.defs.common import mirror
 from openlfr.config.governance import RetentionProfile
 from openlfr.governance.vocab import Countersign, Purpose
+from openlfr.services.console import Readiness
 
 
 class DeploymentFields(BaseModel):
@@ -104,14 +106,8 @@ class CreatedOut(BaseModel):
     id: str
 
 
-class ReadinessOut(BaseModel):
-    deployment_id: str
-    state: str
-    missing: list[str]
+class ReadinessOut(mirror(Readiness)):  # type: ignore[misc]
     ready: bool
-    expected_false_alerts_at_cap: float | None
-    expected_false_alerts_now: float | None
-    watchlist_size: int
 
 
 class AuthoriseOut(BaseModel):

@@ -4,6 +4,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictFloat, StrictStr
 
+from openlfr.api.defs.common import mirror
+from openlfr.governance.transparency import PublicNotice
+from openlfr.services.retention import PurgeReceipt
+from openlfr.services.subject_rights import SubjectHit
+from openlfr.storage.audit import ChainReport
+
 
 class AuditRecordOut(BaseModel):
     seq: int
@@ -16,19 +22,12 @@ class AuditRecordOut(BaseModel):
     hash: str
 
 
-class ChainOut(BaseModel):
-    ok: bool
-    records: int
-    first_bad_seq: int | None
-    problem: str | None
+class ChainOut(mirror(ChainReport)):  # type: ignore[misc]
+    pass
 
 
-class SubjectHitOut(BaseModel):
+class SubjectHitOut(mirror(SubjectHit)):  # type: ignore[misc]
     kind: Literal["alert", "watchlist_entry", "watchlist_stub"]
-    id: str
-    deployment_id: str
-    score: float | None
-    detail: dict[str, Any]
 
 
 class SubjectHitIn(BaseModel):
@@ -51,24 +50,12 @@ class EraseOut(BaseModel):
     watchlist_entries: int
 
 
-class PurgeOut(BaseModel):
+class PurgeOut(mirror(PurgeReceipt)):  # type: ignore[misc]
     at: str
-    deployments_ended: list[str]
-    watchlists_destroyed: dict[str, int]
-    alerts_deleted: dict[str, int]
-    keys_destroyed: list[str]
 
 
-class PublicNoticeOut(BaseModel):
-    deployment_id: str
-    name: str
-    date: str
-    window_start: str
-    window_end: str
-    location: str
-    purpose: str
-    notice_published_at: str | None
-    signage: dict[str, bool]
+class PublicNoticeOut(mirror(PublicNotice)):  # type: ignore[misc]
+    pass
 
 
 class PublicDeploymentOut(BaseModel):

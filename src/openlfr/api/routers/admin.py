@@ -11,8 +11,7 @@ from openlfr.api.deps import get_ctx, require, roles_doc
 from openlfr.eval.approval import ModelApproval
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
-from openlfr.services import console
-from openlfr.services.governance import random_password
+from openlfr.services.accounts import random_password
 
 router = APIRouter(prefix="/api/v1", tags=["administration"], responses=ERROR_RESPONSES)
 ADMIN = (Role.ADMINISTRATOR,)
@@ -20,7 +19,7 @@ ADMIN = (Role.ADMINISTRATOR,)
 
 @router.get("/users", response_model=list[UserOut], openapi_extra=roles_doc(*ADMIN))
 def users(request: Request, _: Actor = Depends(require(*ADMIN))) -> list[UserOut]:
-    return [UserOut(**u) for u in get_ctx(request).service.users()]
+    return [UserOut(**u) for u in get_ctx(request).service.accounts.users()]
 
 
 @router.post("/users", response_model=NewUserOut, status_code=201, openapi_extra=roles_doc(*ADMIN))
@@ -28,10 +27,10 @@ def create_user(
     request: Request, body: UserIn, actor: Actor = Depends(require(*ADMIN))
 ) -> NewUserOut:
     password = random_password()
-    a = get_ctx(request).service.create_user(
+    a = get_ctx(request).service.accounts.create_user(
         actor, body.username, password, [r.value for r in body.roles], body.display_name
     )
-    console.mark_one_time_password(get_ctx(request).service, actor.username, a.id)
+    get_ctx(request).service.accounts.mark_one_time_password(actor.username, a.id)
     return NewUserOut(
         id=a.id, username=a.username, roles=sorted(a.roles), one_time_password=password
     )
@@ -55,7 +54,7 @@ def approve_model(
         approval = ModelApproval.from_report_json(json.dumps(report))
     except (KeyError, TypeError) as e:
         raise ValueError(f"not an openlfr evaluation report: {e}") from None
-    get_ctx(request).service.record_model_approval(actor, approval)
+    get_ctx(request).service.approvals.record_model_approval(actor, approval)
     return ApprovalOut(
         contract_id=approval.contract_id,
         validated_min_threshold=approval.validated_min_threshold,
@@ -70,11 +69,5 @@ def approve_model(
     summary="Run the retention job now (it also runs on a timer)",
 )
 def purge(request: Request, actor: Actor = Depends(require(*ADMIN))) -> PurgeOut:
-    rc = get_ctx(request).service.purge(actor.username)
-    return PurgeOut(
-        at=rc.at.isoformat(),
-        deployments_ended=rc.deployments_ended,
-        watchlists_destroyed=rc.watchlists_destroyed,
-        alerts_deleted=rc.alerts_deleted,
-        keys_destroyed=rc.keys_destroyed,
-    )
+    rc = get_ctx(request).service.retention.purge(actor.username)
+    return PurgeOut(**rc.to_dict(), at=rc.at.isoformat())

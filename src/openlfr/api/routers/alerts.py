@@ -45,8 +45,8 @@ def alerts(
     actor: Actor = Depends(require(*LIST)),
 ) -> list[AlertOut]:
     svc = get_ctx(request).service
-    svc.deployment(deployment_id)
-    return [_alert_out(deployment_id, a) for a in svc.alerts(actor, deployment_id)]
+    svc.deployments.deployment(deployment_id)
+    return [_alert_out(deployment_id, a) for a in svc.alerts.alerts(actor, deployment_id)]
 
 
 @router.get(
@@ -60,7 +60,7 @@ def evidence(
     alert_id: str = Path(min_length=1, max_length=64),
     actor: Actor = Depends(require(*EVIDENCE)),
 ) -> EvidenceOut:
-    ev = get_ctx(request).service.alert_evidence(actor, alert_id)
+    ev = get_ctx(request).service.alerts.alert_evidence(actor, alert_id)
 
     def b64(x: bytes | None) -> str | None:
         return base64.b64encode(x).decode() if x else None
@@ -88,7 +88,7 @@ def review(
     alert_id: str = Path(min_length=1, max_length=64),
     actor: Actor = Depends(require(*OP)),
 ) -> ReviewOut:
-    st = get_ctx(request).service.review(actor, alert_id, body.decision.value, body.reason)
+    st = get_ctx(request).service.alerts.review(actor, alert_id, body.decision.value, body.reason)
     return ReviewOut(status=st.value)
 
 
@@ -99,7 +99,7 @@ def outcome(
     alert_id: str = Path(min_length=1, max_length=64),
     actor: Actor = Depends(require(*OP)),
 ) -> OkOut:
-    get_ctx(request).service.record_outcome(
+    get_ctx(request).service.alerts.record_outcome(
         actor,
         alert_id,
         engaged=body.engaged,
@@ -121,7 +121,7 @@ def legal_hold(
     alert_id: str = Path(min_length=1, max_length=64),
     actor: Actor = Depends(require(*HOLD)),
 ) -> OkOut:
-    get_ctx(request).service.legal_hold(actor, alert_id, body.reason or None)
+    get_ctx(request).service.alerts.legal_hold(actor, alert_id, body.reason or None)
     return OkOut()
 
 
@@ -130,10 +130,14 @@ def _live_alerts(request: Request, actor: Actor, deployment_id: str | None) -> l
     if deployment_id:
         ids = [deployment_id]
     else:
-        ids = [d["id"] for d in svc.deployments() if d["state"] == DeploymentState.LIVE.value]
+        ids = [
+            d["id"]
+            for d in svc.deployments.deployments()
+            if d["state"] == DeploymentState.LIVE.value
+        ]
     out = []
     for dep in ids:
-        for a in svc.alerts(actor, dep):
+        for a in svc.alerts.alerts(actor, dep):
             out.append(_alert_out(dep, a).model_dump(mode="json"))
     return out
 

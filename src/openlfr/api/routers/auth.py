@@ -14,7 +14,6 @@ from openlfr.api.deps import (
 )
 from openlfr.errors import PermissionDeniedError
 from openlfr.governance.deployment import Actor
-from openlfr.services import console
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
@@ -35,7 +34,7 @@ def _login(request: Request, body: LoginIn) -> Actor:
             {"Retry-After": str(int(wait) + 1)},
         )
     try:
-        actor = ctx.service.authenticate(body.username, body.password)
+        actor = ctx.service.accounts.authenticate(body.username, body.password)
     except PermissionDeniedError:
         ctx.throttle.failed(body.username, _client(request))
         ctx.metrics.logins.labels("failed").inc()
@@ -53,7 +52,7 @@ def _me(a: Actor) -> MeOut:
 def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     actor = _login(request, body)
     ctx = get_ctx(request)
-    must = console.must_change_password(ctx.service, actor.id)
+    must = ctx.service.accounts.must_change_password(actor.id)
     token, csrf = ctx.grants.new_session(actor, must_change=must)
     secure = request.url.scheme == "https" if ctx.cookie_secure is None else ctx.cookie_secure
     response.set_cookie(
@@ -72,7 +71,7 @@ def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
 def token(request: Request, body: LoginIn) -> TokenOut:
     actor = _login(request, body)
     ctx = get_ctx(request)
-    must = console.must_change_password(ctx.service, actor.id)
+    must = ctx.service.accounts.must_change_password(actor.id)
     return TokenOut(
         access_token=ctx.grants.new_bearer(actor, must_change=must),
         expires_in=int(ctx.grants.token_ttl_s),
@@ -100,7 +99,7 @@ def change_password(
     request: Request, body: PasswordChangeIn, actor: Actor = Depends(current_actor)
 ) -> OkOut:
     ctx = get_ctx(request)
-    console.change_password(ctx.service, actor, body.current_password, body.new_password)
+    ctx.service.accounts.change_password(actor, body.current_password, body.new_password)
     # Every other session and token of this user ends with the old password.
     ctx.grants.revoke_user(actor.id)
     return OkOut()

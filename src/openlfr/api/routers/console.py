@@ -24,6 +24,7 @@ from openlfr.governance.vocab import (
     Role,
 )
 from openlfr.services import console
+from openlfr.services.audit_log import RECEIPT_ACTIONS
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -86,7 +87,7 @@ def operator(request: Request) -> Response:
     if not isinstance(g, Grant):
         return g
     svc = get_ctx(request).service
-    deps = svc.deployments()
+    deps = svc.deployments.deployments()
     live = [d for d in deps if d["state"] == DeploymentState.LIVE.value]
     ready = [d for d in deps if d["state"] == DeploymentState.AUTHORISED.value]
     return _page(
@@ -110,7 +111,7 @@ def deployments(request: Request) -> Response:
         request,
         "deployments.html",
         g,
-        deployments=svc.deployments(),
+        deployments=svc.deployments.deployments(),
         purposes=[p.value for p in Purpose],
         users=_names(request, g),
     )
@@ -121,7 +122,7 @@ def _names(request: Request, g: Grant) -> dict[str, list[str]]:
     if not (g.actor.has(Role.AUTHORISING_OFFICER) or g.actor.has(Role.ADMINISTRATOR)):
         return {}
     out: dict[str, list[str]] = {}
-    for u in get_ctx(request).service.users():
+    for u in get_ctx(request).service.accounts.users():
         for r in u["roles"]:
             out.setdefault(r, []).append(u["username"])
     return out
@@ -137,7 +138,7 @@ def deployment(request: Request, deployment_id: str) -> Response:
     from openlfr.errors import NotFoundError
 
     try:
-        d = svc.deployment(deployment_id)
+        d = svc.deployments.deployment(deployment_id)
     except NotFoundError:
         return _page(request, "forbidden.html", g, needed=[], missing=deployment_id)
     ready = None
@@ -147,21 +148,21 @@ def deployment(request: Request, deployment_id: str) -> Response:
         g.actor.has(r)
         for r in (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
     )
-    names = {u["id"]: u["username"] for u in svc.users()}
+    names = {u["id"]: u["username"] for u in svc.accounts.users()}
     return _page(
         request,
         "deployment.html",
         g,
         d=d,
         ready=ready,
-        entries=svc.entries(g.actor, deployment_id) if can_see_list else [],
+        entries=svc.watchlists.entries(g.actor, deployment_id) if can_see_list else [],
         can_see_list=can_see_list,
         names=names,
         categories=[c.value for c in Category],
         countersigns=[c.value for c in Countersign],
         signage=list(transparency.SIGNAGE_CHECKLIST),
         live=ctx.live.status(deployment_id),
-        alerts=svc.alerts(g.actor, deployment_id)
+        alerts=svc.alerts.alerts(g.actor, deployment_id)
         if any(g.actor.has(r) for r in (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR))
         else [],
     )
@@ -177,9 +178,9 @@ def audit(request: Request) -> Response:
         request,
         "audit.html",
         g,
-        chain=svc.verify_audit(),
-        records=console.audit_records(svc, limit=200),
-        receipts=console.audit_records(svc, limit=100, actions=console.RECEIPT_ACTIONS),
+        chain=svc.audit.verify_audit(),
+        records=svc.audit.audit_records(limit=200),
+        receipts=svc.audit.audit_records(limit=100, actions=RECEIPT_ACTIONS),
         published=published(svc),
     )
 
@@ -193,7 +194,7 @@ def admin(request: Request) -> Response:
         request,
         "admin.html",
         g,
-        users=get_ctx(request).service.users(),
+        users=get_ctx(request).service.accounts.users(),
         all_roles=[r.value for r in Role],
     )
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, Path, Request
 
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
@@ -31,7 +33,7 @@ RUN = (Role.OPERATOR, Role.AUTHORISING_OFFICER)
 def list_deployments(
     request: Request, _: Actor = Depends(require(*ALL_ROLES))
 ) -> list[DeploymentSummary]:
-    return [DeploymentSummary(**d) for d in get_ctx(request).service.deployments()]
+    return [DeploymentSummary(**d) for d in get_ctx(request).service.deployments.deployments()]
 
 
 @router.post("", response_model=CreatedOut, status_code=201, openapi_extra=roles_doc(*EDIT))
@@ -40,7 +42,9 @@ def create_deployment(
 ) -> CreatedOut:
     fields = body.model_dump(exclude_unset=True, mode="python")
     name = fields.pop("name")
-    return CreatedOut(id=get_ctx(request).service.create_deployment(actor, name, **fields))
+    return CreatedOut(
+        id=get_ctx(request).service.deployments.create_deployment(actor, name, **fields)
+    )
 
 
 @router.get("/{deployment_id}", response_model=DeploymentOut, openapi_extra=roles_doc(*ALL_ROLES))
@@ -50,7 +54,7 @@ def get_deployment(
     _: Actor = Depends(require(*ALL_ROLES)),
 ) -> DeploymentOut:
     ctx = get_ctx(request)
-    d = ctx.service.deployment(deployment_id)
+    d = ctx.service.deployments.deployment(deployment_id)
     live = [r.camera_id for r in ctx.live.status(deployment_id) if r.running]
     return DeploymentOut(**d, live_cameras=live)
 
@@ -62,7 +66,7 @@ def update_deployment(
     deployment_id: str = Path(min_length=1, max_length=32),
     actor: Actor = Depends(require(*EDIT)),
 ) -> OkOut:
-    get_ctx(request).service.update_deployment(
+    get_ctx(request).service.deployments.update_deployment(
         actor, deployment_id, **body.model_dump(exclude_unset=True, mode="python")
     )
     return OkOut()
@@ -80,15 +84,7 @@ def readiness(
     actor: Actor = Depends(require(*EDIT)),
 ) -> ReadinessOut:
     r = console.readiness(get_ctx(request).service, actor, deployment_id)
-    return ReadinessOut(
-        deployment_id=r.deployment_id,
-        state=r.state,
-        missing=r.missing,
-        ready=not r.missing and r.state == "draft",
-        expected_false_alerts_at_cap=r.expected_false_alerts_at_cap,
-        expected_false_alerts_now=r.expected_false_alerts_now,
-        watchlist_size=r.watchlist_size,
-    )
+    return ReadinessOut(**asdict(r), ready=not r.missing and r.state == "draft")
 
 
 @router.post("/{deployment_id}/countersign", response_model=OkOut, openapi_extra=roles_doc(*AO))
@@ -98,7 +94,9 @@ def countersign(
     deployment_id: str = Path(min_length=1, max_length=32),
     actor: Actor = Depends(require(*AO)),
 ) -> OkOut:
-    get_ctx(request).service.countersign(actor, deployment_id, body.kind.value, body.reason)
+    get_ctx(request).service.deployments.countersign(
+        actor, deployment_id, body.kind.value, body.reason
+    )
     return OkOut()
 
 
@@ -111,7 +109,7 @@ def authorise(
     actor: Actor = Depends(require(*AO)),
 ) -> AuthoriseOut:
     return AuthoriseOut(
-        expected_false_alerts=get_ctx(request).service.authorise(actor, deployment_id)
+        expected_false_alerts=get_ctx(request).service.deployments.authorise(actor, deployment_id)
     )
 
 
@@ -122,7 +120,7 @@ def cancel(
     deployment_id: str = Path(min_length=1, max_length=32),
     actor: Actor = Depends(require(*EDIT)),
 ) -> OkOut:
-    get_ctx(request).service.cancel(actor, deployment_id, body.reason)
+    get_ctx(request).service.deployments.cancel(actor, deployment_id, body.reason)
     return OkOut()
 
 
@@ -138,12 +136,12 @@ def start(
     actor: Actor = Depends(require(*RUN)),
 ) -> StartOut:
     ctx = get_ctx(request)
-    ctx.service.start(actor, deployment_id)
+    ctx.service.deployments.start(actor, deployment_id)
     # The pipeline acts as an operator of the deployment (run_deployment requires one).
     runner = actor
-    if actor.id not in ctx.service.deployment(deployment_id)["operator_ids"]:
-        ops = ctx.service.deployment(deployment_id)["operator_ids"]
-        runner = console.actor_by_id(ctx.service, ops[0])
+    if actor.id not in ctx.service.deployments.deployment(deployment_id)["operator_ids"]:
+        ops = ctx.service.deployments.deployment(deployment_id)["operator_ids"]
+        runner = ctx.service.accounts.actor_by_id(ops[0])
     started, missing = ctx.live.start(deployment_id, runner)
     return StartOut(state="live", cameras_running=started, cameras_without_source=missing)
 
@@ -155,7 +153,7 @@ def end(
     actor: Actor = Depends(require(*RUN)),
 ) -> OkOut:
     ctx = get_ctx(request)
-    ctx.service.end(actor, deployment_id)
+    ctx.service.deployments.end(actor, deployment_id)
     ctx.live.stop(deployment_id)
     return OkOut()
 
@@ -171,7 +169,7 @@ def live_status(
     _: Actor = Depends(require(*RUN, Role.AUDITOR)),
 ) -> list[LiveOut]:
     ctx = get_ctx(request)
-    ctx.service.deployment(deployment_id)  # 404 for unknown ids
+    ctx.service.deployments.deployment(deployment_id)  # 404 for unknown ids
     return [
         LiveOut(
             deployment_id=r.deployment_id,

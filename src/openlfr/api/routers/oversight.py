@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
@@ -14,8 +16,8 @@ from openlfr.api.defs.oversight import (
 from openlfr.api.deps import ApiError, get_ctx, require, roles_doc
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
-from openlfr.services import console
-from openlfr.services.governance import SubjectHit
+from openlfr.services.audit_log import RECEIPT_ACTIONS
+from openlfr.services.subject_rights import SubjectHit
 
 router = APIRouter(prefix="/api/v1", tags=["oversight"], responses=ERROR_RESPONSES)
 AUDIT = (Role.AUDITOR, Role.ADMINISTRATOR)
@@ -34,11 +36,10 @@ def audit_log(
     receipts_only: bool = Query(False, description="Only deletion receipts"),
     _: Actor = Depends(require(*AUDIT)),
 ) -> list[AuditRecordOut]:
-    rows = console.audit_records(
-        get_ctx(request).service,
+    rows = get_ctx(request).service.audit.audit_records(
         limit=limit,
         before_seq=before_seq,
-        actions=console.RECEIPT_ACTIONS if receipts_only else None,
+        actions=RECEIPT_ACTIONS if receipts_only else None,
     )
     return [AuditRecordOut(**r) for r in rows]
 
@@ -50,8 +51,8 @@ def audit_log(
     summary="Re-check the hash chain of the whole audit log",
 )
 def audit_verify(request: Request, _: Actor = Depends(require(*AUDIT))) -> ChainOut:
-    r = get_ctx(request).service.verify_audit()
-    return ChainOut(ok=r.ok, records=r.records, first_bad_seq=r.first_bad_seq, problem=r.problem)
+    r = get_ctx(request).service.audit.verify_audit()
+    return ChainOut.model_validate(r)
 
 
 @router.post(
@@ -75,18 +76,18 @@ async def subject_access(
     def search() -> list[SubjectHit]:
         # The probe template lives in memory for this call only.
         tpl = ctx.with_engine(lambda eng: eng.face_from_file(data, select="largest").template)
-        return ctx.service.subject_access(actor, tpl)
+        return ctx.service.subject_rights.subject_access(actor, tpl)
 
     hits = await run_in_threadpool(search)
     return [
-        SubjectHitOut(
-            kind=h.kind,  # type: ignore[arg-type]
-            id=h.id,
-            deployment_id=h.deployment_id,
-            score=h.score,
-            detail={
-                k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in h.detail.items()
-            },
+        SubjectHitOut.model_validate(
+            replace(
+                h,
+                detail={
+                    k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                    for k, v in h.detail.items()
+                },
+            )
         )
         for h in hits
     ]
@@ -95,5 +96,5 @@ async def subject_access(
 @router.post("/subject-access/erase", response_model=EraseOut, openapi_extra=roles_doc(*AUDIT))
 def erase(request: Request, body: EraseIn, actor: Actor = Depends(require(*AUDIT))) -> EraseOut:
     hits = [SubjectHit(h.kind, h.id, h.deployment_id, h.score, h.detail) for h in body.hits]
-    n = get_ctx(request).service.erase(actor, hits, body.reason)
+    n = get_ctx(request).service.subject_rights.erase(actor, hits, body.reason)
     return EraseOut(**n)

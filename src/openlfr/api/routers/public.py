@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
@@ -18,20 +16,22 @@ router = APIRouter(tags=["public"], responses={400: ERROR_RESPONSES[400]})
 
 def published(svc: GovernanceService) -> list[PublicDeploymentOut]:
     out = []
-    for d in svc.deployments():
+    for d in svc.deployments.deployments():
         state = d["state"]
         if state not in (DeploymentState.AUTHORISED, DeploymentState.LIVE, DeploymentState.ENDED):
             continue
-        notice = svc.public_notice(d["id"])
+        notice = svc.transparency.public_notice(d["id"])
         # Before it ends, a deployment is public only through its published notice.
         if state != DeploymentState.ENDED and not notice.notice_published_at:
             continue
         record = (
-            svc.deployment_record(d["id"]).to_dict() if state == DeploymentState.ENDED else None
+            svc.transparency.deployment_record(d["id"]).to_dict()
+            if state == DeploymentState.ENDED
+            else None
         )
         out.append(
             PublicDeploymentOut(
-                notice=PublicNoticeOut(**asdict(notice)), state=state, record=record
+                notice=PublicNoticeOut.model_validate(notice), state=state, record=record
             )
         )
     return out

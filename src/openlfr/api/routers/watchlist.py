@@ -30,8 +30,8 @@ def entries(
     actor: Actor = Depends(require(*VIEW)),
 ) -> list[EntryOut]:
     svc = get_ctx(request).service
-    svc.deployment(deployment_id)
-    return [EntryOut(**e) for e in svc.entries(actor, deployment_id)]
+    svc.deployments.deployment(deployment_id)
+    return [EntryOut(**e) for e in svc.watchlists.entries(actor, deployment_id)]
 
 
 @router.post(
@@ -74,13 +74,15 @@ async def add_entry(
 
     def add() -> tuple[str, list[str]]:
         return ctx.with_engine(
-            lambda eng: ctx.service.add_entry_from_photo(
+            lambda eng: ctx.service.watchlists.add_entry_from_photo(
                 actor, deployment_id, eng, data, **proposal
             )
         )
 
     eid, flags = await run_in_threadpool(add)
-    projected = await run_in_threadpool(ctx.service.projected_false_alerts, deployment_id)
+    projected = await run_in_threadpool(
+        ctx.service.watchlists.projected_false_alerts, deployment_id
+    )
     return EntryAddedOut(id=eid, flags=flags, expected_false_alerts_now=projected)
 
 
@@ -93,7 +95,7 @@ def remove_entry(
     reason: str = Query(..., min_length=1, max_length=2000),
     actor: Actor = Depends(require(*COMPILER)),
 ) -> OkOut:
-    get_ctx(request).service.remove_entry(actor, entry_id, reason)
+    get_ctx(request).service.watchlists.remove_entry(actor, entry_id, reason)
     return OkOut()
 
 
@@ -108,7 +110,7 @@ def entry_image(
     entry_id: str = Path(min_length=1, max_length=64),
     actor: Actor = Depends(require(*IMAGE)),
 ) -> Response:
-    data = get_ctx(request).service.entry_image(actor, entry_id)
+    data = get_ctx(request).service.watchlists.entry_image(actor, entry_id)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -124,8 +126,10 @@ def sign_off(
     actor: Actor = Depends(require(Role.AUTHORISING_OFFICER)),
 ) -> SignOffOut:
     svc = get_ctx(request).service
-    efa = svc.sign_off(actor, deployment_id)
-    return SignOffOut(expected_false_alerts=efa, size=len(svc.entries(actor, deployment_id)))
+    efa = svc.watchlists.sign_off(actor, deployment_id)
+    return SignOffOut(
+        expected_false_alerts=efa, size=len(svc.watchlists.entries(actor, deployment_id))
+    )
 
 
 @router.get(
@@ -139,7 +143,7 @@ def was_on_list(
     entry_id: str = Path(min_length=1, max_length=64),
     actor: Actor = Depends(require(Role.AUDITOR, Role.AUTHORISING_OFFICER)),
 ) -> WasOnListOut:
-    r = get_ctx(request).service.was_on_list(actor, deployment_id, entry_id)
+    r = get_ctx(request).service.watchlists.was_on_list(actor, deployment_id, entry_id)
     if r is None:
         raise NotFoundError("entry was never on this watchlist", source=entry_id)
     return WasOnListOut(**r)

@@ -1,0 +1,160 @@
+"""People: creating users with roles, signing in, passwords, resolving who is acting."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from argon2.exceptions import VerificationError
+from sqlalchemy import func, select
+
+from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
+from openlfr.governance.deployment import Actor
+from openlfr.governance.vocab import Role, parse
+from openlfr.services import rows
+from openlfr.services.context import ServiceContext
+from openlfr.services.rows import SYSTEM
+from openlfr.storage import models as m
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Accounts:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def create_user(
+        self,
+        by: Actor | None,
+        username: str,
+        password: str,
+        roles: list[str],
+        display_name: str = "",
+    ) -> Actor:
+        parsed = [parse(Role, r, "role") for r in roles]
+        if not parsed:
+            raise RuleViolation("create user", ["a user needs at least one role"])
+        if len(password) < 12:
+            raise RuleViolation("create user", ["the password must have at least 12 characters"])
+        with self.ctx.tx() as s:
+            first = s.execute(select(func.count()).select_from(m.User)).scalar_one() == 0
+            if not first:
+                if by is None:
+                    raise PermissionDeniedError("only an administrator can create users")
+                self.ctx.need_role(by, Role.ADMINISTRATOR)
+            elif Role.ADMINISTRATOR not in parsed:
+                raise RuleViolation("create user", ["the first user must be an administrator"])
+            if s.execute(select(m.User).where(m.User.username == username)).first():
+                raise RuleViolation("create user", [f"username {username!r} is taken"])
+            u = m.User(
+                id=uuid.uuid4().hex,
+                username=username,
+                display_name=display_name,
+                password_hash=self.ctx.hasher.hash(password),
+                roles=",".join(sorted(parsed)),
+                active=True,
+                created_at=self.ctx.now(),
+            )
+            s.add(u)
+            s.flush()
+            self.ctx.audit(
+                s,
+                by.username if by else SYSTEM,
+                "user.create",
+                f"user:{u.id}",
+                after={"username": username, "roles": sorted(parsed)},
+            )
+            return rows.actor_of(u)
+
+    def authenticate(self, username: str, password: str) -> Actor:
+        with self.ctx.tx() as s:
+            u = s.execute(select(m.User).where(m.User.username == username)).scalar_one_or_none()
+            ok = False
+            if u is not None and u.active:
+                try:
+                    ok = self.ctx.hasher.verify(u.password_hash, password)
+                except VerificationError:
+                    ok = False
+            # Failed logins are audited by name only; the password never is.
+            self.ctx.audit(
+                s, username, "user.login" if ok else "user.login_failed", f"user:{username}"
+            )
+            actor = rows.actor_of(u) if ok and u is not None else None
+        # Raised after the commit so the failed attempt stays in the audit log.
+        if actor is None:
+            raise PermissionDeniedError("unknown user or wrong password", source=username)
+        return actor
+
+    def actor(self, username: str) -> Actor:
+        with self.ctx.tx() as s:
+            return rows.actor_of(rows.user_by_name(s, username))
+
+    def users(self) -> list[dict[str, Any]]:
+        with self.ctx.tx() as s:
+            return [
+                {
+                    "id": u.id,
+                    "username": u.username,
+                    "roles": u.roles.split(","),
+                    "active": u.active,
+                }
+                for u in s.execute(select(m.User).order_by(m.User.username)).scalars()
+            ]
+
+    def change_password(self, by: Actor, current: str, new: str) -> None:
+        """A user replaces their own password (e.g. the one-time one printed at first start)."""
+        if len(new) < 12:
+            raise RuleViolation(
+                "change password", ["the password must have at least 12 characters"]
+            )
+        if new == current:
+            raise RuleViolation("change password", ["the new password must differ from the old"])
+        hasher = self.ctx.hasher
+        with self.ctx.tx() as s:
+            u = s.get(m.User, by.id)
+            if u is None or not u.active:
+                raise NotFoundError("no such active user", source=by.username)
+            ok: bool
+            try:
+                ok = hasher.verify(u.password_hash, current)
+            except VerificationError:
+                ok = False
+            if not ok:
+                self.ctx.audit(s, by.username, "user.password_change_failed", f"user:{u.id}")
+            else:
+                u.password_hash = hasher.hash(new)
+                self.ctx.audit(s, by.username, "user.password_change", f"user:{u.id}")
+        if not ok:
+            raise PermissionDeniedError("the current password is wrong", source=by.username)
+
+    def mark_one_time_password(self, by: str, user_id: str) -> None:
+        """Record that `user_id`'s password was generated and shown once: it must be replaced at
+        first login (the console and API refuse everything else until it is)."""
+        with self.ctx.tx() as s:
+            self.ctx.audit(s, by, "user.one_time_password", f"user:{user_id}")
+
+    def must_change_password(self, user_id: str) -> bool:
+        """True while the newest password event of the user is a one-time password."""
+        with self.ctx.tx() as s:
+            q = (
+                select(m.AuditRecord.action)
+                .where(
+                    m.AuditRecord.subject == f"user:{user_id}",
+                    m.AuditRecord.action.in_(("user.one_time_password", "user.password_change")),
+                )
+                .order_by(m.AuditRecord.seq.desc())
+                .limit(1)
+            )
+            return s.execute(q).scalar_one_or_none() == "user.one_time_password"
+
+    def actor_by_id(self, user_id: str) -> Actor:
+        """Resolve a stored user id (e.g. a deployment's operator) to an Actor."""
+        with self.ctx.tx() as s:
+            u = s.get(m.User, user_id)
+            if u is None or not u.active:
+                raise NotFoundError("no such active user", source=user_id)
+            username = u.username
+        return self.actor(username)

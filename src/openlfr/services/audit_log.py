@@ -1,0 +1,51 @@
+"""The audit log as the console and auditors read it: verification, records, deletion receipts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from openlfr.services.context import ServiceContext
+from openlfr.storage import audit
+from openlfr.storage import models as m
+
+# Audit actions that are deletion receipts (retention and erasure), shown to auditors.
+RECEIPT_ACTIONS = (
+    "retention.receipt",
+    "retention.purge_alerts",
+    "retention.destroy_key",
+    "watchlist.destroy",
+    "subject.erase_alert",
+    "subject.erase_entry",
+)
+
+
+class AuditLog:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def verify_audit(self) -> audit.ChainReport:
+        with self.ctx.tx() as s:
+            return audit.verify(s)
+
+    def audit_records(
+        self,
+        *,
+        limit: int = 100,
+        before_seq: int | None = None,
+        actions: tuple[str, ...] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first. Records hold ids, counts and reasons only (never biometric data)."""
+        with self.ctx.tx() as s:
+            q = select(m.AuditRecord)
+            if before_seq is not None:
+                q = q.where(m.AuditRecord.seq < before_seq)
+            if actions:
+                q = q.where(m.AuditRecord.action.in_(actions))
+            rows = s.execute(q.order_by(m.AuditRecord.seq.desc()).limit(limit)).scalars()
+            return [{**audit.as_dict(r), "hash": r.hash} for r in rows]
+
+    def audit_count(self) -> int:
+        with self.ctx.tx() as s:
+            return int(s.execute(select(func.count()).select_from(m.AuditRecord)).scalar_one())

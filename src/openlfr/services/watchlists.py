@@ -1,0 +1,293 @@
+"""Watchlists: enrolment (encrypted), sign-off, loading for a live run, destruction to stubs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from openlfr.errors import ContractMismatchError, NotFoundError
+from openlfr.governance import deployment as dep_rules
+from openlfr.governance import watchlist as wl_rules
+from openlfr.governance.deployment import Actor, require
+from openlfr.governance.vocab import Role
+from openlfr.services import rows
+from openlfr.services.context import ServiceContext
+from openlfr.services.rows import WATCHLIST_KEY, by_category, facts
+from openlfr.storage import models as m
+from openlfr.storage.crypto import open_sealed, seal
+from openlfr.vision.contract import Template
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedWatchlist:
+    """A decrypted watchlist for a running deployment: memory only, never written back."""
+
+    deployment_id: str
+    contract_id: str
+    threshold: float
+    entry_ids: list[str]
+    categories: list[str]
+    vectors: np.ndarray  # (n, d) float32, unit rows
+
+
+def destroy_watchlist(
+    ctx: ServiceContext, s: Session, d: m.Deployment, actor: str, why: str
+) -> int:
+    """Replace every entry by its stub and shred the list's key; returns the entry count."""
+    entries = list(d.entries)
+    now = ctx.now()
+    for e in entries:
+        s.add(rows.stub_of(e, now))
+        s.delete(e)
+    s.execute(
+        delete(m.DataKey).where(m.DataKey.deployment_id == d.id, m.DataKey.purpose == WATCHLIST_KEY)
+    )
+    d.watchlist_destroyed_at = now
+    ctx.audit(
+        s,
+        actor,
+        "watchlist.destroy",
+        f"deployment:{d.id}",
+        after={
+            "entries": len(entries),
+            "by_category": by_category(entries),
+            "snapshot_hash": d.watchlist_snapshot_hash,
+            "policy": why,
+            "key_destroyed": True,
+        },
+    )
+    return len(entries)
+
+
+class Watchlists:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def add_entry(
+        self,
+        by: Actor,
+        deployment_id: str,
+        proposal: wl_rules.EntryProposal,
+        template: Template,
+        image: bytes,
+    ) -> tuple[str, list[str]]:
+        """Add an entry; returns its id and flags (low quality, old image, under 18)."""
+        ctx = self.ctx
+        with ctx.tx() as s:
+            d = rows.deployment(s, deployment_id)
+            f = facts(d)
+            size = rows.watchlist_size(s, d.id)
+            require(
+                "watchlist entry",
+                wl_rules.add_problems(f, by, signed_off=d.signed_off_at is not None, size=size),
+                source=d.id,
+            )
+            flags = wl_rules.assess_entry(proposal, today=ctx.now().date(), settings=ctx.settings)
+            if d.model_contract_id and template.contract.id != d.model_contract_id:
+                raise ContractMismatchError(
+                    f"template made with {template.contract.id}, deployment uses "
+                    f"{d.model_contract_id}",
+                    source=d.id,
+                )
+            dk = ctx.data_key(s, d.id, WATCHLIST_KEY, create=True)
+            eid = uuid.uuid4().hex
+            aad = f"watchlist_entries:{eid}:"
+            assert proposal.image_captured_on is not None
+            e = m.WatchlistEntry(
+                id=eid,
+                deployment_id=d.id,
+                category=proposal.category,
+                legal_basis=proposal.legal_basis,
+                source_system=proposal.source_system,
+                image_captured_on=proposal.image_captured_on,
+                quality_score=float(proposal.quality_score),
+                flags_json=json.dumps(flags),
+                reason=proposal.reason,
+                is_minor=proposal.is_minor,
+                minor_justification=proposal.minor_justification,
+                added_by=by.id,
+                added_at=ctx.now(),
+                template_digest=template.digest(),
+                contract_id=template.contract.id,
+                subject_ref_enc=seal(dk, proposal.subject_ref.encode(), aad + "subject"),
+                template_enc=seal(dk, rows.template_bytes(template), aad + "template"),
+                image_enc=seal(dk, image, aad + "image"),
+            )
+            s.add(e)
+            ctx.audit(
+                s,
+                by.username,
+                "watchlist.add",
+                f"deployment:{d.id}",
+                after={
+                    "entry_id": eid,
+                    "category": e.category,
+                    "legal_basis": e.legal_basis,
+                    "source_system": e.source_system,
+                    "image_captured_on": e.image_captured_on,
+                    "quality": round(e.quality_score, 4),
+                    "flags": flags,
+                    "reason": e.reason,
+                    "template_digest": e.template_digest,
+                },
+            )
+            return eid, flags
+
+    def add_entry_from_photo(
+        self, by: Actor, deployment_id: str, engine: Any, photo: Path | bytes, **proposal: Any
+    ) -> tuple[str, list[str]]:
+        """Enrol from a photo with the face engine (one face; B.6 quality from the engine)."""
+        data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
+        res = engine.face_from_file(
+            data, select="strict", name=str(photo)[:200] if not isinstance(photo, bytes) else None
+        )
+        prop = wl_rules.EntryProposal(quality_score=float(res.quality.score), **proposal)
+        return self.add_entry(by, deployment_id, prop, res.template, data)
+
+    def remove_entry(self, by: Actor, entry_id: str, reason: str) -> None:
+        with self.ctx.tx() as s:
+            e = s.get(m.WatchlistEntry, entry_id)
+            if e is None:
+                raise NotFoundError("no such watchlist entry", source=entry_id)
+            d = e.deployment
+            require(
+                "remove entry",
+                wl_rules.add_problems(facts(d), by, signed_off=d.signed_off_at is not None, size=0),
+                source=d.id,
+            )
+            s.delete(e)
+            self.ctx.audit(
+                s,
+                by.username,
+                "watchlist.remove",
+                f"deployment:{d.id}",
+                before={"entry_id": entry_id, "template_digest": e.template_digest},
+                after={"reason": reason},
+            )
+
+    def entries(self, by: Actor, deployment_id: str) -> list[dict[str, Any]]:
+        # Least privilege (G.21): the people who compile, approve, use or oversee the list.
+        self.ctx.need_role(
+            by, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR
+        )
+        with self.ctx.tx() as s:
+            q = select(m.WatchlistEntry).where(m.WatchlistEntry.deployment_id == deployment_id)
+            return [
+                {
+                    "id": e.id,
+                    "category": e.category,
+                    "quality": e.quality_score,
+                    "flags": json.loads(e.flags_json),
+                    "image_captured_on": e.image_captured_on,
+                    "added_by": e.added_by,
+                }
+                for e in s.execute(q.order_by(m.WatchlistEntry.added_at)).scalars()
+            ]
+
+    def projected_false_alerts(self, deployment_id: str) -> float | None:
+        """B.7: shown before sign-off, from the actual list size."""
+        with self.ctx.tx() as s:
+            d = rows.deployment(s, deployment_id)
+            approval = rows.approval(s, d.model_contract_id)
+            if approval is None or d.threshold is None or d.expected_faces is None:
+                return None
+            return approval.expected_false_alerts(
+                d.expected_faces, rows.watchlist_size(s, d.id), d.threshold
+            )
+
+    def sign_off(self, by: Actor, deployment_id: str) -> float | None:
+        with self.ctx.tx() as s:
+            d = rows.deployment(s, deployment_id)
+            entries = list(d.entries)
+            require(
+                "sign-off",
+                wl_rules.sign_off_problems(
+                    facts(d),
+                    by,
+                    size=len(entries),
+                    signed_off=d.signed_off_at is not None,
+                    added_by={e.added_by for e in entries},
+                ),
+                source=d.id,
+            )
+            approval = rows.approval(s, d.model_contract_id)
+            if approval and d.threshold is not None and d.expected_faces is not None:
+                d.expected_false_alerts_signoff = approval.expected_false_alerts(
+                    d.expected_faces, len(entries), d.threshold
+                )
+            d.watchlist_snapshot_hash = hashlib.sha256(
+                "".join(sorted(e.id + e.template_digest for e in entries)).encode()
+            ).hexdigest()
+            d.signed_off_by, d.signed_off_at = by.id, self.ctx.now()
+            self.ctx.audit(
+                s,
+                by.username,
+                "watchlist.sign_off",
+                f"deployment:{d.id}",
+                after={
+                    "size": len(entries),
+                    "by_category": by_category(entries),
+                    "snapshot_hash": d.watchlist_snapshot_hash,
+                    "flagged": sum(1 for e in entries if json.loads(e.flags_json)),
+                    "expected_false_alerts": d.expected_false_alerts_signoff,
+                },
+            )
+            return d.expected_false_alerts_signoff
+
+    def load_watchlist(self, deployment_id: str) -> LoadedWatchlist:
+        with self.ctx.tx() as s:
+            d = rows.deployment(s, deployment_id)
+            dep_rules.check_live(facts(d), self.ctx.now())
+            dk = self.ctx.data_key(s, d.id, WATCHLIST_KEY, create=False)
+            entries = list(d.entries)
+            vecs = [
+                np.frombuffer(
+                    open_sealed(dk, e.template_enc, f"watchlist_entries:{e.id}:template"),
+                    np.float32,
+                )
+                for e in entries
+            ]
+            assert d.model_contract_id is not None and d.threshold is not None
+            return LoadedWatchlist(
+                d.id,
+                d.model_contract_id,
+                d.threshold,
+                [e.id for e in entries],
+                [e.category for e in entries],
+                np.stack(vecs) if vecs else np.zeros((0, 0), np.float32),
+            )
+
+    def entry_image(self, by: Actor, entry_id: str) -> bytes:
+        with self.ctx.tx() as s:
+            e = s.get(m.WatchlistEntry, entry_id)
+            if e is None:
+                raise NotFoundError("no such watchlist entry (destroyed?)", source=entry_id)
+            self.ctx.need_role(by, Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
+            dk = self.ctx.data_key(s, e.deployment_id, WATCHLIST_KEY, create=False)
+            self.ctx.audit(s, by.username, "watchlist.view_image", f"entry:{entry_id}")
+            return open_sealed(dk, e.image_enc, f"watchlist_entries:{e.id}:image")
+
+    def was_on_list(self, by: Actor, deployment_id: str, entry_id: str) -> dict[str, Any] | None:
+        """B.8: answerable after destruction from the stub (entry id, category, template hash)."""
+        self.ctx.need_role(by, Role.AUDITOR, Role.AUTHORISING_OFFICER, Role.ADMINISTRATOR)
+        with self.ctx.tx() as s:
+            st = s.get(m.WatchlistStub, entry_id)
+            e = s.get(m.WatchlistEntry, entry_id) if st is None else None
+            row = st or e
+            if row is None or row.deployment_id != deployment_id:
+                return None
+            return {
+                "entry_id": entry_id,
+                "category": row.category,
+                "template_digest": row.template_digest,
+                "destroyed_at": st.destroyed_at if st else None,
+                "state": "destroyed" if st else "live",
+            }
