@@ -180,11 +180,13 @@ def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str,
 
     def body(db_url: str) -> dict[str, Any]:
         w = real_time_world(db_url)
-        w.svc.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
-        dep = w.svc.create_deployment(w.ao1, "Bench", **fields_now(w, cameras=["cam-1"]))
-        w.svc.authorise(w.ao1, dep)
+        w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+        dep = w.svc.deployments.create_deployment(
+            w.ao1, "Bench", **fields_now(w, cameras=["cam-1"])
+        )
+        w.svc.deployments.authorise(w.ao1, dep)
         entries = add_entries(w, dep)
-        w.svc.sign_off(w.ao2, dep)
+        w.svc.watchlists.sign_off(w.ao2, dep)
         go_live(w, dep)
         ws = WorkerService(w.svc)
         wid, _ = ws.issue(w.admin, "gen")

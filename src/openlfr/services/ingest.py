@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from openlfr.broker.messages import AlertMessage, CountersMessage
 from openlfr.errors import KeyUnavailableError, PermissionDeniedError
-from openlfr.services.governance import AlertIn, GovernanceService
+from openlfr.services.alerts import AlertIn
+from openlfr.services.governance import GovernanceService
 from openlfr.services.workers import SYSTEM_ACTOR, WorkerService
 from openlfr.storage import models as m
 from openlfr.storage import models_workers as mw
@@ -34,6 +35,7 @@ def _edge_ref(alert_id: str) -> str:
 class Ingestor:
     def __init__(self, gov: GovernanceService, workers: WorkerService | None = None) -> None:
         self.gov = gov
+        self.ctx = gov.ctx
         self.workers = workers or WorkerService(gov)
 
     def __call__(self, event: AlertMessage | CountersMessage, redelivered: bool = True) -> str:
@@ -99,7 +101,7 @@ class Ingestor:
         keys: dict[str, bytes] = {}
         allowed: dict[tuple[str, str], BaseException | None] = {}
         seen: set[str] = set()
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             q = select(mw.IngestedEvent.msg_id).where(mw.IngestedEvent.msg_id.in_(ids))
             done = set(s.execute(q).scalars())
             for msg, redelivered in msgs:
@@ -145,7 +147,7 @@ class Ingestor:
         if p.template is not None and p.template_contract:
             # record_alert checks it is the deployment's contract.
             template = Template(p.template, EmbeddingContract.from_dict(p.template_contract))
-        return self.gov.record_alert(
+        return self.gov.alerts.record_alert(
             msg.deployment_id,
             AlertIn(
                 camera_id=msg.camera_id,
@@ -163,7 +165,7 @@ class Ingestor:
         )
 
     def _ledger(self, rows: list[tuple[AlertMessage, str]]) -> None:
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             have = set(
                 s.execute(
                     select(mw.IngestedEvent.msg_id).where(
@@ -178,12 +180,12 @@ class Ingestor:
                         mw.IngestedEvent(
                             msg_id=msg.alert_id, kind="alert", deployment_id=msg.deployment_id,
                             worker_id=msg.worker_id, ref=ref, frames=0, faces=0,
-                            at=self.gov.clock(),
+                            at=self.ctx.now(),
                         )
                     )  # fmt: skip
 
     def counters(self, msg: CountersMessage) -> str:
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             self._check_worker(s, msg.worker_id, msg.deployment_id)
             if s.get(mw.IngestedEvent, msg.msg_id) is not None:
                 return "duplicate"
@@ -197,11 +199,11 @@ class Ingestor:
                 mw.IngestedEvent(
                     msg_id=msg.msg_id, kind="counters", deployment_id=d.id,
                     worker_id=msg.worker_id, ref=None, frames=int(msg.frames),
-                    faces=int(msg.faces), at=self.gov.clock(),
+                    faces=int(msg.faces), at=self.ctx.now(),
                 )
             )  # fmt: skip
             if msg.final:
-                self.gov._audit(
+                self.ctx.audit(
                     s, f"{SYSTEM_ACTOR}", "deployment.run", f"deployment:{d.id}",
                     after={"camera": msg.camera_id, "worker": msg.worker_id, **msg.summary},
                 )  # fmt: skip

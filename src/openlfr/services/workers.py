@@ -25,7 +25,9 @@ from openlfr.errors import InvalidStateError, NotFoundError, PermissionDeniedErr
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState, Role
-from openlfr.services.governance import GovernanceService, LoadedWatchlist, facts
+from openlfr.services.governance import GovernanceService
+from openlfr.services.rows import facts
+from openlfr.services.watchlists import LoadedWatchlist
 from openlfr.storage import models as m
 from openlfr.storage import models_workers as mw
 
@@ -60,6 +62,7 @@ def parse_token(token: str) -> tuple[str, str]:
 class WorkerService:
     def __init__(self, gov: GovernanceService) -> None:
         self.gov = gov
+        self.ctx = gov.ctx
 
     # -- administration ----------------------------------------------------------------------
 
@@ -78,7 +81,7 @@ class WorkerService:
         """A new worker and its token (returned once; only its digest is kept)."""
         self._admin(by)
         wid, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             if s.execute(select(mw.Worker).where(mw.Worker.name == name)).first():
                 raise PermissionDeniedError("a worker of that name exists", source=name)
             s.add(
@@ -86,29 +89,29 @@ class WorkerService:
                     id=wid,
                     name=name,
                     token_digest=_digest(secret),
-                    created_at=self.gov.clock(),
+                    created_at=self.ctx.now(),
                     created_by=by.username,
                     status_json="{}",
                 )
             )
-            self.gov._audit(s, by.username, "worker.issue", f"worker:{wid}", after={"name": name})
+            self.ctx.audit(s, by.username, "worker.issue", f"worker:{wid}", after={"name": name})
         return wid, f"{TOKEN_PREFIX}{wid}_{secret}"
 
     def revoke(self, by: Actor, worker_id: str, reason: str) -> list[str]:
         """Revoke at once; returns the deployments it was running (to be told to stop)."""
         self._admin(by)
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             w = self._worker(s, worker_id)
             if w.revoked_at is None:
-                w.revoked_at, w.revoked_by = self.gov.clock(), by.username
-                self.gov._audit(
+                w.revoked_at, w.revoked_by = self.ctx.now(), by.username
+                self.ctx.audit(
                     s, by.username, "worker.revoke", f"worker:{w.id}", after={"reason": reason}
                 )
             return [a.deployment_id for a in self._assignments(s, w.id)]
 
     def assign(self, by: Actor, worker_id: str, deployment_id: str) -> None:
         self._admin(by)
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             w = self._worker(s, worker_id)
             if w.revoked_at is not None:
                 raise PermissionDeniedError("worker is revoked", source=worker_id)
@@ -120,28 +123,28 @@ class WorkerService:
                     mw.WorkerAssignment(
                         worker_id=w.id,
                         deployment_id=d.id,
-                        assigned_at=self.gov.clock(),
+                        assigned_at=self.ctx.now(),
                         assigned_by=by.username,
                     )
                 )
-                self.gov._audit(
+                self.ctx.audit(
                     s, by.username, "worker.assign", f"deployment:{d.id}", after={"worker": w.id}
                 )
 
     def unassign(self, by: Actor, worker_id: str, deployment_id: str) -> None:
         self._admin(by)
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             a = s.get(mw.WorkerAssignment, (worker_id, deployment_id))
             if a is None:
                 raise NotFoundError("not assigned", source=f"{worker_id}/{deployment_id}")
             s.delete(a)
-            self.gov._audit(
+            self.ctx.audit(
                 s, by.username, "worker.unassign", f"deployment:{deployment_id}",
                 after={"worker": worker_id},
             )  # fmt: skip
 
     def workers(self) -> list[dict[str, Any]]:
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             rows = s.execute(select(mw.Worker).order_by(mw.Worker.name)).scalars().all()
             return [
                 {
@@ -163,7 +166,7 @@ class WorkerService:
         return list(s.execute(q).scalars())
 
     def assigned_workers(self, deployment_id: str) -> list[str]:
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             q = select(mw.WorkerAssignment.worker_id).where(
                 mw.WorkerAssignment.deployment_id == deployment_id
             )
@@ -173,7 +176,7 @@ class WorkerService:
 
     def authenticate(self, token: str) -> WorkerIdentity:
         wid, secret = parse_token(token)
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             w = s.get(mw.Worker, wid)
             if w is None or not hmac.compare_digest(w.token_digest, _digest(secret)):
                 raise WorkerAuthError("unknown worker token")
@@ -182,13 +185,13 @@ class WorkerService:
             return WorkerIdentity(w.id, w.name)
 
     def transport_private_key(self, s: Session, deployment_id: str, *, create: bool) -> bytes:
-        return self.gov._data_key(s, deployment_id, TRANSPORT_KEY, create=create)
+        return self.ctx.data_key(s, deployment_id, TRANSPORT_KEY, create=create)
 
     def assignments(self, worker: WorkerIdentity) -> list[dict[str, Any]]:
         """The live, in-window deployments assigned to `worker`, with what it needs to run them."""
         out = []
-        now = self.gov.clock()
-        with self.gov._tx() as s:
+        now = self.ctx.now()
+        with self.ctx.tx() as s:
             for a in self._assignments(s, worker.id):
                 d = s.get(m.Deployment, a.deployment_id)
                 if d is None or d.state != DeploymentState.LIVE.value:
@@ -211,14 +214,14 @@ class WorkerService:
         return out
 
     def watchlist(self, worker: WorkerIdentity, deployment_id: str) -> LoadedWatchlist:
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             if s.get(mw.WorkerAssignment, (worker.id, deployment_id)) is None:
                 raise PermissionDeniedError(
                     "deployment is not assigned to this worker", source=deployment_id
                 )
-        wl = self.gov.load_watchlist(deployment_id)  # refuses unless live and in window
-        with self.gov._tx() as s:
-            self.gov._audit(
+        wl = self.gov.watchlists.load_watchlist(deployment_id)  # refuses unless live and in window
+        with self.ctx.tx() as s:
+            self.ctx.audit(
                 s, worker.actor_name, "watchlist.fetch", f"deployment:{deployment_id}",
                 after={"worker": worker.id, "entries": len(wl.entry_ids)},
             )  # fmt: skip
@@ -226,9 +229,9 @@ class WorkerService:
 
     def live_assignments(self) -> dict[tuple[str, str], float | None]:
         """(worker, deployment) pairs a current worker should be running now -> threshold."""
-        now = self.gov.clock()
+        now = self.ctx.now()
         out: dict[tuple[str, str], float | None] = {}
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             q = (
                 select(mw.WorkerAssignment, m.Deployment)
                 .join(m.Deployment, m.Deployment.id == mw.WorkerAssignment.deployment_id)
@@ -246,14 +249,14 @@ class WorkerService:
     # -- liveness -----------------------------------------------------------------------------
 
     def heartbeat(self, worker_id: str, status: dict[str, Any]) -> None:
-        now = self.gov.clock()
-        with self.gov._tx() as s:
+        now = self.ctx.now()
+        with self.ctx.tx() as s:
             w = s.get(mw.Worker, worker_id)
             if w is None or w.revoked_at is not None:
                 return
             if w.down_since is not None:
                 gap = (now - w.down_since).total_seconds()
-                self.gov._audit(
+                self.ctx.audit(
                     s, SYSTEM_ACTOR, "worker.up", f"worker:{w.id}", after={"down_s": round(gap, 1)}
                 )
                 w.down_since = None
@@ -262,10 +265,10 @@ class WorkerService:
 
     def mark_down(self, after_s: float) -> list[str]:
         """Workers silent for `after_s`: mark down, audit which cameras went dark and since when."""
-        now = self.gov.clock()
+        now = self.ctx.now()
         limit = now - timedelta(seconds=after_s)
         down = []
-        with self.gov._tx() as s:
+        with self.ctx.tx() as s:
             q = select(mw.Worker).where(
                 mw.Worker.revoked_at.is_(None),
                 mw.Worker.down_since.is_(None),
@@ -276,7 +279,7 @@ class WorkerService:
                 assert w.last_seen_at is not None
                 w.down_since = w.last_seen_at
                 cams = sorted(json.loads(w.status_json or "{}").get("cameras", {}))
-                self.gov._audit(
+                self.ctx.audit(
                     s, SYSTEM_ACTOR, "worker.down", f"worker:{w.id}",
                     after={"cameras": cams, "gap_from": _iso(w.last_seen_at)},
                 )  # fmt: skip

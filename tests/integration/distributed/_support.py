@@ -45,7 +45,7 @@ def fields_now(w: World, **over: Any) -> dict[str, Any]:
 def go_live(w: World, dep: str) -> None:
     """Into the window (the world's clock catches up with the wall clock) and start."""
     w.clock.now = datetime.now(UTC)
-    w.svc.start(w.op1, dep)
+    w.svc.deployments.start(w.op1, dep)
 
 
 def _env(**extra: str) -> dict[str, str]:

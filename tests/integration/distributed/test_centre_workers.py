@@ -118,7 +118,7 @@ def test_centre_two_workers_three_cameras_two_deployments(
     w = real_time_world(pg_url)
     svc, contract = w.svc, sface_engine.contract
     threshold = default_threshold(contract)
-    svc.record_model_approval(w.admin, approval_for(contract, floor=threshold - 0.05))
+    svc.approvals.record_model_approval(w.admin, approval_for(contract, floor=threshold - 0.05))
     photos, mated = _photos(lfw_dir, sface_engine), _mated_jpeg(video_path, sface_engine)
     common = dict(
         legal_basis="warrant", source_system="PND", image_captured_on=date(2025, 1, 1),
@@ -126,22 +126,22 @@ def test_centre_two_workers_three_cameras_two_deployments(
     )  # fmt: skip
     deps: dict[str, str] = {}
     for name, cams in (("A", ["a-rtsp", "a-file"]), ("B", ["b-file"])):
-        dep = svc.create_deployment(
+        dep = svc.deployments.create_deployment(
             w.ao1,
             name,
             **fields_now(w, model_contract_id=contract.id, threshold=threshold, cameras=cams,
                          expected_faces=5000),
         )  # fmt: skip
-        svc.authorise(w.ao1, dep)
+        svc.deployments.authorise(w.ao1, dep)
         for pname, jpg in [*photos, ("MISPER-1", mated)]:
-            svc.add_entry_from_photo(
+            svc.watchlists.add_entry_from_photo(
                 w.compiler, dep, sface_engine, jpg, subject_ref=pname, **common
             )
-        svc.sign_off(w.ao2, dep)
+        svc.watchlists.sign_off(w.ao2, dep)
         deps[name] = dep
     for dep in deps.values():
         go_live(w, dep)
-    templates = [svc.load_watchlist(d).vectors for d in deps.values()]
+    templates = [svc.watchlists.load_watchlist(d).vectors for d in deps.values()]
 
     ws = WorkerService(svc)
     w1, tok1 = ws.issue(w.admin, "van-1")
@@ -223,7 +223,7 @@ def test_centre_two_workers_three_cameras_two_deployments(
 
             # Every frame and face from both workers is in the deployment records.
             def runs(dep: str) -> list[dict[str, Any]]:
-                with svc.factory() as s:
+                with svc.ctx.factory() as s:
                     rows = s.execute(
                         text("select after_json from audit_log where action = 'deployment.run' "
                              "and subject = :s"), {"s": f"deployment:{dep}"},
@@ -233,13 +233,13 @@ def test_centre_two_workers_three_cameras_two_deployments(
             wait_until(lambda: len(runs(deps["A"])) >= 3 and len(runs(deps["B"])) >= 1, 30)
             time.sleep(1.5)
             for name, dep in deps.items():
-                rs, d = runs(dep), svc.deployment(dep)
+                rs, d = runs(dep), svc.deployments.deployment(dep)
                 assert d["frames_processed"] == sum(r["frames"] for r in rs), name
                 assert d["faces_processed"] == sum(r["face_tracks"] for r in rs), name
             assert {r["worker"] for r in runs(deps["A"])} == {w1, w2}
             # A file camera, not paced, drops nothing: every one of the clip's 105 frames.
-            assert svc.deployment(deps["B"])["frames_processed"] == 105
-            assert svc.deployment(deps["B"])["faces_processed"] > 0
+            assert svc.deployments.deployment(deps["B"])["frames_processed"] == 105
+            assert svc.deployments.deployment(deps["B"])["faces_processed"] > 0
 
             # A worker SIGKILLed: the centre marks it down within 10 s, its cameras listed.
             adm = c.post("/api/v1/auth/token", json={"username": "admin", "password": PASSWORD})
@@ -255,7 +255,7 @@ def test_centre_two_workers_three_cameras_two_deployments(
             wait_until(down, 15, 0.2, "worker marked down")
             down_s = time.monotonic() - t_kill
             assert down_s < 10.0, down_s
-            with svc.factory() as s:
+            with svc.ctx.factory() as s:
                 (gap,) = s.execute(
                     text("select after_json from audit_log where action = 'worker.down' "
                          "and subject = :s"), {"s": f"worker:{w1}"},

@@ -33,11 +33,11 @@ N, RATE = 240, 60.0
 
 
 def _target(w: World) -> Target:
-    w.svc.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
-    dep = w.svc.create_deployment(w.ao1, "Faults", **fields_now(w, cameras=["cam-1"]))
-    w.svc.authorise(w.ao1, dep)
+    w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+    dep = w.svc.deployments.create_deployment(w.ao1, "Faults", **fields_now(w, cameras=["cam-1"]))
+    w.svc.deployments.authorise(w.ao1, dep)
     entries = add_entries(w, dep)
-    w.svc.sign_off(w.ao2, dep)
+    w.svc.watchlists.sign_off(w.ao2, dep)
     go_live(w, dep)
     ws = WorkerService(w.svc)
     wid, _ = ws.issue(w.admin, "gen")
@@ -50,7 +50,7 @@ def _target(w: World) -> Target:
 
 
 def _recorded(w: World, dep: str) -> tuple[int, int]:
-    with w.svc.factory() as s:
+    with w.svc.ctx.factory() as s:
         n, distinct = s.execute(
             text(
                 "select count(*), count(distinct source_ref) from alerts where deployment_id = :d"

@@ -40,7 +40,7 @@ def _alert(dep: str, wid: str, pub: bytes, entry: str) -> AlertMessage:
 
 
 def _count(w: World, dep: str) -> int:
-    with w.svc.factory() as s:
+    with w.svc.ctx.factory() as s:
         return int(s.scalar(select(func.count()).select_from(m.Alert).where(
             m.Alert.deployment_id == dep)) or 0)  # fmt: skip
 
@@ -52,7 +52,7 @@ def test_alert_once_through_redelivery_and_crash_window(setup) -> None:  # type:
     assert ing(msg, False) == "recorded"
     assert ing(msg, True) == "duplicate"
     # A crash after the alert committed but before the ledger row: the alert itself tells.
-    with w.svc.factory() as s, s.begin():
+    with w.svc.ctx.factory() as s, s.begin():
         s.execute(delete(mw.IngestedEvent))
     assert ing(msg, True) == "duplicate"
     assert _count(w, dep) == 1
@@ -67,7 +67,7 @@ def test_counters_once_and_unknown_or_revoked_workers_refused(setup) -> None:  #
     ing = Ingestor(w.svc)
     c = CountersMessage("run1:1", dep, wid, "cam-1", frames=100, faces=3)
     assert ing(c) == "recorded" and ing(c) == "duplicate"
-    assert w.svc.deployment(dep)["frames_processed"] == 100
+    assert w.svc.deployments.deployment(dep)["frames_processed"] == 100
     other, _ = WorkerService(w.svc).issue(w.admin, "other")  # not assigned
     with pytest.raises(PermissionDeniedError):
         ing(_alert(dep, other, pub, entries[0]), False)
@@ -76,4 +76,4 @@ def test_counters_once_and_unknown_or_revoked_workers_refused(setup) -> None:  #
         ing(_alert(dep, wid, pub, entries[0]), False)
     with pytest.raises(PermissionDeniedError):
         ing(CountersMessage("run1:2", dep, wid, "cam-1", frames=5, faces=0))
-    assert _count(w, dep) == 0 and w.svc.deployment(dep)["frames_processed"] == 100
+    assert _count(w, dep) == 0 and w.svc.deployments.deployment(dep)["frames_processed"] == 100

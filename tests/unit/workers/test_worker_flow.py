@@ -69,9 +69,11 @@ def test_alert_counters_and_stop_over_the_broker(w: World, nats_server) -> None:
             ev = c.get(f"/api/v1/alerts/{a['id']}/evidence", headers=op).json()
             assert ev["probe_jpeg_b64"]
             # Every frame of the source is counted at the centre, once.
-            wait_for(lambda: w.svc.deployment(dep)["frames_processed"] == 40, timeout=15)
+            wait_for(
+                lambda: w.svc.deployments.deployment(dep)["frames_processed"] == 40, timeout=15
+            )
             time.sleep(0.5)
-            d = w.svc.deployment(dep)
+            d = w.svc.deployments.deployment(dep)
             assert d["frames_processed"] == 40 and d["faces_processed"] >= 1
             # The console's worker list shows the camera from the heartbeat.
             (info,) = c.get("/api/v1/workers", headers=op).json()
