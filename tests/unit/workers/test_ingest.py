@@ -7,10 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from openlfr.broker.messages import AlertMessage, AlertPayload, CountersMessage
-from openlfr.errors import PermissionDeniedError
+from openlfr.errors import NotFoundError, PermissionDeniedError
 from openlfr.services.ingest import Ingestor
 from openlfr.services.workers import WorkerIdentity, WorkerService
 from openlfr.storage import models as m
@@ -45,16 +45,15 @@ def _count(w: World, dep: str) -> int:
             m.Alert.deployment_id == dep)) or 0)  # fmt: skip
 
 
-def test_alert_once_through_redelivery_and_crash_window(setup) -> None:  # type: ignore[no-untyped-def]
+def test_alert_once_through_redelivery(setup) -> None:  # type: ignore[no-untyped-def]
     w, dep, entries, wid, pub = setup
     ing = Ingestor(w.svc)
     msg = _alert(dep, wid, pub, entries[0])
     assert ing(msg, False) == "recorded"
     assert ing(msg, True) == "duplicate"
-    # A crash after the alert committed but before the ledger row: the alert itself tells.
-    with w.svc.ctx.factory() as s, s.begin():
-        s.execute(delete(mw.IngestedEvent))
-    assert ing(msg, True) == "duplicate"
+    with w.svc.ctx.factory() as s:
+        (row,) = s.execute(select(mw.IngestedEvent)).scalars()
+        assert row.msg_id == msg.alert_id and row.ref is not None  # committed with the alert
     assert _count(w, dep) == 1
     # Same id twice in one batch: once.
     m2 = _alert(dep, wid, pub, entries[1])
@@ -77,3 +76,15 @@ def test_counters_once_and_unknown_or_revoked_workers_refused(setup) -> None:  #
     with pytest.raises(PermissionDeniedError):
         ing(CountersMessage("run1:2", dep, wid, "cam-1", frames=5, faces=0))
     assert _count(w, dep) == 0 and w.svc.deployments.deployment(dep)["frames_processed"] == 100
+
+
+def test_one_bad_alert_does_not_sink_its_batch(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, pub = setup
+    good, bad, good2 = (_alert(dep, wid, pub, e) for e in (entries[0], "not-an-entry", entries[1]))
+    out = Ingestor(w.svc).batch([(good, False), (bad, False), (good2, False)])
+    assert out[0] == "recorded" and out[2] == "recorded"
+    assert isinstance(out[1], NotFoundError)
+    assert _count(w, dep) == 2
+    # The refused one left nothing: no alert, no ledger row, no audit record of it.
+    with w.svc.ctx.factory() as s:
+        assert s.get(mw.IngestedEvent, bad.alert_id) is None
