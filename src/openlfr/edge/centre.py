@@ -71,13 +71,18 @@ class CentreLink:
             self._beats.put_nowait(loads(data))
 
     def _loop(self) -> None:
-        last_down = 0.0
+        last_down = prev = time.monotonic()
+        grace_until = 0.0
         while not self._stop.wait(self.watch_every_s):
+            now = time.monotonic()
+            if now - prev - self.watch_every_s > 1.0:
+                # This process itself was stalled (paused, overloaded): the silence was ours,
+                # not the workers'. Let their queued heartbeats arrive before judging them.
+                grace_until = now + 2.0
             try:
                 self._drain_beats()
                 self._watch_deployments()
-                now = time.monotonic()
-                if now - last_down >= 1.0:
+                if now >= grace_until and now - last_down >= 1.0:
                     last_down = now
                     for wid in self.workers.mark_down(self.down_after_s):
                         log.warning(
@@ -85,6 +90,7 @@ class CentreLink:
                         )
             except Exception as e:  # the database away for a moment must not end the link
                 log.warning("centre link: %s", type(e).__name__)
+            prev = time.monotonic()
 
     def _drain_beats(self) -> None:
         latest: dict[str, dict[str, Any]] = {}
