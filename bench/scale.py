@@ -117,7 +117,7 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
 
         def one(j: int) -> None:
             e = engines[j]
-            sink = BrokerAlertSink(client, "bench", "dep", pub, e)
+            sink = BrokerAlertSink(client, "bench", "dep", pub, b"bench-mac-key", e)
             pipe = Pipeline(
                 e,
                 Watchlist(ids, vecs, e.contract),
@@ -175,7 +175,7 @@ def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str,
     from openlfr.api import create_app
     from openlfr.edge.centre import CentreLink
     from openlfr.edge.synthetic import Target, synthetic_alerts
-    from openlfr.services.workers import WorkerIdentity, WorkerService
+    from openlfr.services.workers import WorkerIdentity, WorkerService, message_key
     from openlfr.vision.mock import MOCK_CONTRACT
 
     def body(db_url: str) -> dict[str, Any]:
@@ -189,11 +189,11 @@ def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str,
         w.svc.watchlists.sign_off(w.ao2, dep)
         go_live(w, dep)
         ws = WorkerService(w.svc)
-        wid, _ = ws.issue(w.admin, "gen")
+        wid, tok = ws.issue(w.admin, "gen")
         ws.assign(w.admin, wid, dep)
         (a,) = ws.assignments(WorkerIdentity(wid, "gen"))
         target = Target(wid, dep, bytes.fromhex(a["alert_public_key"]), "cam-1",
-                        tuple(entries), MOCK_CONTRACT.id, 0.5)  # fmt: skip
+                        tuple(entries), MOCK_CONTRACT.id, 0.5, message_key(tok))  # fmt: skip
         app = create_app(w.svc, sources={}, retention=False)
         link = CentreLink(w.svc, url).start()
         seen: dict[str, float] = {}

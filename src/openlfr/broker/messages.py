@@ -7,9 +7,11 @@ matched entry id, scores, crops, scene and probe template travel inside the seal
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -80,6 +82,19 @@ class AlertMessage:
     camera_id: str
     published_at: float
     sealed: bytes = field(repr=False)
+    mac: str = ""  # HMAC-SHA256 by the worker's key over everything else
+
+    def _body(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("mac")
+        d["sealed"] = _b64(self.sealed)
+        return {"v": WIRE_VERSION, "kind": "alert", **d}
+
+    def signed(self, key: bytes) -> AlertMessage:
+        return replace(self, mac=mac_of(key, self._body()))
+
+    def verify(self, key: bytes) -> bool:
+        return bool(self.mac) and hmac.compare_digest(self.mac, mac_of(key, self._body()))
 
     @classmethod
     def seal(
@@ -104,9 +119,7 @@ class AlertMessage:
         return AlertPayload.from_bytes(raw)
 
     def to_bytes(self) -> bytes:
-        d = asdict(self)
-        d["sealed"] = _b64(self.sealed)
-        return json.dumps({"v": WIRE_VERSION, "kind": "alert", **d}).encode()
+        return json.dumps({**self._body(), "mac": self.mac}).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +134,27 @@ class CountersMessage:
     faces: int
     final: bool = False
     summary: dict[str, Any] = field(default_factory=dict)  # counts of the run, on the final one
+    mac: str = ""
+
+    def _body(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("mac")
+        return {"v": WIRE_VERSION, "kind": "counters", **d}
+
+    def signed(self, key: bytes) -> CountersMessage:
+        return replace(self, mac=mac_of(key, self._body()))
+
+    def verify(self, key: bytes) -> bool:
+        return bool(self.mac) and hmac.compare_digest(self.mac, mac_of(key, self._body()))
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"v": WIRE_VERSION, "kind": "counters", **asdict(self)}).encode()
+        return json.dumps({**self._body(), "mac": self.mac}).encode()
+
+
+def mac_of(key: bytes, body: dict[str, Any]) -> str:
+    """Who sent it: the broker's own permissions aside, a worker's messages carry its MAC."""
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, canon, hashlib.sha256).hexdigest()
 
 
 def parse_event(raw: bytes) -> AlertMessage | CountersMessage:

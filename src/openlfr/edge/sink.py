@@ -26,6 +26,7 @@ class BrokerAlertSink:
     worker_id: str
     deployment_id: str
     public_key: bytes
+    mac_key: bytes
     engine: Any = None
     published: int = 0
 
@@ -61,7 +62,7 @@ class BrokerAlertSink:
             worker_id=self.worker_id,
             camera_id=alert.camera_id,
             payload=payload,
-        )
+        ).signed(self.mac_key)
         self.client.publish_durable(
             alert_subject(self.deployment_id), msg.to_bytes(), msg_id=alert.alert_id
         )

@@ -29,6 +29,7 @@ class Target:
     entry_ids: tuple[str, ...]
     contract_id: str
     threshold: float
+    mac_key: bytes  # services.workers.message_key(token)
 
 
 def synthetic_alerts(
@@ -63,7 +64,7 @@ def synthetic_alerts(
             worker_id=target.worker_id,
             camera_id=target.camera_id,
             payload=payload,
-        )
+        ).signed(target.mac_key)
         client.publish_durable(alert_subject(target.deployment_id), msg.to_bytes(), aid)
         out.append((aid, now))
     return out

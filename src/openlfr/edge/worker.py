@@ -25,7 +25,7 @@ from openlfr.broker.subjects import control_subject, counters_subject, heartbeat
 from openlfr.edge.centre_api import Assignment, CentreClient, CentreUnreachable
 from openlfr.edge.sink import BrokerAlertSink
 from openlfr.errors import OpenLFRError, WorkerAuthError
-from openlfr.services.workers import parse_token
+from openlfr.services.workers import message_key, parse_token
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class Worker:
     ) -> None:
         self.config = config
         self.worker_id, _ = parse_token(config.token)
+        self.mac_key = message_key(config.token)
         self.engine_factory = engine_factory or _default_engine
         self.clock = clock
         self.centre = CentreClient(config.centre, config.token, verify=config.verify_tls)
@@ -205,7 +206,7 @@ class Worker:
             watchlist = Watchlist(wl.entry_ids, wl.vectors, engine.contract)
             del wl
             sink = BrokerAlertSink(
-                self.broker, self.worker_id, a.deployment_id, a.public_key, engine
+                self.broker, self.worker_id, a.deployment_id, a.public_key, self.mac_key, engine
             )
             cfg = PipelineConfig(
                 **{
@@ -272,7 +273,7 @@ class Worker:
         msg = CountersMessage(
             f"{run.run_id}:{run.seq}", run.assignment.deployment_id, self.worker_id,
             run.camera_id, frames, faces, final, summary or {},
-        )  # fmt: skip
+        ).signed(self.mac_key)  # fmt: skip
         run.sent_frames, run.sent_faces = run.frames, run.faces
         self.broker.publish_durable(
             counters_subject(run.assignment.deployment_id), msg.to_bytes(), msg.msg_id

@@ -58,13 +58,16 @@ class Ingestor:
         return r
 
     @staticmethod
-    def _check_worker(s: Session, worker_id: str, deployment_id: str) -> None:
-        """Only a current worker assigned to the deployment can add to its record."""
-        w = s.get(mw.Worker, worker_id)
+    def _check_worker(s: Session, msg: AlertMessage | CountersMessage) -> None:
+        """Only a current worker assigned to the deployment can add to its record, and only
+        with a message it signed itself."""
+        w = s.get(mw.Worker, msg.worker_id)
         if w is None or w.revoked_at is not None:
-            raise PermissionDeniedError("unknown or revoked worker", source=worker_id)
-        if s.get(mw.WorkerAssignment, (worker_id, deployment_id)) is None:
-            raise PermissionDeniedError("worker not assigned", source=deployment_id)
+            raise PermissionDeniedError("unknown or revoked worker", source=msg.worker_id)
+        if not msg.verify(w.token_digest.encode()):
+            raise PermissionDeniedError("message not signed by its worker", source=w.id)
+        if s.get(mw.WorkerAssignment, (w.id, msg.deployment_id)) is None:
+            raise PermissionDeniedError("worker not assigned", source=msg.deployment_id)
 
     def batch(self, items: list[tuple[AlertMessage | CountersMessage, bool]]) -> list[Outcome]:
         """Each item's outcome ("recorded" | "duplicate") or the error it met. `redelivered`
@@ -96,21 +99,12 @@ class Ingestor:
         done = set(s.execute(q).scalars())
         room = Alerts(_InBatch(self.ctx, s))
         keys: dict[str, bytes] = {}
-        allowed: dict[tuple[str, str], OpenLFRError | None] = {}
         for i, msg in alerts:
             if msg.alert_id in done:
                 out[i] = "duplicate"
                 continue
-            wk = (msg.worker_id, msg.deployment_id)
             try:
-                if wk not in allowed:
-                    try:
-                        self._check_worker(s, *wk)
-                        allowed[wk] = None
-                    except PermissionDeniedError as e:
-                        allowed[wk] = e
-                if (refusal := allowed[wk]) is not None:
-                    raise refusal
+                self._check_worker(s, msg)  # per message: each carries its own MAC
                 if msg.deployment_id not in keys:
                     keys[msg.deployment_id] = self.workers.transport_private_key(
                         s, msg.deployment_id, create=False
@@ -154,7 +148,7 @@ class Ingestor:
 
     def counters(self, msg: CountersMessage) -> str:
         with self.ctx.tx() as s:
-            self._check_worker(s, msg.worker_id, msg.deployment_id)
+            self._check_worker(s, msg)
             if s.get(mw.IngestedEvent, msg.msg_id) is not None:
                 return "duplicate"
             d = s.get(m.Deployment, msg.deployment_id)

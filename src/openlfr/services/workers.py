@@ -59,6 +59,13 @@ def parse_token(token: str) -> tuple[str, str]:
     return wid, secret
 
 
+def message_key(token: str) -> bytes:
+    """The key a worker signs its broker messages with: the digest the centre keeps of its
+    secret (so the centre can check them, and the secret itself is still never stored)."""
+    _, secret = parse_token(token)
+    return _digest(secret).encode()
+
+
 class WorkerService:
     def __init__(self, gov: GovernanceService) -> None:
         self.gov = gov

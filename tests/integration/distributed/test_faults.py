@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from openlfr.broker.client import BrokerClient
 from openlfr.edge.synthetic import Target, synthetic_alerts
-from openlfr.services.workers import WorkerService
+from openlfr.services.workers import WorkerService, message_key
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.integration.distributed._support import (
     Centre,
@@ -40,13 +40,13 @@ def _target(w: World) -> Target:
     w.svc.watchlists.sign_off(w.ao2, dep)
     go_live(w, dep)
     ws = WorkerService(w.svc)
-    wid, _ = ws.issue(w.admin, "gen")
+    wid, tok = ws.issue(w.admin, "gen")
     ws.assign(w.admin, wid, dep)
     from openlfr.services.workers import WorkerIdentity
 
     (a,) = ws.assignments(WorkerIdentity(wid, "gen"))
     return Target(wid, dep, bytes.fromhex(a["alert_public_key"]), "cam-1", tuple(entries),
-                  MOCK_CONTRACT.id, 0.5)  # fmt: skip
+                  MOCK_CONTRACT.id, 0.5, message_key(tok))  # fmt: skip
 
 
 def _recorded(w: World, dep: str) -> tuple[int, int]:

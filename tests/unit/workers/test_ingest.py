@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,13 @@ from sqlalchemy import func, select
 from openlfr.broker.messages import AlertMessage, AlertPayload, CountersMessage
 from openlfr.errors import NotFoundError, PermissionDeniedError
 from openlfr.services.ingest import Ingestor
-from openlfr.services.workers import WorkerIdentity, WorkerService
+from openlfr.services.workers import WorkerIdentity, WorkerService, message_key
 from openlfr.storage import models as m
 from openlfr.storage import models_workers as mw
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import World, live, make_world
+
+KEYS: dict[str, bytes] = {}
 
 
 @pytest.fixture
@@ -24,7 +27,8 @@ def setup(tmp_path: Path) -> tuple[World, str, list[str], str, bytes]:
     w = make_world(f"sqlite:///{tmp_path / 'i.sqlite3'}")
     dep, entries = live(w, cameras=["cam-1"])
     ws = WorkerService(w.svc)
-    wid, _ = ws.issue(w.admin, "van")
+    wid, tok = ws.issue(w.admin, "van")
+    KEYS[wid] = message_key(tok)
     ws.assign(w.admin, wid, dep)
     (a,) = ws.assignments(WorkerIdentity(wid, "van"))
     return w, dep, entries, wid, bytes.fromhex(a["alert_public_key"])
@@ -36,7 +40,8 @@ def _alert(dep: str, wid: str, pub: bytes, entry: str) -> AlertMessage:
         entry, 0.7, 0.5, MOCK_CONTRACT.id, now, now, 3, 0.12, b"\xff\xd8p", b"\xff\xd8s"
     )
     return AlertMessage.seal(pub, alert_id=uuid.uuid4().hex, deployment_id=dep,
-                             worker_id=wid, camera_id="cam-1", payload=p)  # fmt: skip
+                             worker_id=wid, camera_id="cam-1", payload=p).signed(
+                                 KEYS.get(wid, b"unknown"))  # fmt: skip
 
 
 def _count(w: World, dep: str) -> int:
@@ -64,17 +69,26 @@ def test_alert_once_through_redelivery(setup) -> None:  # type: ignore[no-untype
 def test_counters_once_and_unknown_or_revoked_workers_refused(setup) -> None:  # type: ignore[no-untyped-def]
     w, dep, entries, wid, pub = setup
     ing = Ingestor(w.svc)
-    c = CountersMessage("run1:1", dep, wid, "cam-1", frames=100, faces=3)
+    c = CountersMessage("run1:1", dep, wid, "cam-1", frames=100, faces=3).signed(KEYS[wid])
     assert ing(c) == "recorded" and ing(c) == "duplicate"
     assert w.svc.deployments.deployment(dep)["frames_processed"] == 100
-    other, _ = WorkerService(w.svc).issue(w.admin, "other")  # not assigned
+    other, otok = WorkerService(w.svc).issue(w.admin, "other")  # not assigned
+    KEYS[other] = message_key(otok)
     with pytest.raises(PermissionDeniedError):
         ing(_alert(dep, other, pub, entries[0]), False)
+    # Forged: claims to be the assigned worker, signed with another worker's key.
+    f = _alert(dep, other, pub, entries[0])
+    f = replace(f, worker_id=wid).signed(KEYS[other])
+    with pytest.raises(PermissionDeniedError, match="signed"):
+        ing(f, False)
+    unsigned = replace(_alert(dep, wid, pub, entries[0]), mac="")
+    with pytest.raises(PermissionDeniedError, match="signed"):
+        ing(unsigned, False)
     WorkerService(w.svc).revoke(w.admin, wid, "stolen")
     with pytest.raises(PermissionDeniedError):
         ing(_alert(dep, wid, pub, entries[0]), False)
     with pytest.raises(PermissionDeniedError):
-        ing(CountersMessage("run1:2", dep, wid, "cam-1", frames=5, faces=0))
+        ing(CountersMessage("run1:2", dep, wid, "cam-1", frames=5, faces=0).signed(KEYS[wid]))
     assert _count(w, dep) == 0 and w.svc.deployments.deployment(dep)["frames_processed"] == 100
 
 
