@@ -45,7 +45,7 @@ class CentreLink:
         self._beats: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=10_000)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="centre-link", daemon=True)
-        self._live: dict[tuple[str, str], float | None] = {}
+        self._live: dict[tuple[str, str], tuple[float | None, str]] = {}
 
     def start(self) -> CentreLink:
         self.client.start()
@@ -108,8 +108,8 @@ class CentreLink:
         live = self.workers.live_assignments()
         for wid, dep in self._live.keys() - live.keys():
             self.control(wid, "stop", dep)
-        for key, threshold in live.items():
-            # Newly live, or re-authorised with another threshold: the worker re-polls now.
-            if key not in self._live or self._live[key] != threshold:
+        for key, state in live.items():
+            # Newly live, another threshold, or an entry added or removed: re-poll now.
+            if key not in self._live or self._live[key] != state:
                 self.control(key[0], "refresh", key[1])
         self._live = live

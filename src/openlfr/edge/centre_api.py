@@ -25,6 +25,7 @@ class Assignment:
     contract_id: str
     ends_at: datetime | None
     public_key: bytes
+    watchlist_version: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class CentreClient:
                     a["contract_id"],
                     datetime.fromisoformat(ends) if ends else None,
                     bytes.fromhex(a["alert_public_key"]),
+                    a.get("watchlist_version", ""),
                 )
             )
         return out

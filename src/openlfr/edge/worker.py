@@ -287,8 +287,11 @@ class Worker:
         return open_source(spec, realtime=self.config.realtime)
 
     def _join_all(self, timeout: float = 20.0) -> None:
+        self._join_where(lambda r: True, timeout)
+
+    def _join_where(self, pred: Callable[[CameraRun], bool], timeout: float = 20.0) -> None:
         with self._lock:
-            threads = [r.thread for r in self.runs.values() if r.thread is not None]
+            threads = [r.thread for r in self.runs.values() if r.thread is not None and pred(r)]
         for t in threads:
             t.join(timeout)
 
@@ -319,6 +322,10 @@ class Worker:
     def _heartbeats(self) -> None:
         while not self.shutdown.wait(self.config.heartbeat_s):
             self.broker.publish(heartbeat_subject(self.worker_id), dumps(self.status()))
+
+
+def _changed(running: Assignment, now: Assignment) -> bool:
+    return (running.threshold, running.watchlist_version) != (now.threshold, now.watchlist_version)
 
 
 def _default_engine() -> Any:

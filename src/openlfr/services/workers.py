@@ -66,6 +66,21 @@ def message_key(token: str) -> bytes:
     return _digest(secret).encode()
 
 
+def watchlist_versions(s: Session, deployment_ids: list[str]) -> dict[str, str]:
+    """A short digest of each deployment's entry ids: changes when an entry is added or
+    removed, so a worker holding an older copy knows to fetch it again."""
+    ids: dict[str, list[str]] = {d: [] for d in deployment_ids}
+    if deployment_ids:
+        q = select(m.WatchlistEntry.deployment_id, m.WatchlistEntry.id).where(
+            m.WatchlistEntry.deployment_id.in_(deployment_ids)
+        )
+        for dep, eid in s.execute(q).all():
+            ids[dep].append(eid)
+    return {
+        d: hashlib.sha256(",".join(sorted(v)).encode()).hexdigest()[:16] for d, v in ids.items()
+    }
+
+
 class WorkerService:
     def __init__(self, gov: GovernanceService) -> None:
         self.gov = gov
@@ -208,6 +223,7 @@ class WorkerService:
                 except InvalidStateError:
                     continue
                 pub = public_key_of(self.transport_private_key(s, d.id, create=True))
+                version = watchlist_versions(s, [d.id])[d.id]
                 out.append(
                     {
                         "deployment_id": d.id,
@@ -216,6 +232,7 @@ class WorkerService:
                         "contract_id": d.model_contract_id,
                         "ends_at": d.ends_at,
                         "alert_public_key": pub.hex(),
+                        "watchlist_version": version,
                     }
                 )
         return out
@@ -234,10 +251,11 @@ class WorkerService:
             )  # fmt: skip
         return wl
 
-    def live_assignments(self) -> dict[tuple[str, str], float | None]:
-        """(worker, deployment) pairs a current worker should be running now -> threshold."""
+    def live_assignments(self) -> dict[tuple[str, str], tuple[float | None, str]]:
+        """(worker, deployment) pairs a current worker should be running now -> (threshold,
+        watchlist version): a change of either means the worker must re-fetch."""
         now = self.ctx.now()
-        out: dict[tuple[str, str], float | None] = {}
+        out: dict[tuple[str, str], tuple[float | None, str]] = {}
         with self.ctx.tx() as s:
             q = (
                 select(mw.WorkerAssignment, m.Deployment)
@@ -248,9 +266,10 @@ class WorkerService:
                     m.Deployment.state == DeploymentState.LIVE.value,
                 )
             )
-            for a, d in s.execute(q).all():
-                if d.ends_at is None or now < d.ends_at:
-                    out[(a.worker_id, d.id)] = d.threshold
+            pairs = [(a, d) for a, d in s.execute(q).all() if d.ends_at is None or now < d.ends_at]
+            versions = watchlist_versions(s, sorted({d.id for _, d in pairs}))
+            for a, d in pairs:
+                out[(a.worker_id, d.id)] = (d.threshold, versions[d.id])
         return out
 
     # -- liveness -----------------------------------------------------------------------------

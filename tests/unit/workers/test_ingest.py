@@ -102,3 +102,15 @@ def test_one_bad_alert_does_not_sink_its_batch(setup) -> None:  # type: ignore[n
     # The refused one left nothing: no alert, no ledger row, no audit record of it.
     with w.svc.ctx.factory() as s:
         assert s.get(mw.IngestedEvent, bad.alert_id) is None
+
+
+def test_watchlist_version_changes_when_an_entry_goes(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, _ = setup
+    ws = WorkerService(w.svc)
+    (before,) = ws.assignments(WorkerIdentity(wid, "van"))
+    live0 = ws.live_assignments()[(wid, dep)]
+    with w.svc.ctx.factory() as s, s.begin():  # as an erasure would, mid-deployment
+        s.delete(s.get(m.WatchlistEntry, entries[0]))
+    (after,) = ws.assignments(WorkerIdentity(wid, "van"))
+    assert before["watchlist_version"] != after["watchlist_version"]
+    assert ws.live_assignments()[(wid, dep)] != live0  # the centre then pushes a refresh

@@ -38,6 +38,7 @@ class AssignmentOut(BaseModel):
     contract_id: str | None
     ends_at: datetime | None
     alert_public_key: str = Field(description="X25519 public key (hex) alerts are sealed to")
+    watchlist_version: str = Field(description="Changes when an entry is added or removed")
 
 
 class WatchlistOut(BaseModel):
