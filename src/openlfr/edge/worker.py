@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from openlfr.broker.client import BrokerClient
-from openlfr.broker.messages import CountersMessage, dumps, loads
+from openlfr.broker.messages import CountersMessage, dumps, loads, mac_of
 from openlfr.broker.subjects import control_subject, counters_subject, heartbeat_subject
 from openlfr.edge.centre_api import Assignment, CentreClient, CentreUnreachable
 from openlfr.edge.sink import BrokerAlertSink
@@ -321,7 +321,9 @@ class Worker:
 
     def _heartbeats(self) -> None:
         while not self.shutdown.wait(self.config.heartbeat_s):
-            self.broker.publish(heartbeat_subject(self.worker_id), dumps(self.status()))
+            st = self.status()
+            st["mac"] = mac_of(self.mac_key, st)
+            self.broker.publish(heartbeat_subject(self.worker_id), dumps(st))
 
 
 def _changed(running: Assignment, now: Assignment) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.broker.envelope import public_key_of
+from openlfr.broker.messages import mac_of
 from openlfr.errors import InvalidStateError, NotFoundError, PermissionDeniedError, WorkerAuthError
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance.deployment import Actor
@@ -275,10 +276,17 @@ class WorkerService:
     # -- liveness -----------------------------------------------------------------------------
 
     def heartbeat(self, worker_id: str, status: dict[str, Any]) -> None:
+        """Record a heartbeat signed by its worker (a forged one could hide a dead worker)."""
         now = self.ctx.now()
+        body = {k: v for k, v in status.items() if k != "mac"}
         with self.ctx.tx() as s:
             w = s.get(mw.Worker, worker_id)
             if w is None or w.revoked_at is not None:
+                return
+            mac = status.get("mac")
+            if not isinstance(mac, str) or not hmac.compare_digest(
+                mac, mac_of(w.token_digest.encode(), body)
+            ):
                 return
             if w.down_since is not None:
                 gap = (now - w.down_since).total_seconds()
@@ -287,7 +295,7 @@ class WorkerService:
                 )
                 w.down_since = None
             w.last_seen_at = now
-            w.status_json = json.dumps(status, sort_keys=True, default=str)
+            w.status_json = json.dumps(body, sort_keys=True, default=str)
 
     def mark_down(self, after_s: float) -> list[str]:
         """Workers silent for `after_s`: mark down, audit which cameras went dark and since when."""

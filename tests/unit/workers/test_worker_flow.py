@@ -153,13 +153,16 @@ def test_stop_control_lease_and_down(w: World, nats_server) -> None:  # type: ig
 def test_console_workers_page_shows_cameras_and_refuses_other_roles(w: World) -> None:
     from fastapi.testclient import TestClient
 
-    from openlfr.services.workers import WorkerService
+    from openlfr.broker.messages import mac_of
+    from openlfr.services.workers import WorkerService, message_key
 
     ws = WorkerService(w.svc)
-    wid, _ = ws.issue(w.admin, "van-9")
-    ws.heartbeat(wid, {"cameras": {"cam-7": {"deployment_id": "d1", "state": "running",
-                                             "fps": 24.5, "frames": 1200, "dropped": 3,
-                                             "alerts": 1}}})  # fmt: skip
+    wid, tok = ws.issue(w.admin, "van-9")
+    beat = {"cameras": {"cam-7": {"deployment_id": "d1", "state": "running", "fps": 24.5,
+                                  "frames": 1200, "dropped": 3, "alerts": 1}}}  # fmt: skip
+    ws.heartbeat(wid, {**beat, "mac": "forged"})  # not signed by the worker: ignored
+    assert ws.workers()[0]["last_heartbeat"] is None
+    ws.heartbeat(wid, {**beat, "mac": mac_of(message_key(tok), beat)})
     with TestClient(app_for(w, sources={})) as c:
         for user, ok in (("op1", True), ("admin", True), ("dpo", True), ("compiler", False)):
             r = c.post(
