@@ -159,14 +159,15 @@ class Worker:
             self._stop_where(lambda r: True, "revoked")
             return
         self.last_ok = time.monotonic()
-        # Stop what is no longer assigned and live, or whose threshold changed.
-        self._stop_where(
-            lambda r: (
-                r.assignment.deployment_id not in wanted
-                or wanted[r.assignment.deployment_id].threshold != r.assignment.threshold
-            ),
-            "not_assigned",
+        # Stop what is no longer assigned and live; restart (below) what changed: another
+        # threshold, or a watchlist with an entry added or removed (an erasure).
+        self._stop_where(lambda r: r.assignment.deployment_id not in wanted, "not_assigned")
+        changed = lambda r: (  # noqa: E731
+            r.assignment.deployment_id in wanted
+            and _changed(r.assignment, wanted[r.assignment.deployment_id])
         )
+        self._stop_where(changed, "changed")
+        self._join_where(lambda r: r.stopped_by == "changed")
         for a in wanted.values():
             for cam in a.cameras:
                 if cam not in self.config.cameras:

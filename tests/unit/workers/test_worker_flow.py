@@ -134,6 +134,16 @@ def test_stop_control_lease_and_down(w: World, nats_server) -> None:  # type: ig
             # Back in touch: it runs again.
             wk.centre.http.base_url = good
             run = wait_for(lambda: next((r for r in wk.runs.values() if r.running), None))
+            # An entry erased mid-deployment: the worker drops its copy and runs on a fresh one.
+            from openlfr.storage import models as m
+
+            with w.svc.ctx.factory() as s, s.begin():
+                for e in s.query(m.WatchlistEntry).filter_by(deployment_id=dep):
+                    s.delete(e)
+            run.thread.join(5)
+            assert run.stopped_by == "changed"
+            run = wait_for(lambda: next((r for r in wk.runs.values() if r.running), None))
+            assert run.assignment.watchlist_version != ""
             # Ending the deployment reaches the camera in under a second.
             t0 = time.monotonic()
             assert c.post(f"/api/v1/deployments/{dep}/end", headers=op).status_code == 200
