@@ -260,6 +260,16 @@ class Worker:
             # Only the type: a message could carry frame data or paths the log must not hold.
             run.stopped_by = run.stopped_by or f"error:{type(e).__name__}"
             log.warning("camera %s stopped: %s", run.camera_id, type(e).__name__)
+            if run.state == "running":
+                # What it did process before failing still counts, and the run is on record.
+                self._send_counters(
+                    run,
+                    final=True,
+                    summary={
+                        "frames": run.frames, "face_tracks": run.faces, "alerts": run.alerts,
+                        "dropped_frames": run.dropped, "stopped_by": run.stopped_by,
+                    },
+                )  # fmt: skip
         finally:
             run.ended = time.monotonic()
             run.state = "stopped"

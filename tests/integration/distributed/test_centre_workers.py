@@ -231,7 +231,22 @@ def test_centre_two_workers_three_cameras_two_deployments(
                     ).scalars()  # fmt: skip
                     return [json.loads(x) for x in rows]
 
-            wait_until(lambda: len(runs(deps["A"])) >= 3 and len(runs(deps["B"])) >= 1, 30)
+            def flushed(wid: str) -> bool:
+                b = beats.latest.get(wid, {})
+                cams = b.get("cameras", {}).values()
+                return b.get("outbox") == 0 and all(c["state"] == "stopped" for c in cams)
+
+            # Both workers idle with nothing left to send; then the centre has it all.
+            wait_until(lambda: flushed(w1) and flushed(w2), 60, what="workers flushed")
+
+            def counted() -> bool:
+                return all(
+                    svc.deployments.deployment(d)["frames_processed"]
+                    == sum(r["frames"] for r in runs(d))
+                    for d in deps.values()
+                )
+
+            wait_until(counted, 30, what="counts ingested")
             time.sleep(1.5)
             for name, dep in deps.items():
                 rs, d = runs(dep), svc.deployments.deployment(dep)
