@@ -19,6 +19,7 @@ import pytest
 
 from openlfr.api import create_app
 from openlfr.config.governance import GovernanceSettings
+from openlfr.errors import FaceError
 from openlfr.pipeline.sources import PyAVSource
 from openlfr.services.governance import GovernanceService
 from openlfr.storage.crypto import MasterKey
@@ -137,7 +138,19 @@ def test_whole_flow_in_chromium(
     page.goto(dep_url)
     subject = tmp_path / "subject.jpg"
     subject.write_bytes(mated_jpeg)
-    uploads = [(p, "suspected_of_offence", n) for n, p in lfw_photos[:4]]
+    # One enrolled person has a second usable LFW photo, added below as another occasion.
+    second = None
+    for n, p in lfw_photos:
+        for q in sorted(p.parent.glob("*.jpg")):
+            if q != p and second is None:
+                try:
+                    sface_engine.face_from_file(q, select="strict")
+                    second = (n, p, q)
+                except FaceError:
+                    pass
+    assert second is not None, "no LFW person among the first 30 with a second usable photo"
+    picks = [(second[0], second[1]), *[(n, p) for n, p in lfw_photos if n != second[0]][:3]]
+    uploads = [(p, "suspected_of_offence", n) for n, p in picks]
     uploads.append((subject, "missing_or_vulnerable", "MISPER-1"))
 
     def fill_entry(photo: Path, category: str, ref: str) -> None:
@@ -161,6 +174,17 @@ def test_whole_flow_in_chromium(
     page.click("#entry-form button[type=submit]")
     page.wait_for_selector("#entry-form .form-error:not(:empty)")
     assert page.locator("#watchlist tbody tr").count() == len(uploads)
+    # A second photo (another LFW image of the same person) for the first entry: its photo
+    # count goes to 2 and its single-photo flag goes.
+    assert page.locator("#single-photo-warning").count() == 1
+    row = page.locator("#watchlist tr[data-entry]").nth(0)
+    row.locator("form.add-photo [name=photo]").set_input_files(str(second[2]))
+    row.locator("form.add-photo [name=image_captured_on]").fill("2024-03-01")
+    with page.expect_navigation():
+        row.locator("form.add-photo button[type=submit]").click()
+    row = page.locator("#watchlist tr[data-entry]").nth(0)
+    assert row.locator("td.photos").inner_text() == "2"
+    assert "single_photo" not in row.inner_text()
     shot("03-compiler-watchlist")
 
     # -- second officer signs off -----------------------------------------------------------

@@ -28,6 +28,7 @@ from openlfr.api.routers import (
     console,
     console_workers,
     deployments,
+    entry_photos,
     oversight,
     public,
     watchlist,
@@ -170,9 +171,18 @@ def create_app(
         return resp
 
     for r in (
-        auth, admin, deployments, watchlist, alerts, oversight, public, console, workers,
+        auth,
+        admin,
+        deployments,
+        watchlist,
+        entry_photos,
+        alerts,
+        oversight,
+        public,
+        console,
+        workers,
         console_workers,
-    ):  # fmt: skip
+    ):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")
     return app

@@ -2,55 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
+from openlfr.cli import eval_options as o
+from openlfr.cli.eval_options import int_list, rule_option
 from openlfr.errors import OpenLFRError
 
 eval_app = typer.Typer(
     help="Measure the face engine: 1:N error rates, demographic differentials, approval report."
 )
-
-DataOpt = typer.Option(
-    ...,
-    "--data",
-    help="Dataset folder (one subfolder per identity, or flat with one person per image).",
-)
-SizesOpt = typer.Option(
-    "100,1000,5000", "--watchlist-sizes", help="Comma-separated watchlist sizes."
-)
-CacheOpt = typer.Option(
-    None, "--cache", help="Template cache folder (default: OpenLFR data dir / cache)."
-)
-NoCacheOpt = typer.Option(False, "--no-cache", help="Embed everything afresh and keep nothing.")
-EngineOpt = typer.Option(None, "--engine", help="sface (default), dlib or onnx.")
-JsonOpt = typer.Option(False, "--json", help="Print the report JSON to stdout.")
-ReportOpt = typer.Option(None, "--report", help="Write OUT.html and OUT.json.")
-SeedOpt = typer.Option(0, "--seed", help="Seed of watchlist selection and calibration split.")
-MaxIdOpt = typer.Option(
-    None, "--max-identities", help="Use a seeded subset of this many identities (quick runs)."
-)
-PolicyOpt = typer.Option(
-    1e-3, "--policy-fpir", help="FPIR the calibrated threshold must certify (upper bound)."
-)
-PolicySizeOpt = typer.Option(
-    1000, "--policy-size", help="Watchlist size the policy FPIR applies to."
-)
-ThresholdOpt = typer.Option(
-    None, "--threshold", help="Operating threshold to report at (default: the engine's)."
-)
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise typer.BadParameter(f"not a comma-separated list of integers: {text!r}") from None
-    if not sizes or any(s <= 0 for s in sizes):
-        raise typer.BadParameter("watchlist sizes must be positive")
-    return sizes
 
 
 def _context(engine: str | None, cache: Path | None, no_cache: bool, quiet: bool) -> Any:
@@ -84,7 +48,8 @@ def _finish(
     as_json: bool,
     report_out: Path | None,
 ) -> None:
-    from openlfr.eval.report import build_report, report_json, write_report
+    from openlfr.eval.report import build_report, report_json
+    from openlfr.eval.report_html import write_report
 
     rep = build_report(
         contract=ctx.engine.contract.to_dict(),
@@ -100,128 +65,68 @@ def _finish(
     if as_json:
         typer.echo(report_json(rep))
     else:
-        _print_summary(rep)
+        from openlfr.cli.eval_summary import print_summary
+
+        print_summary(rep)
 
 
-def _print_summary(rep: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _config_options(
+    enrol_photos: str,
+    probe_shots: str,
+    labels: list[Path],
+    template_rule: str,
+    factor: float,
+    no_znorm: bool,
+    single_floors: dict[str, float | None] | None = None,
+) -> Any:
+    from openlfr.eval.runner import ConfigOptions
 
-    con = Console()
-    ident = rep.get("identification")
-    if ident:
-        t = Table(title=f"Open-set identification: {ident['dataset']}")
-        for col in (
-            "watchlist",
-            "mated",
-            "non-mated",
-            "TPIR@FPIR 1e-2",
-            "TPIR@FPIR 1e-3",
-            "FPIR@default [95%]",
-            "calibrated T",
-        ):
-            t.add_column(col, justify="right")
-        dflt = rep["engine_default_threshold"]
-        for s in ident["sizes"]:
-            tp = {x["fpir_target"]: x for x in s["tpir_at_fpir"]}
-
-            def fmt(level: float, tp: dict[float, Any] = tp) -> str:
-                x = tp.get(level)
-                if not x or not x["achievable"]:
-                    return "n/a"
-                lo, hi = x["tpir_bootstrap_ci"]
-                return f"{x['tpir']['rate']:.3f} ({lo:.3f}-{hi:.3f}) @{x['threshold']:.3f}"
-
-            at = next((b for b in s["by_threshold"] if abs(b["threshold"] - dflt) < 1e-9), None)
-            fp = (
-                f"{at['fpir']['rate']:.2e} [{at['fpir']['lower']:.1e}, {at['fpir']['upper']:.1e}]"
-                if at
-                else "-"
-            )
-            cal = s["calibration"]
-            t.add_row(
-                f"{s['watchlist_size']:,}",
-                str(s["mated_searches"]),
-                str(s["nonmated_searches"]),
-                fmt(1e-2),
-                fmt(1e-3),
-                fp,
-                "n/a"
-                if cal["threshold"] is None
-                else f"{cal['threshold']} (held-out ok: {cal['heldout_within_interval']})",
-            )
-        con.print(t)
-        ds = ident["dataset_summary"]
-        con.print(
-            f"{ds['images']} images of {ds['identities']} identities; "
-            f"{ds['identities_with_1_image']} have a single image and serve only as non-mated "
-            "searches unless a watchlist is larger than the identities with mates "
-            f"({ds['identities_with_2plus_images']})"
-        )
-        if ident["failed_images"]:
-            con.print(f"images left out (typed errors): {ident['failed_images']}")
-    for d in rep.get("demographics", []):
-        row = d["at_default_threshold"]
-        t = Table(
-            title=f"FMR per {' x '.join(d['grouped_by'])} at threshold {row['threshold']}: "
-            f"{d['dataset']}"
-        )
-        for col in ("group", "impostor pairs", "FMR [95%]", "FNMR [95%]", "Holm p"):
-            t.add_column(col, justify="right")
-        for g in d["groups"]:
-            f = row["fmr"][g["group"]]
-            n = row["fnmr"].get(g["group"])
-            t.add_row(
-                g["group"],
-                str(g["impostor_pairs"]),
-                f"{f['rate']:.2e} [{f['lower']:.1e}, {f['upper']:.1e}]",
-                f"{n['rate']:.4f} [{n['lower']:.4f}, {n['upper']:.4f}]" if n else "-",
-                f"{row['fisher_holm_p'].get(g['group'], 1.0):.2g}",
-            )
-        con.print(t)
-        pr = d["at_pooled_threshold"]["worst_to_best_fmr_ratio"]
-        if pr:
-            con.print(
-                f"at pooled FMR {d['pooled_fmr_target']:g} "
-                f"(threshold {d['pooled_threshold']:.4f}): "
-                f"worst/best {d['at_pooled_threshold']['worst_group']}/"
-                f"{d['at_pooled_threshold']['best_group']} = "
-                f"{pr['ratio']:.1f} [{pr['lower']:.1f}, {pr['upper']:.1f}]"
-            )
-        con.print(f"lowest threshold without significant group differences: {d['floor_threshold']}")
-        con.print(f"left out: {d['left_out']}")
-    if rep.get("approval"):
-        a = rep["approval"]
-        con.print(
-            f"[green]validated minimum threshold {a['validated_min_threshold']}[/green] "
-            f"(policy FPIR {a['policy_fpir']})"
-        )
-    else:
-        con.print(f"[yellow]no approval: {rep.get('approval_withheld')}[/yellow]")
+    return ConfigOptions(
+        enrol_photos=tuple(int_list(enrol_photos, "enrolment photos")),
+        probe_shots=tuple(int_list(probe_shots, "probe shots")),
+        labels=tuple(labels),
+        single_floors=single_floors or {},
+        rule=rule_option(template_rule),  # type: ignore[arg-type]
+        factor=factor,
+        znorm=not no_znorm,
+    )
 
 
 @eval_app.command("identification")
 def identification(
-    data: Path = DataOpt,
-    watchlist_sizes: str = SizesOpt,
-    nonmated: Path | None = typer.Option(
-        None, "--nonmated", help="Extra non-mated images, one person per image (e.g. UTKFace)."
-    ),
-    policy_fpir: float = PolicyOpt,
-    policy_size: int = PolicySizeOpt,
-    threshold: float | None = ThresholdOpt,
-    as_json: bool = JsonOpt,
-    report: Path | None = ReportOpt,
-    cache: Path | None = CacheOpt,
-    no_cache: bool = NoCacheOpt,
-    engine: str | None = EngineOpt,
-    seed: int = SeedOpt,
-    max_identities: int | None = MaxIdOpt,
+    data: o.Data,
+    watchlist_sizes: o.Sizes = "100,1000,5000",
+    nonmated: Annotated[
+        Path | None,
+        typer.Option(
+            "--nonmated", help="Extra non-mated images, one person per image (e.g. UTKFace)."
+        ),
+    ] = None,
+    labels: o.Labels = [],  # noqa: B006 (Typer reads the default, never mutates it)
+    enrol_photos: o.EnrolPhotos = "1",
+    probe_shots: o.ProbeShots = "1",
+    template_rule: o.TemplateRule = "auto",
+    factor: o.Factor = 2.0,
+    no_znorm: o.NoZnorm = False,
+    policy_fpir: o.PolicyFpir = 1e-3,
+    policy_size: o.PolicySize = 1000,
+    threshold: o.Threshold = None,
+    as_json: o.Json = False,
+    report: o.Report = None,
+    cache: o.Cache = None,
+    no_cache: o.NoCache = False,
+    engine: o.Engine = None,
+    seed: o.Seed = 0,
+    max_identities: o.MaxIdentities = None,
 ) -> None:
-    """Open-set 1:N evaluation (FNIR/TPIR at fixed FPIR, FPIR at fixed thresholds, calibration)."""
+    """Open-set 1:N evaluation (FNIR/TPIR at fixed FPIR, FPIR at fixed thresholds, calibration),
+    per (enrolment photos, probe shots) configuration. `--labels` adds the per-configuration
+    gender evaluation to each configuration's floor; without it the floor is the calibration
+    only (fairness not evaluated: use `eval report`)."""
     from openlfr.eval.runner import run_identification
 
-    sizes = _sizes(watchlist_sizes)
+    sizes = int_list(watchlist_sizes, "watchlist sizes")
+    co = _config_options(enrol_photos, probe_shots, labels, template_rule, factor, no_znorm)
     try:
         ctx = _context(engine, cache, no_cache, as_json)
         dflt = _engine_default(ctx, threshold)
@@ -235,6 +140,7 @@ def identification(
             seed=seed,
             max_identities=max_identities,
             default_threshold=dflt,
+            configurations=co,
         )
         prov = {"identification": str(data)}
         if nonmated:
@@ -246,40 +152,32 @@ def identification(
 
 @eval_app.command("demographics")
 def demographics(
-    data: Path = DataOpt,
-    labels: list[Path] = typer.Option(
-        [],
-        "--labels",
-        help="Labels files (LFW: female_names.txt, male_names.txt, race JSON; or their folder). "
-        "Omit for UTKFace, whose labels are in the file names.",
-    ),
-    by: list[str] = typer.Option([], "--by", help="Grouping, e.g. gender,race (repeatable)."),
-    min_age: int | None = typer.Option(
-        18, "--min-age", help="Adults only by default (UTKFace has many children)."
-    ),
-    max_age: int | None = typer.Option(None, "--max-age"),
-    include_other: bool = typer.Option(
-        False, "--include-other", help="Keep UTKFace's heterogeneous 'Other' race group."
-    ),
-    fmr_target: float = typer.Option(
-        1e-3, "--fmr-target", help="Pooled FMR of the second comparison threshold."
-    ),
-    min_groupsize: int = typer.Option(
-        5,
-        "--min-group-identities",
-        min=1,
-        help="Leave out groups of fewer people (too few pairs for a meaningful rate).",
-    ),
-    threshold: float | None = ThresholdOpt,
-    as_json: bool = JsonOpt,
-    report: Path | None = ReportOpt,
-    cache: Path | None = CacheOpt,
-    no_cache: bool = NoCacheOpt,
-    engine: str | None = EngineOpt,
-    seed: int = SeedOpt,
-    max_identities: int | None = MaxIdOpt,
+    data: o.Data,
+    labels: o.Labels = [],  # noqa: B006
+    by: Annotated[
+        list[str], typer.Option("--by", help="Grouping, e.g. gender,race (repeatable).")
+    ] = [],  # noqa: B006
+    min_age: o.MinAge = 18,
+    max_age: Annotated[int | None, typer.Option("--max-age")] = None,
+    include_other: Annotated[
+        bool,
+        typer.Option("--include-other", help="Keep UTKFace's heterogeneous 'Other' race group."),
+    ] = False,
+    fmr_target: Annotated[
+        float, typer.Option("--fmr-target", help="Pooled FMR of the second comparison threshold.")
+    ] = 1e-3,
+    min_groupsize: o.MinGroup = 5,
+    factor: o.Factor = 2.0,
+    threshold: o.Threshold = None,
+    as_json: o.Json = False,
+    report: o.Report = None,
+    cache: o.Cache = None,
+    no_cache: o.NoCache = False,
+    engine: o.Engine = None,
+    seed: o.Seed = 0,
+    max_identities: o.MaxIdentities = None,
 ) -> None:
-    """False match / non-match rates per group, ratios, tests, and the no-difference floor."""
+    """False match / non-match rates per group, ratios to pooled, tests, and the fair floor."""
     from openlfr.eval.runner import run_demographics
 
     try:
@@ -298,6 +196,7 @@ def demographics(
             pooled_fmr_target=fmr_target,
             max_identities=max_identities,
             min_group_identities=min_groupsize,
+            factor=factor,
             seed=seed,
         )
         prov = {"demographics": str(data), "labels": ", ".join(map(str, labels)) or "file names"}
@@ -308,54 +207,51 @@ def demographics(
 
 @eval_app.command("report")
 def full_report(
-    lfw: Path = typer.Option(
-        ..., "--lfw", help="Folder-per-identity dataset for 1:N (e.g. ../shared/data/lfw/images)."
-    ),
-    utkface: Path = typer.Option(
-        ...,
-        "--utkface",
-        help="UTKFace images: FMR per gender x race; also extra non-mated searches.",
-    ),
-    lfw_labels: list[Path] = typer.Option(
-        [], "--lfw-labels", help="LFW labels (folder or files) for FNMR per group."
-    ),
-    out: Path = typer.Option(..., "--out", help="Write OUT.html and OUT.json."),
-    watchlist_sizes: str = SizesOpt,
-    policy_fpir: float = PolicyOpt,
-    policy_size: int = PolicySizeOpt,
-    min_age: int | None = typer.Option(18, "--min-age"),
-    min_groupsize: int = typer.Option(
-        5,
-        "--min-group-identities",
-        min=1,
-        help="Leave out groups of fewer people (too few pairs for a meaningful rate).",
-    ),
-    threshold: float | None = ThresholdOpt,
-    as_json: bool = JsonOpt,
-    cache: Path | None = CacheOpt,
-    no_cache: bool = NoCacheOpt,
-    engine: str | None = EngineOpt,
-    seed: int = SeedOpt,
-    max_identities: int | None = MaxIdOpt,
+    lfw: Annotated[
+        Path,
+        typer.Option(
+            "--lfw", help="Folder-per-identity dataset for 1:N (e.g. ../shared/data/lfw/images)."
+        ),
+    ],
+    utkface: Annotated[
+        Path,
+        typer.Option(
+            "--utkface",
+            help="UTKFace images: FMR per gender x race; also extra non-mated searches.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Write OUT.html and OUT.json.")],
+    lfw_labels: Annotated[
+        list[Path],
+        typer.Option("--lfw-labels", help="LFW labels (folder or files) for FNMR per group."),
+    ] = [],  # noqa: B006
+    watchlist_sizes: o.Sizes = "100,1000,5000",
+    enrol_photos: o.EnrolPhotos = "1,2",
+    probe_shots: o.ProbeShots = "1,3",
+    template_rule: o.TemplateRule = "auto",
+    factor: o.Factor = 2.0,
+    no_znorm: o.NoZnorm = False,
+    policy_fpir: o.PolicyFpir = 1e-3,
+    policy_size: o.PolicySize = 1000,
+    min_age: o.MinAge = 18,
+    min_groupsize: o.MinGroup = 5,
+    threshold: o.Threshold = None,
+    as_json: o.Json = False,
+    cache: o.Cache = None,
+    no_cache: o.NoCache = False,
+    engine: o.Engine = None,
+    seed: o.Seed = 0,
+    max_identities: o.MaxIdentities = None,
 ) -> None:
     """The full model evaluation report with its approval section (what governance consumes)."""
+    from pathlib import Path as P
+
     from openlfr.eval.runner import run_demographics, run_identification
 
-    sizes = _sizes(watchlist_sizes)
+    sizes = int_list(watchlist_sizes, "watchlist sizes")
     try:
         ctx = _context(engine, cache, no_cache, as_json)
         dflt = _engine_default(ctx, threshold)
-        ident = run_identification(
-            ctx,
-            lfw,
-            sizes,
-            extra_nonmated=utkface,
-            policy_fpir=policy_fpir,
-            policy_size=policy_size,
-            seed=seed,
-            max_identities=max_identities,
-            default_threshold=dflt,
-        )
         demo = run_demographics(
             ctx,
             utkface,
@@ -363,6 +259,7 @@ def full_report(
             default_threshold=dflt,
             min_age=min_age,
             min_group_identities=min_groupsize,
+            factor=factor,
             seed=seed,
         )
         prov = {
@@ -376,11 +273,30 @@ def full_report(
                 lfw,
                 lfw_labels,
                 default_threshold=dflt,
-                seed=seed,
                 max_identities=max_identities,
                 min_group_identities=min_groupsize,
+                factor=factor,
+                seed=seed,
             )
             prov["demographics (FNMR)"] = f"{lfw} with {', '.join(map(str, lfw_labels))}"
+        floors = {
+            f"{' x '.join(d.attributes)} ({P(d.dataset).name})": d.floor_threshold for d in demo
+        }
+        co = _config_options(
+            enrol_photos, probe_shots, lfw_labels, template_rule, factor, no_znorm, floors
+        )
+        ident = run_identification(
+            ctx,
+            lfw,
+            sizes,
+            extra_nonmated=utkface,
+            policy_fpir=policy_fpir,
+            policy_size=policy_size,
+            seed=seed,
+            max_identities=max_identities,
+            default_threshold=dflt,
+            configurations=co,
+        )
         _finish(ctx, ident, demo, prov, dflt, as_json, out)
     except OpenLFRError as exc:
         _fail(exc)
@@ -388,12 +304,15 @@ def full_report(
 
 @eval_app.command("expected-alerts")
 def expected_alerts(
-    report: Path = typer.Option(..., "--report", help="A model evaluation report (JSON)."),
-    faces: int = typer.Option(..., "--faces", min=0, help="Faces expected to pass the cameras."),
-    watchlist_size: int = typer.Option(..., "--watchlist-size", min=1),
-    threshold: float | None = typer.Option(
-        None, "--threshold", help="Default: the report's recommended threshold."
-    ),
+    report: Annotated[Path, typer.Option("--report", help="A model evaluation report (JSON).")],
+    faces: Annotated[
+        int, typer.Option("--faces", min=0, help="Faces expected to pass the cameras.")
+    ],
+    watchlist_size: Annotated[int, typer.Option("--watchlist-size", min=1)],
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Default: the report's recommended threshold."),
+    ] = None,
 ) -> None:
     """Expected false alerts of a deployment: faces x FPIR (upper bound) at its size, threshold."""
     from openlfr.eval.approval import ModelApproval
@@ -418,6 +337,29 @@ def expected_alerts(
             "needs a second authorisation",
             fg="yellow",
         )
+
+
+@eval_app.command("export-calibration")
+def export_calibration(
+    report: Annotated[Path, typer.Option("--report", help="A full model evaluation report.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Default: the package's calibration file for the model."),
+    ] = None,
+) -> None:
+    """Write a report's approval (thresholds and rates only) as the model's calibration file,
+    which `openlfr watch` uses to derive its threshold."""
+    from openlfr.eval.calibration import load_approval_file, packaged_path
+
+    try:
+        appr = load_approval_file(report)
+    except OpenLFRError as exc:
+        _fail(exc)
+        return
+    target = out or packaged_path(appr.contract_id.split("@", 1)[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(appr.to_dict(), indent=1) + "\n", encoding="utf-8")
+    typer.echo(f"calibration for {appr.contract_id} written to {target}")
 
 
 def register(app: typer.Typer) -> None:

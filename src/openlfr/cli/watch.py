@@ -31,7 +31,21 @@ def watch(
     threshold: float | None = typer.Option(
         None,
         "--threshold",
-        help="Cosine threshold; default: the model's default operating threshold.",
+        help="Cosine threshold; default: derived from the model's calibration for the "
+        "watchlist's size and --fpir (never below the model's validated minimum).",
+    ),
+    fpir: float = typer.Option(
+        1e-3,
+        "--fpir",
+        min=1e-9,
+        max=1.0,
+        help="Policy FPIR (share of passers-by falsely alerted) the derived threshold meets.",
+    ),
+    calibration: Path | None = typer.Option(
+        None,
+        "--calibration",
+        help="An `openlfr eval report` JSON (or its approval) for this model; default: the "
+        "calibration shipped for the default engine.",
     ),
     alerts_out: Path | None = typer.Option(
         None, "--alerts-out", help="Append alerts here as JSON lines."
@@ -86,6 +100,8 @@ def watch(
         if len(wl) == 0:
             typer.echo("error: the watchlist enrolled nobody", err=True)
             raise typer.Exit(2)
+        if threshold is None:
+            threshold = _derived_threshold(engine, len(wl), fpir, calibration)
         sink: AlertSink
         mode: Literal["files", "base64"] = "base64" if images == "base64" else "files"
         sink = JsonlAlertSink(alerts_out, images=mode) if alerts_out else MemoryAlertSink()
@@ -136,3 +152,19 @@ def watch(
             f"{d['wall_s']} s = {d['realtime_factor']}x real time; {d['faces_detected']} faces, "
             f"{d['tracks']} tracks, {d['embeddings']} embeddings, {d['alerts']} alerts"
         )
+
+
+def _derived_threshold(engine: object, size: int, fpir: float, calibration: Path | None) -> float:
+    """The calibrated threshold for this list, printed with what it costs in false alerts."""
+    from openlfr.eval.calibration import approval_for, derive_threshold
+
+    appr = approval_for(engine.contract, calibration)  # type: ignore[attr-defined]
+    d = derive_threshold(appr, size, fpir)
+    typer.echo(
+        f"threshold {d.threshold:.4f} for {size:,} watchlist entries at policy FPIR {fpir:g} "
+        f"(bound by {d.bound_by}; policy alone {d.policy_threshold:.4f}, validated minimum "
+        f"{d.validated_min:.4f}); expected false alerts per 1,000 faces: "
+        f"{d.false_alerts_per_1000:.2f} (FPIR upper bound {d.fpir_upper:.1e})",
+        err=True,
+    )
+    return d.threshold

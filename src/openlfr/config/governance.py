@@ -26,5 +26,14 @@ class GovernanceSettings(BaseModel):
     quality_flag_below: float = 0.45
     image_max_age_days: int = 5 * 365
     image_flag_age_days: int = 2 * 365
+    # Multi-photo entries (issue 11): photos per entry, and how an entry's photos become the
+    # templates searched: "mean" (one re-normalised mean template), "max" (best-of: every photo
+    # a candidate) or "both". None: the rule the model approval was measured with (its TPIR
+    # curve, and so the expected hit rate, holds for that rule).
+    max_photos_per_entry: int = Field(default=10, ge=1, le=50)
+    template_rule: Literal["mean", "max", "both"] | None = None
+    # Probe shots the live pipeline fuses per face, for the expected hit rate: 1 unless the
+    # deployment's pipeline is known to collect more (fewer shots, fewer expected hits).
+    expected_probe_shots: int = Field(default=1, ge=1, le=20)
     # The in-server retention job runs this often (B.8 needs watchlists gone within 24 h).
     purge_interval_minutes: int = Field(default=15, ge=1, le=60)

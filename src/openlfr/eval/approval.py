@@ -25,6 +25,29 @@ class FpirPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class TpirPoint:
+    """Share of listed people found at a threshold, for K enrolment photos and M probe shots."""
+
+    enrol_photos: int
+    probe_shots: int
+    watchlist_size: int
+    threshold: float
+    tpir: float  # point estimate: mated searches with the mate at rank 1 and score >= threshold
+    tpir_lower: float = 0.0  # lower 95% bound (bootstrap over listed people)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationFloor:
+    """Certified fair floor for one deployment configuration (K photos, M shots, list size)."""
+
+    enrol_photos: int
+    probe_shots: int
+    watchlist_size: int
+    threshold: float | None  # None: no threshold could be certified for it
+    bound_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ModelApproval:
     contract_id: str
     created_at: str  # ISO 8601, UTC
@@ -33,6 +56,11 @@ class ModelApproval:
     policy_fpir: float
     fpir_curve: tuple[FpirPoint, ...] = field(default=())
     dataset: str = ""
+    # Added with multi-photo enrolment; approvals recorded before carry none of these.
+    tpir_curve: tuple[TpirPoint, ...] = field(default=())
+    configuration_floors: tuple[ConfigurationFloor, ...] = field(default=())
+    template_rule: str = "max"  # how an entry's several photos are combined (see evaluation)
+    score_normalisation: str = "none"  # "none" or "znorm" (adopted only on measured evidence)
 
     def fpir_at(self, watchlist_size: int, threshold: float) -> float:
         """Upper-bound FPIR at a threshold and watchlist size, interpolated from the curve.
@@ -73,9 +101,47 @@ class ModelApproval:
     ) -> float:
         return faces_expected * self.fpir_at(watchlist_size, threshold)
 
+    def expected_tpir(
+        self,
+        enrol_photos: int,
+        probe_shots: int,
+        threshold: float,
+        *,
+        watchlist_size: int | None = None,
+        lower: bool = False,
+    ) -> float | None:
+        """See the module-level `expected_tpir`."""
+        return expected_tpir(
+            self,
+            enrol_photos,
+            probe_shots,
+            threshold,
+            watchlist_size=watchlist_size,
+            lower=lower,
+        )
+
+    def floor_for(
+        self, enrol_photos: int, probe_shots: int, watchlist_size: int
+    ) -> ConfigurationFloor | None:
+        """The certified floor of the measured configuration nearest below the asked one
+        (fewer photos/shots is the conservative side), at the smallest measured list size
+        at least as large; None where nothing measured covers it."""
+        pts = [
+            f
+            for f in self.configuration_floors
+            if f.enrol_photos <= enrol_photos
+            and f.probe_shots <= probe_shots
+            and f.watchlist_size >= watchlist_size
+        ]
+        if not pts:
+            return None
+        return max(pts, key=lambda f: (f.enrol_photos, f.probe_shots, -f.watchlist_size))
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["fpir_curve"] = [asdict(p) for p in self.fpir_curve]
+        d["tpir_curve"] = [asdict(p) for p in self.tpir_curve]
+        d["configuration_floors"] = [asdict(p) for p in self.configuration_floors]
         return d
 
     @classmethod
@@ -88,6 +154,12 @@ class ModelApproval:
             policy_fpir=float(d["policy_fpir"]),
             fpir_curve=tuple(FpirPoint(**p) for p in d.get("fpir_curve", [])),
             dataset=d.get("dataset", ""),
+            tpir_curve=tuple(TpirPoint(**p) for p in d.get("tpir_curve", [])),
+            configuration_floors=tuple(
+                ConfigurationFloor(**p) for p in d.get("configuration_floors", [])
+            ),
+            template_rule=d.get("template_rule", "max"),
+            score_normalisation=d.get("score_normalisation", "none"),
         )
 
     @classmethod
@@ -97,3 +169,57 @@ class ModelApproval:
         if raw.get("kind") != REPORT_KIND:
             raise ValueError("not an OpenLFR model evaluation report")
         return cls.from_dict(raw["approval"])
+
+
+def _interp(pts: list[TpirPoint], threshold: float, lower: bool) -> float:
+    pts = sorted(pts, key=lambda p: p.threshold)
+    val = [p.tpir_lower if lower else p.tpir for p in pts]
+    ths = [p.threshold for p in pts]
+    if threshold <= ths[0]:
+        return val[0]
+    if threshold >= ths[-1]:
+        return val[-1]
+    i = bisect.bisect_left(ths, threshold)
+    a, b = pts[i - 1], pts[i]
+    w = (threshold - a.threshold) / (b.threshold - a.threshold or 1.0)
+    return val[i - 1] + w * (val[i] - val[i - 1])
+
+
+def expected_tpir(
+    approval: ModelApproval,
+    enrol_photos: int,
+    probe_shots: int,
+    threshold: float,
+    *,
+    watchlist_size: int | None = None,
+    lower: bool = False,
+) -> float | None:
+    """Expected share of listed people found (TPIR) for an entry with `enrol_photos` usable
+    photos, probed with `probe_shots` fused shots, at `threshold`.
+
+    Uses the measured configuration with the most photos and shots not above the asked ones
+    (more photos do not lower TPIR, so this errs low), at the smallest measured watchlist size
+    at least `watchlist_size` (default: the largest measured; larger lists lower TPIR a little),
+    interpolated linearly in threshold (the curve spans 0.30-1.00; outside it the nearest end
+    is used). `lower`:
+    the lower 95% bound instead of the point estimate. None when the approval carries no TPIR
+    curve (recorded before this existed), or `enrol_photos`/`probe_shots` < 1, or no measured
+    configuration is at or below the asked one. For a whole list, average this over entries.
+    """
+    if not approval.tpir_curve or enrol_photos < 1 or probe_shots < 1:
+        return None
+    below = [
+        p
+        for p in approval.tpir_curve
+        if p.enrol_photos <= enrol_photos and p.probe_shots <= probe_shots
+    ]
+    if not below:
+        return None
+    k = max(p.enrol_photos for p in below)
+    m = max(p.probe_shots for p in below if p.enrol_photos == k)
+    pts = [p for p in below if p.enrol_photos == k and p.probe_shots == m]
+    sizes = sorted({p.watchlist_size for p in pts})
+    size = sizes[-1]
+    if watchlist_size is not None:
+        size = next((s for s in sizes if s >= watchlist_size), sizes[-1])
+    return _interp([p for p in pts if p.watchlist_size == size], threshold, lower)

@@ -7,10 +7,12 @@
   images carry the group's label.
 - Groups come only from the dataset's own labels. No demographic classifier is used anywhere.
 - At each candidate threshold every group's FMR is compared with the pooled rate of all other
-  groups by Fisher's exact test, Holm-corrected across groups (family-wise alpha 0.05). The
-  floor is the lowest threshold such that no group differs significantly there or at any
-  higher candidate threshold (scanning down, so low thresholds where every group's FMR tends to
-  1 cannot pass by accident).
+  groups by Fisher's exact test, Holm-corrected across groups (family-wise alpha 0.05), and as a
+  ratio to the pooled rate with a 95% interval (`fairness.py`). The floor is the lowest
+  threshold such that no group differs significantly *and* no group's FMR exceeds the pooled
+  rate by more than the factor (default 2x) with 95% confidence, there and at every higher
+  candidate threshold (scanning down, so low thresholds where every group's FMR tends to 1
+  cannot pass by accident). The result says which criterion bound the floor.
 - Caveat: comparisons share images, so they are not independent; the binomial intervals are
   narrower than a resampling over people would give. Treat them as lower bounds on uncertainty.
 """
@@ -27,6 +29,7 @@ import numpy.typing as npt
 
 from openlfr.errors import DatasetError
 from openlfr.eval.dataset import Dataset, Labels
+from openlfr.eval.fairness import DEFAULT_FACTOR, FloorDecision, exceeds, ratios_dict, scan_floor
 from openlfr.eval.stats import GroupTest, Rate, Ratio, group_test, rate, rate_ratio
 from openlfr.vision.contract import FloatArray
 
@@ -169,12 +172,16 @@ class ThresholdRow:
     worst_to_best: Ratio | None
     worst: str
     best: str
+    above_factor: tuple[str, ...] = ()  # groups whose FMR is > factor x pooled (95% confidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "threshold": self.threshold,
             "fmr": {g: r.to_dict() for g, r in self.fmr.items()},
             "fnmr": {g: r.to_dict() for g, r in self.fnmr.items() if r.n},
+            "fmr_ratio_to_pooled": ratios_dict(self.fmr),
+            "fnmr_ratio_to_pooled": ratios_dict({g: r for g, r in self.fnmr.items() if r.n}),
+            "groups_above_factor": list(self.above_factor),
             "fisher_holm_p": dict(zip(self.test.groups, self.test.p_holm, strict=True)),
             "significant_groups": list(self.test.significant),
             "significantly_higher_groups": list(self.test.significantly_higher),
@@ -184,7 +191,12 @@ class ThresholdRow:
         }
 
 
-def threshold_row(groups: Sequence[GroupScores], t: float, alpha: float = 0.05) -> ThresholdRow:
+def threshold_row(
+    groups: Sequence[GroupScores],
+    t: float,
+    alpha: float = 0.05,
+    factor: float = DEFAULT_FACTOR,
+) -> ThresholdRow:
     fmr = {g.group: g.fm(t) for g in groups}
     fnmr = {g.group: g.fnm(t) for g in groups}
     test = group_test({g: (r.k, r.n) for g, r in fmr.items()}, alpha)
@@ -192,7 +204,7 @@ def threshold_row(groups: Sequence[GroupScores], t: float, alpha: float = 0.05) 
     worst = max(valid, key=lambda g: valid[g].value)
     best = min(valid, key=lambda g: valid[g].value)
     ratio = rate_ratio(valid[worst], valid[best]) if len(valid) >= 2 else None
-    return ThresholdRow(t, fmr, fnmr, test, ratio, worst, best)
+    return ThresholdRow(t, fmr, fnmr, test, ratio, worst, best, exceeds(fmr, factor))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,14 +218,17 @@ class DemographicResult:
     default_threshold: float
     pooled_fmr_target: float
     pooled_threshold: float
-    floor_threshold: float | None  # lowest threshold without significant differences
+    floor_threshold: float | None  # lowest threshold passing both fairness criteria
     label_problems: tuple[str, ...] = ()
+    decision: FloorDecision | None = None
+    configuration: tuple[int, int] = (1, 1)  # (enrolment photos, probe shots) compared
 
     def row_at(self, t: float) -> ThresholdRow:
         for r in self.rows:
             if abs(r.threshold - t) < 1e-9:
                 return r
-        return threshold_row(self.groups, t)
+        factor = self.decision.factor if self.decision else DEFAULT_FACTOR
+        return threshold_row(self.groups, t, factor=factor)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -242,6 +257,9 @@ class DemographicResult:
             "pooled_threshold": self.pooled_threshold,
             "at_pooled_threshold": self.row_at(self.pooled_threshold).to_dict(),
             "floor_threshold": self.floor_threshold,
+            "floor": self.decision.to_dict() if self.decision else None,
+            "enrol_photos": self.configuration[0],
+            "probe_shots": self.configuration[1],
             "by_threshold": [r.to_dict() for r in self.rows],
         }
 
@@ -260,6 +278,7 @@ def evaluate_demographics(
     max_age: int | None = None,
     exclude: Sequence[str] = (),
     alpha: float = 0.05,
+    factor: float = DEFAULT_FACTOR,
     min_identities: int = 5,
     seed: int = 0,
 ) -> DemographicResult:
@@ -275,31 +294,62 @@ def evaluate_demographics(
         min_identities=min_identities,
         seed=seed,
     )
-    if sum(g.impostor.size for g in groups) == 0 and sum(g.genuine.size for g in groups) == 0:
-        raise DatasetError("no comparisons within any group: each group has a single image")
-    pooled_t = pooled_threshold_for_fmr(groups, pooled_fmr_target)
-    ths = sorted(set(round(float(t), 4) for t in (*thresholds, default_threshold)))
-    rows = tuple(threshold_row(groups, t, alpha) for t in ths)
-    floor: float | None = None
-    for r in sorted(rows, key=lambda r: -r.threshold):
-        if r.test.any_significant:
-            break
-        floor = r.threshold
-    return DemographicResult(
+    return evaluate_groups(
+        groups,
+        left_out,
         dataset=str(dataset.root),
-        attributes=tuple(attributes),
+        attributes=attributes,
         filters={
             "min_age": min_age,
             "max_age": max_age,
             "excluded": list(exclude),
             "min_group_identities": min_identities,
         },
+        default_threshold=default_threshold,
+        thresholds=thresholds,
+        pooled_fmr_target=pooled_fmr_target,
+        alpha=alpha,
+        factor=factor,
+        label_problems=labels.problems,
+    )
+
+
+def evaluate_groups(
+    groups: Sequence[GroupScores],
+    left_out: dict[str, int],
+    *,
+    dataset: str,
+    attributes: Sequence[str],
+    filters: dict[str, Any],
+    default_threshold: float,
+    thresholds: Sequence[float] = THRESHOLDS,
+    pooled_fmr_target: float = 1e-3,
+    alpha: float = 0.05,
+    factor: float = DEFAULT_FACTOR,
+    label_problems: tuple[str, ...] = (),
+    configuration: tuple[int, int] = (1, 1),
+) -> DemographicResult:
+    """Rates, tests, effect sizes and the fairness floor from per-group scores."""
+    if sum(g.impostor.size for g in groups) == 0 and sum(g.genuine.size for g in groups) == 0:
+        raise DatasetError("no comparisons within any group: each group has a single image")
+    pooled_t = pooled_threshold_for_fmr(groups, pooled_fmr_target)
+    ths = sorted(set(round(float(t), 4) for t in (*thresholds, default_threshold)))
+    rows = tuple(threshold_row(groups, t, alpha, factor) for t in ths)
+    decision = scan_floor(
+        [(r.threshold, r.test.any_significant, bool(r.above_factor)) for r in rows], factor
+    )
+    return DemographicResult(
+        dataset=dataset,
+        attributes=tuple(attributes),
+        filters=filters,
         groups=tuple(groups),
         left_out=left_out,
         rows=rows,
         default_threshold=default_threshold,
         pooled_fmr_target=pooled_fmr_target,
         pooled_threshold=pooled_t,
-        floor_threshold=floor,
-        label_problems=labels.problems,
+        floor_threshold=decision.floor,
+        label_problems=label_problems,
+        decision=decision,
+        configuration=configuration,
     )

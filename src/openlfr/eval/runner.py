@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,8 @@ from openlfr.eval.cache import (
     default_cache_dir,
     embed_images,
 )
+from openlfr.eval.config_runner import run_configurations
+from openlfr.eval.configurations import Rule
 from openlfr.eval.dataset import Dataset, Labels, lfw_labels, scan_any, scan_flat, utkface_labels
 from openlfr.eval.demographics import DemographicResult, evaluate_demographics
 from openlfr.eval.identification import (
@@ -34,6 +36,19 @@ from openlfr.eval.report import IdentificationPart
 from openlfr.vision.engine import FaceEngine, Select
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConfigOptions:
+    """What the per-(K, M) part of an identification run measures (see config_runner.py)."""
+
+    enrol_photos: tuple[int, ...] = (1,)
+    probe_shots: tuple[int, ...] = (1,)
+    labels: tuple[Path, ...] = ()  # LFW labels: per-configuration gender evaluation
+    single_floors: dict[str, float | None] = field(default_factory=dict)
+    rule: Rule | None = None  # None: measure mean / max / both and pick
+    factor: float = 2.0
+    znorm: bool = True
 
 
 @dataclass
@@ -105,6 +120,7 @@ def run_identification(
     max_identities: int | None = None,
     boot: int = 200,
     default_threshold: float = 0.5,
+    configurations: ConfigOptions | None = None,
 ) -> IdentificationPart:
     t0 = time.perf_counter()
     if not sizes or any(s <= 0 for s in sizes):
@@ -149,6 +165,34 @@ def run_identification(
             curves[size] = [
                 (t, int(k), sc.n_nonmated) for t, k in zip(THRESHOLD_GRID, ks, strict=True)
             ]
+    pol_size = policy_size if policy_size in set(sizes) else sorted(sizes)[min(1, len(sizes) - 1)]
+    config_part = None
+    config_error = ""
+    if configurations is not None:
+        co = configurations
+        try:
+            config_part = run_configurations(
+                ds,
+                emb.vectors,
+                emb.ok,
+                co.enrol_photos,
+                co.probe_shots,
+                sizes,
+                extra=extra_vecs,
+                labels=lfw_labels(co.labels, ds) if co.labels else None,
+                single_floors=co.single_floors,
+                policy_fpir=policy_fpir,
+                policy_size=pol_size,
+                rule=co.rule,
+                factor=co.factor,
+                default_threshold=default_threshold,
+                znorm=co.znorm,
+                seed=seed,
+            )
+        except DatasetError as exc:
+            # The single-image protocol above still stands; the report says what is missing.
+            log.warning("per-configuration evaluation not possible: %s", exc)
+            config_error = str(exc)
     failures = emb.failures
     summary = ds.summary()
     summary["usable_images"] = int(emb.ok.sum())
@@ -163,12 +207,12 @@ def run_identification(
         ],
         seed=seed,
         policy_fpir=policy_fpir,
-        policy_size=policy_size
-        if policy_size in set(sizes)
-        else sorted(sizes)[min(1, len(sizes) - 1)],
+        policy_size=pol_size,
         results=results,
         curves=curves,
         seconds={"embed": round(t_embed, 1), "total": round(time.perf_counter() - t0, 1)},
+        configurations=config_part,
+        configurations_unavailable=config_error,
     )
 
 
@@ -191,6 +235,7 @@ def run_demographics(
     pooled_fmr_target: float = 1e-3,
     max_identities: int | None = None,
     min_group_identities: int = 5,
+    factor: float = 2.0,
     seed: int = 0,
 ) -> list[DemographicResult]:
     """FMR/FNMR per group. Without labels files the images must carry UTKFace names."""
@@ -214,6 +259,7 @@ def run_demographics(
                 max_age=max_age if has_age else None,
                 exclude=exclude,
                 min_identities=min_group_identities,
+                factor=factor,
                 seed=seed,
             )
         )

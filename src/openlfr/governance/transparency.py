@@ -64,6 +64,15 @@ class DeploymentRecord:
     engagements: int
     arrests: int
     other_outcomes: dict[str, int] = field(default_factory=dict)
+    # What was expected beside what was measured (C.10, issue 11): false alerts projected for
+    # the signed-off list, and the expected share of listed people found if they pass a camera
+    # at authorisation and at sign-off; the measured side is false_alerts and
+    # listed_people_found (distinct entries with a confirmed alert).
+    expected_false_alerts: float | None = None
+    expected_hit_rate_at_authorisation: float | None = None
+    expected_hit_rate_at_sign_off: float | None = None
+    single_photo_entries: int | None = None
+    listed_people_found: int = 0
 
     @property
     def false_alert_rate_per_faces(self) -> float | None:
@@ -78,6 +87,17 @@ class DeploymentRecord:
         d["false_alert_rate_per_faces"] = self.false_alert_rate_per_faces
         d["false_alert_rate_per_alerts"] = self.false_alert_rate_per_alerts
         return d
+
+
+def _expected_hit_rate(records: list[DeploymentRecord]) -> float | None:
+    """Mean sign-off expected hit rate over the year's lists, weighted by list size."""
+    rated = [
+        (r.expected_hit_rate_at_sign_off, r.watchlist_size)
+        for r in records
+        if r.expected_hit_rate_at_sign_off is not None and r.watchlist_size
+    ]
+    n = sum(size for _, size in rated)
+    return sum(rate * size for rate, size in rated) / n if n else None
 
 
 def annual_summary(year: int, records: list[DeploymentRecord]) -> dict[str, Any]:
@@ -98,6 +118,9 @@ def annual_summary(year: int, records: list[DeploymentRecord]) -> dict[str, Any]
         "engagements": sum(r.engagements for r in records),
         "arrests": sum(r.arrests for r in records),
         "watchlist_entries_by_category": by_cat,
+        "expected_false_alerts": sum(r.expected_false_alerts or 0.0 for r in records),
+        "listed_people_found": sum(r.listed_people_found for r in records),
+        "expected_hit_rate": _expected_hit_rate(records),
         "false_alert_rate_per_faces": false / faces if faces else None,
         "false_alert_rate_per_alerts": false / alerts if alerts else None,
     }

@@ -38,31 +38,92 @@ def assess_entry(p: EntryProposal, *, today: date, settings: GovernanceSettings)
     ):
         if not str(getattr(p, attr) or "").strip():
             problems.append(f"missing {label}")
-    if p.image_captured_on is None:
-        problems.append("missing image capture date")
-    elif p.image_captured_on > today:
-        problems.append("image capture date is in the future")
-    elif (today - p.image_captured_on).days > settings.image_max_age_days:
-        problems.append(
-            f"image is {(today - p.image_captured_on).days} days old, above the "
-            f"{settings.image_max_age_days}-day limit"
-        )
-    if p.quality_score < settings.quality_reject_below:
-        problems.append(
-            f"image quality {p.quality_score:.2f} is below the minimum "
-            f"{settings.quality_reject_below:.2f}"
-        )
+    problems += photo_problems(p.image_captured_on, p.quality_score, today=today, settings=settings)
     if p.is_minor and not (p.minor_justification or "").strip():
         problems.append("an under-18 entry needs a recorded extra justification")
     if problems:
         raise RuleViolation("watchlist entry", problems)
-    flags = []
-    if p.quality_score < settings.quality_flag_below:
-        flags.append("low_quality")
-    if p.image_captured_on and (today - p.image_captured_on).days > settings.image_flag_age_days:
-        flags.append("old_image")
+    flags = photo_flags(p.image_captured_on, p.quality_score, today=today, settings=settings)
     if p.is_minor:
         flags.append("under_18")
+    return flags
+
+
+def photo_problems(
+    captured_on: date | None, quality: float, *, today: date, settings: GovernanceSettings
+) -> list[str]:
+    """B.6 for one photo: a capture date that is known, past and recent enough; quality."""
+    problems: list[str] = []
+    if captured_on is None:
+        problems.append("missing image capture date")
+    elif captured_on > today:
+        problems.append("image capture date is in the future")
+    elif (today - captured_on).days > settings.image_max_age_days:
+        problems.append(
+            f"image is {(today - captured_on).days} days old, above the "
+            f"{settings.image_max_age_days}-day limit"
+        )
+    if quality < settings.quality_reject_below:
+        problems.append(
+            f"image quality {quality:.2f} is below the minimum {settings.quality_reject_below:.2f}"
+        )
+    return problems
+
+
+def photo_flags(
+    captured_on: date | None, quality: float, *, today: date, settings: GovernanceSettings
+) -> list[str]:
+    flags = []
+    if quality < settings.quality_flag_below:
+        flags.append("low_quality")
+    if captured_on and (today - captured_on).days > settings.image_flag_age_days:
+        flags.append("old_image")
+    return flags
+
+
+# Cosine similarity above which a further photo is the same picture again (re-scanned or
+# re-cropped): it adds no new look of the person, only a false count of photos.
+SAME_PHOTO_SIMILARITY = 0.97
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoProposal:
+    """A further photo for an existing entry: its capture date and measured quality."""
+
+    image_captured_on: date | None
+    quality_score: float
+
+
+def assess_photo(
+    p: PhotoProposal,
+    *,
+    today: date,
+    settings: GovernanceSettings,
+    other_dates: list[date],
+    similarities: list[float],
+    same_person_floor: float | None,
+) -> list[str]:
+    """Refuse a further photo that B.6 forbids or that only repeats one already held; return
+    flags for what is allowed but doubtful.
+
+    `similarities` are the new photo's cosine scores against the entry's photos; a photo
+    unlike all of them (below the model's validated floor) may be of someone else, which would
+    raise alerts on an innocent person, so it is flagged for the reviewer who signs off.
+    """
+    problems = photo_problems(p.image_captured_on, p.quality_score, today=today, settings=settings)
+    if similarities and max(similarities) >= SAME_PHOTO_SIMILARITY:
+        problems.append(
+            f"the photo repeats one the entry already holds (similarity {max(similarities):.3f})"
+        )
+    if len(other_dates) + 1 > settings.max_photos_per_entry:
+        problems.append(f"the entry already has {len(other_dates)} photos, the most allowed")
+    if problems:
+        raise RuleViolation("entry photo", problems)
+    flags = photo_flags(p.image_captured_on, p.quality_score, today=today, settings=settings)
+    if p.image_captured_on in other_dates:
+        flags.append("same_occasion")
+    if same_person_floor is not None and similarities and max(similarities) < same_person_floor:
+        flags.append("unlike_other_photos")
     return flags
 
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -24,6 +24,27 @@ if TYPE_CHECKING:
     from openlfr.vision.engine import FaceEngine
 
 log = logging.getLogger(__name__)
+
+# How an entry's several photos become the rows searched: one mean template, every photo as a
+# candidate (the subject's best row counts: "max", best-of), or both. Same names and meaning as
+# the evaluation's rules (eval.configurations), which measures which is better and records its
+# choice in the model approval.
+TemplateRule = Literal["mean", "max", "both"]
+TEMPLATE_RULES: tuple[TemplateRule, ...] = ("mean", "max", "both")
+
+
+def combine_templates(vectors: FloatArray, rule: TemplateRule = "mean") -> FloatArray:
+    """The rows one entry contributes, from its photos' unit templates (k, dim)."""
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise DatasetError("an entry needs at least one template")
+    if rule not in TEMPLATE_RULES:
+        raise DatasetError(f"unknown template rule {rule!r} (choose {', '.join(TEMPLATE_RULES)})")
+    v = l2_normalise(arr)
+    if v.shape[0] == 1 or rule == "max":
+        return v
+    mean = l2_normalise(v.mean(axis=0, keepdims=True))
+    return mean if rule == "mean" else np.concatenate([mean, v])
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +116,29 @@ class Watchlist:
         return cls([s for s, _ in entries], vecs, contract)
 
     @classmethod
+    def from_entries(
+        cls,
+        entries: Sequence[tuple[str, FloatArray]],
+        contract: EmbeddingContract,
+        rule: TemplateRule = "mean",
+    ) -> Watchlist:
+        """One (subject id, (k, dim) photo templates) per entry, combined by `rule`."""
+        ids: list[str] = []
+        rows: list[FloatArray] = []
+        for sid, vecs in entries:
+            r = combine_templates(np.asarray(vecs, np.float32).reshape(-1, contract.dim), rule)
+            ids += [sid] * r.shape[0]
+            rows.append(r)
+        vecs_all = np.concatenate(rows) if rows else np.zeros((0, contract.dim), np.float32)
+        return cls(ids, vecs_all, contract)
+
+    @classmethod
     def from_folder(
-        cls, folder: str | Path, engine: FaceEngine
+        cls, folder: str | Path, engine: FaceEngine, rule: TemplateRule = "mean"
     ) -> tuple[Watchlist, list[EnrolmentIssue]]:
         """Enrol DIR/<subject_id>/*.jpg; bad photos are reported and skipped, never fatal.
+
+        A subject's photos are combined by `rule` (default: one mean template).
 
         Each photo must hold exactly one usable face (`select="strict"`): an enrolment photo
         with two faces could enrol the wrong person.
@@ -106,12 +146,13 @@ class Watchlist:
         root = Path(folder)
         if not root.is_dir():
             raise DatasetError("watchlist folder not found", source=str(root))
-        entries: list[tuple[str, Template]] = []
+        entries: list[tuple[str, FloatArray]] = []
         issues: list[EnrolmentIssue] = []
         for sub in sorted(p for p in root.iterdir() if p.is_dir()):
             photos = sorted(p for p in sub.iterdir() if is_image_file(p))
             if not photos:
                 issues.append(EnrolmentIssue(sub.name, str(sub), "no_photos", "no image files"))
+            vecs: list[FloatArray] = []
             for photo in photos:
                 try:
                     res = engine.face_from_file(photo, select="strict")
@@ -120,8 +161,11 @@ class Watchlist:
                         EnrolmentIssue(sub.name, str(photo), exc.__class__.code, str(exc))
                     )
                     continue
-                entries.append((sub.name, res.template))
-        wl = cls.from_templates(entries, engine.contract)
+                engine.contract.require_same(res.template.contract)
+                vecs.append(res.template.vector)
+            if vecs:
+                entries.append((sub.name, np.stack(vecs)))
+        wl = cls.from_entries(entries, engine.contract, rule)
         log.info(
             "watchlist enrolled: %d subjects, %d templates, %d issues",
             len(wl),

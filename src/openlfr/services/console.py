@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState
-from openlfr.services import rows
+from openlfr.services import entry_photos, rows
 from openlfr.services.governance import GovernanceService
 
 
@@ -23,6 +23,10 @@ class Readiness:
     expected_false_alerts_at_cap: float | None
     expected_false_alerts_now: float | None
     watchlist_size: int
+    # Beside the false alerts (issue 11): the expected share of listed people found if they
+    # pass a camera, for the list as it stands (single-photo assumed while it is empty).
+    expected_hit_rate_now: float | None
+    single_photo_entries: int
 
 
 def readiness(svc: GovernanceService, by: Actor, deployment_id: str) -> Readiness:
@@ -45,6 +49,7 @@ def readiness(svc: GovernanceService, by: Actor, deployment_id: str) -> Readines
             except ValueError:
                 at_cap = None
         size = rows.watchlist_size(s, d.id)
+        hp = entry_photos.deployment_projection(svc.ctx, s, d)
     return Readiness(
         deployment_id,
         d.state,
@@ -52,6 +57,8 @@ def readiness(svc: GovernanceService, by: Actor, deployment_id: str) -> Readines
         at_cap,
         svc.watchlists.projected_false_alerts(deployment_id),
         size,
+        hp.rate if hp else None,
+        hp.single_photo_entries if hp else 0,
     )
 
 

@@ -18,7 +18,7 @@ from openlfr.governance import deployment as dep_rules
 from openlfr.governance import retention, transparency
 from openlfr.governance.deployment import Actor, DeploymentFacts, require
 from openlfr.governance.vocab import Countersign, DeploymentState, Purpose, Role, parse
-from openlfr.services import rows
+from openlfr.services import entry_photos, rows
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import ALERTS_KEY, PLAIN_FIELDS, SYSTEM, WATCHLIST_KEY, facts, snapshot
 from openlfr.storage import models as m
@@ -194,6 +194,11 @@ class Deployments:
             d.expected_false_alerts = approval.expected_false_alerts(
                 d.expected_faces, d.watchlist_size_cap, d.threshold
             )
+            # Expected hits beside them, for the list as it stands (as single-photo entries
+            # while it is still empty: the lowest rate).
+            hp = entry_photos.deployment_projection(self.ctx, s, d)
+            d.expected_hit_rate = hp.rate if hp else None
+            entry_photos.record_projection(d, "authorisation", hp)
             before = snapshot(d)
             d.state, d.authoriser_id, d.authorised_at = (
                 DeploymentState.AUTHORISED.value,
@@ -209,6 +214,7 @@ class Deployments:
                 after={
                     **snapshot(d),
                     "expected_false_alerts": d.expected_false_alerts,
+                    "expected_hits": hp.to_dict() if hp else None,
                     "validated_min_threshold": approval.validated_min_threshold,
                     "authorising_role": Role.AUTHORISING_OFFICER.value,
                 },
@@ -312,6 +318,9 @@ class Deployments:
                 ended_at=d.ended_at,
                 expected_false_alerts=d.expected_false_alerts,
                 expected_false_alerts_signoff=d.expected_false_alerts_signoff,
+                expected_hit_rate=d.expected_hit_rate,
+                expected_hit_rate_signoff=d.expected_hit_rate_signoff,
+                expected_hits=json.loads(d.expected_hits_json or "{}"),
                 watchlist_size=rows.watchlist_size(s, d.id),
                 signed_off_at=d.signed_off_at,
                 watchlist_destroyed_at=d.watchlist_destroyed_at,

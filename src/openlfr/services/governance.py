@@ -17,6 +17,7 @@ from openlfr.services.approvals import Approvals
 from openlfr.services.audit_log import AuditLog
 from openlfr.services.context import ContextOptions, ServiceContext
 from openlfr.services.deployments import Deployments
+from openlfr.services.entry_photos import EntryPhotos
 from openlfr.services.retention import Retention
 from openlfr.services.subject_rights import SubjectRights
 from openlfr.services.transparency import Transparency
@@ -36,3 +37,4 @@ class GovernanceService:
         )
         self.retention, self.transparency = Retention(ctx), Transparency(ctx)
         self.subject_rights = SubjectRights(ctx)
+        self.entry_photos = EntryPhotos(ctx)

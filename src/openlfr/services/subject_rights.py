@@ -11,7 +11,7 @@ from sqlalchemy import select
 from openlfr.errors import KeyUnavailableError, RuleViolation
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import Role
-from openlfr.services import rows
+from openlfr.services import entry_photos, rows
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import ALERTS_KEY, WATCHLIST_KEY
 from openlfr.storage import models as m
@@ -80,8 +80,8 @@ class SubjectRights:
                 if entries:
                     wk = ctx.data_key(s, d.id, WATCHLIST_KEY, create=False)
                     for e in entries:
-                        aad = f"watchlist_entries:{e.id}:template"
-                        score = _score(wk, e.template_enc, aad, probe)
+                        # Against every photo of the entry: any one may be the person's.
+                        score = float(np.max(entry_photos.entry_vectors(wk, e) @ probe.vector))
                         if score >= t:
                             hits.append(
                                 SubjectHit(

@@ -32,7 +32,7 @@ def _alert_facts(s: Session, deployment_id: str) -> list[dict[str, Any]]:
         aid = r.subject.removeprefix("alert:")
         if r.action == "alert.record":
             if after.get("deployment") == deployment_id:
-                out[aid] = {"status": AlertStatus.PENDING.value}
+                out[aid] = {"status": AlertStatus.PENDING.value, "entry_id": after.get("entry_id")}
         elif aid in out:
             if r.action == "alert.review":
                 out[aid]["status"] = after["status"]
@@ -50,6 +50,13 @@ def _record(s: Session, d: m.Deployment) -> transparency.DeploymentRecord:
         by_cat = by_category(list(stubs))
     # Counts survive alert purges through the audit log: each alert's record and outcome.
     alerts = _alert_facts(s, d.id)
+    # The measured side of expected hits: distinct listed people with a confirmed alert.
+    found = {
+        a["entry_id"]
+        for a in alerts
+        if a["status"] == AlertStatus.CONFIRMED.value and a.get("entry_id")
+    }
+    hits = json.loads(d.expected_hits_json or "{}")
     results: dict[str, int] = {}
     for a in alerts:
         if a.get("result"):
@@ -80,6 +87,17 @@ def _record(s: Session, d: m.Deployment) -> transparency.DeploymentRecord:
         engagements=sum(1 for a in alerts if a.get("engaged")),
         arrests=results.pop("arrest", 0),
         other_outcomes=results,
+        expected_false_alerts=(
+            d.expected_false_alerts_signoff
+            if d.expected_false_alerts_signoff is not None
+            else d.expected_false_alerts
+        ),
+        expected_hit_rate_at_authorisation=d.expected_hit_rate,
+        expected_hit_rate_at_sign_off=d.expected_hit_rate_signoff,
+        single_photo_entries=(hits.get("sign_off") or hits.get("authorisation") or {}).get(
+            "single_photo_entries"
+        ),
+        listed_people_found=len(found),
     )
 
 

@@ -17,8 +17,10 @@ from openlfr.errors import ContractMismatchError, NotFoundError
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance import watchlist as wl_rules
 from openlfr.governance.deployment import Actor, require
+from openlfr.governance.expected_hits import entry_flags
 from openlfr.governance.vocab import Role
-from openlfr.services import rows
+from openlfr.matching.watchlist import combine_templates
+from openlfr.services import entry_photos, rows
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import WATCHLIST_KEY, by_category, facts
 from openlfr.storage import models as m
@@ -33,7 +35,7 @@ class LoadedWatchlist:
     deployment_id: str
     contract_id: str
     threshold: float
-    entry_ids: list[str]
+    entry_ids: list[str]  # one per row: an entry with several rows repeats
     categories: list[str]
     vectors: np.ndarray  # (n, d) float32, unit rows
 
@@ -180,14 +182,21 @@ class Watchlists:
         )
         with self.ctx.tx() as s:
             q = select(m.WatchlistEntry).where(m.WatchlistEntry.deployment_id == deployment_id)
+            counts = entry_photos.photo_counts(s, deployment_id)
+            d = s.get(m.Deployment, deployment_id)
+            rate = entry_photos.rates_by_photos(self.ctx, s, d, counts) if d else {}
             return [
                 {
                     "id": e.id,
                     "category": e.category,
                     "quality": e.quality_score,
-                    "flags": json.loads(e.flags_json),
+                    "flags": entry_flags(json.loads(e.flags_json), counts.get(e.id, 1)),
                     "image_captured_on": e.image_captured_on,
                     "added_by": e.added_by,
+                    # Usable photos (each passed the enrolment checks) and the share of
+                    # passes by this person the model should find with that many.
+                    "photos": counts.get(e.id, 1),
+                    "expected_hit_rate": rate.get(counts.get(e.id, 1)),
                 }
                 for e in s.execute(q.order_by(m.WatchlistEntry.added_at)).scalars()
             ]
@@ -223,8 +232,19 @@ class Watchlists:
                 d.expected_false_alerts_signoff = approval.expected_false_alerts(
                     d.expected_faces, len(entries), d.threshold
                 )
+            hp = entry_photos.deployment_projection(self.ctx, s, d)
+            d.expected_hit_rate_signoff = hp.rate if hp else None
+            entry_photos.record_projection(d, "sign_off", hp)
+            # Every photo's template is part of what was signed off.
             d.watchlist_snapshot_hash = hashlib.sha256(
-                "".join(sorted(e.id + e.template_digest for e in entries)).encode()
+                "".join(
+                    sorted(
+                        e.id
+                        + e.template_digest
+                        + "".join(sorted(p.template_digest for p in e.photos))
+                        for e in entries
+                    )
+                ).encode()
             ).hexdigest()
             d.signed_off_by, d.signed_off_at = by.id, self.ctx.now()
             self.ctx.audit(
@@ -238,6 +258,7 @@ class Watchlists:
                     "snapshot_hash": d.watchlist_snapshot_hash,
                     "flagged": sum(1 for e in entries if json.loads(e.flags_json)),
                     "expected_false_alerts": d.expected_false_alerts_signoff,
+                    "expected_hits": hp.to_dict() if hp else None,
                 },
             )
             return d.expected_false_alerts_signoff
@@ -247,22 +268,25 @@ class Watchlists:
             d = rows.deployment(s, deployment_id)
             dep_rules.check_live(facts(d), self.ctx.now())
             dk = self.ctx.data_key(s, d.id, WATCHLIST_KEY, create=False)
-            entries = list(d.entries)
-            vecs = [
-                np.frombuffer(
-                    open_sealed(dk, e.template_enc, f"watchlist_entries:{e.id}:template"),
-                    np.float32,
-                )
-                for e in entries
-            ]
+            rule = entry_photos.template_rule(self.ctx, rows.approval(s, d.model_contract_id))
+            ids: list[str] = []
+            cats: list[str] = []
+            vecs: list[np.ndarray] = []
+            for e in d.entries:
+                # One row per entry (mean) or per photo (max), as the rule says: an entry id
+                # may repeat, and the search takes each entry's best row.
+                r = combine_templates(entry_photos.entry_vectors(dk, e), rule)
+                ids += [e.id] * len(r)
+                cats += [e.category] * len(r)
+                vecs.append(r)
             assert d.model_contract_id is not None and d.threshold is not None
             return LoadedWatchlist(
                 d.id,
                 d.model_contract_id,
                 d.threshold,
-                [e.id for e in entries],
-                [e.category for e in entries],
-                np.stack(vecs) if vecs else np.zeros((0, 0), np.float32),
+                ids,
+                cats,
+                np.concatenate(vecs) if vecs else np.zeros((0, 0), np.float32),
             )
 
     def entry_image(self, by: Actor, entry_id: str) -> bytes:

@@ -95,6 +95,11 @@ class Deployment(Base):
     expected_faces: Mapped[int | None] = mapped_column(Integer)
     expected_false_alerts: Mapped[float | None] = mapped_column(Float)
     expected_false_alerts_signoff: Mapped[float | None] = mapped_column(Float)
+    # Expected share of listed people found if they pass a camera (issue 11), beside the
+    # expected false alerts; the JSON keeps how it was computed (photo counts, probe shots).
+    expected_hit_rate: Mapped[float | None] = mapped_column(Float)
+    expected_hit_rate_signoff: Mapped[float | None] = mapped_column(Float)
+    expected_hits_json: Mapped[str | None] = mapped_column(Text)
     watchlist_size_cap: Mapped[int] = mapped_column(Integer)
     retention_profile: Mapped[str] = mapped_column(String(10))
     compiler_id: Mapped[str | None] = mapped_column(String(32))
@@ -163,6 +168,35 @@ class WatchlistEntry(Base):
     image_enc: Mapped[bytes] = mapped_column(LargeBinary)
 
     deployment: Mapped[Deployment] = relationship(back_populates="entries")
+    # Further photos of the same person (the entry row holds the first): custody images from
+    # other occasions, combined into the entry's template when the watchlist is loaded.
+    photos: Mapped[list[WatchlistEntryPhoto]] = relationship(
+        back_populates="entry",
+        cascade="all, delete-orphan",
+        order_by="WatchlistEntryPhoto.added_at",
+        passive_deletes=True,
+    )
+
+
+class WatchlistEntryPhoto(Base):
+    """One further enrolment photo of an entry, sealed with the deployment's watchlist key."""
+
+    __tablename__ = "watchlist_entry_photos"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(
+        ForeignKey("watchlist_entries.id", ondelete="CASCADE"), index=True
+    )
+    deployment_id: Mapped[str] = mapped_column(String(32), index=True)
+    image_captured_on: Mapped[date] = mapped_column(Date)
+    quality_score: Mapped[float] = mapped_column(Float)
+    flags_json: Mapped[str] = mapped_column(Text, default="[]")
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    template_digest: Mapped[str] = mapped_column(String(64))
+    template_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    image_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+    entry: Mapped[WatchlistEntry] = relationship(back_populates="photos")
 
 
 class WatchlistStub(Base):

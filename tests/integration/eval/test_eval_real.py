@@ -19,7 +19,8 @@ from PIL import Image
 from openlfr.errors import DatasetError
 from openlfr.eval.approval import REPORT_KIND, ModelApproval
 from openlfr.eval.demographics import DemographicResult
-from openlfr.eval.report import IdentificationPart, build_report, render_html, write_report
+from openlfr.eval.report import IdentificationPart, build_report
+from openlfr.eval.report_html import render_html, write_report
 from openlfr.eval.runner import EvalContext, run_demographics, run_identification
 
 pytestmark = pytest.mark.data
@@ -124,3 +125,42 @@ def test_full_report_renders_and_governance_can_load_it(
         img = Image.open(io.BytesIO(base64.b64decode(b64)))
         assert img.size[0] > 300 and np.asarray(img).std() > 5  # not blank
     assert hpath.stat().st_size > 10_000
+
+
+def test_configurations_on_real_lfw_subset(eval_ctx: EvalContext, lfw_dir: Path) -> None:
+    """K enrolment photos and M fused shots with the real engine, on the images the `ident`
+    fixture already embedded (same subset and seed): more photos and more shots find more of
+    the listed people at the same threshold, and non-mated fused probes come from people off
+    the list only."""
+    from openlfr.eval.runner import ConfigOptions
+
+    part = run_identification(
+        eval_ctx,
+        lfw_dir / "images",
+        [20, 50],
+        policy_fpir=5e-2,
+        policy_size=50,
+        max_identities=200,
+        boot=50,
+        seed=1,
+        configurations=ConfigOptions(
+            enrol_photos=(1, 2), probe_shots=(1, 2), labels=(lfw_dir / "labels",), znorm=False
+        ),
+    ).configurations
+    assert part is not None
+    by = {(c["enrol_photos"], c["probe_shots"], c["watchlist_size"]): c for c in part.items}
+    assert set(by) == {(k, m, n) for k in (1, 2) for m in (1, 2) for n in (20, 50)}
+    at = {k: by[k]["at_default_threshold"]["tpir"] for k in by}
+    assert at[(2, 2, 50)] >= at[(1, 1, 50)] and at[(2, 1, 50)] >= at[(1, 1, 50)] - 0.02
+    for c in part.items:
+        assert c["mated_people"] == by[(1, 1, 50)]["mated_people"] or c["watchlist_size"] == 20
+        if c["probe_shots"] == 2:
+            assert (
+                c["nonmated_searches"]
+                < by[(c["enrol_photos"], 1, c["watchlist_size"])]["nonmated_searches"]
+            )
+    genders = {d.configuration: d for d in part.demographics}
+    assert set(genders) == {(1, 1), (1, 2), (2, 1), (2, 2)}
+    assert all({g.group for g in d.groups} == {"female", "male"} for d in genders.values())
+    curve = [p for p in part.tpir_curve if (p["enrol_photos"], p["probe_shots"]) == (2, 2)]
+    assert curve and all(0 <= p["tpir_lower"] <= p["tpir"] <= 1 for p in curve)

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from openlfr.eval.approval import REPORT_KIND, ModelApproval
 from openlfr.eval.demographics import evaluate_demographics
 from openlfr.eval.identification import THRESHOLD_GRID, evaluate_size, plan_gallery, score_size
-from openlfr.eval.report import PARTIAL_KIND, IdentificationPart, build_report, render_html
+from openlfr.eval.report import PARTIAL_KIND, IdentificationPart, build_report
+from openlfr.eval.report_html import render_html
 
 from ._synth import synthetic
 from .test_eval_demographics import _groups
@@ -242,3 +243,66 @@ def test_cli_expected_alerts(cli: typer.Typer, tmp_path: Path) -> None:
         ["eval", "expected-alerts", "--report", str(bad), "--faces", "1", "--watchlist-size", "1"],
     )
     assert r.exit_code == 2 and "not a usable report" in r.output
+
+
+def test_cli_identification_per_configuration(cli: typer.Typer, tmp_path: Path) -> None:
+    data = _lfw_like(tmp_path / "lfw")
+    args = ["eval", "identification", "--data", str(data), "--watchlist-sizes", "5,10"]
+    r = CliRunner().invoke(
+        cli,
+        [*args, "--enrol-photos", "1,2", "--probe-shots", "1", "--policy-fpir", "0.5", "--json"],
+    )
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    items = rep["by_configuration"]
+    assert {(c["enrol_photos"], c["probe_shots"], c["watchlist_size"]) for c in items} == {
+        (1, 1, 5),
+        (1, 1, 10),
+        (2, 1, 5),
+        (2, 1, 10),
+    }
+    for c in items:
+        assert set(c) >= {"threshold", "tpir", "fpir", "fpir_upper", "bound_by"}
+    assert rep["identification"]["configurations"]["template_rule"] in ("mean", "max", "both")
+    # More photos than any identity has: the single-image protocol stands, the reason is given.
+    r = CliRunner().invoke(cli, [*args, "--enrol-photos", "3", "--probe-shots", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert "usable images" in rep["identification"]["configurations_unavailable"]
+    r = CliRunner().invoke(cli, [*args, "--enrol-photos", "0"])
+    assert r.exit_code != 0 and "must be positive" in r.output
+    r = CliRunner().invoke(cli, [*args, "--template-rule", "median"])
+    assert r.exit_code != 0 and "template-rule" in r.output
+
+
+def test_cli_export_calibration_and_watch_threshold(cli: typer.Typer, tmp_path: Path) -> None:
+    from openlfr.cli.watch import _derived_threshold
+    from openlfr.vision.mock import mock_engine
+
+    ident = _ident_part()
+    ds, vec, ok, lab = _groups()
+    demo = [evaluate_demographics(ds, vec, ok, lab, ["race"], default_threshold=0.5)]
+    eng = mock_engine()
+    rep = build_report(
+        contract={"id": eng.contract.id},
+        engine_name="mock",
+        engine_default=0.5,
+        ident=ident,
+        demo=demo,
+        provenance={},
+    )
+    (tmp_path / "r.json").write_text(json.dumps(rep))
+    out = tmp_path / "cal" / "mock.json"
+    r = CliRunner().invoke(
+        cli, ["eval", "export-calibration", "--report", str(tmp_path / "r.json"), "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    cal = json.loads(out.read_text())
+    assert cal["contract_id"] == eng.contract.id and "images" not in out.read_text()
+    t = _derived_threshold(eng, 80, 1e-2, out)
+    appr = ModelApproval.from_dict(cal)
+    assert t >= appr.validated_min_threshold and appr.fpir_at(80, t) <= 1e-2
+    from openlfr.errors import ModelError
+
+    with pytest.raises(ModelError, match="covers at most"):
+        _derived_threshold(eng, 101, 1e-2, out)

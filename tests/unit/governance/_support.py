@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
 from openlfr.config.governance import GovernanceSettings
-from openlfr.eval.approval import FpirPoint, ModelApproval
+from openlfr.eval.approval import FpirPoint, ModelApproval, TpirPoint
 from openlfr.governance.clock import FrozenClock
 from openlfr.governance.deployment import Actor
 from openlfr.governance.watchlist import EntryProposal
@@ -50,7 +50,24 @@ def approval_for(
             (0.6, 1e-5 * scale),
         )
     )
-    return ModelApproval(contract.id, at.isoformat(), floor, 0.5, 1e-3, curve, "test")
+    return ModelApproval(
+        contract.id, at.isoformat(), floor, 0.5, 1e-3, curve, "test", tpir_curve=TPIR_CURVE
+    )
+
+
+# TPIR (point, lower bound) by (enrolment photos, probe shots) at thresholds 0.4 / 0.5 / 0.6:
+# the shape of issue 11's measured table (more photos, more shots: more people found).
+TPIR_TABLE = {
+    (1, 1): ((0.50, 0.46), (0.38, 0.34), (0.25, 0.21)),
+    (2, 1): ((0.75, 0.71), (0.63, 0.59), (0.50, 0.46)),
+    (1, 3): ((0.88, 0.85), (0.80, 0.77), (0.68, 0.65)),
+    (2, 3): ((0.98, 0.96), (0.95, 0.93), (0.90, 0.88)),
+}
+TPIR_CURVE = tuple(
+    TpirPoint(k, m, 1000, t, tp, lo)
+    for (k, m), vals in TPIR_TABLE.items()
+    for t, (tp, lo) in zip((0.4, 0.5, 0.6), vals, strict=True)
+)
 
 
 @contextmanager

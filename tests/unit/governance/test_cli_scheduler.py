@@ -111,3 +111,71 @@ def test_scheduler_runs_and_survives_errors(world: World) -> None:
     sch.start()
     sch.stop()
     assert sch.runs >= 3
+
+
+def test_cli_entry_photos_and_expected_hits(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import cv2
+    import numpy as np
+
+    from openlfr.cli.governance._common import open_service
+    from openlfr.vision.mock import MOCK_CONTRACT, mock_engine
+    from tests.unit.governance._support import (
+        approval_for,
+        full_fields,
+        proposal,
+        template,
+    )
+
+    assert run(cli, "db", "upgrade")[0] == 0
+    assert run(cli, "keys", "init")[0] == 0
+    svc = open_service()
+    admin = svc.accounts.create_user(None, "admin", PASSWORD, ["administrator"])
+    for name, role in (("ao1", "authorising_officer"), ("ao2", "authorising_officer")):
+        svc.accounts.create_user(admin, name, PASSWORD, [role])
+    for name, role in (("compiler", "watchlist_compiler"), ("compiler2", "watchlist_compiler")):
+        svc.accounts.create_user(admin, name, PASSWORD, [role])
+    for name in ("op1", "op2"):
+        svc.accounts.create_user(admin, name, PASSWORD, ["operator"])
+    svc.approvals.record_model_approval(admin, approval_for(MOCK_CONTRACT))
+    ao1, comp = svc.accounts.actor("ao1"), svc.accounts.actor("compiler")
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)  # the CLI's service runs on the real clock
+    when = dict(
+        starts_at=now + timedelta(hours=1),
+        ends_at=now + timedelta(hours=9),
+        public_notice_at=now - timedelta(days=1),
+    )
+    dep = svc.deployments.create_deployment(ao1, "CLI", **full_fields(**when))
+    svc.deployments.create_deployment(ao1, "Other", **full_fields(compiler="compiler2", **when))
+    eid, _ = svc.watchlists.add_entry(comp, dep, proposal(), template(3), b"img")
+    monkeypatch.setattr("openlfr.vision.build_engine", lambda *a, **k: mock_engine())
+    img = np.full((200, 200, 3), 128, np.uint8)
+    img[60:140, 60:140] = (0, 0, 255)
+    photo = tmp_path / "second.png"
+    cv2.imwrite(str(photo), img)
+
+    code, out = run(cli, "watchlist", "list", dep, "--user", "compiler")
+    assert code == 0 and "single_photo" in out and "1 of 1 entries have a single photo" in out
+    add = ("watchlist", "add-photo", eid, str(photo), "--captured-on", "2024-02-01")
+    code, out = run(cli, *add, "--user", "compiler2")
+    assert code == 2 and "not this deployment's watchlist compiler" in out
+    code, out = run(cli, *add, "--user", "op1")
+    assert code == 2 and "not a watchlist compiler" in out
+    code, out = run(cli, *add, "--user", "compiler")
+    assert code == 0 and "now has 2 photos; expected hit rate 59%" in out, out
+    code, out = run(cli, "watchlist", "photos", eid, "--user", "compiler")
+    assert code == 0 and out.count('"first"') == 2
+    code, out = run(cli, "watchlist", "photos", eid, "--user", "admin")
+    assert code == 2 and "needs one of the roles" in out
+    code, out = run(cli, "watchlist", "projection", dep, "--user", "ao2")
+    assert code == 0 and "listed people found if they pass a camera: 59%" in out
+    code, out = run(cli, "deployment", "authorise", dep, "--user", "ao1")
+    assert code == 0 and "found if they pass a camera: 59%" in out, out
+    pid = svc.entry_photos.photos(comp, eid)[1]["id"]
+    code, out = run(cli, "watchlist", "remove-photo", pid, "--reason", "x", "--user", "compiler2")
+    assert code == 2 and "not this deployment's watchlist compiler" in out
+    code, out = run(cli, "watchlist", "remove-photo", pid, "--reason", "x", "--user", "compiler")
+    assert code == 0 and "removed" in out

@@ -246,7 +246,11 @@ def test_flags_are_recorded(world: World) -> None:
         world.compiler, dep, proposal(quality_score=0.3), template(1), b"i"
     )
     assert flags == ["low_quality"]
-    assert world.svc.watchlists.entries(world.dpo, dep)[0]["flags"] == ["low_quality"]
+    # A single-photo entry is flagged too (issue 11): it is found far less often.
+    assert world.svc.watchlists.entries(world.dpo, dep)[0]["flags"] == [
+        "low_quality",
+        "single_photo",
+    ]
 
 
 # -- live: cameras, window, alerts (A.2, D.13-D.14) -------------------------------------------

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -93,6 +94,11 @@ class DeploymentOut(BaseModel):
     ended_at: datetime | None
     expected_false_alerts: float | None
     expected_false_alerts_signoff: float | None
+    # Expected share of listed people found, beside the false alerts (issue 11), and how each
+    # was computed ({"authorisation": ..., "sign_off": ...}).
+    expected_hit_rate: float | None = None
+    expected_hit_rate_signoff: float | None = None
+    expected_hits: dict[str, Any] = {}
     watchlist_size: int
     signed_off_at: datetime | None
     watchlist_destroyed_at: datetime | None
@@ -112,6 +118,7 @@ class ReadinessOut(mirror(Readiness)):  # type: ignore[misc]
 
 class AuthoriseOut(BaseModel):
     expected_false_alerts: float
+    expected_hit_rate: float | None = None
 
 
 class CountersignIn(BaseModel):

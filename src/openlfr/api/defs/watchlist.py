@@ -14,6 +14,8 @@ class EntryOut(BaseModel):
     flags: list[str]
     image_captured_on: date | None
     added_by: str
+    photos: int = 1  # usable photos (each passed the enrolment checks)
+    expected_hit_rate: float | None = None  # for this entry, from the model's TPIR curve
 
 
 class EntryAddedOut(BaseModel):
@@ -24,7 +26,37 @@ class EntryAddedOut(BaseModel):
 
 class SignOffOut(BaseModel):
     expected_false_alerts: float | None
+    expected_hit_rate: float | None = None
     size: int
+
+
+class PhotoOut(BaseModel):
+    id: str
+    first: bool  # the photo the entry was created with
+    image_captured_on: date | None
+    quality: float
+    flags: list[str]
+    added_by: str
+
+
+class PhotoAddedOut(BaseModel):
+    id: str
+    flags: list[str]
+    photos: int
+    expected_hit_rate: float | None  # of this entry, now
+
+
+class ExpectedHitsOut(BaseModel):
+    """Expected share of listed people found if they pass a camera, for the list as it is."""
+
+    rate: float | None
+    threshold: float
+    probe_shots: int
+    entries: int
+    photo_counts: dict[str, int]
+    rate_by_photos: dict[str, float | None]
+    single_photo_entries: int
+    basis: str
 
 
 class WasOnListOut(BaseModel):

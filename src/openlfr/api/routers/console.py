@@ -28,6 +28,14 @@ from openlfr.services.audit_log import RECEIPT_ACTIONS
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
+
+
+def _pct(rate: float | None) -> str:
+    """An expected hit rate as officers read it; '—' where the model's evaluation has none."""
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+templates.env.globals["pct"] = _pct
 router = APIRouter(include_in_schema=False)
 
 HOME = (

@@ -108,9 +108,10 @@ def authorise(
     deployment_id: str = Path(min_length=1, max_length=32),
     actor: Actor = Depends(require(*AO)),
 ) -> AuthoriseOut:
-    return AuthoriseOut(
-        expected_false_alerts=get_ctx(request).service.deployments.authorise(actor, deployment_id)
-    )
+    svc = get_ctx(request).service
+    efa = svc.deployments.authorise(actor, deployment_id)
+    hits = svc.deployments.deployment(deployment_id)["expected_hit_rate"]
+    return AuthoriseOut(expected_false_alerts=efa, expected_hit_rate=hits)
 
 
 @router.post("/{deployment_id}/cancel", response_model=OkOut, openapi_extra=roles_doc(*EDIT))

@@ -128,7 +128,9 @@ def sign_off(
     svc = get_ctx(request).service
     efa = svc.watchlists.sign_off(actor, deployment_id)
     return SignOffOut(
-        expected_false_alerts=efa, size=len(svc.watchlists.entries(actor, deployment_id))
+        expected_false_alerts=efa,
+        expected_hit_rate=svc.deployments.deployment(deployment_id)["expected_hit_rate_signoff"],
+        size=len(svc.watchlists.entries(actor, deployment_id)),
     )
 
 

@@ -116,7 +116,12 @@ def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
     """Authorise a draft: refuses listing every missing item; records expected false alerts."""
     with acting(user) as (svc, me):
         efa = svc.deployments.authorise(me, deployment)
+        hits = svc.deployments.deployment(deployment)["expected_hit_rate"]
     typer.echo(f"authorised; expected false alerts at the size cap: {efa:.2f}")
+    typer.echo(
+        "expected share of listed people found if they pass a camera: "
+        + ("not measured" if hits is None else f"{hits:.0%}")
+    )
 
 
 @command(app, "start")

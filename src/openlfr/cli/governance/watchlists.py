@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -11,7 +12,6 @@ from openlfr.cli.governance._common import (
     UserOpt,
     acting,
     command,
-    open_service,
     show,
 )
 
@@ -60,25 +60,88 @@ def wl_add(
     typer.echo(eid + (f" flagged: {', '.join(flags)}" if flags else ""))
 
 
+@command(app, "add-photo")
+def wl_add_photo(
+    entry_id: str,
+    photo: Path,
+    captured_on: str = typer.Option(..., "--captured-on", help="Image capture date, YYYY-MM-DD."),
+    user: str | None = UserOpt,
+) -> None:
+    """Add a further photo (another occasion, exactly one face) to an entry: its compiler only."""
+    from openlfr.config.settings import get_settings
+    from openlfr.vision import build_engine
+
+    with acting(user) as (svc, me):
+        engine = build_engine(get_settings().vision)
+        pid, flags = svc.entry_photos.add_photo_from_file(
+            me, entry_id, engine, photo, date.fromisoformat(captured_on)
+        )
+        n = len(svc.entry_photos.photos(me, entry_id))
+        rate = svc.entry_photos.entry_hit_rate(entry_id)
+    typer.echo(pid + (f" flagged: {', '.join(flags)}" if flags else ""))
+    typer.echo(f"entry {entry_id} now has {n} photos; expected hit rate {_pct(rate)}")
+
+
+@command(app, "photos")
+def wl_photos(entry_id: str, user: str | None = UserOpt) -> None:
+    """An entry's photos: capture date, quality, flags (no images)."""
+    with acting(user) as (svc, me):
+        show(svc.entry_photos.photos(me, entry_id))
+
+
+@command(app, "remove-photo")
+def wl_remove_photo(
+    photo_id: str, reason: str = typer.Option(..., "--reason"), user: str | None = UserOpt
+) -> None:
+    with acting(user) as (svc, me):
+        svc.entry_photos.remove_photo(me, photo_id, reason)
+    typer.echo("removed")
+
+
+def _pct(rate: float | None) -> str:
+    return "not measured (no TPIR curve in the model approval)" if rate is None else f"{rate:.0%}"
+
+
 @command(app, "list")
 def wl_list(deployment: str, user: str | None = UserOpt) -> None:
-    """Entries of a deployment's watchlist: category, quality, flags (no images)."""
+    """Entries: category, quality, flags, usable photos and expected hit rate (no images)."""
     with acting(user) as (svc, me):
-        show(svc.watchlists.entries(me, deployment))
+        entries = svc.watchlists.entries(me, deployment)
+        hits = svc.entry_photos.expected_hits(me, deployment)
+    show(entries)
+    single = sum(1 for e in entries if e["photos"] <= 1)
+    if single:
+        typer.secho(
+            f"{single} of {len(entries)} entries have a single photo (flagged single_photo): "
+            "they are found far less often; add photos from other occasions",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    typer.echo(f"expected hit rate of the list: {_pct(hits['rate'] if hits else None)}", err=True)
+
+
+def _projection_lines(svc: Any, me: Any, deployment: str) -> list[str]:
+    efa = svc.watchlists.projected_false_alerts(deployment)
+    hits = svc.entry_photos.expected_hits(me, deployment)
+    return [
+        f"projected false alerts: {'unknown' if efa is None else f'{efa:.3g}'}",
+        f"expected share of listed people found if they pass a camera: "
+        f"{_pct(hits['rate'] if hits else None)}"
+        + (f" ({hits['single_photo_entries']} single-photo entries)" if hits else ""),
+    ]
 
 
 @command(app, "projection")
-def wl_projection(deployment: str) -> None:
-    """Projected false alerts for the list as it stands (shown before sign-off)."""
-    p = open_service().watchlists.projected_false_alerts(deployment)
-    typer.echo("no model approval or expected faces recorded" if p is None else f"{p:.3g}")
+def wl_projection(deployment: str, user: str | None = UserOpt) -> None:
+    """Projected false alerts and expected hits for the list as it stands (before sign-off)."""
+    with acting(user) as (svc, me):
+        typer.echo("\n".join(_projection_lines(svc, me, deployment)))
 
 
 @command(app, "sign-off")
 def wl_sign_off(deployment: str, user: str | None = UserOpt) -> None:
     with acting(user) as (svc, me):
-        proj = svc.watchlists.projected_false_alerts(deployment)
-        typer.echo(f"projected false alerts: {'unknown' if proj is None else f'{proj:.3g}'}")
+        typer.echo("\n".join(_projection_lines(svc, me, deployment)))
         svc.watchlists.sign_off(me, deployment)
     typer.echo("signed off")
 

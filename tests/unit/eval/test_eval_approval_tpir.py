@@ -1,0 +1,93 @@
+"""The approval's TPIR curve and configuration floors, old approvals, and derived thresholds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from openlfr.errors import ModelError
+from openlfr.eval.approval import (
+    ConfigurationFloor,
+    FpirPoint,
+    ModelApproval,
+    TpirPoint,
+    expected_tpir,
+)
+from openlfr.eval.calibration import approval_for, derive_threshold, load_approval_file
+from openlfr.vision.mock import mock_engine
+
+
+def _approval(contract_id: str = "m@1#x") -> ModelApproval:
+    fpir = tuple(
+        FpirPoint(n, t / 100, 0.0, max(1e-4, (0.8 - t / 100) * n / 1000 * 0.05))
+        for n in (100, 1000)
+        for t in range(30, 81, 5)
+    )
+    tpir = tuple(
+        TpirPoint(k, m, n, t, min(1.0, (1.2 - t) * (0.5 + 0.2 * k + 0.1 * m)), 0.0)
+        for k in (1, 2)
+        for m in (1, 3)
+        for n in (100, 1000)
+        for t in (0.5, 0.6, 0.7)
+    )
+    floors = (ConfigurationFloor(2, 3, 1000, 0.71, "x"), ConfigurationFloor(1, 1, 1000, 0.72, "y"))
+    return ModelApproval(
+        contract_id, "2026-01-01T00:00:00+00:00", 0.6, 0.6, 1e-3, fpir, "d", tpir, floors, "mean"
+    )
+
+
+def test_expected_tpir_interpolates_and_errs_low() -> None:
+    a = _approval()
+    at = expected_tpir(a, 2, 3, 0.65)
+    assert at == pytest.approx(((1.2 - 0.6) + (1.2 - 0.7)) / 2 * 1.2)
+    assert a.expected_tpir(2, 3, 0.65) == at
+    # More photos than measured: the largest measured configuration below it stands in.
+    assert expected_tpir(a, 5, 9, 0.6) == expected_tpir(a, 2, 3, 0.6)
+    assert expected_tpir(a, 1, 1, 0.6) < expected_tpir(a, 2, 1, 0.6)  # type: ignore[operator]
+    assert expected_tpir(a, 2, 2, 0.6) == expected_tpir(a, 2, 1, 0.6)
+    assert expected_tpir(a, 1, 1, 0.1) == expected_tpir(a, 1, 1, 0.5)  # clamped
+    assert expected_tpir(a, 0, 1, 0.6) is None
+    assert a.floor_for(2, 3, 1000) == a.configuration_floors[0]
+    assert a.floor_for(1, 1, 5000) is None
+
+
+def test_approvals_without_the_new_fields_still_load() -> None:
+    old = _approval().to_dict()
+    for key in ("tpir_curve", "configuration_floors", "template_rule", "score_normalisation"):
+        old.pop(key)
+    a = ModelApproval.from_dict(old)
+    assert a.tpir_curve == () and expected_tpir(a, 2, 3, 0.6) is None
+    assert a.template_rule == "max" and a.score_normalisation == "none"
+    full = _approval()
+    assert ModelApproval.from_dict(json.loads(json.dumps(full.to_dict()))) == full
+
+
+def test_derived_threshold_meets_policy_and_floor(tmp_path: Path) -> None:
+    a = _approval()
+    d = derive_threshold(a, 1000, 1e-3)
+    assert a.fpir_at(1000, d.threshold) <= 1e-3 and d.threshold >= a.validated_min_threshold
+    assert d.false_alerts_per_1000 == pytest.approx(1000 * d.fpir_upper)
+    small = derive_threshold(a, 50, 1e-3)
+    assert small.threshold == a.validated_min_threshold and "validated" in small.bound_by
+    with pytest.raises(ModelError, match="covers at most 1,000"):
+        derive_threshold(a, 1001)
+    with pytest.raises(ModelError, match="no threshold"):
+        derive_threshold(a, 1000, 1e-9)
+
+
+def test_calibration_file_must_match_the_running_contract(tmp_path: Path) -> None:
+    eng = mock_engine()
+    p = tmp_path / "cal.json"
+    p.write_text(json.dumps(_approval().to_dict()))
+    with pytest.raises(ModelError, match="not the running"):
+        approval_for(eng.contract, p)
+    p.write_text(json.dumps(replace(_approval(), contract_id=eng.contract.id).to_dict()))
+    assert approval_for(eng.contract, p).contract_id == eng.contract.id
+    with pytest.raises(ModelError, match="no calibration"):
+        approval_for(eng.contract, tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("[1]")
+    with pytest.raises(ModelError, match="not a usable calibration"):
+        load_approval_file(tmp_path / "bad.json")
