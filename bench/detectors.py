@@ -3,7 +3,8 @@
 The video has no ground truth, so recall is measured against a consensus: a face counts as real
 when at least two of the detectors (each at its most generous setting) find it (IoU >= 0.4).
 Every detector's time per frame is printed with its ratio to the dlib HOG baseline measured in
-the same run.
+the same run. `-ort` rows run the same network on onnxruntime (vision/yunet_ort.py; `-2t`: two
+threads) instead of OpenCV's FaceDetectorYN.
 
     python bench/detectors.py [--video PATH] [--step 5] [--json]
 """
@@ -22,6 +23,7 @@ import numpy as np
 from openlfr.vision import models
 from openlfr.vision.types import Detection
 from openlfr.vision.yunet import YuNetDetector
+from openlfr.vision.yunet_ort import YuNetOrtDetector
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -42,10 +44,15 @@ def detectors(include_dlib: bool) -> dict[str, Callable[[np.ndarray], list[Detec
     out: dict[str, Callable[[np.ndarray], list[Detection]]] = {}
     for side in (1920, 960, 640):
         out[f"yunet-int8bq@{side}"] = YuNetDetector(int8, max_side=side).detect
+    # The same networks on onnxruntime (weights dequantised at load), what the engine now uses.
+    out["yunet-int8bq-ort@960"] = YuNetOrtDetector(int8, max_side=960, threads=1).detect
+    out["yunet-int8bq-ort-2t@960"] = YuNetOrtDetector(int8, max_side=960, threads=2).detect
+    out["yunet-int8bq-ort@640"] = YuNetOrtDetector(int8, max_side=640, threads=1).detect
     if fp32_n.exists():
         out["yunet-n-fp32@960"] = YuNetDetector(fp32_n, max_side=960).detect
     if fp32_s.exists():
         out["yunet-s-fp32@960"] = YuNetDetector(fp32_s, max_side=960).detect
+        out["yunet-s-fp32-ort@960"] = YuNetOrtDetector(fp32_s, max_side=960, threads=1).detect
     if include_dlib:
         from openlfr.vision.dlib_backend import DlibHogDetector
 
@@ -93,8 +100,10 @@ def main() -> None:
         secs[name] = (time.perf_counter() - t0) / len(frames)
 
     # Consensus "ground truth": clusters of detections from >= 2 detectors.
+    # One vote per network: sizes, thread counts and runtimes of one model are one family.
     families = {
-        n: n.split("@")[0].rsplit("-", 1)[0] if n.startswith("yunet-int8") else n for n in dets
+        n: "yunet-int8bq" if n.startswith("yunet-int8") else n.split("@")[0].removesuffix("-ort")
+        for n in dets
     }
     truth: list[list[Detection]] = []
     for k in range(len(frames)):

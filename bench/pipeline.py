@@ -1,26 +1,42 @@
-"""Benchmark: the live pipeline against two every-frame baselines, in one run.
+"""Benchmark: the live pipeline, its old settings in the same run, and every-frame baselines.
 
-    python bench/pipeline.py [--video PATH] [--baseline-frames 8] [--same-engine-frames 25] [--json]
+    python bench/pipeline.py [--video PATH] [--repeat 3] [--skip-loops] [--json]
 
-1. pipeline: OpenLFR's pipeline (detect on a downscaled frame every k-th frame, ByteTrack,
-   quality gate, bounded best shots, batched embeddings), decode included, as fast as it goes.
-2. baseline: the loop of the `face_recognition` examples: dlib HOG with one upsample on the
-   full-resolution frame, then dlib's ResNet embedding of every face, every frame. Timed on the
-   first --baseline-frames frames (it runs at about a frame a second); the people it finds are
-   counted by running its HOG detector over every frame and linking detections with the same
-   tracker: tracks spanning 5+ frames.
-3. same engine: the same every-frame loop with OpenLFR's own detector and embedder (YuNet at
-   full resolution, SFace on every face), timed on the first --same-engine-frames frames.
+1. pipeline runs on the walkers video with 1,000 LFW identities enrolled (mean template of up to
+   5 photos each, where LFW has them), decode included, as fast as it goes, in three variants run
+   interleaved --repeat times (medians reported, with the load average beside each run):
+   - `old`: the settings before the throughput work: YuNet in OpenCV's FaceDetectorYN, SFace's
+     weight DequantizeLinear nodes re-run per call, every frame converted to BGR on the reader
+     thread, and the old shot budget (at most 3 embeddings, a second shot within 0.9 of the best);
+   - `fast_old_shots`: the new engine and decoding with the old shot budget (throughput alone);
+   - `new`: the defaults (new engine and decoding, K diverse shots per track, fused).
+   Each reports the real-time factor, embeddings and shots per track, alerts, the best
+   non-mated score, and where the time goes per frame (`stages`: wait, convert, detect, track,
+   quality, embed, search, alert, other on the main thread; decode on the reader thread).
+   Ratios against `old` are robust to the machine's load; the absolute numbers are not. Each
+   run also reports its CPU seconds per thread and the real-time factor they allow on idle
+   cores (`realtime_factor_idle_estimate`, pipeline/timing.py), which a loaded machine barely
+   moves.
+2. baseline loops (skipped with --skip-loops): the `face_recognition` examples' loop (dlib HOG
+   with one upsample at full resolution, dlib ResNet on every face, every frame; first
+   --baseline-frames frames) and the same every-frame loop with OpenLFR's own engine (first
+   --same-engine-frames frames).
 
-Speeds are frames per wall second with decoding included; the real-time factor is media
-seconds per wall second. Report the machine load beside the numbers (printed).
+    python bench/pipeline.py --k-study [--ks 1,2,3,4,5,6]
+
+The cost of K (shots per track): the `new` pipeline with max_shots=K, per K: real-time factor,
+embeddings and shots per track, embed ms per frame.
+
+    python bench/pipeline.py --cameras 2 [--repeat 3]
+
+K cameras (the video K times, as fast as they decode) in one process: `MultiCameraRunner` with one
+shared batching embedder against K pipelines with an embedder each; process CPU seconds (the
+load-robust measure), the real-time factor per camera they allow on 2 idle cores, mean batch.
 
     python bench/pipeline.py --fusion-study [--lfw ../shared/data/lfw] [--json]
 
-Does fusing a track's shots raise TPIR at a fixed FPIR? LFW people with 4+ images are split in
-two: one half is enrolled from its first image (with single-image people up to 1,000 ids), the
-other half never is; each person's images 2-4 play a three-shot track, probed either by its
-best-quality shot or by the re-normalised mean of its shots (what the pipeline does).
+How many shots, fused how: bench/fusion_study.py (LFW, 1,000 enrolled, K = 1..5 shots per
+"track", template mean vs score max vs score mean; TPIR/FPIR at 0.5 and 0.71).
 """
 
 from __future__ import annotations
@@ -31,16 +47,16 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from openlfr.config.settings import VisionSettings
 from openlfr.matching import Watchlist
-from openlfr.pipeline import MemoryAlertSink, Pipeline, PipelineConfig, PyAVSource
+from openlfr.pipeline import MemoryAlertSink, Pipeline, PipelineConfig, PyAVSource, ShotPolicy
 from openlfr.pipeline.tracking import FaceTracker
 from openlfr.vision import build_engine
-from openlfr.vision.contract import l2_normalise
 from openlfr.vision.engine import FaceEngine
 from openlfr.vision.types import Image
 
@@ -84,123 +100,207 @@ def people_seen(engine: FaceEngine, video: Path, fps: float, min_frames: int = 5
     return sum(1 for a, b in span.values() if b - a + 1 >= min_frames)
 
 
-def fusion_study(lfw: Path, gallery_size: int = 1000, seed: int = 0) -> dict[str, object]:
-    from openlfr.errors import OpenLFRError
-    from openlfr.pipeline.decision import probe_vector
+OLD_SHOTS = ShotPolicy(max_shots=2, max_embeddings=3, evidence_ratio=0.9)
 
-    engine = build_engine(VisionSettings(threads=0), engine="sface")
-    people = sorted((lfw / "images").iterdir())
-    photos = {p.name: sorted(p.glob("*.jpg")) for p in people}
-    multi = [p.name for p in people if len(photos[p.name]) >= 4]
-    np.random.default_rng(seed).shuffle(multi)
-    mated, nonmated = multi[: len(multi) // 2], multi[len(multi) // 2 :]
-    singles = [p.name for p in people if len(photos[p.name]) == 1]
 
-    def embed(path: Path) -> tuple[np.ndarray, float] | None:
-        try:
-            r = engine.face_from_file(path, select="central")
-        except OpenLFRError:
-            return None
-        return r.template.vector, r.quality.score
+def run_variant(
+    name: str, engine: FaceEngine, wl: Watchlist, video: Path, cfg: PipelineConfig, lazy: bool
+) -> dict[str, object]:
+    load = os.getloadavg()[0]
+    src = PyAVSource(str(video), lazy=lazy)
+    s = Pipeline(engine, wl, MemoryAlertSink(), cfg).run(src)
+    d = s.to_dict()
+    st = s.counters.stages
+    return {
+        "variant": name,
+        "realtime_factor": d["realtime_factor"],
+        "fps": d["fps"],
+        "wall_s": d["wall_s"],
+        "media_s": d["media_s"],
+        "frames": d["frames_processed"],
+        "tracks": d["tracks"],
+        "tracks_confirmed": d["tracks_confirmed"],
+        "embeddings": d["embeddings"],
+        "embeddings_per_track": d["embeddings_per_track"],
+        "shots_per_track": d["shots_per_track"],
+        "shots_per_embedded_track": d["shots_per_embedded_track"],
+        "tracks_embedded": d["tracks_embedded"],
+        "tracks_min_shots": d["tracks_min_shots"],
+        "alerts": d["alerts"],
+        "max_score": d["max_score"],
+        "stages_ms_per_frame": {
+            k.removesuffix("_ms_per_frame"): v for k, v in st.items() if k.endswith("_ms_per_frame")
+        },
+        "cpu": s.counters.cpu,
+        "realtime_factor_idle_estimate": s.counters.cpu["realtime_factor_idle_estimate"],
+        "loadavg_1m": round(load, 2),
+    }
 
-    ids: list[str] = []
-    vecs: list[np.ndarray] = []
-    for name in mated + singles:
-        if len(ids) >= gallery_size:
-            break
-        e = embed(photos[name][0])
-        if e is not None:
-            ids.append(name)
-            vecs.append(e[0])
-    wl = Watchlist(ids, np.stack(vecs), engine.contract)
-    enrolled = set(ids)
 
-    def probes(names: list[str], fuse: bool) -> tuple[np.ndarray, list[str]]:
-        out, who = [], []
-        for name in names:
-            shots = [e for e in (embed(f) for f in photos[name][1:4]) if e is not None]
-            if len(shots) >= 2:
-                out.append(probe_vector([v for v, _ in shots], [q for _, q in shots], fuse))
-                who.append(name)
-        return np.stack(out), who
+def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The run with the median real-time factor, plus every run's factor and load."""
+    ordered = sorted(runs, key=lambda r: float(r["realtime_factor"]))  # type: ignore[arg-type]
+    med = dict(ordered[len(ordered) // 2])
+    med["realtime_factor_runs"] = [r["realtime_factor"] for r in runs]
+    med["loadavg_runs"] = [r["loadavg_1m"] for r in runs]
+    est = sorted(float(r["realtime_factor_idle_estimate"]) for r in runs)  # type: ignore[arg-type]
+    med["realtime_factor_idle_estimate_runs"] = est
+    med["realtime_factor_idle_estimate_median"] = est[len(est) // 2]
+    return med
 
-    res: dict[str, object] = {"gallery": len(wl)}
-    for fuse in (False, True):
-        key = "fused" if fuse else "best_shot"
-        m, m_ids = probes([n for n in mated if n in enrolled], fuse)
-        n, _ = probes(nonmated, fuse)
-        sm, sn = wl.scores(m), wl.scores(n).max(1)
-        right = np.array([wl.subject_ids.index(i) for i in m_ids]) == sm.argmax(1)
-        for fpir in (0.01, 0.05):
-            thr = float(np.quantile(sn, 1 - fpir))
-            res[f"{key}_tpir_at_fpir_{fpir}"] = round(float(np.mean(right & (sm.max(1) > thr))), 4)
-        res[f"{key}_tpir_at_0.5"] = round(float(np.mean(right & (sm.max(1) >= 0.5))), 4)
-        res[f"{key}_fpir_at_0.5"] = round(float(np.mean(sn >= 0.5)), 4)
-        res["mated_probes"], res["nonmated_probes"] = len(m_ids), len(n)
+
+def pipeline_variants(a: argparse.Namespace) -> dict[str, object]:
+    from lfw_sets import lfw_watchlist
+
+    settings = VisionSettings(threads=a.threads)
+    fast = build_engine(settings, engine="sface")
+    old = build_engine(settings, engine="sface", fast=False)
+    wl, photos = lfw_watchlist(fast, a.lfw, size=a.enrolled)
+    for e in (fast, old):
+        e.embed_chips([np.zeros((112, 112, 3), np.uint8)])  # warm-up outside the timing
+    base = PipelineConfig(detect_stride=a.stride, detect_max_side=a.max_side)
+    old_cfg = replace(base, shots=OLD_SHOTS, async_embed=False)
+    fast_old = replace(base, shots=OLD_SHOTS)
+    variants = [
+        ("old", old, old_cfg, False),
+        ("fast_old_shots", fast, fast_old, True),
+        ("new", fast, base, True),
+    ]
+    runs: dict[str, list[dict[str, object]]] = {v[0]: [] for v in variants}
+    for _ in range(a.repeat):
+        for name, eng, cfg, lazy in variants:
+            runs[name].append(run_variant(name, eng, wl, a.video, cfg, lazy))
+    out: dict[str, object] = {name: median_run(r) for name, r in runs.items()}
+    ref = float(out["old"]["realtime_factor"])  # type: ignore[index]
+    out["ratios_vs_old"] = {
+        name: round(float(out[name]["realtime_factor"]) / ref, 2)  # type: ignore[index]
+        for name in runs
+    }
+    ref_idle = float(out["old"]["realtime_factor_idle_estimate_median"])  # type: ignore[index]
+    out["idle_estimate_ratios_vs_old"] = {
+        name: round(
+            float(out[name]["realtime_factor_idle_estimate_median"]) / ref_idle,  # type: ignore[index]
+            2,
+        )
+        for name in runs
+    }
+    out["watchlist"] = {"identities": len(wl), "photos_per_identity": round(photos, 2)}
+    out["config"] = {
+        "stride": a.stride,
+        "max_side": a.max_side,
+        "embed_threads": a.threads,
+        "shots": asdict(base.shots),
+        "threshold": Pipeline(fast, wl, MemoryAlertSink(), base).threshold,
+    }
+    return out
+
+
+def k_study(a: argparse.Namespace) -> dict[str, object]:
+    from lfw_sets import lfw_watchlist
+
+    eng = build_engine(VisionSettings(threads=a.threads), engine="sface")
+    wl, _ = lfw_watchlist(eng, a.lfw, size=a.enrolled)
+    eng.embed_chips([np.zeros((112, 112, 3), np.uint8)])
+    base = PipelineConfig(detect_stride=a.stride, detect_max_side=a.max_side)
+    ks = [int(k) for k in a.ks.split(",")]
+    runs: dict[int, list[dict[str, object]]] = {k: [] for k in ks}
+    for _ in range(a.repeat):
+        for k in ks:
+            shots = replace(base.shots, max_shots=k, max_embeddings=k + 1)
+            runs[k].append(
+                run_variant(f"k={k}", eng, wl, a.video, replace(base, shots=shots), True)
+            )
+    return {"by_k": [median_run(runs[k]) for k in ks]}
+
+
+def cameras_study(a: argparse.Namespace) -> dict[str, object]:
+    """K cameras (the video K times) in one process: one shared batching embedder
+    (MultiCameraRunner) against K pipelines each with its own embedder, interleaved."""
+    import threading
+
+    from lfw_sets import lfw_watchlist
+    from openlfr.pipeline import CameraJob, MultiCameraRunner
+
+    settings = VisionSettings(threads=a.threads)
+    eng = build_engine(settings, engine="sface")
+    wl, _ = lfw_watchlist(eng, a.lfw, size=a.enrolled)
+    k = a.cameras
+
+    def cfg(i: int) -> PipelineConfig:
+        return PipelineConfig(
+            camera_id=f"cam{i}", detect_stride=a.stride, detect_max_side=a.max_side
+        )
+
+    def shared() -> dict[str, object]:
+        jobs = [
+            CameraJob(PyAVSource(str(a.video)), wl, MemoryAlertSink(), cfg(i)) for i in range(k)
+        ]
+        load, c0, t0 = os.getloadavg()[0], time.process_time(), time.perf_counter()
+        r = MultiCameraRunner(eng, jobs).run()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        media = sum(s.counters.media_s for s in r.summaries.values())
+        return {
+            "realtime_factor_min": min(
+                s.to_dict()["realtime_factor"] for s in r.summaries.values()
+            ),
+            "cpu_s": round(cpu, 3),
+            "wall_s": round(wall, 3),
+            "realtime_factor_idle_estimate_per_camera": round(media / k / (cpu / 2), 3),
+            "alerts": sum(s.counters.alerts for s in r.summaries.values()),
+            "mean_batch": round(r.batching.mean_batch, 2),
+            "embed_calls": r.batching.calls,
+            "loadavg_1m": round(load, 2),
+        }
+
+    def separate() -> dict[str, object]:
+        engines = [build_engine(settings, engine="sface") for _ in range(k)]
+        out: list[object] = [None] * k
+
+        def one(i: int) -> None:
+            out[i] = Pipeline(engines[i], wl, MemoryAlertSink(), cfg(i)).run(
+                PyAVSource(str(a.video))
+            )
+
+        load, c0, t0 = os.getloadavg()[0], time.process_time(), time.perf_counter()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(k)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        sums = [s for s in out if s is not None]
+        media = sum(s.counters.media_s for s in sums)  # type: ignore[attr-defined]
+        return {
+            "realtime_factor_min": min(s.to_dict()["realtime_factor"] for s in sums),  # type: ignore[attr-defined]
+            "cpu_s": round(cpu, 3),
+            "wall_s": round(wall, 3),
+            "realtime_factor_idle_estimate_per_camera": round(media / k / (cpu / 2), 3),
+            "loadavg_1m": round(load, 2),
+        }
+
+    runs: dict[str, list[dict[str, object]]] = {"shared_embedder": [], "separate_embedders": []}
+    for _ in range(a.repeat):
+        runs["shared_embedder"].append(shared())
+        runs["separate_embedders"].append(separate())
+    res: dict[str, object] = {"cameras": k}
+    for name, rs in runs.items():
+        rs.sort(key=lambda r: float(r["cpu_s"]))  # type: ignore[arg-type]
+        res[name] = {**rs[len(rs) // 2], "cpu_s_runs": [r["cpu_s"] for r in rs]}
+    res["cpu_ratio_separate_vs_shared"] = round(
+        float(res["separate_embedders"]["cpu_s"]) / float(res["shared_embedder"]["cpu_s"]),  # type: ignore[index]
+        3,
+    )
     return res
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
-    ap.add_argument("--baseline-frames", type=int, default=8)
-    ap.add_argument("--same-engine-frames", type=int, default=25)
-    ap.add_argument("--stride", type=int, default=PipelineConfig().detect_stride)
-    ap.add_argument("--max-side", type=int, default=PipelineConfig().detect_max_side)
-    ap.add_argument("--threads", type=int, default=1, help="embedder threads for the pipeline")
-    ap.add_argument("--skip-baseline-people", action="store_true", help="skip the ~1 min HOG pass")
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--fusion-study", action="store_true", help="LFW study of shot fusion instead")
-    ap.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "data" / "lfw")
-    a = ap.parse_args(argv)
-    if a.fusion_study:
-        r = fusion_study(a.lfw)
-        print(
-            json.dumps(r, sort_keys=True)
-            if a.json
-            else "\n".join(f"{k}: {v}" for k, v in r.items())
-        )
-        return 0
-    if not a.video.is_file():
-        print(f"video not found: {a.video}", file=sys.stderr)
-        return 2
-    load_before = os.getloadavg()[0]
-
-    engine = build_engine(VisionSettings(threads=a.threads), engine="sface")
-    rng = np.random.default_rng(0)
-    wl = Watchlist(
-        [f"s{i}" for i in range(100)],
-        l2_normalise(rng.standard_normal((100, engine.contract.dim)).astype(np.float32)),
-        engine.contract,
-    )
-    engine.embed_chips([np.zeros((112, 112, 3), np.uint8)])  # warm-up outside the timing
-    cfg = PipelineConfig(detect_stride=a.stride, detect_max_side=a.max_side)
-    s = Pipeline(engine, wl, MemoryAlertSink(), cfg).run(PyAVSource(str(a.video)))
-    c = s.counters
-    pipeline_fps = c.frames_processed / c.wall_s
-    video_fps = c.frames_processed / c.media_s
-
+def every_frame_loops(a: argparse.Namespace, video_fps: float) -> dict[str, object]:
     full = build_engine(VisionSettings(threads=0), engine="sface")
     full.embed_chips([np.zeros((112, 112, 3), np.uint8)])
     same_fps, same_n, same_faces = every_frame_loop(full, a.video, a.same_engine_frames)
-
     dlib_engine = build_engine(engine="dlib")
     base_fps, base_n, base_faces = every_frame_loop(dlib_engine, a.video, a.baseline_frames)
     base_people = -1 if a.skip_baseline_people else people_seen(dlib_engine, a.video, video_fps)
-
-    out = {
-        "video": a.video.name,
-        "frames": c.frames,
-        "media_s": round(c.media_s, 3),
-        "pipeline_fps": round(pipeline_fps, 2),
-        "pipeline_wall_s": round(c.wall_s, 3),
-        "realtime_factor": round(c.media_s / c.wall_s, 3),
-        "pipeline_tracks": c.tracks_confirmed,
-        "pipeline_tracks_all": c.tracks,
-        "pipeline_embeddings": c.embeddings,
-        "embeddings_per_track": round(c.embeddings / max(1, c.tracks), 2),
-        "pipeline_faces_detected": c.faces_detected,
-        "pipeline_detect_frames": c.detect_frames,
+    return {
         "baseline_fps": round(base_fps, 3),
         "baseline_frames_timed": base_n,
         "baseline_faces_embedded": base_faces,
@@ -208,31 +308,59 @@ def main(argv: list[str] | None = None) -> int:
         "same_engine_fps": round(same_fps, 3),
         "same_engine_frames_timed": same_n,
         "same_engine_faces_embedded": same_faces,
-        "speedup": round(pipeline_fps / base_fps, 1),
-        "speedup_same_engine": round(pipeline_fps / same_fps, 2),
-        "config": {"stride": a.stride, "max_side": a.max_side, "embed_threads": a.threads},
-        "cpus": os.cpu_count(),
-        "loadavg_1m_before": round(load_before, 2),
-        "loadavg_1m_after": round(os.getloadavg()[0], 2),
     }
-    if a.json:
-        print(json.dumps(out, sort_keys=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    ap.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "data" / "lfw")
+    ap.add_argument("--enrolled", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--baseline-frames", type=int, default=8)
+    ap.add_argument("--same-engine-frames", type=int, default=25)
+    ap.add_argument("--stride", type=int, default=PipelineConfig().detect_stride)
+    ap.add_argument("--max-side", type=int, default=PipelineConfig().detect_max_side)
+    ap.add_argument("--threads", type=int, default=1, help="embedder threads for the pipeline")
+    ap.add_argument("--skip-loops", action="store_true", help="skip the every-frame baselines")
+    ap.add_argument("--skip-baseline-people", action="store_true", help="skip the ~1 min HOG pass")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--fusion-study", action="store_true", help="LFW study of shot fusion instead")
+    ap.add_argument("--k-study", action="store_true", help="pipeline cost per K instead")
+    ap.add_argument("--ks", default="1,2,3,4,5,6")
+    ap.add_argument("--cameras", type=int, default=0, help="K cameras in one process instead")
+    a = ap.parse_args(argv)
+    load_before = os.getloadavg()[0]
+    if a.fusion_study:
+        from fusion_study import fusion_study
+
+        r = fusion_study(build_engine(VisionSettings(threads=a.threads), engine="sface"), a.lfw)
+    elif not a.video.is_file():
+        print(f"video not found: {a.video}", file=sys.stderr)
+        return 2
+    elif a.k_study:
+        r = k_study(a)
+    elif a.cameras:
+        r = cameras_study(a)
     else:
-        print(
-            f"pipeline      {out['pipeline_fps']:7.2f} fps  ({out['realtime_factor']}x real time, "
-            f"{c.tracks_confirmed} tracks of 5+ frames, "
-            f"{out['embeddings_per_track']} embeddings/track)"
-        )
-        print(
-            f"face_recognition-style loop {out['baseline_fps']:7.3f} fps on {base_n} frames; "
-            f"{base_people} people (tracks of 5+ frames)"
-        )
-        print(f"same-engine every-frame loop {out['same_engine_fps']:7.3f} fps on {same_n} frames")
-        print(
-            f"speedup {out['speedup']}x over the baseline, {out['speedup_same_engine']}x over the "
-            f"same engine; load {out['loadavg_1m_before']} -> {out['loadavg_1m_after']} "
-            f"on {out['cpus']} CPUs"
-        )
+        r = pipeline_variants(a)
+        new = r["new"]
+        if not a.skip_loops:
+            fps = float(new["frames"]) / float(new["media_s"])  # type: ignore[index]
+            loops = every_frame_loops(a, fps)
+            r["loops"] = loops
+            r["speedup_vs_face_recognition_loop"] = round(
+                float(new["fps"]) / loops["baseline_fps"],
+                1,  # type: ignore[index,arg-type]
+            )
+            r["speedup_vs_same_engine_loop"] = round(
+                float(new["fps"]) / loops["same_engine_fps"],
+                2,  # type: ignore[index,arg-type]
+            )
+    r["cpus"] = os.cpu_count()
+    r["loadavg_1m_before"] = round(load_before, 2)
+    r["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(r, sort_keys=True, indent=None if a.json else 2))
     return 0
 
 

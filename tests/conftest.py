@@ -47,3 +47,13 @@ def sface_engine():  # type: ignore[no-untyped-def]
     from openlfr.vision import build_engine
 
     return build_engine(engine="sface")
+
+
+@pytest.fixture(autouse=True)
+def _keys_apart(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Keys default to ~/.config/openlfr (apart from the data directory): a test must never
+    # create or read a key there.
+    monkeypatch.setenv("OPENLFR_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
+    from openlfr.config.settings import get_settings
+
+    get_settings.cache_clear()

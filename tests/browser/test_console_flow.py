@@ -57,9 +57,11 @@ def server(tmp_path: Path, video_path: Path, sface_engine: FaceEngine) -> Iterat
             svc.accounts.create_user(admin, name, PASSWORD, roles)
     c = sface_engine.contract
     t = default_threshold(c)
-    svc.approvals.record_model_approval(
-        admin, approval_for(c, floor=t - 0.05, at=datetime.now(UTC) - timedelta(days=1))
-    )
+    approval = approval_for(c, floor=t - 0.05, at=datetime.now(UTC) - timedelta(days=1))
+    svc.approvals.record_model_approval(admin, approval)
+    from openlfr.services.approvals import report_digest
+
+    svc.approvals.countersign(svc.accounts.actor("ao2"), c.id, report_digest(approval))
     # Offline (every frame processed) so the run is the same however loaded the machine is.
     app = create_app(
         svc,
@@ -117,6 +119,7 @@ def test_whole_flow_in_chromium(
         "expected_faces": "5000",
         "public_notice_at": _local(now - timedelta(days=2)),
         "operators": "op1",
+        "officers": "ao2",
         "necessity": "Missing vulnerable person last seen in the arcade.",
         "alternatives": "Patrols and CCTV review considered; too slow for a crowd.",
     }.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,9 +19,11 @@ from openlfr import __version__
 from openlfr.api import errors
 from openlfr.api.context import ApiContext
 from openlfr.api.deps import ApiError
+from openlfr.api.limits import BodyLimitMiddleware
 from openlfr.api.live import LiveManager, SourceSpec
 from openlfr.api.metrics import Metrics
 from openlfr.api.routers import (
+    accounts,
     admin,
     alerts,
     auth,
@@ -85,10 +87,18 @@ def create_app(
     )
     ctx = ApiContext(service, make_engine, live, metrics, banner=banner, **ctx_options)
 
-    # Keep uploads (photos of people) in memory, never spooled to a temp file on disk.
+    # Keep uploads (photos of people) in memory, never spooled to a temp file on disk: the
+    # body limit below is smaller than the spool size, so the spool can never roll over.
     from starlette.formparsers import MultiPartParser
 
-    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, ctx.max_upload_bytes + 1)
+    upload_limit = ctx.max_upload_bytes + 64 * 1024  # the photo plus the form's other fields
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, upload_limit + 1)
+
+    def body_limit(scope: MutableMapping[str, Any]) -> int:
+        for k, v in scope.get("headers", []):
+            if k == b"content-type" and v.lower().startswith(b"multipart/form-data"):
+                return upload_limit
+        return ctx.max_json_bytes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -152,16 +162,18 @@ def create_app(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         t0 = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > ctx.max_upload_bytes + 65536:
-            resp: Response = JSONResponse(
-                errors.error_body("upload_too_large", "request body too large"), status_code=413
-            )
-        else:
-            resp = await call_next(request)
+        resp = await call_next(request)
         resp.headers.setdefault("Content-Security-Policy", CSP)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Faces, tokens and personal records must not sit in a browser or proxy cache; only
+        # the console's static files may.
+        if not request.url.path.startswith("/static/"):
+            resp.headers["Cache-Control"] = "no-store"
+        if ctx.hsts:
+            resp.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         route = request.scope.get("route")
         # The route template, not the path, so ids never become label values.
         path = getattr(route, "path", "unmatched")
@@ -173,6 +185,7 @@ def create_app(
     for r in (
         auth,
         admin,
+        accounts,
         deployments,
         watchlist,
         entry_photos,
@@ -185,4 +198,6 @@ def create_app(
     ):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")
+    # Outermost of the app's own middleware: bodies are bounded before routing or auth.
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     return app

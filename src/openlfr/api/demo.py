@@ -190,9 +190,12 @@ def prepare(
         people[name] = svc.accounts.create_user(admin, name, passwords[name], roles, name.title())
     now = svc.ctx.clock()
     threshold = default_threshold(engine.contract)
-    svc.approvals.record_model_approval(
-        admin, demo_approval(engine.contract.id, threshold, now.isoformat())
-    )
+    approval = demo_approval(engine.contract.id, threshold, now.isoformat())
+    svc.approvals.record_model_approval(admin, approval)
+    # A second person countersigns (separation of duties): the demo's officer.
+    from openlfr.services.approvals import report_digest
+
+    svc.approvals.countersign(people["officer"], approval.contract_id, report_digest(approval))
     dep = svc.deployments.create_deployment(
         people["officer"],
         NAME,
@@ -213,6 +216,7 @@ def prepare(
         public_notice_at=now - timedelta(days=1),
         compiler="compiler",
         operators=["operator"],
+        officers=["reviewer"],
         signage={},
     )
     svc.deployments.authorise(people["officer"], dep)

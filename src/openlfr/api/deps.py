@@ -46,8 +46,8 @@ def grant_of(request: Request) -> Grant | None:
     ctx = get_ctx(request)
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        return ctx.grants.lookup(auth[7:].strip(), "bearer")
-    return ctx.grants.lookup(request.cookies.get(SESSION_COOKIE), "session")
+        return ctx.auth.lookup(auth[7:].strip(), "bearer")
+    return ctx.auth.lookup(request.cookies.get(SESSION_COOKIE), "session")
 
 
 def current_actor(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -38,10 +40,28 @@ def status_of(e: OpenLFRError) -> int:
     return 400
 
 
+# A file system path (POSIX or Windows, absolute or home-relative) inside an error text.
+_PATH = re.compile(r"(?:[A-Za-z]:\\|~|\.{0,2}/)[^\s'\"]*[/\\][^\s'\"]*|[A-Za-z]:\\[^\s'\"]*")
+
+
+def scrub(text: str | None) -> str | None:
+    """Error answers never carry file paths: they tell an attacker the layout and may name a
+    person (a photo's file name). Ids, counts and rule texts pass unchanged."""
+    if text is None:
+        return None
+    return _PATH.sub("<path>", text)
+
+
 def error_body(
     code: str, message: str, problems: list[str] | None = None, source: str | None = None
 ) -> dict[str, object]:
-    return {"error": code, "message": message, "problems": problems or [], "source": source}
+    src = scrub(source)
+    return {
+        "error": code,
+        "message": scrub(message),
+        "problems": [scrub(p) for p in problems or []],
+        "source": None if src != source else source,
+    }
 
 
 def install(app: FastAPI) -> None:

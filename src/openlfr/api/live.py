@@ -17,6 +17,7 @@ from typing import Any
 from openlfr.api.metrics import Metrics
 from openlfr.errors import OpenLFRError
 from openlfr.governance.deployment import Actor
+from openlfr.safelog import crash_summary
 from openlfr.services import console
 from openlfr.services.governance import GovernanceService
 from openlfr.services.run import run_deployment
@@ -189,8 +190,11 @@ class LiveManager:
         except Exception as e:
             # Only the type: a message could carry frame data or paths the log must not hold.
             run.error = type(e).__name__
-            log.exception(
-                "pipeline crashed deployment=%s camera=%s", run.deployment_id, run.camera_id
+            log.error(
+                "pipeline crashed deployment=%s camera=%s: %s",
+                run.deployment_id,
+                run.camera_id,
+                crash_summary(e),
             )
         finally:
             self._gauge()

@@ -21,6 +21,7 @@ class Bootstrap:
     key_file: Path
     key_created: bool
     admin_password: str | None  # set only on the very first start: printed once, never stored
+    warnings: tuple[str, ...] = ()
 
 
 def bootstrap(settings: Settings, *, admin_username: str = "admin") -> Bootstrap:
@@ -29,21 +30,29 @@ def bootstrap(settings: Settings, *, admin_username: str = "admin") -> Bootstrap
     There is no default password: the first start creates `admin` with a random one-time
     password that the caller prints once.
     """
-    from openlfr.storage.crypto import MASTER_KEY_ENV, generate_key_file
+    from openlfr.services.keys import ensure_audit_key_file, same_volume_warning
+    from openlfr.storage.crypto import MASTER_KEY_ENV, MasterKey, generate_key_file
     from openlfr.storage.db import make_engine, session_factory, upgrade
 
     url = settings.resolved_database_url
     upgrade(url)
-    gs = settings.governance
-    key_file = gs.key_file or settings.data_dir / "master.key"
+    key_file = settings.resolved_key_file
     created = False
     import os
 
     if not os.environ.get(MASTER_KEY_ENV) and not key_file.exists():
         generate_key_file(key_file)
         created = True
-    if gs.key_file is None:
-        gs = gs.model_copy(update={"key_file": key_file})
+    gs = settings.governance_resolved()
+    ensure_audit_key_file(
+        gs.audit_key_file or key_file.with_name("audit.key"), lambda: MasterKey.load(key_file)
+    )
+    warnings = []
+    if not os.environ.get(MASTER_KEY_ENV):
+        w = same_volume_warning(key_file, url)
+        if w:
+            warnings.append(w)
+            log.warning(w)
     svc = GovernanceService(session_factory(make_engine(url)), settings=gs)
     password = None
     if not svc.accounts.users():
@@ -52,11 +61,14 @@ def bootstrap(settings: Settings, *, admin_username: str = "admin") -> Bootstrap
             None, admin_username, password, ["administrator"], "Administrator"
         )
         svc.accounts.mark_one_time_password("system", admin.id)
-    return Bootstrap(svc, url, key_file, created, password)
+    return Bootstrap(svc, url, key_file, created, password, tuple(warnings))
 
 
 def run_server(app: Any, host: str, port: int) -> None:
     import uvicorn
 
+    from openlfr import safelog
+
+    safelog.install()
     # Short graceful shutdown: open SSE streams would otherwise hold the process.
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)

@@ -44,11 +44,13 @@ def serve(
 ) -> None:
     """Run the REST API, the operator console and the live pipelines of running deployments."""
     from openlfr.api import create_app
+    from openlfr.api.context import ApiContext
     from openlfr.api.server import bootstrap, run_server
     from openlfr.config.settings import get_settings
 
+    settings = get_settings()
     try:
-        b = bootstrap(get_settings())
+        b = bootstrap(settings)
     except OpenLFRError as e:
         typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
@@ -59,9 +61,11 @@ def serve(
             f"first start: administrator 'admin' with one-time password {b.admin_password}\n"
             "(printed once; change it under Account after logging in)"
         )
+    for w in b.warnings:
+        typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
     if broker and camera:
         raise typer.BadParameter("--camera runs video in this process; with --broker use workers")
-    app = create_app(b.service, sources=_sources(camera))
+    app = create_app(b.service, sources=_sources(camera), **ApiContext.options(settings.api))
     link = None
     if broker:
         from openlfr.edge.centre import CentreLink
@@ -105,7 +109,7 @@ def demo(
     data_dir = Path(tempfile.mkdtemp(prefix="openlfr-demo-"))
     os.environ.pop("OPENLFR_MASTER_KEY", None)  # the demo uses its own throw-away key
     try:
-        settings = Settings(data_dir=data_dir, database_url=None)
+        settings = Settings(data_dir=data_dir, database_url=None, key_dir=data_dir / "keys")
         b = bootstrap(settings)
         assert b.admin_password is not None
         if video is not None and not video.is_file():

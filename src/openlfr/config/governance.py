@@ -14,6 +14,9 @@ class GovernanceSettings(BaseModel):
     # Master key: base64 of 32 bytes in env OPENLFR_MASTER_KEY wins over the key file; with
     # neither, nothing biometric can be written or read and no deployment can start.
     key_file: Path | None = None
+    # The audit chain's HMAC key: env OPENLFR_AUDIT_KEY, else this file (default: audit.key
+    # beside the master key file), else derived from the master key. Never in the database.
+    audit_key_file: Path | None = None
     retention_profile: RetentionProfile = "31d"
     # EU AI Act mode (requirements A.3, D.13): judicial authorisation fields, two-person review.
     eu_mode: bool = False

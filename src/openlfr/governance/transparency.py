@@ -73,6 +73,9 @@ class DeploymentRecord:
     expected_hit_rate_at_sign_off: float | None = None
     single_photo_entries: int | None = None
     listed_people_found: int = 0
+    # The audit chain's head when this record was produced ("records:hash"): a public copy
+    # proves later truncation of the log (`openlfr audit verify --head ...`).
+    audit_head: str = ""
 
     @property
     def false_alert_rate_per_faces(self) -> float | None:

@@ -11,6 +11,7 @@ from openlfr.pipeline.alerts import (
     pixelate_faces,
 )
 from openlfr.pipeline.bestshot import QualityGate, ShotPolicy
+from openlfr.pipeline.multicam import CameraJob, MultiCameraRunner, MultiRunSummary, share_engine
 from openlfr.pipeline.runner import Counters, Pipeline, PipelineConfig, RunSummary
 from openlfr.pipeline.sources import (
     Backoff,
@@ -28,6 +29,7 @@ __all__ = [
     "AlertSink",
     "Backoff",
     "BufferedSource",
+    "CameraJob",
     "CameraSource",
     "Counters",
     "Frame",
@@ -35,6 +37,8 @@ __all__ = [
     "ImageFolderSource",
     "JsonlAlertSink",
     "MemoryAlertSink",
+    "MultiCameraRunner",
+    "MultiRunSummary",
     "Pipeline",
     "PipelineConfig",
     "PyAVSource",
@@ -43,4 +47,5 @@ __all__ = [
     "ShotPolicy",
     "open_source",
     "pixelate_faces",
+    "share_engine",
 ]

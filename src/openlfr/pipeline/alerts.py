@@ -164,3 +164,19 @@ def encode_snapshot(image: Image, max_side: int = 1280, quality: int = 85) -> by
         s = max_side / max(h, w)
         image = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
     return encode_jpeg(image, quality)
+
+
+def same_head(d: Detection, keep: Detection) -> bool:
+    """`d` is the kept face again, or a spurious box on its hair or chin, not a neighbour."""
+    cx, cy = d.centre
+    mx, my = 0.5 * keep.width, 0.5 * keep.height
+    near = keep.x1 - mx <= cx <= keep.x2 + mx and keep.y1 - my <= cy <= keep.y2 + my
+    return _overlap(d, keep) >= 0.3 or (near and d.width <= 1.5 * keep.width)
+
+
+def _overlap(a: Detection, b: Detection) -> float:
+    """Intersection over the smaller box: 1.0 when one box lies inside the other."""
+    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
+    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
+    smaller = min(a.width * a.height, b.width * b.height)
+    return ix * iy / smaller if smaller > 0 else 0.0

@@ -1,12 +1,14 @@
 """The live pipeline: frames in, alerts out, and only counters kept of everyone else.
 
-Per frame: every `detect_stride`-th frame is downscaled to `detect_max_side` and run through the
-detector; ByteTrack links faces into tracks; faces that pass the quality gate are aligned on the
-full-resolution frame; each track's best shots (a bounded number) are embedded in one batch per
-frame and its probe is searched against the watchlist in one matrix product; the decision is
-per track, one identity per face per frame, one alert per track and subject, with a cooldown.
+Per frame: every `detect_stride`-th frame is converted to BGR, downscaled to `detect_max_side`
+and run through the detector (the others are never converted); ByteTrack links faces into
+tracks; faces that pass the quality gate are aligned on the full-resolution frame; each track
+collects up to K diverse shots over its life (bestshot.py), embedded in one batch per frame, and
+its fused probe is searched against the watchlist in one matrix product; the decision is per
+track, one identity per face per frame, one alert per track and subject, with a cooldown. Time
+per stage is accumulated as it goes (timing.py) and reported in the counters.
 
-Privacy boundary: a track's shots (embeddings) live in `_TrackState` in memory only and are
+Privacy boundary: a track's shots (embeddings) live in `TrackEvidence` in memory only and are
 deleted when the track ends; chips are never kept beyond the frame. Nothing here writes
 anything but Alerts to the sink, and logs carry counts and ids only.
 """
@@ -16,20 +18,32 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import cv2
-import numpy as np
 
 from openlfr.errors import CameraNotAuthorisedError
 from openlfr.matching.watchlist import Watchlist
-from openlfr.pipeline.alerts import Alert, AlertSink, encode_snapshot, face_crop, pixelate_faces
-from openlfr.pipeline.bestshot import QualityGate, ShotPolicy
-from openlfr.pipeline.decision import decide_tracks, probe_vector
-from openlfr.pipeline.sources import BufferedSource, Frame, FrameSource
+from openlfr.pipeline.alerts import (
+    Alert,
+    AlertSink,
+    encode_snapshot,
+    face_crop,
+    pixelate_faces,
+    same_head,
+)
+from openlfr.pipeline.bestshot import ShotAction
+from openlfr.pipeline.buffer import BufferedSource
+from openlfr.pipeline.decision import decide_tracks
+from openlfr.pipeline.evidence import TrackEvidence
+from openlfr.pipeline.frame import Frame, FrameSource
+from openlfr.pipeline.summary import Counters, PipelineConfig, RunSummary
+from openlfr.pipeline.timing import StageTimes
 from openlfr.pipeline.tracking import FaceTracker
+from openlfr.vision.batching import BatchingEmbedder
 from openlfr.vision.contract import FloatArray
 from openlfr.vision.engine import FaceEngine, default_threshold
 from openlfr.vision.imageio import encode_jpeg
@@ -38,109 +52,20 @@ from openlfr.vision.types import Detection, Detector, Image
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class PipelineConfig:
-    camera_id: str = "camera-0"
-    threshold: float | None = None  # None: the model's default operating threshold
-    detect_max_side: int = 960
-    detect_stride: int = 3
-    gate: QualityGate = field(default_factory=QualityGate)
-    shots: ShotPolicy = field(default_factory=ShotPolicy)
-    fuse_shots: bool = True
-    cooldown_s: float = 30.0  # per subject, across tracks (a re-acquired track of one person)
-    queue_size: int = 4
-    min_track_frames: int = 5  # a track spanning this many frames counts as a person seen
-    track_lost_s: float = 1.0
+__all__ = ["Counters", "Pipeline", "PipelineConfig", "RunSummary"]
 
 
 @dataclass(slots=True)
-class Counters:
-    frames: int = 0  # frames the source delivered
-    frames_processed: int = 0  # frames the pipeline consumed (frames - dropped)
-    detect_frames: int = 0
-    faces_detected: int = 0
-    faces_gated_out: int = 0
-    tracks: int = 0
-    tracks_confirmed: int = 0  # tracks spanning >= min_track_frames frames
-    tracks_discarded: int = 0  # ended without an alert: everything held about them dropped
-    embeddings: int = 0
-    alerts: int = 0
-    suppressed_same_frame: int = 0
-    suppressed_cooldown: int = 0
-    # Highest top-1 score any probe reached (alerted or not): how close the run came to an
-    # alert, for threshold reviews. A number, not a template.
-    max_score: float = float("-inf")
-    dropped_frames: int = 0
-    reconnects: int = 0
-    gap_s: float = 0.0
-    wall_s: float = 0.0
-    media_s: float = 0.0
+class _Pending:
+    """A detection frame whose chips are being embedded: what its decisions will need."""
 
-    @property
-    def fps(self) -> float:
-        return self.frames_processed / self.wall_s if self.wall_s > 0 else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    counters: Counters
-    latencies_ms: tuple[float, ...]
-    threshold: float
-    contract_id: str
-    camera_id: str
-    stopped_by: str  # "end" | "should_stop"
-
-    def to_dict(self) -> dict[str, Any]:
-        c = self.counters
-        lat = np.asarray(self.latencies_ms, dtype=np.float64)
-        d: dict[str, Any] = asdict(c)
-        d.update(
-            camera_id=self.camera_id,
-            threshold=self.threshold,
-            contract=self.contract_id,
-            fps=round(c.fps, 2),
-            realtime_factor=round(c.media_s / c.wall_s, 3) if c.wall_s > 0 else 0.0,
-            embeddings_per_track=round(c.embeddings / c.tracks, 3) if c.tracks else 0.0,
-            alert_latency_p50_ms=round(float(np.percentile(lat, 50)), 1) if lat.size else None,
-            alert_latency_p95_ms=round(float(np.percentile(lat, 95)), 1) if lat.size else None,
-            stopped_by=self.stopped_by,
-        )
-        d["wall_s"] = round(c.wall_s, 3)
-        d["media_s"] = round(c.media_s, 3)
-        d["gap_s"] = round(c.gap_s, 3)
-        d["max_score"] = round(c.max_score, 4) if np.isfinite(c.max_score) else None
-        return d
-
-
-def _same_head(d: Detection, keep: Detection) -> bool:
-    """`d` is the kept face again, or a spurious box on its hair or chin, not a neighbour."""
-    cx, cy = d.centre
-    mx, my = 0.5 * keep.width, 0.5 * keep.height
-    near = keep.x1 - mx <= cx <= keep.x2 + mx and keep.y1 - my <= cy <= keep.y2 + my
-    return _overlap(d, keep) >= 0.3 or (near and d.width <= 1.5 * keep.width)
-
-
-def _overlap(a: Detection, b: Detection) -> float:
-    """Intersection over the smaller box: 1.0 when one box lies inside the other."""
-    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    smaller = min(a.width * a.height, b.width * b.height)
-    return ix * iy / smaller if smaller > 0 else 0.0
-
-
-@dataclass(slots=True)
-class _TrackState:
-    first_frame: int
-    last_frame: int
-    last_shot_update: int = -(10**9)
-    shots: list[FloatArray] = field(default_factory=list)  # in memory only, dropped with the track
-    qualities: list[float] = field(default_factory=list)
-    alerted: set[str] = field(default_factory=set)
-
-    @property
-    def best_quality(self) -> float:
-        return max(self.qualities, default=0.0)
+    frame: Frame
+    image: Image  # kept until the decisions are made (an alert's crop and snapshot)
+    dets: list[Detection]
+    active: set[int]  # tracks seen in that frame
+    chosen: list[tuple[int, Detection, FaceQuality, ShotAction]]
+    future: Future[FloatArray]
+    update_no: int  # the detection update the shots were taken at
 
 
 class Pipeline:
@@ -173,8 +98,12 @@ class Pipeline:
         )
         self.counters = Counters()
         self.latencies_ms: list[float] = []
-        self._tracks: dict[int, _TrackState] = {}
+        self._tracks: dict[int, TrackEvidence] = {}
+        self._times = StageTimes()
         self._last_alert: dict[str, tuple[float, int]] = {}  # subject -> (media_s, track)
+        self._pending: deque[_Pending] = deque()  # in submission order
+        self._executor: ThreadPoolExecutor | None = None
+        self._updates = 0
 
     # -- per-frame steps -----------------------------------------------------------------
 
@@ -196,29 +125,47 @@ class Pipeline:
                 self.counters.tracks_confirmed += 1
             if not st.alerted:
                 self.counters.tracks_discarded += 1
-            st.shots.clear()  # the embeddings go with the track
+            self.counters.track_shots += len(st.shots)
+            self.counters.tracks_embedded += bool(st.shots)
+            if len(st.shots) >= self.config.shots.min_shots:
+                self.counters.tracks_min_shots += 1
+            st.clear()  # the embeddings go with the track
 
     def _process(self, frame: Frame, tracker: FaceTracker, update_no: int) -> None:
-        c, cfg = self.counters, self.config
+        c, cfg, tm = self.counters, self.config, self._times
+        t = time.perf_counter()
         image = frame.image
+        t = tm.lap("convert", t)
         dets = self._detect(image)
         c.detect_frames += 1
         c.faces_detected += len(dets)
+        tm.lap("detect", t)
+        # Earlier detection frames' embeddings were computed while this one was detected:
+        # decide on those that are in, and let at most one stay in flight.
+        self._drain(keep=1)
+        t = time.perf_counter()
         tracked, ended = tracker.update(dets)
+        busy = {tid for p in self._pending for tid, *_ in p.chosen}
+        if busy & set(ended):
+            self._drain(keep=0)  # a track's shots are decided on before it ends
+            busy = set()
         for tf in tracked:
             st = self._tracks.get(tf.track_id)
             if st is None:
-                st = self._tracks[tf.track_id] = _TrackState(frame.index, frame.index)
+                st = self._tracks[tf.track_id] = TrackEvidence(frame.index, frame.index)
                 c.tracks += 1
             st.last_frame = frame.index
+        t = tm.lap("track", t)
 
-        # Best shots: gate cheaply on geometry, align only the survivors, embed in one batch.
+        # Shots: gate cheaply on geometry, align only the survivors, embed in one batch.
         chips: list[Image] = []
-        chosen: list[tuple[int, Detection, FaceQuality]] = []
+        chosen: list[tuple[int, Detection, FaceQuality, ShotAction]] = []
         for tf in tracked:
             st = self._tracks[tf.track_id]
-            if len(st.shots) >= cfg.shots.max_embeddings:
-                continue
+            if st.embedded >= cfg.shots.max_embeddings or tf.track_id in busy:
+                continue  # budget spent, or its last shot is still being embedded
+            if update_no - st.last_shot_update < cfg.shots.min_gap_updates:
+                continue  # too soon for another shot: not worth aligning
             q0 = assess(tf.detection)
             if not cfg.gate.geometry_ok(q0):
                 c.faces_gated_out += 1
@@ -228,57 +175,117 @@ class Pipeline:
             if not cfg.gate.passes(q):
                 c.faces_gated_out += 1
                 continue
-            if cfg.shots.want(
-                q.score, len(st.shots), st.best_quality, update_no - st.last_shot_update
-            ):
+            action = cfg.shots.choose(
+                q.score, st.qualities, update_no - st.last_shot_update, st.embedded
+            )
+            if action is not None:
                 chips.append(chip)
-                chosen.append((tf.track_id, tf.detection, q))
+                chosen.append((tf.track_id, tf.detection, q, action))
+        t = tm.lap("quality", t)
+        if chips:
+            self._pending.append(
+                _Pending(
+                    frame,
+                    image,
+                    dets,
+                    {tf.track_id for tf in tracked},
+                    chosen,
+                    self._submit(chips),
+                    update_no,
+                )
+            )
+            t = tm.lap("embed_wait", t)  # synchronous: the embedding; else the hand-over
+        del chips  # chips of non-matches never outlive their embedding
+        if not cfg.async_embed:
+            self._drain(keep=0)
+            t = time.perf_counter()
+        self._end_tracks(ended)
+        tm.lap("track", t)
+
+    def _submit(self, chips: list[Image]) -> Future[FloatArray]:
+        emb = self.engine.embedder
+        if isinstance(emb, BatchingEmbedder):
+            return emb.submit(chips)
+        if self._executor is None or not self.config.async_embed:
+            fut: Future[FloatArray] = Future()
+            fut.set_result(self._embed_timed(chips, own_thread=False))
+            return fut
+        return self._executor.submit(self._embed_timed, chips, own_thread=True)
+
+    def _embed_timed(self, chips: list[Image], *, own_thread: bool) -> FloatArray:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            return self.engine.embed_chips(chips)
+        finally:
+            self._times.seconds["embed"] += time.perf_counter() - t0
+            if own_thread:  # on the pipeline thread it is already in the pipeline's CPU time
+                self._times.cpu["embed"] += time.thread_time() - c0
+
+    def _drain(self, keep: int | None = None) -> None:
+        """Decide on pending frames in order: each whose embeddings are in, and (with `keep`)
+        waiting until at most `keep` remain in flight."""
+        q = self._pending
+        while q and (q[0].future.done() or (keep is not None and len(q) > keep)):
+            self._complete(q.popleft())
+
+    def _complete(self, p: _Pending) -> None:
+        """Decide on the tracks of one detection frame whose shots were embedded."""
+        c, cfg, tm = self.counters, self.config, self._times
+        t = time.perf_counter()
+        vecs = p.future.result()
+        t = tm.lap("embed_wait", t)
+        c.embeddings += len(vecs)
         probes: dict[int, FloatArray] = {}
         n_shots: dict[int, int] = {}
         by_track: dict[int, tuple[Detection, FaceQuality]] = {}
-        if chips:
-            vecs = self.engine.embed_chips(chips)
-            c.embeddings += len(chips)
-            for (tid, det, q), v in zip(chosen, vecs, strict=True):
-                st = self._tracks[tid]
-                st.shots.append(v)
-                st.qualities.append(q.score)
-                st.last_shot_update = update_no
-                probes[tid] = probe_vector(st.shots, st.qualities, cfg.fuse_shots)
-                n_shots[tid] = len(st.shots)
-                by_track[tid] = (det, q)
-        del chips  # chips of non-matches never outlive the frame
-
-        if probes:
-            decisions, conflicts = decide_tracks(
-                probes,
-                n_shots,
-                self.watchlist,
-                self.threshold,
-                cfg.shots.min_shots,
-                on_score=self._note_score,
-            )
-            c.suppressed_same_frame += conflicts
-            active = {tf.track_id for tf in tracked}
-            for d in decisions:
-                st = self._tracks[d.track_id]
-                if d.subject_id in st.alerted:
+        for (tid, det, q, action), v in zip(p.chosen, vecs, strict=True):
+            st = self._tracks[tid]
+            st.add(v, q.score, p.update_no, action)
+            probes[tid] = st.probe(cfg.fuse_shots)
+            n_shots[tid] = len(st.shots)
+            by_track[tid] = (det, q)
+        decisions, conflicts = decide_tracks(
+            probes,
+            n_shots,
+            self.watchlist,
+            self.threshold,
+            cfg.shots.min_shots,
+            on_score=self._note_score,
+        )
+        c.suppressed_same_frame += conflicts
+        t = tm.lap("search", t)
+        frame = p.frame
+        for d in decisions:
+            st = self._tracks[d.track_id]
+            if d.subject_id in st.alerted:
+                continue
+            prev = self._last_alert.get(d.subject_id)
+            if prev is not None and prev[1] != d.track_id:
+                if prev[1] in p.active:
+                    # The subject is already on another face in this very frame.
+                    c.suppressed_same_frame += 1
                     continue
-                prev = self._last_alert.get(d.subject_id)
-                if prev is not None and prev[1] != d.track_id:
-                    if prev[1] in active:
-                        # The subject is already on another face in this very frame.
-                        c.suppressed_same_frame += 1
-                        continue
-                    if frame.media_s - prev[0] < cfg.cooldown_s:
-                        c.suppressed_cooldown += 1
-                        st.alerted.add(d.subject_id)
-                        continue
-                det, q = by_track[d.track_id]
-                self._raise(frame, dets, det, q, d.subject_id, d.track_id, d.score, d.n_shots)
-                st.alerted.add(d.subject_id)
-                self._last_alert[d.subject_id] = (frame.media_s, d.track_id)
-        self._end_tracks(ended)
+                if frame.media_s - prev[0] < cfg.cooldown_s:
+                    c.suppressed_cooldown += 1
+                    st.alerted.add(d.subject_id)
+                    continue
+            det, q = by_track[d.track_id]
+            self._raise(
+                frame, p.image, p.dets, det, q, d.subject_id, d.track_id, d.score, d.n_shots
+            )
+            st.alerted.add(d.subject_id)
+            self._last_alert[d.subject_id] = (frame.media_s, d.track_id)
+        tm.lap("alert", t)
+
+    def _drop_pending(self) -> None:
+        """End of run: a stopped run raises no more alerts; pending chips are dropped."""
+        while self._pending:
+            p = self._pending.popleft()
+            p.future.cancel()
+            p.chosen.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     def _note_score(self, track_id: int, score: float) -> None:
         self.counters.max_score = max(self.counters.max_score, score)
@@ -286,6 +293,7 @@ class Pipeline:
     def _raise(
         self,
         frame: Frame,
+        image: Image,
         dets: list[Detection],
         det: Detection,
         q: FaceQuality,
@@ -294,8 +302,8 @@ class Pipeline:
         score: float,
         n_shots: int,
     ) -> None:
-        others = [d for d in self.snapshot_detector.detect(frame.image) if not _same_head(d, det)]
-        scene = pixelate_faces(frame.image, [*dets, *others], keep=det)
+        others = [d for d in self.snapshot_detector.detect(image) if not same_head(d, det)]
+        scene = pixelate_faces(image, [*dets, *others], keep=det)
         alert = Alert(
             alert_id=uuid.uuid4().hex,
             camera_id=self.config.camera_id,
@@ -311,7 +319,7 @@ class Pipeline:
             box=det.box(),
             quality=q.to_dict(),
             n_shots=n_shots,
-            probe_crop_jpeg=encode_jpeg(face_crop(frame.image, det), 92),
+            probe_crop_jpeg=encode_jpeg(face_crop(image, det), 92),
             scene_jpeg=encode_snapshot(scene),
         )
         self.sink.emit(alert)
@@ -338,6 +346,7 @@ class Pipeline:
     ) -> RunSummary:
         # Each run starts from zero: counters, tracks and cooldowns are per run.
         self.counters, self.latencies_ms, self._tracks, self._last_alert = Counters(), [], {}, {}
+        self._times = tm = StageTimes()
         cfg, c = self.config, self.counters
         if self.camera_allowed is not None and not self.camera_allowed(cfg.camera_id):
             raise CameraNotAuthorisedError(
@@ -351,14 +360,19 @@ class Pipeline:
         stopped_by = "end"
         first: Frame | None = None
         last: Frame | None = None
-        t0 = time.perf_counter()
+        t0, cpu0, main0 = time.perf_counter(), time.process_time(), time.thread_time()
         t_status = t0
-        updates = 0
+        self._updates, self._pending = 0, deque()
+        if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"embed:{cfg.camera_id}")
         buf = BufferedSource(source, maxsize=cfg.queue_size)
+        t_wait, unprocessed = t0, 0
         try:
             for frame in buf:
+                tm.lap("wait", t_wait)
                 if should_stop is not None and should_stop():
                     stopped_by = "should_stop"
+                    unprocessed = 1  # delivered, never processed: counted as dropped
                     break
                 first = first or frame
                 last = frame
@@ -366,9 +380,11 @@ class Pipeline:
                 # Counted on processed frames, not source indices: with live drops the
                 # surviving indices are arbitrary and could all miss a fixed phase.
                 if (c.frames_processed - 1) % stride == 0:
-                    updates += 1
-                    self._process(frame, tracker, updates)
-                frame.image = np.empty((0, 0, 3), np.uint8)  # release the pixels now
+                    self._updates += 1
+                    self._process(frame, tracker, self._updates)
+                elif self._pending:
+                    self._drain()  # decide as soon as the embeddings are in
+                frame.release()  # the pixels (or the undecoded picture) go now
                 c.dropped_frames = buf.dropped
                 c.frames = c.frames_processed + c.dropped_frames
                 now = time.perf_counter()
@@ -379,17 +395,25 @@ class Pipeline:
                 if max_frames is not None and c.frames_processed >= max_frames:
                     stopped_by = "max_frames"
                     break
+                t_wait = time.perf_counter()
+            if stopped_by != "should_stop":
+                self._drain(keep=0)  # the last detection frames' decisions
         finally:
+            self._drop_pending()
             buf.stop()
             self._end_tracks(tracker.finish())
             self._end_tracks(list(self._tracks))
             c.wall_s = time.perf_counter() - t0
-            c.dropped_frames = buf.dropped
+            c.dropped_frames = buf.dropped + unprocessed
             c.frames = c.frames_processed + c.dropped_frames
             c.reconnects = source.stats.reconnects
             c.gap_s = sum(g.seconds for g in source.stats.gaps)
             if first is not None and last is not None:
                 c.media_s = last.media_s - first.media_s + 1.0 / fps
+            tm.cpu["process"] = time.process_time() - cpu0
+            tm.cpu["main"] = time.thread_time() - main0
+            c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed)
+            c.cpu = tm.cpu_report(c.media_s)
         log.info(
             "run ended camera=%s frames=%d tracks=%d discarded=%d alerts=%d dropped=%d",
             cfg.camera_id,

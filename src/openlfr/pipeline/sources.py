@@ -9,98 +9,45 @@ the oldest frame when full (counted), so the pipeline works on the present, neve
 
 from __future__ import annotations
 
-import collections
+import functools
 import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from openlfr.errors import ImageError, SourceError
+from openlfr.pipeline.buffer import BufferedSource
+from openlfr.pipeline.frame import (
+    STREAM_SCHEMES,
+    Backoff,
+    Frame,
+    FrameSource,
+    Gap,
+    SourceStats,
+    redact_url,
+)
 from openlfr.vision.imageio import is_image_file, load_image
-from openlfr.vision.types import Image
 
 log = logging.getLogger(__name__)
 
-STREAM_SCHEMES = (
-    "rtsp://",
-    "rtsps://",
-    "rtmp://",
-    "http://",
-    "https://",
-    "udp://",
-    "tcp://",
-    "srt://",
-)
-
-
-def redact_url(url: str) -> str:
-    """`rtsp://user:secret@host/x` -> `rtsp://***@host/x`: camera credentials stay out of logs."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    return f"{scheme}://{netloc}{slash}{path}"
-
-
-@dataclass(slots=True)
-class Frame:
-    index: int  # monotonic over the whole run, reconnects included
-    image: Image
-    t_capture: float  # time.time() when the frame was received from the source
-    media_s: float  # seconds into the media (files) or since the source first opened (live)
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """A period with no frames because the stream dropped: what an operator must be told."""
-
-    started_at: float
-    ended_at: float
-    attempts: int
-
-    @property
-    def seconds(self) -> float:
-        return self.ended_at - self.started_at
-
-
-@dataclass(slots=True)
-class SourceStats:
-    frames_read: int = 0
-    reconnects: int = 0
-    gaps: list[Gap] = field(default_factory=list)
-
-
-class FrameSource(Protocol):
-    name: str
-    live: bool  # True: frames arrive in real time and are dropped, not waited for
-    stats: SourceStats
-
-    @property
-    def fps(self) -> float | None: ...
-
-    def frames(self) -> Iterator[Frame]: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    initial_s: float = 0.5
-    factor: float = 2.0
-    max_s: float = 8.0
-
-    def delays(self) -> Iterator[float]:
-        d = self.initial_s
-        while True:
-            yield d
-            d = min(self.max_s, d * self.factor)
+__all__ = [
+    "STREAM_SCHEMES",
+    "Backoff",
+    "BufferedSource",
+    "CameraSource",
+    "Frame",
+    "FrameSource",
+    "Gap",
+    "ImageFolderSource",
+    "PyAVSource",
+    "SourceStats",
+    "open_source",
+    "redact_url",
+]
 
 
 class PyAVSource:
@@ -110,6 +57,10 @@ class PyAVSource:
     unexpected end, with backoff, for up to `reconnect_timeout_s` per outage. `realtime` paces a
     file at its own frame rate, so that a file behaves like a camera (frames drop when the
     pipeline is slower than the video).
+
+    `lazy` (default) hands frames over still in the decoder's YUV, converted to BGR only when
+    the pipeline looks at them (frame.py); `decoder_threads` is FFmpeg's thread count (0: one
+    per core), used for frame- and slice-threaded decoding.
     """
 
     def __init__(
@@ -126,6 +77,8 @@ class PyAVSource:
         reconnect_timeout_s: float = 60.0,
         backoff: Backoff | None = None,
         options: dict[str, str] | None = None,
+        lazy: bool = True,
+        decoder_threads: int = 0,
     ) -> None:
         network = url.startswith(STREAM_SCHEMES)
         if not network and not Path(url).is_file():
@@ -144,6 +97,8 @@ class PyAVSource:
         if url.startswith(("rtsp://", "rtsps://")):
             # TCP interleaving: no lost UDP packets smearing frames on a busy network.
             self.options.setdefault("rtsp_transport", "tcp")
+        self.lazy = lazy
+        self.decoder_threads = decoder_threads
         self.stats = SourceStats()
         self._fps: float | None = None
         self._closed = threading.Event()
@@ -162,6 +117,7 @@ class PyAVSource:
             raise SourceError("no video stream", source=self.name)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame+slice threads: decode is the reader's whole job
+        stream.codec_context.thread_count = self.decoder_threads
         if stream.average_rate:
             self._fps = float(stream.average_rate)
         if self.start_s > 0 and not self._network:
@@ -240,8 +196,17 @@ class PyAVSource:
                         if ahead > 0:
                             self._closed.wait(ahead)
                             now = time.time()
-                    image = vf.to_ndarray(format="bgr24")
-                    yield Frame(self.stats.frames_read, image, now, media_s)
+                    if self.lazy:
+                        yield Frame(
+                            self.stats.frames_read,
+                            None,
+                            now,
+                            media_s,
+                            convert=functools.partial(vf.to_ndarray, format="bgr24"),
+                        )
+                    else:
+                        image = vf.to_ndarray(format="bgr24")
+                        yield Frame(self.stats.frames_read, image, now, media_s)
                     self.stats.frames_read += 1
                 if not self.reconnect:
                     return
@@ -355,86 +320,3 @@ def open_source(spec: str, *, realtime: bool = False, start_s: float = 0.0) -> F
     if p.is_file():
         return PyAVSource(str(p), realtime=realtime, start_s=start_s)
     raise SourceError("not a camera index, stream URL, folder or file", source=spec)
-
-
-_END = object()
-
-
-class BufferedSource:
-    """Decodes `source` on a thread into a bounded queue.
-
-    Live sources drop the oldest queued frame when the queue is full and count it in
-    `dropped`; offline sources (files read as fast as possible) make the reader wait instead,
-    so that every frame is processed.
-    """
-
-    def __init__(
-        self, source: FrameSource, *, maxsize: int = 4, drop_oldest: bool | None = None
-    ) -> None:
-        self.source = source
-        self.maxsize = max(1, maxsize)
-        self.drop_oldest = source.live if drop_oldest is None else drop_oldest
-        self.dropped = 0
-        self._q: collections.deque[Any] = collections.deque()
-        self._cv = threading.Condition()
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"reader:{source.name}", daemon=True)
-
-    def _put(self, item: Any) -> None:
-        with self._cv:
-            if self._stop.is_set():
-                return
-            while not self.drop_oldest and len(self._q) >= self.maxsize and not self._stop.is_set():
-                self._cv.wait(0.1)
-            if len(self._q) >= self.maxsize and item is not _END:
-                self._q.popleft()
-                self.dropped += 1
-            self._q.append(item)
-            self._cv.notify_all()
-
-    def _run(self) -> None:
-        try:
-            for frame in self.source.frames():
-                if self._stop.is_set():
-                    break
-                self._put(frame)
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            with self._cv:
-                self._q.append(_END)
-                self._cv.notify_all()
-
-    def __iter__(self) -> Iterator[Frame]:
-        if not self._thread.is_alive() and self._thread.ident is None:
-            self._thread.start()
-        while True:
-            with self._cv:
-                while not self._q:
-                    self._cv.wait(0.1)
-                item = self._q.popleft()
-                self._cv.notify_all()
-            if item is _END:
-                if self._error is not None:
-                    raise self._error
-                return
-            yield item
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.source.close()
-        with self._cv:
-            # Frames still queued when the run stops were never processed: they count as dropped,
-            # so that frames == processed + dropped always holds.
-            self.dropped += sum(1 for item in self._q if item is not _END)
-            self._q.clear()
-            self._cv.notify_all()
-        if self._thread.ident is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> BufferedSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -25,6 +25,7 @@ def random_password() -> str:
 class Accounts:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._dummy: str | None = None
 
     def create_user(
         self,
@@ -70,23 +71,39 @@ class Accounts:
             return rows.actor_of(u)
 
     def authenticate(self, username: str, password: str) -> Actor:
+        """The actor for a correct password of an active account (ASVS V2.2, V7.1.1).
+
+        An unknown or inactive account costs the same password hash as a known one (no timing
+        oracle for usernames). Only attempts on a known account are audited, by user id:
+        whatever was typed into the username box never enters the permanent audit chain
+        (failed attempts are counted by the API's metrics)."""
+        if len(username) > 200 or len(password) > 1024:
+            raise PermissionDeniedError("unknown user or wrong password")
         with self.ctx.tx() as s:
             u = s.execute(select(m.User).where(m.User.username == username)).scalar_one_or_none()
-            ok = False
-            if u is not None and u.active:
-                try:
-                    ok = self.ctx.hasher.verify(u.password_hash, password)
-                except VerificationError:
-                    ok = False
-            # Failed logins are audited by name only; the password never is.
-            self.ctx.audit(
-                s, username, "user.login" if ok else "user.login_failed", f"user:{username}"
-            )
+            known = u is not None and u.active
+            ok: bool
+            try:
+                ok = self.ctx.hasher.verify(
+                    u.password_hash if known and u is not None else self._dummy_hash(), password
+                )
+            except VerificationError:
+                ok = False
+            ok = ok and known
+            if u is not None:
+                self.ctx.audit(
+                    s, u.username, "user.login" if ok else "user.login_failed", f"user:{u.id}"
+                )
             actor = rows.actor_of(u) if ok and u is not None else None
         # Raised after the commit so the failed attempt stays in the audit log.
         if actor is None:
-            raise PermissionDeniedError("unknown user or wrong password", source=username)
+            raise PermissionDeniedError("unknown user or wrong password")
         return actor
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self.ctx.hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy
 
     def actor(self, username: str) -> Actor:
         with self.ctx.tx() as s:
@@ -158,3 +175,63 @@ class Accounts:
                 raise NotFoundError("no such active user", source=user_id)
             username = u.username
         return self.actor(username)
+
+    # -- account management (administrators; each change audited, sessions end at once) -----
+    def _managed(self, s: Any, by: Actor, user_id: str) -> m.User:
+        self.ctx.need_role(by, Role.ADMINISTRATOR)
+        u = s.get(m.User, user_id)
+        if u is None:
+            raise NotFoundError("no such user", source=user_id)
+        return u
+
+    def deactivate(self, by: Actor, user_id: str, reason: str) -> None:
+        """The account can no longer log in; its sessions and tokens end at once."""
+        from openlfr.storage import grants
+
+        if not reason.strip():
+            raise RuleViolation("deactivate user", ["a deactivation needs a reason"])
+        with self.ctx.tx() as s:
+            u = self._managed(s, by, user_id)
+            if u.id == by.id:
+                raise PermissionDeniedError("administrators cannot deactivate themselves")
+            u.active = False
+            grants.remove_user(s, u.id)
+            self.ctx.audit(
+                s, by.username, "user.deactivate", f"user:{u.id}", after={"reason": reason}
+            )
+
+    def set_roles(self, by: Actor, user_id: str, roles: list[str]) -> Actor:
+        """Replace a user's roles (applies to their open sessions on the next request)."""
+        parsed = sorted({parse(Role, r, "role") for r in roles})
+        if not parsed:
+            raise RuleViolation("change roles", ["a user needs at least one role"])
+        with self.ctx.tx() as s:
+            u = self._managed(s, by, user_id)
+            if u.id == by.id and Role.ADMINISTRATOR not in parsed:
+                raise PermissionDeniedError("administrators cannot drop their own role")
+            before = u.roles.split(",")
+            u.roles = ",".join(parsed)
+            self.ctx.audit(
+                s,
+                by.username,
+                "user.roles",
+                f"user:{u.id}",
+                before={"roles": before},
+                after={"roles": list(parsed)},
+            )
+            return rows.actor_of(u)
+
+    def reset_password(self, by: Actor, user_id: str) -> str:
+        """A new one-time password (shown once to the administrator); sessions end at once."""
+        from openlfr.storage import grants
+
+        password = random_password()
+        with self.ctx.tx() as s:
+            u = self._managed(s, by, user_id)
+            if u.id == by.id:
+                raise PermissionDeniedError("change your own password under Account instead")
+            u.password_hash = self.ctx.hasher.hash(password)
+            grants.remove_user(s, u.id)
+            self.ctx.audit(s, by.username, "user.password_reset", f"user:{u.id}")
+            self.ctx.audit(s, by.username, "user.one_time_password", f"user:{u.id}")
+        return password

@@ -15,7 +15,8 @@ from openlfr.governance import deployment as dep_rules
 from openlfr.governance import retention
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import AlertStatus, Decision, Role, parse
-from openlfr.services import rows
+from openlfr.services import access, rows
+from openlfr.services.access import Access
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import ALERTS_KEY, SYSTEM, WATCHLIST_KEY, facts
 from openlfr.storage import models as m
@@ -107,6 +108,7 @@ class Alerts:
     def alerts(self, by: Actor, deployment_id: str) -> list[dict[str, Any]]:
         self.ctx.need_role(by, Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
         with self.ctx.tx() as s:
+            access.require(by, rows.deployment(s, deployment_id), Access.ALERTS)
             q = (
                 select(m.Alert)
                 .where(m.Alert.deployment_id == deployment_id)
@@ -129,15 +131,22 @@ class Alerts:
             ]
 
     def alert_evidence(self, by: Actor, alert_id: str) -> dict[str, Any]:
-        """The side-by-side view of D.13: probe crop, watchlist image, raw score, threshold."""
+        """The side-by-side view of D.13: probe crop, watchlist image, raw score, threshold.
+
+        The deployment's operators get the faces; an auditor the same record without them."""
         self.ctx.need_role(by, Role.OPERATOR, Role.AUDITOR)
         with self.ctx.tx() as s:
             a = rows.alert(s, alert_id)
-            dk = self.ctx.data_key(s, a.deployment_id, ALERTS_KEY, create=False)
-            probe = open_sealed(dk, a.probe_enc, f"alerts:{a.id}:probe") if a.probe_enc else None
+            d = rows.deployment(s, a.deployment_id)
+            access.require(by, d, Access.ALERTS)
+            faces = access.allowed(by, d, Access.FACES)
+            probe = None
+            if faces and a.probe_enc:
+                dk = self.ctx.data_key(s, a.deployment_id, ALERTS_KEY, create=False)
+                probe = open_sealed(dk, a.probe_enc, f"alerts:{a.id}:probe")
             e = s.get(m.WatchlistEntry, a.entry_id)
             ref = None
-            if e is not None:
+            if e is not None and faces:
                 wk = self.ctx.data_key(s, e.deployment_id, WATCHLIST_KEY, create=False)
                 ref = open_sealed(wk, e.image_enc, f"watchlist_entries:{e.id}:image")
             self.ctx.audit(s, by.username, "alert.view", f"alert:{a.id}")
@@ -155,6 +164,8 @@ class Alerts:
         with self.ctx.tx() as s:
             a = rows.alert(s, alert_id)
             d = rows.deployment(s, a.deployment_id)
+            if by.has(Role.OPERATOR):  # others get the rule's own refusal below
+                access.require(by, d, Access.ADJUDICATE)
             prev = [
                 alert_rules.Review(r.user_id, Decision(r.decision), r.reason) for r in a.reviews
             ]
@@ -188,6 +199,8 @@ class Alerts:
         with self.ctx.tx() as s:
             a = rows.alert(s, alert_id)
             d = rows.deployment(s, a.deployment_id)
+            if by.has(Role.OPERATOR):
+                access.require(by, d, Access.ADJUDICATE)
             problems = alert_rules.outcome_problems(
                 AlertStatus(a.status), engaged, duration_s, result
             )
@@ -213,10 +226,12 @@ class Alerts:
             )
 
     def legal_hold(self, by: Actor, alert_id: str, reason: str | None) -> None:
-        """Place (reason given) or release (None) a legal hold, which suspends expiry (E.16)."""
-        self.ctx.need_role(by, Role.AUTHORISING_OFFICER, Role.AUDITOR)
+        """Place (reason given) or release (None) a legal hold, which suspends expiry (E.16):
+        only by the deployment's own authorising officers."""
+        self.ctx.need_role(by, Role.AUTHORISING_OFFICER)
         with self.ctx.tx() as s:
             a = rows.alert(s, alert_id)
+            access.require(by, rows.deployment(s, a.deployment_id), Access.OFFICER)
             if reason is not None:
                 require("legal hold", retention.hold_problems(reason), source=a.id)
             before = a.legal_hold_reason

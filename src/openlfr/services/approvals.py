@@ -1,9 +1,17 @@
-"""Model approvals: the evaluation record (threshold floor, FPIR curve) a deployment relies on."""
+"""Model approvals: the evaluation record (threshold floor, FPIR curve) a deployment relies on.
+
+Separation of duties (G.21, ASVS V1.4.1): one person records an approval from an evaluation
+report, a second person countersigns the same report (its SHA-256 over canonical JSON must
+match), and only then does it count for authorisation. Re-recording starts over.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from typing import Any
 
+from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
 from openlfr.eval.approval import ModelApproval
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
@@ -11,13 +19,28 @@ from openlfr.services import rows
 from openlfr.services.context import ServiceContext
 from openlfr.storage import models as m
 
+PENDING, APPROVED = "pending_countersignature", "approved"
+# Who may record or countersign: an administrator or an authorising officer, two people.
+APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
+
+
+def report_digest(report: dict[str, Any] | ModelApproval) -> str:
+    """SHA-256 of the report's canonical JSON (key order and spacing do not matter)."""
+    doc = report.to_dict() if isinstance(report, ModelApproval) else report
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
 
 class Approvals:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def record_model_approval(self, by: Actor, approval: ModelApproval) -> None:
-        self.ctx.need_role(by, Role.ADMINISTRATOR)
+    def record_model_approval(
+        self, by: Actor, approval: ModelApproval, digest: str | None = None
+    ) -> str:
+        """Propose an approval; it is pending until a second person countersigns it."""
+        self.ctx.need_role(by, *APPROVERS)
+        digest = digest or report_digest(approval)
         with self.ctx.tx() as s:
             row = s.get(m.ModelApprovalRow, approval.contract_id)
             before = json.loads(row.approval_json) if row else None
@@ -31,11 +54,55 @@ class Approvals:
                 s.add(row)
             row.approval_json = rows.j(approval.to_dict())
             row.recorded_at, row.recorded_by = self.ctx.now(), by.id
+            row.report_digest, row.countersigned_by, row.countersigned_at = digest, None, None
+            self.ctx.audit(
+                s,
+                by.username,
+                "model.approval_proposed",
+                f"model:{approval.contract_id}",
+                before={"approval": before} if before else None,
+                after={"approval": approval.to_dict(), "report_digest": digest},
+            )
+        return PENDING
+
+    def countersign(self, by: Actor, contract_id: str, digest: str) -> str:
+        """The second person's signature over the same report: the approval now counts."""
+        self.ctx.need_role(by, *APPROVERS)
+        with self.ctx.tx() as s:
+            row = s.get(m.ModelApprovalRow, contract_id)
+            if row is None:
+                raise NotFoundError("no approval recorded for this model", source=contract_id)
+            if row.recorded_by == by.id:
+                raise PermissionDeniedError(
+                    "a second person must countersign a model approval", source=contract_id
+                )
+            problems = []
+            if row.countersigned_by is not None:
+                problems.append("this approval is already countersigned")
+            if digest != row.report_digest:
+                problems.append(
+                    "the report differs from the one recorded (SHA-256 "
+                    f"{digest[:12]}… is not {str(row.report_digest)[:12]}…)"
+                )
+            if problems:
+                raise RuleViolation("model approval countersignature", problems, source=contract_id)
+            row.countersigned_by, row.countersigned_at = by.id, self.ctx.now()
             self.ctx.audit(
                 s,
                 by.username,
                 "model.approval",
-                f"model:{approval.contract_id}",
-                before={"approval": before} if before else None,
-                after={"approval": approval.to_dict()},
+                f"model:{contract_id}",
+                after={
+                    "approval": json.loads(row.approval_json),
+                    "report_digest": digest,
+                    "recorded_by": row.recorded_by,
+                },
             )
+        return APPROVED
+
+    def status(self, contract_id: str) -> str | None:
+        with self.ctx.tx() as s:
+            row = s.get(m.ModelApprovalRow, contract_id)
+            if row is None:
+                return None
+            return APPROVED if row.countersigned_by else PENDING

@@ -25,9 +25,18 @@ class AuditLog:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def verify_audit(self) -> audit.ChainReport:
+    def verify_audit(self, published: str | None = None) -> audit.ChainReport:
+        """Walk the keyed chain; with `published` ("records:hash" from a transparency record or
+        annual report) also prove the log still holds that head (no truncation since)."""
+        head = audit.parse_head(published) if published else None
         with self.ctx.tx() as s:
-            return audit.verify(s)
+            return audit.verify(s, self.ctx.audit_key(), head)
+
+    def head(self) -> str:
+        """The current chain head ("records:hash"), as published in transparency documents."""
+        with self.ctx.tx() as s:
+            n, h = audit.head(s)
+        return f"{n}:{h}"
 
     def audit_records(
         self,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState
-from openlfr.services import entry_photos, rows
+from openlfr.services import access, entry_photos, rows
+from openlfr.services.access import Access
 from openlfr.services.governance import GovernanceService
 
 
@@ -33,6 +34,7 @@ def readiness(svc: GovernanceService, by: Actor, deployment_id: str) -> Readines
     """What an authorising officer sees before authorising: the same checks `authorise` runs."""
     with svc.ctx.tx() as s:
         d = rows.deployment(s, deployment_id)
+        access.require(by, d, Access.EDIT)
         f = rows.facts(d)
         approval = rows.approval(s, d.model_contract_id)
         missing = (

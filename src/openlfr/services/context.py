@@ -47,6 +47,7 @@ class ServiceContext:
         self.clock = clock
         self._master_loader = master_key or (lambda: MasterKey.load(self.settings.key_file))
         self._master: MasterKey | None = None
+        self._audit_key: bytes | None = None  # b"": looked up, none available
         self.hasher = hasher or PasswordHasher()
 
     @contextmanager
@@ -66,8 +67,8 @@ class ServiceContext:
         subject: str,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
-    ) -> None:
-        audit.append(
+    ) -> m.AuditRecord:
+        return audit.append(
             s,
             at=self.now(),
             actor=actor,
@@ -75,7 +76,16 @@ class ServiceContext:
             subject=subject,
             before=before,
             after=after,
+            key=self.audit_key(),
         )
+
+    def audit_key(self) -> bytes | None:
+        """The audit chain's HMAC key (never in the database); None without any key."""
+        if self._audit_key is None:
+            from openlfr.services.keys import audit_key
+
+            self._audit_key = audit_key(self.settings.audit_key_file, self.master) or b""
+        return self._audit_key or None
 
     def master(self) -> MasterKey:
         if self._master is None:

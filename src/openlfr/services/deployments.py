@@ -18,7 +18,8 @@ from openlfr.governance import deployment as dep_rules
 from openlfr.governance import retention, transparency
 from openlfr.governance.deployment import Actor, DeploymentFacts, require
 from openlfr.governance.vocab import Countersign, DeploymentState, Purpose, Role, parse
-from openlfr.services import entry_photos, rows
+from openlfr.services import access, entry_photos, rows
+from openlfr.services.access import Access
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import ALERTS_KEY, PLAIN_FIELDS, SYSTEM, WATCHLIST_KEY, facts, snapshot
 from openlfr.storage import models as m
@@ -81,6 +82,8 @@ def _apply(s: Session, d: m.Deployment, fields: dict[str, Any]) -> None:
             if Role.WATCHLIST_COMPILER.value not in u.roles.split(","):
                 problems.append(f"{v} is not a watchlist compiler")
             d.compiler_id = u.id
+        elif k == "officers":
+            access.set_officers(s, d, list(v), problems)
         elif k == "operators":
             ids = []
             for name in v:
@@ -94,6 +97,16 @@ def _apply(s: Session, d: m.Deployment, fields: dict[str, Any]) -> None:
     require("deployment configuration", problems, source=d.id)
     f = facts(d)
     dep_rules.require_no_duty_conflict(f.authoriser_id, f.compiler_id, f.operator_ids)
+
+
+def _summary(d: m.Deployment) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "name": d.name,
+        "state": d.state,
+        "starts_at": d.starts_at,
+        "ends_at": d.ends_at,
+    }
 
 
 class Deployments:
@@ -132,6 +145,7 @@ class Deployments:
         self.ctx.need_role(by, Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
+            access.require(by, d, Access.EDIT)
             dep_rules.require_editable(facts(d), ", ".join(sorted(fields)) or "configuration")
             before = snapshot(d)
             _apply(s, d, fields)
@@ -149,6 +163,8 @@ class Deployments:
         k = Countersign(parse(Countersign, kind, "countersignature"))
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
+            if by.has(Role.AUTHORISING_OFFICER):
+                access.require(by, d, Access.OFFICER)  # named on it (`officers`) beforehand
             f = facts(d)
             problems = []
             if not by.has(Role.AUTHORISING_OFFICER):
@@ -181,6 +197,8 @@ class Deployments:
         """Authorise a draft; returns the expected false alerts recorded with it (C.10)."""
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
+            if by.has(Role.AUTHORISING_OFFICER):
+                access.require(by, d, Access.OFFICER)
             f = facts(d)
             approval = rows.approval(s, d.model_contract_id)
             require(
@@ -277,6 +295,7 @@ class Deployments:
         self.ctx.need_role(by, Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
+            access.require(by, d, Access.EDIT)
             dep_rules.transition(facts(d), DeploymentState.CANCELLED)
             d.state, d.ended_at, d.end_reason = (
                 DeploymentState.CANCELLED.value,
@@ -292,6 +311,7 @@ class Deployments:
         self.ctx.need_role(by, Role.AUTHORISING_OFFICER)
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
+            access.require(by, d, Access.OFFICER)
             require(
                 "judicial authorisation", [] if ref.strip() else ["missing reference"], source=d.id
             )
@@ -330,18 +350,22 @@ class Deployments:
             )
             return out
 
-    def deployments(self) -> list[dict[str, Any]]:
+    def view(self, by: Actor, deployment_id: str) -> dict[str, Any]:
+        """`deployment`, for someone allowed to see this deployment (Access.VIEW)."""
         with self.ctx.tx() as s:
-            return [
-                {
-                    "id": d.id,
-                    "name": d.name,
-                    "state": d.state,
-                    "starts_at": d.starts_at,
-                    "ends_at": d.ends_at,
-                }
-                for d in s.execute(select(m.Deployment).order_by(m.Deployment.created_at)).scalars()
-            ]
+            access.require(by, rows.deployment(s, deployment_id), Access.VIEW)
+        return self.deployment(deployment_id)
+
+    def visible(self, by: Actor) -> list[dict[str, Any]]:
+        """`deployments`, only those `by` may see (what every user-facing list shows)."""
+        with self.ctx.tx() as s:
+            return [_summary(d) for d in access.visible(s, by)]
+
+    def deployments(self) -> list[dict[str, Any]]:
+        """Every deployment (internal callers: scheduler, live runner, public page)."""
+        with self.ctx.tx() as s:
+            q = select(m.Deployment).order_by(m.Deployment.created_at)
+            return [_summary(d) for d in s.execute(q).scalars()]
 
     def check_frame(self, deployment_id: str, camera_id: str) -> DeploymentFacts:
         """Gate for the live pipeline: refuses unknown cameras and anything outside the window."""

@@ -27,7 +27,8 @@ from openlfr.governance import watchlist as wl_rules
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import Role
 from openlfr.matching.watchlist import TEMPLATE_RULES, TemplateRule
-from openlfr.services import rows
+from openlfr.services import access, rows
+from openlfr.services.access import Access
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import WATCHLIST_KEY, facts
 from openlfr.storage import models as m
@@ -142,6 +143,8 @@ class EntryPhotos:
             if e is None:
                 raise NotFoundError("no such watchlist entry", source=entry_id)
             d = e.deployment
+            if by.has(Role.WATCHLIST_COMPILER):  # another list's compiler: refused outright
+                access.require(by, d, Access.COMPILE)
             # The same gate as adding an entry: this deployment's compiler, list not signed off.
             require(
                 "entry photo",
@@ -221,6 +224,7 @@ class EntryPhotos:
             e = s.get(m.WatchlistEntry, entry_id)
             if e is None:
                 raise NotFoundError("no such watchlist entry", source=entry_id)
+            access.require(by, e.deployment, Access.WATCHLIST)
             first = {
                 "id": e.id,
                 "first": True,
@@ -247,6 +251,8 @@ class EntryPhotos:
             if p is None:
                 raise NotFoundError("no such entry photo", source=photo_id)
             d = p.entry.deployment
+            if by.has(Role.WATCHLIST_COMPILER):
+                access.require(by, d, Access.COMPILE)
             require(
                 "remove entry photo",
                 wl_rules.add_problems(facts(d), by, signed_off=d.signed_off_at is not None, size=0),
@@ -270,7 +276,9 @@ class EntryPhotos:
         """Expected hits for the list as it stands now (shown to the compiler and reviewer)."""
         self.ctx.need_role(by, *_VIEW)
         with self.ctx.tx() as s:
-            p = deployment_projection(self.ctx, s, rows.deployment(s, deployment_id))
+            d = rows.deployment(s, deployment_id)
+            access.require(by, d, Access.WATCHLIST)
+            p = deployment_projection(self.ctx, s, d)
             return p.to_dict() if p else None
 
     def entry_hit_rate(self, entry_id: str) -> float | None:

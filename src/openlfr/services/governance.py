@@ -11,6 +11,7 @@ from typing import Unpack
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from openlfr.services.access import DeploymentAccess
 from openlfr.services.accounts import Accounts
 from openlfr.services.alerts import Alerts
 from openlfr.services.approvals import Approvals
@@ -38,3 +39,4 @@ class GovernanceService:
         self.retention, self.transparency = Retention(ctx), Transparency(ctx)
         self.subject_rights = SubjectRights(ctx)
         self.entry_photos = EntryPhotos(ctx)
+        self.access = DeploymentAccess(ctx)

@@ -84,6 +84,7 @@ def snapshot(d: m.Deployment) -> dict[str, Any]:
         cameras=json.loads(d.cameras_json),
         compiler_id=d.compiler_id,
         operator_ids=json.loads(d.operator_ids_json),
+        officer_ids=json.loads(d.officer_ids_json or "[]"),
         countersigns=json.loads(d.countersigns_json),
         signage=json.loads(d.signage_json),
     )
@@ -115,7 +116,10 @@ def approval(s: Session, contract_id: str | None) -> ModelApproval | None:
     if not contract_id:
         return None
     row = s.get(m.ModelApprovalRow, contract_id)
-    return ModelApproval.from_dict(json.loads(row.approval_json)) if row else None
+    # Only a countersigned approval counts (separation of duties, services/approvals.py).
+    if row is None or row.countersigned_by is None:
+        return None
+    return ModelApproval.from_dict(json.loads(row.approval_json))
 
 
 def watchlist_size(s: Session, deployment_id: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from openlfr.safelog import crash_summary
 from openlfr.services.governance import GovernanceService
 from openlfr.services.retention import PurgeReceipt
 
@@ -27,9 +28,12 @@ class RetentionScheduler:
     def run_once(self) -> PurgeReceipt | None:
         try:
             self.last = self.service.retention.purge()
-        except Exception:
-            # A failed run must not kill the timer: the next one retries, and it is logged.
-            log.exception("retention purge failed; retrying in %.0f s", self.interval_s)
+        except Exception as e:
+            # A failed run must not kill the timer: the next one retries, and it is logged
+            # by type and place only (a message may hold data).
+            log.error(
+                "retention purge failed (%s); retrying in %.0f s", crash_summary(e), self.interval_s
+            )
             return None
         finally:
             self.runs += 1

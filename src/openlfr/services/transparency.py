@@ -16,6 +16,7 @@ from openlfr.governance.vocab import AlertStatus, Role
 from openlfr.services import rows
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import by_category, iso
+from openlfr.storage import audit
 from openlfr.storage import models as m
 
 
@@ -98,7 +99,14 @@ def _record(s: Session, d: m.Deployment) -> transparency.DeploymentRecord:
             "single_photo_entries"
         ),
         listed_people_found=len(found),
+        audit_head=_head(s),
     )
+
+
+def _head(s: Session) -> str:
+    """Published with every record so a public copy proves later truncation of the log."""
+    n, h = audit.head(s)
+    return f"{n}:{h}"
 
 
 class Transparency:
@@ -136,4 +144,5 @@ class Transparency:
             ]
             summary = transparency.annual_summary(year, recs)
             summary["deployment_records"] = [r.to_dict() for r in recs]
+            summary["audit_head"] = _head(s)
             return summary

@@ -20,7 +20,8 @@ from openlfr.governance.deployment import Actor, require
 from openlfr.governance.expected_hits import entry_flags
 from openlfr.governance.vocab import Role
 from openlfr.matching.watchlist import combine_templates
-from openlfr.services import entry_photos, rows
+from openlfr.services import access, entry_photos, rows
+from openlfr.services.access import Access
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import WATCHLIST_KEY, by_category, facts
 from openlfr.storage import models as m
@@ -85,6 +86,8 @@ class Watchlists:
         ctx = self.ctx
         with ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
+            if by.has(Role.WATCHLIST_COMPILER):  # others get the rule's own refusal below
+                access.require(by, d, Access.COMPILE)
             f = facts(d)
             size = rows.watchlist_size(s, d.id)
             require(
@@ -160,6 +163,8 @@ class Watchlists:
             if e is None:
                 raise NotFoundError("no such watchlist entry", source=entry_id)
             d = e.deployment
+            if by.has(Role.WATCHLIST_COMPILER):
+                access.require(by, d, Access.COMPILE)
             require(
                 "remove entry",
                 wl_rules.add_problems(facts(d), by, signed_off=d.signed_off_at is not None, size=0),
@@ -181,6 +186,7 @@ class Watchlists:
             by, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR
         )
         with self.ctx.tx() as s:
+            access.require(by, rows.deployment(s, deployment_id), Access.WATCHLIST)
             q = select(m.WatchlistEntry).where(m.WatchlistEntry.deployment_id == deployment_id)
             counts = entry_photos.photo_counts(s, deployment_id)
             d = s.get(m.Deployment, deployment_id)
@@ -215,6 +221,8 @@ class Watchlists:
     def sign_off(self, by: Actor, deployment_id: str) -> float | None:
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
+            if by.has(Role.AUTHORISING_OFFICER):
+                access.require(by, d, Access.OFFICER)  # named on it (`officers`)
             entries = list(d.entries)
             require(
                 "sign-off",
@@ -295,6 +303,7 @@ class Watchlists:
             if e is None:
                 raise NotFoundError("no such watchlist entry (destroyed?)", source=entry_id)
             self.ctx.need_role(by, Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
+            access.require(by, e.deployment, Access.FACES)
             dk = self.ctx.data_key(s, e.deployment_id, WATCHLIST_KEY, create=False)
             self.ctx.audit(s, by.username, "watchlist.view_image", f"entry:{entry_id}")
             return open_sealed(dk, e.image_enc, f"watchlist_entries:{e.id}:image")
@@ -303,6 +312,7 @@ class Watchlists:
         """B.8: answerable after destruction from the stub (entry id, category, template hash)."""
         self.ctx.need_role(by, Role.AUDITOR, Role.AUTHORISING_OFFICER, Role.ADMINISTRATOR)
         with self.ctx.tx() as s:
+            access.require(by, rows.deployment(s, deployment_id), Access.VIEW)
             st = s.get(m.WatchlistStub, entry_id)
             e = s.get(m.WatchlistEntry, entry_id) if st is None else None
             row = st or e

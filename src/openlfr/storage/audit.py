@@ -1,13 +1,19 @@
 """The append-only, hash-chained audit log (requirement G.20).
 
-hash(n) = sha256(hash(n-1) + canonical JSON of record n). Editing a record breaks its own hash,
-deleting or inserting one breaks the link of the next, and the head row catches truncation of
-the newest records. Records hold ids, counts, hashes and reasons: never images or templates.
+hash(n) = HMAC-SHA256(audit key, hash(n-1) + canonical JSON of record n). The audit key is
+never in the database (its own key file, or derived from the master key), so someone who can
+write the database cannot recompute the chain after editing, deleting or inserting a record.
+Deleting the newest records and moving the head row back leaves a valid shorter chain; that is
+caught against a head published outside the database (count + hash, printed in every
+transparency record and annual report): `verify(..., published=(n, hash))`.
+Records written before a key existed are plain SHA-256 (alg "sha256") and are reported as such.
+Records hold ids, counts, hashes and reasons: never images or templates.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +26,7 @@ from sqlalchemy.orm import Session
 from openlfr.storage.models import AuditHead, AuditRecord
 
 GENESIS = "0" * 64
+KEYED, PLAIN = "hmac-sha256", "sha256"
 
 
 def _default(o: Any) -> Any:
@@ -53,9 +60,14 @@ def as_dict(r: AuditRecord) -> dict[str, Any]:
     }
 
 
-def record_hash(prev_hash: str, r: AuditRecord) -> str:
-    body = canonical(as_dict(r))
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+def record_hash(prev_hash: str, r: AuditRecord, key: bytes | None = None) -> str:
+    """The chain value of `r`: keyed when `r.alg` says so (then `key` is required)."""
+    data = (prev_hash + canonical(as_dict(r))).encode()
+    if (r.alg or PLAIN) == KEYED:
+        if key is None:
+            raise LookupError("the audit key is needed to check a keyed record")
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
 
 
 def append(
@@ -67,6 +79,7 @@ def append(
     subject: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    key: bytes | None = None,
 ) -> AuditRecord:
     """Add the next record in the caller's transaction: it commits or rolls back with the action."""
     # Row lock on PostgreSQL serialises writers; SQLite serialises writes by itself.
@@ -85,8 +98,9 @@ def append(
         before_json=canonical(before or {}),
         after_json=canonical(after or {}),
         prev_hash=head.hash,
+        alg=KEYED if key is not None else PLAIN,
     )
-    r.hash = record_hash(head.hash, r)
+    r.hash = record_hash(head.hash, r, key)
     session.add(r)
     head.seq, head.hash = r.seq, r.hash
     session.flush()
@@ -99,40 +113,90 @@ class ChainReport:
     records: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    head_hash: str = GENESIS
+    unkeyed: int = 0  # records written before the audit key existed (plain SHA-256)
+
+    @property
+    def head(self) -> str:
+        """The chain head to publish: `records:hash`."""
+        return f"{self.records}:{self.head_hash}"
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.records} records"
+            extra = f" ({self.unkeyed} older records unkeyed)" if self.unkeyed else ""
+            return f"audit chain intact: {self.records} records, head {self.head}{extra}"
         return f"audit chain BROKEN at record {self.first_bad_seq}: {self.problem}"
 
 
-def verify(session: Session) -> ChainReport:
-    prev, expected_seq, n = GENESIS, 1, 0
+def parse_head(text: str) -> tuple[int, str]:
+    """`N:HEX` (as published) -> (N, hex)."""
+    n, sep, h = text.strip().partition(":")
+    if not sep or not n.isdigit() or len(h) != 64 or any(c not in "0123456789abcdef" for c in h):
+        raise ValueError("a published audit head looks like 1234:<64 hex digits>")
+    return int(n), h
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The current head (count, hash) to publish, without re-verifying the chain."""
+    row = session.get(AuditHead, 1)
+    return (row.seq, row.hash) if row is not None else (0, GENESIS)
+
+
+def verify(
+    session: Session, key: bytes | None = None, published: tuple[int, str] | None = None
+) -> ChainReport:
+    """Walk the chain; with `published`, also prove it still holds that earlier head."""
+    prev, expected_seq, n, unkeyed, keyed_seen = GENESIS, 1, 0, 0, False
+    at_published: str | None = None
+
+    def bad(seq: int, problem: str) -> ChainReport:
+        return ChainReport(False, n, seq, problem, prev, unkeyed)
+
     for r in session.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars():
         n += 1
         if r.seq != expected_seq:
-            return ChainReport(
-                False, n, expected_seq, f"record {expected_seq} is missing (deleted)"
-            )
+            return bad(expected_seq, f"record {expected_seq} is missing (deleted)")
         if r.prev_hash != prev:
-            return ChainReport(
-                False,
-                n,
+            return bad(
                 r.seq,
                 "does not link to the previous record (inserted or a record before it was deleted)",
             )
-        if record_hash(prev, r) != r.hash:
-            return ChainReport(False, n, r.seq, "content does not match its hash (edited)")
+        if (r.alg or PLAIN) == KEYED:
+            keyed_seen = True
+        elif keyed_seen:
+            return bad(r.seq, "an unkeyed record after keyed ones (written without the audit key)")
+        else:
+            unkeyed += 1
+        try:
+            ok = hmac.compare_digest(record_hash(prev, r, key), r.hash)
+        except LookupError:
+            return bad(r.seq, "keyed record, but no audit key is available to check it")
+        if not ok:
+            return bad(r.seq, "content does not match its hash (edited, or another audit key)")
         prev, expected_seq = r.hash, expected_seq + 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
-        return ChainReport(
-            False,
-            n,
+        if published is not None and r.seq == published[0]:
+            at_published = r.hash
+    row = session.get(AuditHead, 1)
+    if row is not None and (row.seq != expected_seq - 1 or row.hash != prev):
+        return bad(
             expected_seq,
-            f"the chain head says {head.seq} records but "
+            f"the chain head says {row.seq} records but "
             f"{expected_seq - 1} remain (newest records deleted)",
         )
-    if head is None and n:
-        return ChainReport(False, n, 1, "the chain head is missing")
-    return ChainReport(True, n)
+    if row is None and n:
+        return bad(1, "the chain head is missing")
+    if key is not None and n and not keyed_seen:
+        # Every write since the key existed is keyed, so a chain with a key configured but no
+        # keyed record at all was rewritten by someone without the key.
+        return bad(n, "no record is keyed although an audit key is configured (rewritten?)")
+    if published is not None:
+        pn, ph = published
+        if pn > n:
+            return bad(
+                n + 1,
+                f"the published head names {pn} records but only {n} remain "
+                "(truncated and the head moved back)",
+            )
+        if pn > 0 and not hmac.compare_digest(at_published or "", ph):
+            return bad(pn, "record does not match the published head (history rewritten)")
+    return ChainReport(True, n, head_hash=prev, unkeyed=unkeyed)

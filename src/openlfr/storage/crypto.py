@@ -47,6 +47,16 @@ class MasterKey:
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        self._hkdf_ikm = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for another purpose (e.g. the audit chain), independent of this one."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        return HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=f"openlfr {purpose}".encode()
+        ).derive(self._hkdf_ikm)
 
     @classmethod
     def load(cls, key_file: Path | None) -> MasterKey:
@@ -73,6 +83,27 @@ class MasterKey:
             raise KeyUnavailableError(
                 "data key does not open with this master key", source=label
             ) from None
+
+
+def load_key_text(env: str, key_file: Path | None) -> bytes | None:
+    """A 32-byte base64 key from env `env`, else from `key_file`; None when neither exists."""
+    if os.environ.get(env):
+        return _decode_key(os.environ[env], env)
+    if key_file is not None and key_file.is_file():
+        return _decode_key(key_file.read_text(), str(key_file))
+    return None
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Replace `path` atomically with `key` (owner-readable only), fsynced before the rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(base64.b64encode(key).decode() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def new_data_key() -> bytes:

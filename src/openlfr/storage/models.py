@@ -73,6 +73,11 @@ class ModelApprovalRow(Base):
     approval_json: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by: Mapped[str] = mapped_column(String(32))
+    # Separation of duties: an approval counts once a second person countersigned the same
+    # report (its SHA-256 over the canonical JSON).
+    report_digest: Mapped[str | None] = mapped_column(String(64))
+    countersigned_by: Mapped[str | None] = mapped_column(String(32))
+    countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Deployment(Base):
@@ -104,6 +109,9 @@ class Deployment(Base):
     retention_profile: Mapped[str] = mapped_column(String(10))
     compiler_id: Mapped[str | None] = mapped_column(String(32))
     operator_ids_json: Mapped[str] = mapped_column(Text, default="[]")
+    # Authorising officers named on the deployment (besides its creator, authoriser,
+    # countersigners and sign-off officer): who may see, edit and hold its records.
+    officer_ids_json: Mapped[str] = mapped_column(Text, default="[]")
     authoriser_id: Mapped[str | None] = mapped_column(String(32))
     authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     countersigns_json: Mapped[str] = mapped_column(Text, default="[]")
@@ -269,6 +277,9 @@ class AuditRecord(Base):
     after_json: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # "hmac-sha256": keyed with the audit key, which is never in the database; "sha256":
+    # records written before the key existed (or with no key configured).
+    alg: Mapped[str] = mapped_column(String(20), default="sha256")
 
 
 class AuditHead(Base):
@@ -278,6 +289,21 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuthGrant(Base):
+    """A console session or API token, stored as the SHA-256 of the secret (never the secret),
+    so sessions survive a restart and hold across server processes."""
+
+    __tablename__ = "auth_grants"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "session" | "bearer"
+    created_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    idle_s: Mapped[float] = mapped_column(Float, default=0.0)
+    last_seen: Mapped[float] = mapped_column(Float)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 def row_dict(obj: Any, *names: str) -> dict[str, Any]:

@@ -125,20 +125,24 @@ def build_engine(
     *,
     engine: str | None = None,
     max_side: int | None = None,
+    fast: bool = True,
 ) -> FaceEngine:
-    """Build the configured engine: "sface" (default), "dlib", or "onnx" (user model dir)."""
+    """Build the configured engine: "sface" (default), "dlib", or "onnx" (user model dir).
+
+    `fast=False` builds the engine as it was before the throughput work (YuNet in OpenCV's
+    FaceDetectorYN, SFace's weight dequantisation re-run per call): the benchmark's baseline.
+    Both give the same detections and embeddings (tests/integration/vision)."""
     s = settings or VisionSettings()
     name = engine or s.engine
     limits = ImageLimits(max_pixels=s.max_image_pixels, max_bytes=s.max_image_bytes)
     if name == "sface":
         from openlfr.vision.align import ArcFaceAligner
         from openlfr.vision.onnx_embedder import sface_embedder
-        from openlfr.vision.yunet import YuNetDetector
 
         return FaceEngine(
-            YuNetDetector(score_threshold=s.detector_score, max_side=max_side),
+            _yunet(s, max_side, fast),
             ArcFaceAligner(112),
-            sface_embedder(threads=s.threads),
+            sface_embedder(threads=s.threads, fold_qdq=fast),
             min_face_px=s.min_face_px,
             limits=limits,
             name="sface",
@@ -158,7 +162,6 @@ def build_engine(
     if name == "onnx":
         from openlfr.vision.align import ArcFaceAligner
         from openlfr.vision.onnx_embedder import embedder_from_model_dir
-        from openlfr.vision.yunet import YuNetDetector
 
         if s.model_dir is None:
             raise ModelError(
@@ -166,7 +169,7 @@ def build_engine(
             )
         emb = embedder_from_model_dir(s.model_dir, threads=s.threads)
         return FaceEngine(
-            YuNetDetector(score_threshold=s.detector_score, max_side=max_side),
+            _yunet(s, max_side, fast),
             ArcFaceAligner(emb.spec.input_size),
             emb,
             min_face_px=s.min_face_px,
@@ -174,6 +177,18 @@ def build_engine(
             name="onnx",
         )
     raise ModelError(f"unknown engine {name!r} (choose sface, dlib or onnx)")
+
+
+def _yunet(s: VisionSettings, max_side: int | None, fast: bool) -> Detector:
+    if fast:
+        from openlfr.vision.yunet_ort import YuNetOrtDetector
+
+        # One thread: on the 2-core target the other core decodes video, and onnxruntime's
+        # spinning worker threads lose badly on a busy machine (bench/detectors.py).
+        return YuNetOrtDetector(score_threshold=s.detector_score, max_side=max_side, threads=1)
+    from openlfr.vision.yunet import YuNetDetector
+
+    return YuNetDetector(score_threshold=s.detector_score, max_side=max_side)
 
 
 def cosine_scores(a: FloatArray, b: FloatArray) -> FloatArray:

@@ -4,7 +4,6 @@ model the user puts in a configured model directory.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import onnxruntime as ort
 from openlfr.errors import ModelError
 from openlfr.vision import models
 from openlfr.vision.contract import EmbeddingContract, FloatArray, l2_normalise
+from openlfr.vision.onnx_session import session
 from openlfr.vision.types import Image
 
 
@@ -50,25 +50,29 @@ def _prune_graph(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def make_session(path: Path, threads: int = 0) -> ort.InferenceSession:
+def make_session(path: Path, threads: int = 0, *, fold_qdq: bool = True) -> ort.InferenceSession:
+    """`fold_qdq`: weight DequantizeLinear nodes folded at load (onnx_session.py); False is the
+    old behaviour, kept for the benchmark's same-run baseline."""
     try:
         model = _prune_graph(onnx.load(str(path)))
     except Exception as exc:  # onnx raises several unrelated types for a bad file
         raise ModelError(f"cannot parse ONNX model ({exc})", source=str(path)) from exc
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return session(model, threads, fold_qdq=fold_qdq)
 
 
 class OnnxEmbedder:
     def __init__(
-        self, path: Path, spec: OnnxEmbedderSpec, *, threads: int = 0, batch: int = 32
+        self,
+        path: Path,
+        spec: OnnxEmbedderSpec,
+        *,
+        threads: int = 0,
+        batch: int = 32,
+        fold_qdq: bool = True,
     ) -> None:
         self.spec = spec
         self.batch = batch
-        self.session = make_session(path, threads)
+        self.session = make_session(path, threads, fold_qdq=fold_qdq)
         self._input = self.session.get_inputs()[0].name
         outputs = [o.name for o in self.session.get_outputs()]
         if spec.output_name and spec.output_name not in outputs:
@@ -119,8 +123,8 @@ SFACE_SPEC = OnnxEmbedderSpec(
 )
 
 
-def sface_embedder(threads: int = 0) -> OnnxEmbedder:
-    return OnnxEmbedder(models.resolve("sface"), SFACE_SPEC, threads=threads)
+def sface_embedder(threads: int = 0, *, fold_qdq: bool = True) -> OnnxEmbedder:
+    return OnnxEmbedder(models.resolve("sface"), SFACE_SPEC, threads=threads, fold_qdq=fold_qdq)
 
 
 def embedder_from_model_dir(

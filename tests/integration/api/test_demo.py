@@ -19,9 +19,11 @@ def test_demo_world_raises_an_alert(tmp_path: Path, monkeypatch: object) -> None
     import os
 
     os.environ.pop("OPENLFR_MASTER_KEY", None)
-    b = bootstrap(Settings(data_dir=tmp_path, database_url=None))
+    b = bootstrap(Settings(data_dir=tmp_path, database_url=None, key_dir=tmp_path / "keys"))
     assert b.admin_password and b.key_created and b.key_file.is_file()
-    assert bootstrap(Settings(data_dir=tmp_path)).admin_password is None  # printed once only
+    assert (
+        bootstrap(Settings(data_dir=tmp_path, key_dir=tmp_path / "keys")).admin_password is None
+    )  # printed once only
     engine = build_engine()
     world = prepare(b.service, b.admin_password, engine)
     text = instructions("http://127.0.0.1:8000", world, tmp_path)

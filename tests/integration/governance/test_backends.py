@@ -16,13 +16,19 @@ from tests.unit.governance._support import live, make_world, template
 def test_chain_stays_linear_under_concurrent_writers(db_url: str) -> None:
     w = make_world(db_url)
     errors: list[BaseException] = []
+    key = w.svc.ctx.audit_key()  # every writer keys its records, as the service does
 
     def writer(n: int) -> None:
         try:
             for i in range(10):
                 with w.svc.ctx.factory() as s, s.begin():
                     audit.append(
-                        s, at=w.clock(), actor=f"t{n}", action="test.write", subject=f"n:{i}"
+                        s,
+                        at=w.clock(),
+                        actor=f"t{n}",
+                        action="test.write",
+                        subject=f"n:{i}",
+                        key=key,
                     )
         except BaseException as e:  # reported below: a thread's exception is otherwise lost
             errors.append(e)

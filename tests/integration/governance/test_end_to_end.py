@@ -19,7 +19,14 @@ from openlfr.errors import CameraNotAllowedError
 from openlfr.pipeline.sources import PyAVSource
 from openlfr.services.run import run_deployment
 from openlfr.vision.engine import FaceEngine, default_threshold
-from tests.unit.governance._support import T0, approval_for, full_fields, make_world
+from tests.unit.governance._support import (
+    KEY,
+    T0,
+    approval_for,
+    approve_model,
+    full_fields,
+    make_world,
+)
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -40,7 +47,11 @@ def _cli(url: str, *args: str) -> tuple[int, str]:
     app = typer.Typer()
     governance.register(app)
     get_settings.cache_clear()
-    res = CliRunner().invoke(app, list(args), env={"OPENLFR_DATABASE_URL": url})
+    import base64
+
+    # The CLI needs the same master key: the audit chain's key is derived from it here.
+    env = {"OPENLFR_DATABASE_URL": url, "OPENLFR_MASTER_KEY": base64.b64encode(KEY).decode()}
+    res = CliRunner().invoke(app, list(args), env=env)
     get_settings.cache_clear()
     return res.exit_code, res.output
 
@@ -55,7 +66,7 @@ def test_lawful_deployment_end_to_end(
     w = make_world(db_url)
     svc, contract = w.svc, sface_engine.contract
     threshold = default_threshold(contract)
-    svc.approvals.record_model_approval(w.admin, approval_for(contract, floor=threshold - 0.05))
+    approve_model(w, approval_for(contract, floor=threshold - 0.05))
     dep = svc.deployments.create_deployment(
         w.ao1,
         "Arcade",

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from openlfr.matching import Watchlist
-from openlfr.pipeline import MemoryAlertSink, Pipeline, PipelineConfig, PyAVSource
+from openlfr.pipeline import (
+    CameraJob,
+    MemoryAlertSink,
+    MultiCameraRunner,
+    Pipeline,
+    PipelineConfig,
+    PyAVSource,
+)
 from openlfr.vision.engine import FaceEngine, default_threshold
 from openlfr.vision.types import Image
 
@@ -50,3 +57,40 @@ def test_a_subject_enrolled_from_the_first_second_is_alerted_later_and_nobody_el
     a = sink.alerts[0]
     assert a.media_s >= 1.0 and a.score >= s.threshold and a.latency_ms >= 0
     assert a.probe_crop_jpeg[:3] == b"\xff\xd8\xff" and a.scene_jpeg[:3] == b"\xff\xd8\xff"
+    assert a.n_shots >= 2
+
+
+def test_two_cameras_share_one_embedder_on_real_footage(
+    video_path: Path, sface_engine: FaceEngine, lfw_watchlist: Watchlist, mated_crop: Image
+) -> None:
+    """Two cameras in one process over one batching embedder: the camera whose list has the
+    mated subject alerts on it, the one with only the 1,000 LFW people alerts on nobody."""
+    enrolled = sface_engine.face_from_image(mated_crop, select="strict", source="mated-crop")
+    lfw_ids, lfw_vecs = lfw_watchlist.rows()
+    with_mated = Watchlist(
+        [*lfw_ids, "mated-subject"],
+        np.vstack([lfw_vecs, enrolled.template.vector[None, :]]),
+        sface_engine.contract,
+    )
+    sinks = {"cam-a": MemoryAlertSink(), "cam-b": MemoryAlertSink()}
+    jobs = [
+        CameraJob(
+            PyAVSource(str(video_path), start_s=1.0),
+            with_mated,
+            sinks["cam-a"],
+            PipelineConfig(camera_id="cam-a"),
+        ),
+        CameraJob(
+            PyAVSource(str(video_path)),
+            lfw_watchlist,
+            sinks["cam-b"],
+            PipelineConfig(camera_id="cam-b"),
+        ),
+    ]
+    r = MultiCameraRunner(sface_engine, jobs).run()
+    assert not r.errors
+    assert [a.subject_id for a in sinks["cam-a"].alerts] == ["mated-subject"]
+    assert sinks["cam-a"].alerts[0].camera_id == "cam-a"
+    assert sinks["cam-b"].alerts == []
+    total = sum(s.counters.embeddings for s in r.summaries.values())
+    assert r.batching.chips == total > 0 and r.batching.calls <= total

@@ -22,7 +22,14 @@ from openlfr.api import create_app
 from openlfr.config.governance import GovernanceSettings
 from openlfr.pipeline import PipelineConfig, QualityGate
 from openlfr.vision.mock import MOCK_CONTRACT, mock_engine
-from tests.unit.governance._support import PASSWORD, World, approval_for, full_fields, make_world
+from tests.unit.governance._support import (
+    PASSWORD,
+    World,
+    approval_for,
+    approve_model,
+    full_fields,
+    make_world,
+)
 from tests.unit.pipeline.conftest import RED, ListSource, scene
 
 CAMERA = "cam-1"
@@ -34,6 +41,8 @@ ROLE_USER = {
     "operator": "op1",
     "auditor": "dpo",
 }
+METRICS_TOKEN = "test-scrape-token-0123456789"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 MOCK_PIPELINE = PipelineConfig(detect_stride=1, gate=QualityGate(min_sharpness=0.0))
 
 
@@ -55,12 +64,13 @@ def walking_source(colour: tuple[int, int, int] = RED, n: int = 40) -> ListSourc
 def world(tmp: Path) -> World:
     settings = GovernanceSettings(quality_reject_below=0.0, quality_flag_below=0.0)
     w = make_world(f"sqlite:///{tmp / 'api.sqlite3'}", settings=settings)
-    w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+    approve_model(w, approval_for(MOCK_CONTRACT))
     return w
 
 
 def app_for(w: World, **kw: Any) -> FastAPI:
     kw.setdefault("sources", {CAMERA: walking_source})
+    kw.setdefault("metrics_token", METRICS_TOKEN)
     return create_app(
         w.svc,
         engine_factory=mock_engine,
@@ -148,4 +158,4 @@ def running_server(app: FastAPI) -> Iterator[str]:
         sock.close()
 
 
-__all__ = ["PASSWORD", "ROLE_USER", "timedelta"]
+__all__ = ["METRICS", "PASSWORD", "ROLE_USER", "timedelta"]

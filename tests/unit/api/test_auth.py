@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from openlfr.api.auth import GrantStore, LoginThrottle
-from openlfr.governance.deployment import Actor
-from openlfr.governance.vocab import Role
 from tests.unit.api._support import PASSWORD, token
+from tests.unit.governance._support import World
 
 
 def _login(client: TestClient, user: str, password: str = PASSWORD) -> dict[str, str]:
@@ -53,22 +52,38 @@ def test_failed_logins_are_throttled_and_audited(client: TestClient) -> None:
     assert len(fails) == 5 and all("wrong" not in str(a) for a in fails)
 
 
-def test_throttle_window_and_keys() -> None:
-    now = [0.0]
-    t = LoginThrottle(max_failures=2, max_failures_per_address=2, window_s=10, clock=lambda: now[0])
-    t.failed("a", "1.1.1.1")
-    t.failed("a", "1.1.1.1")
-    assert t.retry_after("a", "2.2.2.2") == 10  # the account, from anywhere
-    assert t.retry_after("b", "1.1.1.1") == 10  # the address, for any account
-    now[0] = 10.0
-    assert t.retry_after("a", "1.1.1.1") == 0
+def _fail(t: LoginThrottle, user: str, addr: str) -> float:
+    r, wait = t.reserve(user, addr)
+    if r is None:
+        return wait
+    t.release(r, ok=False)
+    return 0.0
 
 
-def test_grants_expire_when_idle() -> None:
+def test_throttle_backs_off_per_address_and_username() -> None:
     now = [0.0]
-    g = GrantStore(session_idle_s=5, clock=lambda: now[0])
-    a = Actor("u", "u", frozenset({Role.OPERATOR}))
-    tok, _ = g.new_session(a)
+    t = LoginThrottle(
+        max_failures=2, backoff_s=1.0, lock_addresses=3, window_s=100, clock=lambda: now[0]
+    )
+    assert _fail(t, "a", "1.1.1.1") == 0 and _fail(t, "a", "1.1.1.1") == 0
+    assert t.retry_after("a", "1.1.1.1") == 1.0  # back-off starts at 1 s
+    assert t.retry_after("a", "2.2.2.2") == 0  # the account from elsewhere: not locked
+    assert t.retry_after("b", "1.1.1.1") == 0  # another account from this address
+    now[0] = 1.0
+    assert _fail(t, "a", "1.1.1.1") == 0
+    assert t.retry_after("a", "1.1.1.1") == 2.0  # and doubles
+    # Failures from many addresses lock the account for everyone until they age out.
+    _fail(t, "a", "2.2.2.2")
+    _fail(t, "a", "3.3.3.3")
+    assert t.retry_after("a", "4.4.4.4") == 99
+    now[0] = 101.0
+    assert t.retry_after("a", "4.4.4.4") == 0
+
+
+def test_grants_expire_when_idle(w: World) -> None:
+    now = [0.0]
+    g = GrantStore(w.svc.ctx.factory, session_idle_s=5, clock=lambda: now[0])
+    tok, _ = g.new_session(w.op1)
     assert g.lookup(tok, "session") is not None
     assert g.lookup(tok, "bearer") is None  # a session cookie is not a bearer token
     now[0] = 6.0

@@ -44,7 +44,8 @@ def test_only_the_lists_compiler_adds_photos_and_counts_show(client: TestClient,
     )
     assert r.status_code == 201, r.text
     r = _photo(client, eid, "compiler2")
-    assert r.status_code == 409 and "not this deployment's watchlist compiler" in r.text
+    # Another deployment's compiler is refused outright (deployment scoping, issue 10).
+    assert r.status_code == 403 and "not assigned to this deployment" in r.text
     for who in ("op1", "ao1", "dpo", "admin"):
         assert _photo(client, eid, who).status_code == 403, who
 
@@ -73,7 +74,7 @@ def test_only_the_lists_compiler_adds_photos_and_counts_show(client: TestClient,
     pid = body["id"]
     other = token(client, "compiler2")
     r = client.delete(f"/api/v1/watchlist/photos/{pid}", params={"reason": "x"}, headers=other)
-    assert r.status_code == 409
+    assert r.status_code == 403  # another deployment's compiler (issue 10)
     r = client.delete(f"/api/v1/watchlist/photos/{pid}", params={"reason": "x"}, headers=ao1)
     assert r.status_code == 403
     r = client.delete(f"/api/v1/watchlist/photos/{pid}", params={"reason": "wrong"}, headers=comp)

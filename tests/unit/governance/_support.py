@@ -165,13 +165,23 @@ def full_fields(**over: Any) -> dict[str, Any]:
         public_notice_at=T0 - timedelta(days=2),
         compiler="compiler",
         operators=["op1", "op2"],
+        officers=["ao2"],  # a second authorising officer named on it (sign-off, countersign)
     )
     f.update(over)
     return f
 
 
+def approve_model(w: World, approval: ModelApproval | None = None) -> None:
+    """Record (admin) and countersign (ao2) a model approval: only then does it count."""
+    a = approval or approval_for(MOCK_CONTRACT)
+    w.svc.approvals.record_model_approval(w.admin, a)
+    from openlfr.services.approvals import report_digest
+
+    w.svc.approvals.countersign(w.ao2, a.contract_id, report_digest(a))
+
+
 def draft(w: World, **over: Any) -> str:
-    w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+    approve_model(w)
     return w.svc.deployments.create_deployment(w.ao1, "Cardiff centre", **full_fields(**over))
 
 

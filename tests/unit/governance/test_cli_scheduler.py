@@ -20,6 +20,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     from openlfr.config.settings import get_settings
 
     monkeypatch.setenv("OPENLFR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENLFR_KEY_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
     monkeypatch.setenv("OPENLFR_NEW_PASSWORD", PASSWORD)
     monkeypatch.delenv("OPENLFR_DATABASE_URL", raising=False)
@@ -45,7 +46,7 @@ def test_cli_refuses_with_clear_messages(cli: CliRunner, tmp_path: Path) -> None
     assert run(cli, "keys", "init")[0] == 0
     code, out = run(cli, "keys", "init")
     assert code == 2 and "refusing to overwrite" in out
-    assert (tmp_path / "master.key").exists()
+    assert (tmp_path / "keys" / "master.key").exists()  # apart from the data directory
     code, out = run(cli, "user", "add", "root", "--role", "operator")
     assert code == 2 and "first user must be an administrator" in out
     assert run(cli, "user", "add", "root", "--role", "administrator")[0] == 0
@@ -82,7 +83,7 @@ def test_cli_refuses_with_clear_messages(cli: CliRunner, tmp_path: Path) -> None
         cli, "deployment", "update", dep, "--user", "ao", "--set", "starts_at=2099-01-01"
     )
     assert code == 2 and "needs a time zone" in out
-    code, out = run(cli, "deployment", "show", dep)
+    code, out = run(cli, "deployment", "show", dep, "--user", "ao")
     assert code == 0 and '"cam-2"' in out
     code, out = run(cli, "report", "notice", dep, "--format", "html")
     assert code == 0 and "Leeds" in out and "signs at every approach" in out
@@ -138,7 +139,12 @@ def test_cli_entry_photos_and_expected_hits(
         svc.accounts.create_user(admin, name, PASSWORD, [role])
     for name in ("op1", "op2"):
         svc.accounts.create_user(admin, name, PASSWORD, ["operator"])
+    from openlfr.services.approvals import report_digest
+
     svc.approvals.record_model_approval(admin, approval_for(MOCK_CONTRACT))
+    svc.approvals.countersign(  # a second person: only then does the approval count
+        svc.accounts.actor("ao2"), MOCK_CONTRACT.id, report_digest(approval_for(MOCK_CONTRACT))
+    )
     ao1, comp = svc.accounts.actor("ao1"), svc.accounts.actor("compiler")
     from datetime import UTC, datetime, timedelta
 
@@ -161,7 +167,7 @@ def test_cli_entry_photos_and_expected_hits(
     assert code == 0 and "single_photo" in out and "1 of 1 entries have a single photo" in out
     add = ("watchlist", "add-photo", eid, str(photo), "--captured-on", "2024-02-01")
     code, out = run(cli, *add, "--user", "compiler2")
-    assert code == 2 and "not this deployment's watchlist compiler" in out
+    assert code == 2 and "compiler2 is not assigned to this deployment" in out
     code, out = run(cli, *add, "--user", "op1")
     assert code == 2 and "not a watchlist compiler" in out
     code, out = run(cli, *add, "--user", "compiler")
@@ -176,6 +182,6 @@ def test_cli_entry_photos_and_expected_hits(
     assert code == 0 and "found if they pass a camera: 59%" in out, out
     pid = svc.entry_photos.photos(comp, eid)[1]["id"]
     code, out = run(cli, "watchlist", "remove-photo", pid, "--reason", "x", "--user", "compiler2")
-    assert code == 2 and "not this deployment's watchlist compiler" in out
+    assert code == 2 and "compiler2 is not assigned to this deployment" in out
     code, out = run(cli, "watchlist", "remove-photo", pid, "--reason", "x", "--user", "compiler")
     assert code == 0 and "removed" in out

@@ -70,7 +70,11 @@ def test_only_this_deployments_compiler_adds_photos(world: World) -> None:
     other = draft(world, compiler="compiler2")
     add_entries(world, other, 1, by=world.compiler2)
     t = near(template(0), 1)
-    for who in (world.compiler2, world.op1, world.ao2, world.dpo):
+    with pytest.raises(PermissionDeniedError, match="compiler2 is not assigned"):
+        world.svc.entry_photos.add_photo(
+            world.compiler2, eid, PhotoProposal(date(2024, 1, 1), 0.8), t, b"x"
+        )
+    for who in (world.op1, world.ao2, world.dpo):
         with pytest.raises(RuleViolation, match="compiler"):
             world.svc.entry_photos.add_photo(
                 who, eid, PhotoProposal(date(2024, 1, 1), 0.8), t, b"x"
@@ -80,7 +84,7 @@ def test_only_this_deployments_compiler_adds_photos(world: World) -> None:
             world.compiler, "nope", PhotoProposal(date(2024, 1, 1), 0.8), t, b"x"
         )
     pid = add_photo(world, eid, t)
-    with pytest.raises(RuleViolation, match="compiler"):
+    with pytest.raises(PermissionDeniedError, match="compiler2 is not assigned"):
         world.svc.entry_photos.remove_photo(world.compiler2, pid, "not mine")
     with pytest.raises(PermissionDeniedError):
         world.svc.entry_photos.photos(world.admin, eid)

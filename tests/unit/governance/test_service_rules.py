@@ -67,10 +67,10 @@ def test_authorise_lists_every_missing_item(world: World) -> None:
 
 
 def test_authoriser_cannot_be_operator_or_compiler(world: World) -> None:
-    dep = draft(world, operators=["multi"])
+    dep = draft(world, operators=["multi"], officers=["multi"])
     with pytest.raises(RuleViolation, match="authorising officer cannot also be an operator"):
         world.svc.deployments.authorise(world.multi, dep)
-    dep2 = draft(world, compiler="multi")
+    dep2 = draft(world, compiler="multi", officers=["multi"])
     with pytest.raises(RuleViolation, match="cannot also be the watchlist compiler"):
         world.svc.deployments.authorise(world.multi, dep2)
 
@@ -204,9 +204,8 @@ def test_uncategorised_entry_refused_and_nothing_stored(world: World) -> None:
 
 def test_only_the_deployments_compiler_adds(world: World) -> None:
     dep = draft(world)
-    with pytest.raises(
-        RuleViolation, match="compiler2 is not this deployment's watchlist compiler"
-    ):
+    # Deployment scoping (issue 10): another deployment's compiler is refused outright.
+    with pytest.raises(PermissionDeniedError, match="compiler2 is not assigned"):
         add_entries(world, dep, 1, by=world.compiler2)
     with pytest.raises(RuleViolation, match="op1 is not a watchlist compiler"):
         add_entries(world, dep, 1, by=world.op1)
@@ -214,7 +213,7 @@ def test_only_the_deployments_compiler_adds(world: World) -> None:
 
 def test_compiler_cannot_sign_off_own_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
     w = make_world(f"sqlite:///{tmp_path / 's.sqlite3'}")
-    dep = draft(w, compiler="multi")
+    dep = draft(w, compiler="multi", officers=["ao2", "multi"])
     add_entries(w, dep, 2, by=w.multi)
     with pytest.raises(RuleViolation, match="a compiler cannot sign off their own watchlist"):
         w.svc.watchlists.sign_off(w.multi, dep)
@@ -409,7 +408,12 @@ def test_subject_access_and_erasure(world: World) -> None:
     hits = world.svc.subject_rights.subject_access(world.dpo, template(2), threshold=0.9)
     assert {(h.kind, h.id) for h in hits} == {("alert", aid), ("watchlist_entry", ids[2])}
     assert world.svc.subject_rights.subject_access(world.dpo, template(99), threshold=0.9) == []
-    n = world.svc.subject_rights.erase(world.dpo, hits, "erasure request 2026/17")
+    found = world.svc.subject_rights.search(world.dpo, template(2), threshold=0.9)
+    req = world.svc.subject_rights.request_erasure(
+        world.dpo, found.id, None, "erasure request 2026/17"
+    )
+    dpo2 = world.svc.accounts.create_user(world.admin, "dpo2", PASSWORD, ["auditor"])
+    n = world.svc.subject_rights.approve_erasure(dpo2, req)
     assert n == {"alerts": 1, "watchlist_entries": 1}
     assert world.svc.alerts.alerts(world.dpo, dep) == []
     assert world.svc.watchlists.was_on_list(world.dpo, dep, ids[2])["state"] == "destroyed"  # type: ignore[index]

@@ -41,13 +41,33 @@ def test_quality_gate() -> None:
 
 
 def test_shot_policy() -> None:
-    p = ShotPolicy(max_embeddings=3, min_shots=2, min_gain=0.05, min_gap_updates=2)
-    assert p.want(0.5, 0, 0.0, 0)
-    assert not p.want(0.9, 1, 0.5, 1)  # too soon after the last shot
-    assert p.want(0.48, 1, 0.5, 2)  # evidence shot, about as good
-    assert not p.want(0.52, 2, 0.5, 2)  # enough evidence, not better enough
-    assert p.want(0.6, 2, 0.5, 2)  # clearly better
-    assert not p.want(0.99, 3, 0.5, 9)  # budget spent
+    p = ShotPolicy(
+        max_shots=3, max_embeddings=4, min_gain=0.05, min_gap_updates=2, evidence_ratio=0.8
+    )
+    assert p.choose(0.5, [], 0, 0) == "add"
+    assert p.choose(0.9, [0.5], 1, 1) is None  # too soon after the last shot
+    assert p.choose(0.42, [0.5], 2, 1) == "add"  # a further shot, within 0.8 of the best
+    assert p.choose(0.38, [0.5], 2, 1) is None  # too poor beside the best
+    assert p.choose(0.45, [0.5, 0.42], 2, 2) == "add"  # K not reached yet
+    assert p.choose(0.46, [0.5, 0.42, 0.45], 2, 3) is None  # K held, not better enough
+    assert p.choose(0.48, [0.5, 0.42, 0.45], 2, 3) == "replace"  # beats the worst by 0.05
+    assert p.choose(0.99, [0.5, 0.48, 0.45], 9, 4) is None  # embedding budget spent
+
+
+def test_track_evidence_replaces_its_worst_shot_and_clears() -> None:
+    from openlfr.pipeline.evidence import TrackEvidence
+
+    rng = np.random.default_rng(1)
+    v = l2_normalise(rng.standard_normal((3, MOCK_CONTRACT.dim)).astype(np.float32))
+    ev = TrackEvidence(0, 0)
+    ev.add(v[0], 0.5, 1, "add")
+    ev.add(v[1], 0.4, 3, "add")
+    ev.add(v[2], 0.6, 5, "replace")
+    assert ev.qualities == [0.5, 0.6] and np.array_equal(ev.shots[1], v[2])
+    assert ev.embedded == 3 and ev.last_shot_update == 5
+    assert np.linalg.norm(ev.probe(True)) == pytest.approx(1.0)
+    ev.clear()
+    assert ev.shots == [] and ev.qualities == []
 
 
 def test_probe_fusion_and_decisions() -> None:

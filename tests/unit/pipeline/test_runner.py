@@ -106,6 +106,9 @@ def test_should_stop_and_camera_hook(engine) -> None:  # type: ignore[no-untyped
         ListSource(walking(30, (20, 40, RED))), should_stop=stop
     )
     assert s.stopped_by == "should_stop" and s.counters.frames_processed == 5
+    # The frame taken when the stop came was delivered and not processed: it counts as dropped.
+    c = s.counters
+    assert c.dropped_frames >= 1 and c.frames == c.frames_processed + c.dropped_frames
     pipe = Pipeline(engine, wl, MemoryAlertSink(), CFG, camera_allowed=lambda cam: cam == "other")
     with pytest.raises(CameraNotAuthorisedError):
         pipe.run(ListSource(walking(3, (20, 40, RED))))
@@ -166,3 +169,41 @@ def test_snapshot_pixelates_faces_only_the_snapshot_detector_found(engine) -> No
     # Pixelated: flat blocks instead of noise.
     assert float(np.abs(np.diff(region, axis=1)).mean()) < 5.0
     assert float(np.abs(np.diff(noise.astype(np.float32), axis=1)).mean()) > 15.0
+
+
+def test_async_and_sync_embedding_decide_alike(engine) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    frames = walking(30, (20, 40, RED), (200, 150, BLUE))
+    out = []
+    for async_embed in (True, False):
+        sink = MemoryAlertSink()
+        s = Pipeline(
+            engine, watchlist_of(engine, alice=RED), sink, replace(CFG, async_embed=async_embed)
+        ).run(ListSource(frames))
+        c = s.counters
+        out.append(([a.subject_id for a in sink.alerts], c.tracks, c.embeddings))
+        assert c.embeddings <= c.tracks * CFG.shots.max_embeddings and not c.stages["embed"] < 0
+    # The shots a busy track skips depend on thread timing; the decisions do not.
+    assert out[0][:2] == out[1][:2] and out[0][0] == ["alice"]
+
+
+def test_frames_off_the_stride_are_never_converted(engine) -> None:  # type: ignore[no-untyped-def]
+    from openlfr.pipeline.frame import Frame
+
+    images = walking(12, (20, 40, RED))
+    converted: list[int] = []
+
+    class Lazy(ListSource):
+        def frames(self):  # type: ignore[no-untyped-def]
+            for i, img in enumerate(self.images):
+                yield Frame(
+                    i, None, 0.0, i / 25, convert=lambda i=i, img=img: converted.append(i) or img
+                )
+
+    cfg = PipelineConfig(threshold=0.9, detect_stride=3, gate=CFG.gate)
+    s = Pipeline(engine, watchlist_of(engine, alice=RED), MemoryAlertSink(), cfg).run(Lazy(images))
+    assert converted == [0, 3, 6, 9]
+    st = s.counters.stages
+    assert {"decode", "detect", "embed", "embed_wait", "convert", "other"} <= set(st)
+    assert st["detect_ms_per_frame"] >= 0 and s.to_dict()["stages"] == st

@@ -53,3 +53,15 @@ class NewUserOut(BaseModel):
     username: str
     roles: list[Role]
     one_time_password: str = Field(description="Shown once; the user should change it")
+
+
+class RolesIn(BaseModel):
+    roles: list[Role] = Field(min_length=1, max_length=5)
+
+
+class DeactivateIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PasswordResetOut(BaseModel):
+    one_time_password: str = Field(description="Shown once; opens only the password change")

@@ -40,10 +40,22 @@ class DeploymentFields(BaseModel):
     operators: list[str] | SkipJsonSchema[None] = Field(
         default=None, max_length=64, description="usernames"
     )
+    officers: list[str] | SkipJsonSchema[None] = Field(
+        default=None,
+        max_length=16,
+        description="usernames of further authorising officers named on it (countersign, "
+        "sign-off, legal holds); its creator, authoriser and signatories are officers anyway",
+    )
     signage: dict[str, bool] | SkipJsonSchema[None] = None
 
     @field_validator(
-        "cameras", "watchlist_size_cap", "retention_profile", "operators", "signage", mode="before"
+        "cameras",
+        "watchlist_size_cap",
+        "retention_profile",
+        "operators",
+        "officers",
+        "signage",
+        mode="before",
     )
     @classmethod
     def _not_null(cls, v: object) -> object:
@@ -88,6 +100,7 @@ class DeploymentOut(BaseModel):
     no_notice_reason: str | None
     compiler_id: str | None
     operator_ids: list[str]
+    officer_ids: list[str] = []
     authoriser_id: str | None
     authorised_at: datetime | None
     started_at: datetime | None

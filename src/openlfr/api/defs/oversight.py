@@ -40,9 +40,22 @@ class SubjectHitIn(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class SubjectSearchOut(BaseModel):
+    search_id: int = Field(description="The recorded search: erasure acts on its hits only")
+    hits: list[SubjectHitOut]
+
+
 class EraseIn(BaseModel):
-    hits: list[SubjectHitIn] = Field(min_length=1, max_length=1000)
+    search_id: int = Field(ge=1, le=2**62, description="From POST /subject-access")
+    hit_ids: list[str] | None = Field(
+        default=None, max_length=1000, description="Hits of that search to erase (default: all)"
+    )
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class ErasureRequestOut(BaseModel):
+    request_id: int = Field(description="A second auditor approves it: POST .../approve")
+    status: Literal["pending_approval"] = "pending_approval"
 
 
 class EraseOut(BaseModel):
@@ -70,3 +83,5 @@ class ApprovalOut(BaseModel):
     contract_id: str
     validated_min_threshold: float
     default_threshold: float
+    status: str = Field(default="approved", description="pending_countersignature | approved")
+    report_digest: str = Field(default="", description="SHA-256 of the report's canonical JSON")

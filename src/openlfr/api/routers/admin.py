@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 
 from openlfr.api.defs.auth import NewUserOut, UserIn, UserOut
 from openlfr.api.defs.common import ERROR_RESPONSES
@@ -12,6 +12,7 @@ from openlfr.eval.approval import ModelApproval
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.accounts import random_password
+from openlfr.services.approvals import report_digest
 
 router = APIRouter(prefix="/api/v1", tags=["administration"], responses=ERROR_RESPONSES)
 ADMIN = (Role.ADMINISTRATOR,)
@@ -36,29 +37,69 @@ def create_user(
     )
 
 
+def _approval(report: dict[str, Any]) -> ModelApproval:
+    import json
+
+    try:
+        return ModelApproval.from_report_json(json.dumps(report))
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"not an openlfr evaluation report: {e}") from None
+
+
+APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
+
+
 @router.post(
     "/models/approvals",
     response_model=ApprovalOut,
-    status_code=201,
-    openapi_extra=roles_doc(*ADMIN),
-    summary="Record a model approval from an `openlfr eval` report (JSON body)",
+    status_code=202,
+    openapi_extra=roles_doc(*APPROVERS),
+    summary="Record a model approval from an `openlfr eval` report (JSON body); it counts once "
+    "a second person countersigns the same report",
 )
 def approve_model(
     request: Request,
     report: dict[str, Any] = Body(...),
-    actor: Actor = Depends(require(*ADMIN)),
+    actor: Actor = Depends(require(*APPROVERS)),
 ) -> ApprovalOut:
-    import json
-
-    try:
-        approval = ModelApproval.from_report_json(json.dumps(report))
-    except (KeyError, TypeError) as e:
-        raise ValueError(f"not an openlfr evaluation report: {e}") from None
-    get_ctx(request).service.approvals.record_model_approval(actor, approval)
+    approval = _approval(report)
+    status = get_ctx(request).service.approvals.record_model_approval(
+        actor, approval, report_digest(report)
+    )
     return ApprovalOut(
         contract_id=approval.contract_id,
         validated_min_threshold=approval.validated_min_threshold,
         default_threshold=approval.default_threshold,
+        status=status,
+        report_digest=report_digest(report),
+    )
+
+
+@router.post(
+    "/models/approvals/{contract_id}/countersign",
+    response_model=ApprovalOut,
+    openapi_extra=roles_doc(*APPROVERS),
+    summary="Countersign a recorded model approval: the same report (its SHA-256 is checked), "
+    "by someone other than who recorded it",
+)
+def countersign_model(
+    request: Request,
+    contract_id: str = Path(min_length=1, max_length=200),
+    report: dict[str, Any] = Body(...),
+    actor: Actor = Depends(require(*APPROVERS)),
+) -> ApprovalOut:
+    approval = _approval(report)
+    if approval.contract_id != contract_id:
+        raise ValueError("the report is about another model")
+    status = get_ctx(request).service.approvals.countersign(
+        actor, contract_id, report_digest(report)
+    )
+    return ApprovalOut(
+        contract_id=contract_id,
+        validated_min_threshold=approval.validated_min_threshold,
+        default_threshold=approval.default_threshold,
+        status=status,
+        report_digest=report_digest(report),
     )
 
 

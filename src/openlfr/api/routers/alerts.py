@@ -19,7 +19,8 @@ from openlfr.api.defs.alerts import (
     ReviewOut,
 )
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
-from openlfr.api.deps import get_ctx, require, roles_doc
+from openlfr.api.deps import get_ctx, grant_of, require, roles_doc
+from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState, Role
 
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=ERROR_RESPONSES)
 LIST = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
 EVIDENCE = (Role.OPERATOR, Role.AUDITOR)
 OP = (Role.OPERATOR,)
-HOLD = (Role.AUTHORISING_OFFICER, Role.AUDITOR)
+HOLD = (Role.AUTHORISING_OFFICER,)  # the deployment's own officers (service checks which)
 
 
 def _alert_out(deployment_id: str, a: dict[str, Any]) -> AlertOut:
@@ -45,7 +46,6 @@ def alerts(
     actor: Actor = Depends(require(*LIST)),
 ) -> list[AlertOut]:
     svc = get_ctx(request).service
-    svc.deployments.deployment(deployment_id)
     return [_alert_out(deployment_id, a) for a in svc.alerts.alerts(actor, deployment_id)]
 
 
@@ -125,15 +125,29 @@ def legal_hold(
     return OkOut()
 
 
-def _live_alerts(request: Request, actor: Actor, deployment_id: str | None) -> list[dict[str, Any]]:
+def _still_allowed(request: Request, actor: Actor) -> Actor | None:
+    """The stream's user as of now (roles re-read), or None once the grant is gone."""
+    g = grant_of(request)
+    if g is None or g.actor.id != actor.id or not any(g.actor.has(r) for r in LIST):
+        return None
+    return g.actor
+
+
+def _live_alerts(
+    request: Request, actor: Actor, deployment_id: str | None
+) -> list[dict[str, Any]] | None:
+    """Alerts of the live deployments `actor` may watch; None when a named one is no longer."""
     svc = get_ctx(request).service
+    mine = set(svc.access.ids(actor, Access.ALERTS))
     if deployment_id:
+        if deployment_id not in mine:
+            return None
         ids = [deployment_id]
     else:
         ids = [
             d["id"]
             for d in svc.deployments.deployments()
-            if d["state"] == DeploymentState.LIVE.value
+            if d["state"] == DeploymentState.LIVE.value and d["id"] in mine
         ]
     out = []
     for dep in ids:
@@ -160,13 +174,25 @@ async def events(
     actor: Actor = Depends(require(*LIST)),
 ) -> StreamingResponse:
     ctx = get_ctx(request)
+    if deployment_id:  # refused before the stream opens: 404 unknown, 403 not assigned
+        await run_in_threadpool(ctx.service.access.require, actor, deployment_id, Access.ALERTS)
 
     async def stream() -> AsyncIterator[str]:
+        nonlocal actor
         seen: dict[str, str] = {}
         idle = 0.0
         yield "retry: 1000\n\n"
         while not await request.is_disconnected() and not request.app.state.stopping.is_set():
-            for a in await run_in_threadpool(_live_alerts, request, actor, deployment_id):
+            # The grant is re-checked on every poll (at most sse_poll_s apart), so logout, a
+            # password change, expiry or deactivation ends an open stream within a second.
+            now = await run_in_threadpool(_still_allowed, request, actor)
+            if now is None:
+                return
+            actor = now
+            batch = await run_in_threadpool(_live_alerts, request, actor, deployment_id)
+            if batch is None:
+                return
+            for a in batch:
                 # Status changes are pushed too, so two operators' screens stay in step.
                 if seen.get(a["id"]) != a["status"]:
                     seen[a["id"]] = a["status"]

@@ -14,6 +14,7 @@ from openlfr.api.auth import Grant
 from openlfr.api.deps import get_ctx, grant_of
 from openlfr.api.routers.public import published
 from openlfr.governance import transparency
+from openlfr.governance.access import Access
 from openlfr.governance.vocab import (
     Category,
     Countersign,
@@ -73,9 +74,33 @@ def _session(request: Request, *roles: Role) -> Grant | Response:
     return g
 
 
+def safe_next(value: str | None) -> str:
+    """The post-login target: a path on this site, or "/". Browsers read `\\` as `/` and
+    percent-decode, so `/\\evil.example` and `/%5Cevil.example` would leave the site."""
+    from urllib.parse import unquote, urlsplit
+
+    if not value or len(value) > 500:
+        return "/"
+    v = value
+    for _ in range(3):  # decode nested percent-encoding before judging
+        v = unquote(v)
+    if not v.startswith("/") or v.startswith("//") or "\\" in v or any(ord(c) < 32 for c in v):
+        return "/"
+    parts = urlsplit(v)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return v
+
+
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    return _page(request, "login.html", None, banner=get_ctx(request).banner)
+    return _page(
+        request,
+        "login.html",
+        None,
+        banner=get_ctx(request).banner,
+        next_url=safe_next(request.query_params.get("next")),
+    )
 
 
 @router.get("/")
@@ -95,7 +120,7 @@ def operator(request: Request) -> Response:
     if not isinstance(g, Grant):
         return g
     svc = get_ctx(request).service
-    deps = svc.deployments.deployments()
+    deps = svc.deployments.visible(g.actor)
     live = [d for d in deps if d["state"] == DeploymentState.LIVE.value]
     ready = [d for d in deps if d["state"] == DeploymentState.AUTHORISED.value]
     return _page(
@@ -104,6 +129,8 @@ def operator(request: Request) -> Response:
         g,
         live=live,
         ready=ready,
+        # Deployments whose faces this user may see: the page fetches evidence for those only.
+        mine=svc.access.ids(g.actor, Access.FACES),
         decisions=[d.value for d in Decision],
         results=[r.value for r in OutcomeResult],
     )
@@ -119,7 +146,7 @@ def deployments(request: Request) -> Response:
         request,
         "deployments.html",
         g,
-        deployments=svc.deployments.deployments(),
+        deployments=svc.deployments.visible(g.actor),
         purposes=[p.value for p in Purpose],
         users=_names(request, g),
     )
@@ -143,19 +170,16 @@ def deployment(request: Request, deployment_id: str) -> Response:
         return g
     ctx = get_ctx(request)
     svc = ctx.service
-    from openlfr.errors import NotFoundError
+    from openlfr.errors import NotFoundError, PermissionDeniedError
 
     try:
-        d = svc.deployments.deployment(deployment_id)
-    except NotFoundError:
+        d = svc.deployments.view(g.actor, deployment_id)
+    except (NotFoundError, PermissionDeniedError):
         return _page(request, "forbidden.html", g, needed=[], missing=deployment_id)
     ready = None
-    if g.actor.has(Role.AUTHORISING_OFFICER) or g.actor.has(Role.ADMINISTRATOR):
+    if svc.access.allowed(g.actor, deployment_id, Access.EDIT):
         ready = console.readiness(svc, g.actor, deployment_id)
-    can_see_list = any(
-        g.actor.has(r)
-        for r in (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
-    )
+    can_see_list = svc.access.allowed(g.actor, deployment_id, Access.WATCHLIST)
     names = {u["id"]: u["username"] for u in svc.accounts.users()}
     return _page(
         request,
@@ -171,7 +195,7 @@ def deployment(request: Request, deployment_id: str) -> Response:
         signage=list(transparency.SIGNAGE_CHECKLIST),
         live=ctx.live.status(deployment_id),
         alerts=svc.alerts.alerts(g.actor, deployment_id)
-        if any(g.actor.has(r) for r in (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR))
+        if svc.access.allowed(g.actor, deployment_id, Access.ALERTS)
         else [],
     )
 

@@ -19,6 +19,7 @@ from openlfr.api.defs.deployments import (
     StartOut,
 )
 from openlfr.api.deps import ALL_ROLES, get_ctx, require, roles_doc
+from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services import console
@@ -31,9 +32,10 @@ RUN = (Role.OPERATOR, Role.AUTHORISING_OFFICER)
 
 @router.get("", response_model=list[DeploymentSummary], openapi_extra=roles_doc(*ALL_ROLES))
 def list_deployments(
-    request: Request, _: Actor = Depends(require(*ALL_ROLES))
+    request: Request, actor: Actor = Depends(require(*ALL_ROLES))
 ) -> list[DeploymentSummary]:
-    return [DeploymentSummary(**d) for d in get_ctx(request).service.deployments.deployments()]
+    svc = get_ctx(request).service
+    return [DeploymentSummary(**d) for d in svc.deployments.visible(actor)]
 
 
 @router.post("", response_model=CreatedOut, status_code=201, openapi_extra=roles_doc(*EDIT))
@@ -51,10 +53,10 @@ def create_deployment(
 def get_deployment(
     request: Request,
     deployment_id: str = Path(min_length=1, max_length=32),
-    _: Actor = Depends(require(*ALL_ROLES)),
+    actor: Actor = Depends(require(*ALL_ROLES)),
 ) -> DeploymentOut:
     ctx = get_ctx(request)
-    d = ctx.service.deployments.deployment(deployment_id)
+    d = ctx.service.deployments.view(actor, deployment_id)
     live = [r.camera_id for r in ctx.live.status(deployment_id) if r.running]
     return DeploymentOut(**d, live_cameras=live)
 
@@ -167,10 +169,10 @@ def end(
 def live_status(
     request: Request,
     deployment_id: str = Path(min_length=1, max_length=32),
-    _: Actor = Depends(require(*RUN, Role.AUDITOR)),
+    actor: Actor = Depends(require(*RUN, Role.AUDITOR)),
 ) -> list[LiveOut]:
     ctx = get_ctx(request)
-    ctx.service.deployments.deployment(deployment_id)  # 404 for unknown ids
+    ctx.service.access.require(actor, deployment_id, Access.VIEW)  # 404 / 403
     return [
         LiveOut(
             deployment_id=r.deployment_id,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from openlfr.api.defs.common import ERROR_RESPONSES
 from openlfr.api.defs.oversight import PublicDeploymentOut, PublicNoticeOut
-from openlfr.api.deps import get_ctx
+from openlfr.api.deps import ApiError, get_ctx
 from openlfr.governance.vocab import DeploymentState
 from openlfr.services.governance import GovernanceService
 
@@ -50,11 +52,26 @@ def healthz() -> str:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus"}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus"},
+        401: {"description": "No or wrong scrape token"},
+    },
+    summary="Prometheus metrics; needs `Authorization: Bearer <OPENLFR_API__METRICS_TOKEN>`",
 )
 def metrics(request: Request) -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+    # Labels name deployments' cameras, which the public page hides until a deployment ends.
+    expected = get_ctx(request).metrics_token
+    auth = request.headers.get("authorization", "")
+    given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(
+            401,
+            "not_authenticated",
+            "metrics need the scrape token (set OPENLFR_API__METRICS_TOKEN)",
+            {"WWW-Authenticate": "Bearer"},
+        )
     return Response(
         generate_latest(get_ctx(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

@@ -30,7 +30,6 @@ def entries(
     actor: Actor = Depends(require(*VIEW)),
 ) -> list[EntryOut]:
     svc = get_ctx(request).service
-    svc.deployments.deployment(deployment_id)
     return [EntryOut(**e) for e in svc.watchlists.entries(actor, deployment_id)]
 
 

@@ -62,10 +62,7 @@ def open_service() -> GovernanceService:
     engine = make_engine(st.resolved_database_url)
     if current_revision(engine) is None:
         fail("the database has no schema yet: run `openlfr db upgrade` first")
-    gs = st.governance
-    if gs.key_file is None:
-        gs = gs.model_copy(update={"key_file": st.data_dir / "master.key"})
-    return GovernanceService(session_factory(engine), settings=gs)
+    return GovernanceService(session_factory(engine), settings=st.governance_resolved())
 
 
 def login(svc: GovernanceService, user: str | None) -> Actor:

@@ -17,9 +17,16 @@ def purge() -> None:
 
 
 @command(app, "verify")
-def audit_verify() -> None:
+def audit_verify(
+    head: str | None = typer.Option(
+        None,
+        "--head",
+        help="A chain head published earlier (RECORDS:HASH, from a transparency record or "
+        "annual report): proves the log still holds it (no truncation or rewrite since).",
+    ),
+) -> None:
     """Exit 0 if the chain is intact; 1 naming the first bad record otherwise."""
-    rep = open_service().audit.verify_audit()
+    rep = open_service().audit.verify_audit(published=head)
     if not rep.ok:
         typer.secho(str(rep), fg=typer.colors.RED, err=True)
         raise typer.Exit(1)

@@ -13,7 +13,6 @@ from openlfr.cli.governance._common import (
     UserOpt,
     acting,
     command,
-    open_service,
     show,
 )
 
@@ -87,15 +86,17 @@ def dep_update(
 
 
 @command(app, "show")
-def dep_show(deployment: str) -> None:
-    """A deployment's configuration, state and counters (no personal data)."""
-    show(open_service().deployments.deployment(deployment))
+def dep_show(deployment: str, user: str | None = UserOpt) -> None:
+    """A deployment's configuration, state and counters (to the people it names)."""
+    with acting(user) as (svc, me):
+        show(svc.deployments.view(me, deployment))
 
 
 @command(app, "list")
-def dep_list() -> None:
-    """Every deployment: id, name, state, window."""
-    show(open_service().deployments.deployments())
+def dep_list(user: str | None = UserOpt) -> None:
+    """The deployments you may see: id, name, state, window."""
+    with acting(user) as (svc, me):
+        show(svc.deployments.visible(me))
 
 
 @command(app, "countersign")

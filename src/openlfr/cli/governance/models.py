@@ -3,22 +3,47 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from openlfr.cli.governance._common import UserOpt, acting, command
 
+if TYPE_CHECKING:
+    from openlfr.eval.approval import ModelApproval
+
 app = typer.Typer(help="Model approvals (from `openlfr eval` reports).", no_args_is_help=True)
+
+
+def _read(report: Path) -> tuple[ModelApproval, str]:
+    import json
+
+    from openlfr.eval.approval import ModelApproval
+    from openlfr.services.approvals import report_digest
+
+    text = report.read_text()
+    return ModelApproval.from_report_json(text), report_digest(json.loads(text))
 
 
 @command(app, "approve")
 def model_approve(report: Path, user: str | None = UserOpt) -> None:
-    """Record the approval section of an evaluation report (threshold floor, FPIR curve)."""
-    from openlfr.eval.approval import ModelApproval
+    """Record the approval section of an evaluation report (threshold floor, FPIR curve).
 
-    approval = ModelApproval.from_report_json(report.read_text())
+    It counts once a second person countersigns the same report (`openlfr model countersign`).
+    """
+    approval, digest = _read(report)
     with acting(user) as (svc, me):
-        svc.approvals.record_model_approval(me, approval)
+        svc.approvals.record_model_approval(me, approval, digest)
     typer.echo(
-        f"model {approval.contract_id} approved; validated floor {approval.validated_min_threshold}"
+        f"model {approval.contract_id} recorded, pending a second person's countersignature "
+        f"(report SHA-256 {digest})"
     )
+
+
+@command(app, "countersign")
+def model_countersign(report: Path, user: str | None = UserOpt) -> None:
+    """Countersign a recorded approval: REPORT must be the same report (digest checked)."""
+    approval, digest = _read(report)
+    with acting(user) as (svc, me):
+        svc.approvals.countersign(me, approval.contract_id, digest)
+    typer.echo(f"model {approval.contract_id} approved")

@@ -41,3 +41,43 @@ def user_add(
 def user_list() -> None:
     """Users and their roles."""
     show(open_service().accounts.users())
+
+
+def _user_id(svc: object, username: str) -> str:
+    for u in svc.accounts.users():  # type: ignore[attr-defined]
+        if u["username"] == username:
+            return str(u["id"])
+    raise typer.BadParameter(f"no such user: {username}")
+
+
+@command(app, "deactivate")
+def user_deactivate(
+    username: str, reason: str = typer.Option(..., "--reason"), user: str | None = UserOpt
+) -> None:
+    """Deactivate an account (administrators): it cannot log in, its sessions end at once."""
+    svc = open_service()
+    me = login(svc, user)
+    svc.accounts.deactivate(me, _user_id(svc, username), reason)
+    typer.echo(f"{username} deactivated")
+
+
+@command(app, "roles")
+def user_roles(
+    username: str,
+    role: list[str] = typer.Option(..., "--role", "-r", help="The new roles (repeatable)."),
+    user: str | None = UserOpt,
+) -> None:
+    """Replace a user's roles (administrators); audited with before and after."""
+    svc = open_service()
+    me = login(svc, user)
+    a = svc.accounts.set_roles(me, _user_id(svc, username), role)
+    typer.echo(f"{a.username}: {', '.join(sorted(a.roles))}")
+
+
+@command(app, "reset-password")
+def user_reset_password(username: str, user: str | None = UserOpt) -> None:
+    """A new one-time password for a user (administrators), printed once; sessions end."""
+    svc = open_service()
+    me = login(svc, user)
+    otp = svc.accounts.reset_password(me, _user_id(svc, username))
+    typer.echo(f"one-time password for {username} (printed once): {otp}")

@@ -52,8 +52,10 @@ function formJson(form) {
 function then(spec, data) {
   if (!spec || spec === "reload") return location.reload();
   if (spec === "login") {
-    const next = new URLSearchParams(location.search).get("next");
-    location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+    // The server checked `next` (same-origin path only); the raw query is never followed.
+    const form = document.getElementById("login-form");
+    const next = form ? form.dataset.next : "";
+    location.href = next && next.startsWith("/") && !next.startsWith("//") && !next.includes("\\") ? next : "/";
     return;
   }
   if (spec.startsWith("goto:")) {
@@ -122,6 +124,9 @@ function liveAlerts(box) {
   const status = document.getElementById("stream-status");
   const results = box.dataset.results.split(",");
   const canReview = box.dataset.canReview === "True";
+  // Evidence (faces) is fetched only for alerts of deployments this operator is named on; the
+  // server refuses the rest anyway, and an auditor never sees a face.
+  const mine = new Set((box.dataset.mine || "").split(",").filter(Boolean));
   const cards = new Map();
 
   function setStatus(card, st) {
@@ -185,6 +190,10 @@ function liveAlerts(box) {
       } catch (e) { err.textContent = e.message; }
     });
 
+    if (!mine.has(a.deployment_id)) {
+      card.querySelector(".a-category").textContent = "—";
+      return;
+    }
     try {
       const ev = await api("GET", `/api/v1/alerts/${a.id}/evidence`);
       if (ev.probe_jpeg_b64) card.querySelector(".a-probe").src = `data:image/jpeg;base64,${ev.probe_jpeg_b64}`;

@@ -1,0 +1,135 @@
+"""Key management: the audit chain's key, master key rotation, where keys sit on disk.
+
+The master key wraps every deployment's data keys (storage/crypto.py); rotating it re-wraps
+each data key under a new master key in one transaction, then replaces the key file. The
+sealed blobs themselves are untouched (their data keys do not change), so rotation is quick
+and a crash part-way leaves either the old key and old wrappings or the new key and new ones.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from openlfr.errors import KeyUnavailableError
+from openlfr.storage import audit
+from openlfr.storage import models as m
+from openlfr.storage.crypto import (
+    MASTER_KEY_ENV,
+    MasterKey,
+    load_key_text,
+    write_key_file,
+)
+
+AUDIT_KEY_ENV = "OPENLFR_AUDIT_KEY"
+AUDIT_PURPOSE = "audit chain v1"
+
+
+def audit_key(audit_key_file: Path | None, master: Callable[[], MasterKey]) -> bytes | None:
+    """Env OPENLFR_AUDIT_KEY, else the audit key file, else derived from the master key;
+    None when there is no key at all (records are then plain SHA-256, reported as unkeyed)."""
+    key = load_key_text(AUDIT_KEY_ENV, audit_key_file)
+    if key is not None:
+        return key
+    try:
+        return master().derive(AUDIT_PURPOSE)
+    except KeyUnavailableError:
+        return None
+
+
+def ensure_audit_key_file(path: Path, master: Callable[[], MasterKey]) -> bool:
+    """Write the audit key file if missing: the key derived from the master key when there is
+    one (so records already keyed that way still verify), else a random key. True if written.
+
+    A separate file keeps the audit key stable when the master key is rotated."""
+    if os.environ.get(AUDIT_KEY_ENV) or path.exists():
+        return False
+    try:
+        key = master().derive(AUDIT_PURPOSE)
+    except KeyUnavailableError:
+        key = secrets.token_bytes(32)
+    write_key_file(path, key)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    data_keys: int
+    key_file: Path
+
+
+def rotate_master_key(
+    factory: sessionmaker[Session],
+    key_file: Path,
+    audit_key_file: Path,
+    *,
+    actor: str,
+    out: Path | None = None,
+) -> Rotation:
+    """Re-wrap every data key under a new master key and install it.
+
+    With the key in env OPENLFR_MASTER_KEY the new key is written to `out` (required) and the
+    operator replaces the variable; otherwise `key_file` is replaced after the commit."""
+    old = MasterKey.load(key_file)
+    from_env = bool(os.environ.get(MASTER_KEY_ENV))
+    if from_env and out is None:
+        raise KeyUnavailableError(
+            f"the master key comes from {MASTER_KEY_ENV}: give a file for the new key (--out)"
+        )
+    # The audit key must not change with the master key, or older records stop verifying.
+    ensure_audit_key_file(audit_key_file, lambda: old)
+    akey = load_key_text(AUDIT_KEY_ENV, audit_key_file)
+    raw = secrets.token_bytes(32)
+    new = MasterKey(raw)
+    target = out if out is not None else key_file
+    staged = target.with_name(target.name + ".rotating")
+    write_key_file(staged, raw)  # on disk before the database commits to it
+    try:
+        with factory() as s, s.begin():
+            n = 0
+            for row in s.execute(select(m.DataKey).with_for_update()).scalars():
+                label = f"{row.deployment_id}/{row.purpose}"
+                row.wrapped = new.wrap(old.unwrap(row.wrapped, label), label)
+                n += 1
+            audit.append(
+                s,
+                at=datetime.now(UTC),
+                actor=actor,
+                action="keys.rotate",
+                subject="master_key",
+                after={"data_keys_rewrapped": n},
+                key=akey,
+            )
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    os.replace(staged, target)
+    return Rotation(n, target)
+
+
+def same_volume_warning(key_file: Path, database_url: str) -> str | None:
+    """A warning when the key file and a SQLite database sit on one file system: a copy or
+    backup of that volume would then hold both the sealed data and the key that opens it."""
+    u = make_url(database_url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    db_dir, key_dir = Path(u.database).resolve().parent, key_file.resolve().parent
+    try:
+        same = os.stat(db_dir).st_dev == os.stat(key_dir).st_dev
+    except OSError:
+        return None
+    if not same:
+        return None
+    return (
+        f"the master key ({key_file.name}) and the database are on the same volume: a backup "
+        "or stolen copy of that volume holds both. Keep the key elsewhere (OPENLFR_MASTER_KEY, "
+        "or OPENLFR_GOVERNANCE__KEY_FILE on another device or a secrets mount)."
+    )
