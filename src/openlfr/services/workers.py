@@ -166,6 +166,25 @@ class WorkerService:
                 after={"worker": worker_id},
             )  # fmt: skip
 
+    def visible_workers(self, by: Actor) -> list[dict[str, Any]]:
+        """Administrators and auditors see every worker; anyone else only the cameras and
+        assignments of deployments they may see (a worker serving none of them is left out)."""
+        rows_ = self.workers()
+        if by.has(Role.ADMINISTRATOR) or by.has(Role.AUDITOR):
+            return rows_
+        mine = set(self.gov.access.ids(by))
+        out = []
+        for w in rows_:
+            deps = [d for d in w["deployments"] if d in mine]
+            if not deps:
+                continue
+            cams = w["status"].get("cameras", {})
+            status = {**w["status"], "cameras": {
+                c: v for c, v in cams.items() if v.get("deployment_id") in mine
+            }}  # fmt: skip
+            out.append({**w, "deployments": deps, "status": status})
+        return out
+
     def workers(self) -> list[dict[str, Any]]:
         with self.ctx.tx() as s:
             rows = s.execute(select(mw.Worker).order_by(mw.Worker.name)).scalars().all()

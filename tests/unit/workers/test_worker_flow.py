@@ -174,7 +174,8 @@ def test_console_workers_page_shows_cameras_and_refuses_other_roles(w: World) ->
     assert ws.workers()[0]["last_heartbeat"] is None
     ws.heartbeat(wid, {**beat, "mac": mac_of(message_key(tok), beat)})
     with TestClient(app_for(w, sources={})) as c:
-        for user, ok in (("op1", True), ("admin", True), ("dpo", True), ("compiler", False)):
+        # op1 is on no deployment this worker serves: it is not theirs to see.
+        for user, ok in (("op1", False), ("admin", True), ("dpo", True), ("compiler", False)):
             r = c.post(
                 "/api/v1/auth/login", json={"username": user, "password": "correct horse battery"}
             )

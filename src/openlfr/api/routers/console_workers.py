@@ -18,4 +18,5 @@ def workers_page(request: Request) -> Response:
     g = _session(request, Role.ADMINISTRATOR, Role.OPERATOR, Role.AUDITOR)
     if not isinstance(g, Grant):
         return g
-    return _page(request, "workers.html", g, workers=worker_service(request).workers())
+    ws = worker_service(request).visible_workers(g.actor)
+    return _page(request, "workers.html", g, workers=ws)

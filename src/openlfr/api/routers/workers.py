@@ -36,8 +36,8 @@ def _control(request: Request, worker_id: str, action: str, deployment_id: str |
 
 
 @router.get("/workers", response_model=list[WorkerOut], openapi_extra=roles_doc(*VIEW))
-def workers(request: Request, _: Actor = Depends(require(*VIEW))) -> list[WorkerOut]:
-    return [WorkerOut(**w) for w in worker_service(request).workers()]
+def workers(request: Request, actor: Actor = Depends(require(*VIEW))) -> list[WorkerOut]:
+    return [WorkerOut(**w) for w in worker_service(request).visible_workers(actor)]
 
 
 @router.post(
