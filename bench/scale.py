@@ -169,6 +169,7 @@ def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str,
         PASSWORD,
         add_entries,
         approval_for,
+        approve_model,
         postgres_database,
     )
 
@@ -180,7 +181,7 @@ def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str,
 
     def body(db_url: str) -> dict[str, Any]:
         w = real_time_world(db_url)
-        w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+        approve_model(w, approval_for(MOCK_CONTRACT))
         dep = w.svc.deployments.create_deployment(
             w.ao1, "Bench", **fields_now(w, cameras=["cam-1"])
         )

@@ -40,7 +40,7 @@ from tests.integration.distributed._support import (
 )
 from tests.integration.pipeline.conftest import video_frame
 from tests.integration.pipeline.test_rtsp import _free_port, _start_server, rtsp_ok  # noqa: F401
-from tests.unit.governance._support import PASSWORD, approval_for
+from tests.unit.governance._support import PASSWORD, approval_for, approve_model
 
 pytestmark = [
     pytest.mark.data,
@@ -118,7 +118,7 @@ def test_centre_two_workers_three_cameras_two_deployments(
     w = real_time_world(pg_url)
     svc, contract = w.svc, sface_engine.contract
     threshold = default_threshold(contract)
-    svc.approvals.record_model_approval(w.admin, approval_for(contract, floor=threshold - 0.05))
+    approve_model(w, approval_for(contract, floor=threshold - 0.05))
     photos, mated = _photos(lfw_dir, sface_engine), _mated_jpeg(video_path, sface_engine)
     common = dict(
         legal_basis="warrant", source_system="PND", image_captured_on=date(2025, 1, 1),

@@ -26,14 +26,14 @@ from tests.integration.distributed._support import (
     real_time_world,
     wait_until,
 )
-from tests.unit.governance._support import World, add_entries, approval_for
+from tests.unit.governance._support import World, add_entries, approval_for, approve_model
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 N, RATE = 240, 60.0
 
 
 def _target(w: World) -> Target:
-    w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))
+    approve_model(w, approval_for(MOCK_CONTRACT))
     dep = w.svc.deployments.create_deployment(w.ao1, "Faults", **fields_now(w, cameras=["cam-1"]))
     w.svc.deployments.authorise(w.ao1, dep)
     entries = add_entries(w, dep)
