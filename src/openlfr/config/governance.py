@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 RetentionProfile = Literal["24h", "31d"]
+ControllerProfile = Literal[
+    "police_uk", "eu_law_enforcement", "private_venue_uk", "us_illinois_bipa"
+]
 
 
 class GovernanceSettings(BaseModel):
@@ -20,6 +23,9 @@ class GovernanceSettings(BaseModel):
     retention_profile: RetentionProfile = "31d"
     # EU AI Act mode (requirements A.3, D.13): judicial authorisation fields, two-person review.
     eu_mode: bool = False
+    # Controller profile of the installation (H.23): the law its operator answers to. The
+    # eu_law_enforcement profile turns EU mode on for every new deployment.
+    controller_profile: ControllerProfile = "police_uk"
     # How long after a deployment ends its watchlist may still be shown beside late alerts;
     # the purge job destroys it after that, and B.8 requires it to be gone within 24 h.
     watchlist_grace_hours: float = Field(default=12.0, ge=0, le=23)

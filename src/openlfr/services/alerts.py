@@ -17,6 +17,7 @@ from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import AlertStatus, Decision, Role, parse
 from openlfr.services import access, rows
 from openlfr.services.access import Access
+from openlfr.services.assurance import after_review
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import ALERTS_KEY, SYSTEM, WATCHLIST_KEY, facts
 from openlfr.storage import models as m
@@ -191,6 +192,8 @@ class Alerts:
                 before={"status": before},
                 after={"decision": dec.value, "reason": reason, "status": a.status},
             )
+            s.flush()
+            after_review(self.ctx, s, d.id)  # the live false-alert monitor (12.2)
             return AlertStatus(a.status)
 
     def record_outcome(

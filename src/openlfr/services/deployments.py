@@ -20,6 +20,7 @@ from openlfr.governance.deployment import Actor, DeploymentFacts, require
 from openlfr.governance.vocab import Countersign, DeploymentState, Purpose, Role, parse
 from openlfr.services import access, entry_photos, rows
 from openlfr.services.access import Access
+from openlfr.services.assurance import profile_of, profile_problems
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import ALERTS_KEY, PLAIN_FIELDS, SYSTEM, WATCHLIST_KEY, facts, snapshot
 from openlfr.storage import models as m
@@ -127,7 +128,7 @@ class Deployments:
                 signage_json="{}",
                 watchlist_size_cap=ctx.settings.watchlist_size_cap,
                 retention_profile=ctx.settings.retention_profile,
-                eu_mode=ctx.settings.eu_mode,
+                eu_mode=ctx.settings.eu_mode or profile_of(ctx).value == "eu_law_enforcement",
                 urgent=False,
                 created_by=by.id,
                 created_at=ctx.now(),
@@ -203,7 +204,8 @@ class Deployments:
             approval = rows.approval(s, d.model_contract_id)
             require(
                 "authorisation",
-                dep_rules.authorisation_problems(f, by, approval, self.ctx.now()),
+                dep_rules.authorisation_problems(f, by, approval, self.ctx.now())
+                + profile_problems(self.ctx, s, d),
                 source=d.id,
             )
             assert approval is not None and d.threshold is not None and d.expected_faces is not None
@@ -264,7 +266,7 @@ class Deployments:
                 signed_off=d.signed_off_at is not None,
                 key_available=key_ok,
             )
-            require("start", problems, source=d.id)
+            require("start", problems + profile_problems(ctx, s, d), source=d.id)
             ctx.data_key(s, d.id, ALERTS_KEY, create=True)
             d.state, d.started_at = DeploymentState.LIVE.value, ctx.now()
             ctx.audit(

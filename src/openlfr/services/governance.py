@@ -15,6 +15,7 @@ from openlfr.services.access import DeploymentAccess
 from openlfr.services.accounts import Accounts
 from openlfr.services.alerts import Alerts
 from openlfr.services.approvals import Approvals
+from openlfr.services.assurance import Assurance
 from openlfr.services.audit_log import AuditLog
 from openlfr.services.context import ContextOptions, ServiceContext
 from openlfr.services.deployments import Deployments
@@ -40,3 +41,4 @@ class GovernanceService:
         self.subject_rights = SubjectRights(ctx)
         self.entry_photos = EntryPhotos(ctx)
         self.access = DeploymentAccess(ctx)
+        self.assurance = Assurance(ctx, self.deployments.end)

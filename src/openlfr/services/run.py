@@ -35,8 +35,12 @@ class GovernanceSink:
     recorded: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     stop: bool = False
+    held: int = 0  # matches while alerts were paused or flagged (counted, nothing kept)
 
     def emit(self, alert: Any) -> None:
+        if self.service.assurance.hold_reason(self.deployment_id, float(alert.score)):
+            self.held += 1
+            return
         template = None
         if self.engine is not None:
             # Re-embed the probe crop so subject access can later find this alert by photo.
@@ -123,6 +127,15 @@ def run_deployment(
     pipe = make(engine, watchlist, sink, cfg, camera_allowed=lambda c: c in cameras)
     ends_at: datetime | None = info["ends_at"]
     last_check = [0.0]
+    flushed = {"frames": 0, "faces": 0}
+
+    def flush(frames: int, faces: int) -> None:
+        # Counts reach the deployment while it runs, so the false-alert monitor's denominator
+        # (faces seen) is current when an operator reviews, not only when the run ends.
+        df, dn = frames - flushed["frames"], faces - flushed["faces"]
+        if df or dn:
+            service.deployments.add_counters(deployment_id, frames=df, faces=dn)
+            flushed["frames"], flushed["faces"] = frames, faces
 
     def should_stop() -> bool:
         if sink.stop:
@@ -131,6 +144,7 @@ def run_deployment(
         if now - last_check[0] < check_every_s:
             return False
         last_check[0] = now
+        flush(pipe.counters.frames_processed, pipe.counters.tracks)
         if ends_at is not None and service.ctx.clock() >= ends_at:
             return True
         return service.deployments.deployment(deployment_id)["state"] != DeploymentState.LIVE.value
@@ -138,7 +152,7 @@ def run_deployment(
     summary = pipe.run(source, should_stop=should_stop, max_frames=max_frames)
     c = summary.counters
     # Faces processed = face tracks seen (each person counted once per track), a number only.
-    service.deployments.add_counters(deployment_id, frames=c.frames_processed, faces=c.tracks)
+    flush(c.frames_processed, c.tracks)
     service.deployments.record_run(
         by,
         deployment_id,
@@ -149,6 +163,7 @@ def run_deployment(
             "face_tracks": c.tracks,
             "alerts_recorded": len(sink.recorded),
             "alerts_refused": len(sink.refused),
+            "matches_held": sink.held,
             "stopped_by": summary.stopped_by,
             "threshold": summary.threshold,
         },

@@ -18,12 +18,15 @@ from openlfr.governance import deployment as dep_rules
 from openlfr.governance import watchlist as wl_rules
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.expected_hits import entry_flags
+from openlfr.governance.profiles import EntryContext
 from openlfr.governance.vocab import Role
 from openlfr.matching.watchlist import combine_templates
 from openlfr.services import access, entry_photos, rows
 from openlfr.services.access import Access
+from openlfr.services.assurance import entry_facts_row, entry_profile_problems
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import WATCHLIST_KEY, by_category, facts
+from openlfr.services.walkby import destroy_test_list
 from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed, seal
 from openlfr.vision.contract import Template
@@ -54,6 +57,7 @@ def destroy_watchlist(
         delete(m.DataKey).where(m.DataKey.deployment_id == d.id, m.DataKey.purpose == WATCHLIST_KEY)
     )
     d.watchlist_destroyed_at = now
+    destroy_test_list(ctx, s, d, actor)  # the test list goes with the watchlist (12.1)
     ctx.audit(
         s,
         actor,
@@ -81,8 +85,10 @@ class Watchlists:
         proposal: wl_rules.EntryProposal,
         template: Template,
         image: bytes,
+        profile_facts: EntryContext | None = None,
     ) -> tuple[str, list[str]]:
-        """Add an entry; returns its id and flags (low quality, old image, under 18)."""
+        """Add an entry; returns its id and flags (low quality, old image, under 18).
+        `profile_facts` carry what the controller profile asks of an entry (H.23)."""
         ctx = self.ctx
         with ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
@@ -96,6 +102,11 @@ class Watchlists:
                 source=d.id,
             )
             flags = wl_rules.assess_entry(proposal, today=ctx.now().date(), settings=ctx.settings)
+            require(
+                "watchlist entry",
+                entry_profile_problems(ctx, proposal.category, profile_facts),
+                source=d.id,
+            )
             if d.model_contract_id and template.contract.id != d.model_contract_id:
                 raise ContractMismatchError(
                     f"template made with {template.contract.id}, deployment uses "
@@ -127,6 +138,8 @@ class Watchlists:
                 image_enc=seal(dk, image, aad + "image"),
             )
             s.add(e)
+            if profile_facts is not None:
+                s.add(entry_facts_row(eid, d.id, profile_facts))
             ctx.audit(
                 s,
                 by.username,
@@ -147,7 +160,13 @@ class Watchlists:
             return eid, flags
 
     def add_entry_from_photo(
-        self, by: Actor, deployment_id: str, engine: Any, photo: Path | bytes, **proposal: Any
+        self,
+        by: Actor,
+        deployment_id: str,
+        engine: Any,
+        photo: Path | bytes,
+        profile_facts: EntryContext | None = None,
+        **proposal: Any,
     ) -> tuple[str, list[str]]:
         """Enrol from a photo with the face engine (one face; B.6 quality from the engine)."""
         data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
@@ -155,7 +174,7 @@ class Watchlists:
             data, select="strict", name=str(photo)[:200] if not isinstance(photo, bytes) else None
         )
         prop = wl_rules.EntryProposal(quality_score=float(res.quality.score), **proposal)
-        return self.add_entry(by, deployment_id, prop, res.template, data)
+        return self.add_entry(by, deployment_id, prop, res.template, data, profile_facts)
 
     def remove_entry(self, by: Actor, entry_id: str, reason: str) -> None:
         with self.ctx.tx() as s:

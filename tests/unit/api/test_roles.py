@@ -17,6 +17,9 @@ PUBLIC = {
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/token"),
     ("get", "/api/v1/public/deployments"),
+    ("get", "/api/v1/public/deployments.csv"),
+    ("get", "/api/v1/public/annual/{year}"),
+    ("get", "/api/v1/public/annual/{year}.csv"),
     ("get", "/healthz"),
     ("get", "/metrics"),
 }
@@ -78,7 +81,7 @@ SCOPED_PARAMS = {
     "photo_id": "photo",
 }
 # Parameters that do not belong to a deployment (accounts, model approvals, requests).
-UNSCOPED_PARAMS = {"user_id", "contract_id", "request_id", "worker_id"}
+UNSCOPED_PARAMS = {"user_id", "contract_id", "request_id", "year", "worker_id"}
 # Roles that are global by design (G.21): they read every deployment's record but never faces.
 GLOBAL_READERS = {"auditor", "administrator"}
 # Staff of deployment B only, per role.

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from openlfr.api.auth import Grant
 from openlfr.api.deps import get_ctx, grant_of
 from openlfr.api.routers.public import published
+from openlfr.errors import PermissionDeniedError
 from openlfr.governance import transparency
 from openlfr.governance.access import Access
 from openlfr.governance.vocab import (
@@ -25,6 +26,7 @@ from openlfr.governance.vocab import (
     Role,
 )
 from openlfr.services import console
+from openlfr.services.assurance_public import annual
 from openlfr.services.audit_log import RECEIPT_ACTIONS
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -57,6 +59,7 @@ def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLRespon
             "me": g.actor if g else None,
             "roles": [r.value for r in roles],
             "csrf": g.csrf if g else "",
+            "controller_profile": get_ctx(request).service.assurance.profile,
             **kw,
         },
         headers={"Cache-Control": "no-store"},
@@ -129,6 +132,8 @@ def operator(request: Request) -> Response:
         g,
         live=live,
         ready=ready,
+        # Alerts of a deployment can be held (monitor paused, walk-by flagged): say so here.
+        held={d["id"]: svc.assurance.held(d["id"]) for d in live},
         # Deployments whose faces this user may see: the page fetches evidence for those only.
         mine=svc.access.ids(g.actor, Access.FACES),
         decisions=[d.value for d in Decision],
@@ -170,7 +175,7 @@ def deployment(request: Request, deployment_id: str) -> Response:
         return g
     ctx = get_ctx(request)
     svc = ctx.service
-    from openlfr.errors import NotFoundError, PermissionDeniedError
+    from openlfr.errors import NotFoundError
 
     try:
         d = svc.deployments.view(g.actor, deployment_id)
@@ -181,10 +186,21 @@ def deployment(request: Request, deployment_id: str) -> Response:
         ready = console.readiness(svc, g.actor, deployment_id)
     can_see_list = svc.access.allowed(g.actor, deployment_id, Access.WATCHLIST)
     names = {u["id"]: u["username"] for u in svc.accounts.users()}
+    me = g.actor.id
+    try:
+        assurance = svc.assurance.view(g.actor, deployment_id)
+        test_list = svc.assurance.walkbys.test_list(g.actor, deployment_id)
+    except PermissionDeniedError:  # no part in this deployment: no test list or walk-bys
+        assurance, test_list = None, []
     return _page(
         request,
         "deployment.html",
         g,
+        assurance=assurance,
+        test_list=test_list,
+        is_operator=g.actor.has(Role.OPERATOR) and me in d["operator_ids"],
+        is_authoriser=g.actor.has(Role.AUTHORISING_OFFICER) and me == d["authoriser_id"],
+        can_enrol_test=me in d["operator_ids"] or me == d["compiler_id"],
         d=d,
         ready=ready,
         entries=svc.watchlists.entries(g.actor, deployment_id) if can_see_list else [],
@@ -242,9 +258,12 @@ def account(request: Request) -> Response:
 @router.get("/transparency")
 def public(request: Request) -> Response:
     g = grant_of(request)
+    year = get_ctx(request).service.ctx.now().year
     return _page(
         request,
         "transparency.html",
         g if g and g.kind == "session" else None,
         published=published(get_ctx(request).service),
+        year=year,
+        annual=annual(get_ctx(request).service, year),
     )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from openlfr.api.defs.common import ERROR_RESPONSES
 from openlfr.api.defs.oversight import PublicDeploymentOut, PublicNoticeOut
 from openlfr.api.deps import ApiError, get_ctx
 from openlfr.governance.vocab import DeploymentState
+from openlfr.services.assurance_public import annual, annual_csv, deployments_csv, public_assurance
 from openlfr.services.governance import GovernanceService
 
 router = APIRouter(tags=["public"], responses={400: ERROR_RESPONSES[400]})
@@ -31,6 +33,9 @@ def published(svc: GovernanceService) -> list[PublicDeploymentOut]:
             if state == DeploymentState.ENDED
             else None
         )
+        if record is not None:
+            # Test walk-by result, expected against measured false alerts, monitor pauses.
+            record["assurance"] = public_assurance(svc.assurance.record(d["id"]))
         out.append(
             PublicDeploymentOut(
                 notice=PublicNoticeOut.model_validate(notice), state=state, record=record
@@ -42,6 +47,37 @@ def published(svc: GovernanceService) -> list[PublicDeploymentOut]:
 @router.get("/api/v1/public/deployments", response_model=list[PublicDeploymentOut])
 def public_deployments(request: Request) -> list[PublicDeploymentOut]:
     return published(get_ctx(request).service)
+
+
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "CSV download"}
+}
+
+
+@router.get("/api/v1/public/deployments.csv", response_class=Response, responses=CSV)
+def public_deployments_csv(request: Request) -> Response:
+    rows = [p.model_dump() for p in published(get_ctx(request).service)]
+    return _download(deployments_csv(rows), "text/csv", "openlfr-deployments.csv")
+
+
+@router.get("/api/v1/public/annual/{year}.csv", response_class=Response, responses=CSV)
+def public_annual_csv(request: Request, year: int = Path(ge=2000, le=2100)) -> Response:
+    body = annual_csv(annual(get_ctx(request).service, year))
+    return _download(body, "text/csv", f"openlfr-annual-{year}.csv")
+
+
+@router.get("/api/v1/public/annual/{year}")
+def public_annual(request: Request, year: int = Path(ge=2000, le=2100)) -> dict[str, Any]:
+    """The annual summary with walk-bys, monitor pauses and equality monitoring (C.12)."""
+    return annual(get_ctx(request).service, year)
+
+
+def _download(body: str, media: str, name: str) -> Response:
+    return Response(
+        body,
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/healthz", response_class=PlainTextResponse)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -11,6 +12,7 @@ from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasO
 from openlfr.api.deps import ApiError, get_ctx, require, roles_doc
 from openlfr.errors import NotFoundError
 from openlfr.governance.deployment import Actor
+from openlfr.governance.profiles import EntryContext
 from openlfr.governance.vocab import Category, Role
 
 router = APIRouter(prefix="/api/v1", tags=["watchlist"], responses=ERROR_RESPONSES)
@@ -52,6 +54,11 @@ async def add_entry(
     subject_ref: str = Form(..., min_length=1, max_length=200),
     is_minor: bool = Form(False),
     minor_justification: str | None = Form(None, max_length=2000),
+    venue_incident_ref: str | None = Form(None, max_length=200),
+    source_organisation: str | None = Form(None, max_length=200),
+    sharing_agreement_ref: str | None = Form(None, max_length=200),
+    written_notice_on: date | None = Form(None),
+    written_release_ref: str | None = Form(None, max_length=200),
     actor: Actor = Depends(require(*COMPILER)),
 ) -> EntryAddedOut:
     ctx = get_ctx(request)
@@ -60,7 +67,16 @@ async def add_entry(
         raise ApiError(413, "upload_too_large", f"uploads are limited to {ctx.max_upload_bytes} B")
     if not data:
         raise ApiError(415, "image_decode_error", "empty upload")
-    proposal = dict(
+    # What the controller profile asks of an entry (H.23): venue evidence, sharing, BIPA release.
+    facts = EntryContext(
+        category.value,
+        venue_incident_ref=venue_incident_ref or None,
+        source_organisation=source_organisation or None,
+        sharing_agreement_ref=sharing_agreement_ref or None,
+        written_notice_on=written_notice_on,
+        written_release_ref=written_release_ref or None,
+    )
+    proposal: dict[str, Any] = dict(
         category=category.value,
         legal_basis=legal_basis,
         source_system=source_system,
@@ -74,7 +90,7 @@ async def add_entry(
     def add() -> tuple[str, list[str]]:
         return ctx.with_engine(
             lambda eng: ctx.service.watchlists.add_entry_from_photo(
-                actor, deployment_id, eng, data, **proposal
+                actor, deployment_id, eng, data, facts, **proposal
             )
         )
 

@@ -1,7 +1,7 @@
 """Governance commands, one Typer sub-app per group as `openlfr --help` lists them.
 
-db, keys, user, model, deployment, watchlist, alert, purge, audit, report, sar. Each command is
-a thin call into the service room it names (`openlfr.services.*`).
+db, keys, user, model, deployment, watchlist, alert, purge, audit, report, sar, assurance. Each
+command is a thin call into the service room it names (`openlfr.services.*`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import typer
 
 from openlfr.cli.governance import (
     alerts,
+    assurance,
     audit,
     db,
     deployments,
@@ -35,3 +36,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit.app, name="audit")
     app.add_typer(reports.app, name="report")
     app.add_typer(sar.app, name="sar")
+    app.add_typer(assurance.app, name="assurance")

@@ -136,6 +136,9 @@ function liveAlerts(box) {
     badge.className = `badge a-status s-${st}`;
     card.querySelector("form.review").hidden = !canReview || st === "confirmed" || st === "rejected";
     card.querySelector("form.outcome").hidden = !canReview || st !== "confirmed" || card.dataset.outcome === "1";
+    // C.12: only after review, once, and optional.
+    card.querySelector("form.group").hidden = !canReview || card.dataset.group === "1" ||
+      (st !== "confirmed" && st !== "rejected");
   }
 
   async function add(a) {
@@ -187,6 +190,19 @@ function liveAlerts(box) {
         done.className = "ok outcome-recorded";
         done.textContent = `Outcome recorded: ${form.result.value}`;
         card.appendChild(done);
+      } catch (e) { err.textContent = e.message; }
+    });
+
+    card.querySelector("form.group").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const form = ev.target;
+      const err = form.querySelector(".form-error");
+      err.textContent = "";
+      if (!form.group.value) return;
+      try {
+        await api("POST", `/api/v1/alerts/${a.id}/perceived-group`, { group: form.group.value });
+        card.dataset.group = "1";
+        form.hidden = true;
       } catch (e) { err.textContent = e.message; }
     });
 

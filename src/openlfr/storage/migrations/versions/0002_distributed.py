@@ -1,7 +1,7 @@
 """distributed: edge workers, their assignments, and ingested broker events
 
 Revision ID: 0002_distributed
-Revises: 0002_security
+Revises: 0003_assurance
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_distributed"
-down_revision = "0002_security"
+down_revision = "0003_assurance"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,219 @@
+"""Assurance routes: the test list and walk-bys, the false-alert monitor's decisions, the
+operator's perceived-group record, and the active controller profile.
+
+Each route checks the role here and the person's part in the deployment in the service
+(operator of it, its authorising officer, ...), so another deployment's user is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from openlfr.api.defs.assurance import (
+    AssuranceFields,
+    AssuranceOut,
+    MonitorDecisionIn,
+    PerceivedGroupIn,
+    ProfileOut,
+    ReasonIn,
+    WalkbyIn,
+    WalkbyOut,
+    WalkerOut,
+)
+from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.deployments import CreatedOut
+from openlfr.api.deps import ALL_ROLES, ApiError, get_ctx, require, roles_doc
+from openlfr.governance.deployment import Actor
+from openlfr.governance.vocab import Role
+from openlfr.services.walkby_run import run_walkby
+
+router = APIRouter(prefix="/api/v1", tags=["assurance"], responses=ERROR_RESPONSES)
+EDIT = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
+AO = (Role.AUTHORISING_OFFICER,)
+OP = (Role.OPERATOR,)
+ENROL = (Role.OPERATOR, Role.WATCHLIST_COMPILER)
+READ = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.WATCHLIST_COMPILER, Role.AUDITOR)
+DEP = Path(min_length=1, max_length=64)
+
+
+@router.get("/profile", response_model=ProfileOut, openapi_extra=roles_doc(*ALL_ROLES))
+def profile(request: Request, _: Actor = Depends(require(*ALL_ROLES))) -> ProfileOut:
+    p = get_ctx(request).service.assurance.profile
+    return ProfileOut(
+        profile=p.profile.value, title=p.title, law=p.law, eu_mode=p.eu_mode, police=p.police
+    )
+
+
+@router.get(
+    "/deployments/{deployment_id}/assurance",
+    response_model=AssuranceOut,
+    openapi_extra=roles_doc(*READ),
+    summary="Walk-by results, false-alert monitor and whether alerts are held",
+)
+def assurance(
+    request: Request, deployment_id: str = DEP, actor: Actor = Depends(require(*READ))
+) -> AssuranceOut:
+    return AssuranceOut(**get_ctx(request).service.assurance.view(actor, deployment_id))
+
+
+@router.patch(
+    "/deployments/{deployment_id}/assurance",
+    response_model=OkOut,
+    openapi_extra=roles_doc(*EDIT),
+    summary="Set the minimum walk-by TPIR and the profile facts of a draft",
+)
+def configure(
+    request: Request,
+    body: AssuranceFields,
+    deployment_id: str = DEP,
+    actor: Actor = Depends(require(*EDIT)),
+) -> OkOut:
+    svc = get_ctx(request).service
+    svc.assurance.configure(actor, deployment_id, **body.model_dump(exclude_unset=True))
+    return OkOut()
+
+
+@router.get(
+    "/deployments/{deployment_id}/test-subjects",
+    response_model=list[WalkerOut],
+    openapi_extra=roles_doc(*READ),
+)
+def test_subjects(
+    request: Request, deployment_id: str = DEP, actor: Actor = Depends(require(*READ))
+) -> list[WalkerOut]:
+    svc = get_ctx(request).service
+    return [WalkerOut(**t) for t in svc.assurance.walkbys.test_list(actor, deployment_id)]
+
+
+@router.post(
+    "/deployments/{deployment_id}/test-subjects",
+    response_model=CreatedOut,
+    status_code=201,
+    openapi_extra=roles_doc(*ENROL),
+    summary="Enrol a consenting member of staff on the test list from a photo",
+)
+async def add_test_subject(
+    request: Request,
+    deployment_id: str = DEP,
+    photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
+    subject_ref: str = Form(..., min_length=1, max_length=200),
+    consent_ref: str = Form(..., min_length=1, max_length=200),
+    consented_on: date = Form(...),
+    actor: Actor = Depends(require(*ENROL)),
+) -> CreatedOut:
+    ctx = get_ctx(request)
+    data = await photo.read(ctx.max_upload_bytes + 1)
+    if len(data) > ctx.max_upload_bytes:
+        raise ApiError(413, "upload_too_large", f"uploads are limited to {ctx.max_upload_bytes} B")
+    if not data:
+        raise ApiError(415, "image_decode_error", "empty upload")
+
+    def add() -> str:
+        tid: str = ctx.with_engine(
+            lambda eng: ctx.service.assurance.walkbys.add_test_subject_from_photo(
+                actor,
+                deployment_id,
+                eng,
+                data,
+                subject_ref=subject_ref,
+                consent_ref=consent_ref,
+                consented_on=consented_on,
+            )
+        )
+        return tid
+
+    return CreatedOut(id=await run_in_threadpool(add))
+
+
+@router.post(
+    "/deployments/{deployment_id}/walkby",
+    response_model=WalkbyOut,
+    openapi_extra=roles_doc(*OP),
+    summary="Run a test walk-by on one camera; returns the TPIR on the day",
+)
+async def walkby(
+    request: Request, body: WalkbyIn, deployment_id: str = DEP, actor: Actor = Depends(require(*OP))
+) -> WalkbyOut:
+    ctx = get_ctx(request)
+    svc = ctx.service
+    # Refuse before opening anything: only this deployment's operators, a whitelisted camera.
+    svc.assurance.walkbys.check_operator(actor, deployment_id)
+    svc.deployments.check_frame(deployment_id, body.camera_id)
+    spec = ctx.live.sources.get(body.camera_id)
+    if spec is None:
+        raise ApiError(409, "no_source", f"camera {body.camera_id!r} has no configured source")
+
+    def run() -> WalkbyOut:
+        source = ctx.live._open(spec)
+        try:
+            res = run_walkby(
+                svc,
+                actor,
+                deployment_id,
+                source,
+                camera_id=body.camera_id,
+                engine=ctx.engine_factory(),
+                pipeline_config=ctx.live.pipeline_config,
+                max_frames=body.max_frames,
+            )
+        finally:
+            source.close()
+        return WalkbyOut(**{k: res[k] for k in WalkbyOut.model_fields})
+
+    return await run_in_threadpool(run)
+
+
+@router.post(
+    "/deployments/{deployment_id}/walkby/acknowledge",
+    response_model=OkOut,
+    openapi_extra=roles_doc(*AO),
+    summary="The authorising officer acknowledges a walk-by below the authorised level",
+)
+def acknowledge(
+    request: Request,
+    body: ReasonIn,
+    deployment_id: str = DEP,
+    actor: Actor = Depends(require(*AO)),
+) -> OkOut:
+    get_ctx(request).service.assurance.walkbys.acknowledge(actor, deployment_id, body.reason)
+    return OkOut()
+
+
+@router.post(
+    "/deployments/{deployment_id}/monitor/decision",
+    response_model=OkOut,
+    openapi_extra=roles_doc(*AO),
+    summary="Resume, resume at a higher threshold (re-authorisation), or end a paused deployment",
+)
+def monitor_decision(
+    request: Request,
+    body: MonitorDecisionIn,
+    deployment_id: str = DEP,
+    actor: Actor = Depends(require(*AO)),
+) -> OkOut:
+    ctx = get_ctx(request)
+    ctx.service.assurance.decide(
+        actor, deployment_id, body.choice, body.reason, new_threshold=body.new_threshold
+    )
+    if body.choice == "end":
+        ctx.live.stop(deployment_id)
+    return OkOut()
+
+
+@router.post(
+    "/alerts/{alert_id}/perceived-group",
+    response_model=OkOut,
+    openapi_extra=roles_doc(*OP),
+    summary="Optional, after review: the group the operator perceived (never inferred)",
+)
+def perceived_group(
+    request: Request,
+    body: PerceivedGroupIn,
+    alert_id: str = Path(min_length=1, max_length=64),
+    actor: Actor = Depends(require(*OP)),
+) -> OkOut:
+    get_ctx(request).service.assurance.record_group(actor, alert_id, body.group)
+    return OkOut()
