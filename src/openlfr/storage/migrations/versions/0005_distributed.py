@@ -1,7 +1,7 @@
 """distributed: edge workers, their assignments, and ingested broker events
 
-Revision ID: 0002_distributed
-Revises: 0003_assurance
+Revision ID: 0005_distributed
+Revises: 0004_assurance
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_distributed"
-down_revision = "0003_assurance"
+revision = "0005_distributed"
+down_revision = "0004_assurance"
 branch_labels = None
 depends_on = None
 
