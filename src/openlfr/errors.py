@@ -128,3 +128,21 @@ class CameraNotAuthorisedError(SourceError):
     """The pipeline was asked to watch a camera its deployment does not allow."""
 
     code = "camera_not_authorised"
+
+
+class BrokerError(OpenLFRError):
+    """The message broker (NATS JetStream) could not be reached or refused an operation."""
+
+    code = "broker_error"
+
+
+class BrokerMessageError(BrokerError):
+    """A message on the broker is not one of ours (wrong version, kind or fields)."""
+
+    code = "broker_message_invalid"
+
+
+class WorkerAuthError(OpenLFRError):
+    """A worker token is missing, unknown or revoked, or a worker asked beyond its assignment."""
+
+    code = "worker_not_authorised"

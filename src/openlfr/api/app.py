@@ -29,11 +29,13 @@ from openlfr.api.routers import (
     assurance,
     auth,
     console,
+    console_workers,
     deployments,
     entry_photos,
     oversight,
     public,
     watchlist,
+    workers,
 )
 from openlfr.services.governance import GovernanceService
 
@@ -193,6 +195,8 @@ def create_app(
         oversight,
         public,
         console,
+        workers,
+        console_workers,
     ):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")

@@ -41,7 +41,7 @@ def _root(
 
 def _register() -> None:
     # Imported here so `openlfr --help` stays fast and a missing optional piece fails alone.
-    from openlfr.cli import bench, governance, serve, watch
+    from openlfr.cli import bench, governance, serve, watch, worker
     from openlfr.cli import eval as eval_cli
 
     bench.register(app)
@@ -49,6 +49,7 @@ def _register() -> None:
     eval_cli.register(app)
     governance.register(app)
     serve.register(app)
+    worker.register(app)
 
 
 def main() -> None:

@@ -35,6 +35,12 @@ def serve(
         help="CAMERA_ID=SOURCE (file, stream URL or camera index); repeatable. A live "
         "deployment runs every whitelisted camera that has a source.",
     ),
+    broker: str | None = typer.Option(
+        None,
+        "--broker",
+        help="NATS URL (nats://HOST:4222): cameras run on `openlfr worker`s, alerts and "
+        "counters arrive over JetStream; this process decodes no video.",
+    ),
 ) -> None:
     """Run the REST API, the operator console and the live pipelines of running deployments."""
     from openlfr.api import create_app
@@ -57,9 +63,26 @@ def serve(
         )
     for w in b.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
+    if broker and camera:
+        raise typer.BadParameter("--camera runs video in this process; with --broker use workers")
     app = create_app(b.service, sources=_sources(camera), **ApiContext.options(settings.api))
+    link = None
+    if broker:
+        from openlfr.edge.centre import CentreLink
+
+        try:
+            link = CentreLink(b.service, broker).start()
+        except OpenLFRError as e:
+            typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        app.state.centre = link
+        typer.echo(f"consuming alerts and counters from {broker}")
     typer.echo(f"OpenLFR on http://{host}:{port}/  (API docs: /api/v1/docs)")
-    run_server(app, host, port)
+    try:
+        run_server(app, host, port)
+    finally:
+        if link is not None:
+            link.stop()
 
 
 def demo(

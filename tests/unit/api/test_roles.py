@@ -81,7 +81,7 @@ SCOPED_PARAMS = {
     "photo_id": "photo",
 }
 # Parameters that do not belong to a deployment (accounts, model approvals, requests).
-UNSCOPED_PARAMS = {"user_id", "contract_id", "request_id", "year"}
+UNSCOPED_PARAMS = {"user_id", "contract_id", "request_id", "year", "worker_id"}
 # Roles that are global by design (G.21): they read every deployment's record but never faces.
 GLOBAL_READERS = {"auditor", "administrator"}
 # Staff of deployment B only, per role.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import openlfr.storage.assurance_models  # noqa: F401  (registers its tables)
+from openlfr.storage import models_workers  # noqa: F401  (registers the worker tables)
 from openlfr.storage.db import make_engine
 from openlfr.storage.models import Base
 

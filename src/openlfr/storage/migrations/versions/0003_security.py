@@ -1,7 +1,7 @@
 """security: stored sessions/tokens, keyed audit chain, deployment officers, countersigned
 model approvals
 
-Revision ID: 0002_security
+Revision ID: 0003_security
 Revises: 0002_recall_gov
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_security"
+revision = "0003_security"
 down_revision = "0002_recall_gov"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """assurance: test walk-by, monitor, equality, profiles
 
-Revision ID: 0003_assurance
-Revises: 0002_security
+Revision ID: 0004_assurance
+Revises: 0003_security
 Create Date: 2026-12-01 18:29:59.558449
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_assurance"
-down_revision = "0002_security"
+revision = "0004_assurance"
+down_revision = "0003_security"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,283 @@
+"""Benchmark: many cameras on one worker, and the centre's alert intake over NATS JetStream.
+
+    python bench/scale.py [--video PATH] [--ks 1,2,4] [--seconds 10] [--alerts 3000]
+                          [--rate 300] [--db postgres|sqlite] [--json]
+
+(a) cameras: K simulated cameras (the walkers clip looped and paced at its 25 fps, as a camera
+    delivers it: a frame not taken in time is dropped) through one worker process's pipelines
+    (one engine per camera, alerts sealed and published to JetStream as the worker does). Per K:
+    the real-time factor of each camera (media seconds processed per wall second: 1.0 keeps up),
+    dropped frames, alert latency (capture -> sealed and queued) p50/p95. The baseline in the
+    same run is K=1 unpaced (`unpaced_realtime_factor`): the headroom of one camera alone.
+(b) centre: a synthetic generator publishes `--alerts` sealed alerts at `--rate` per second
+    through a private nats-server into the centre (the real CentreLink and governance service,
+    real uvicorn app) and an operator listens to the console's event stream (SSE); reported:
+    sustained alerts/s recorded, and publish -> visible-in-the-stream p50/p99.
+
+Numbers depend on the machine and its load: the load average is printed beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "video" / "walkers_1080p.mp4"
+
+from openlfr.broker.client import BrokerClient  # noqa: E402
+from openlfr.pipeline.sources import Frame, PyAVSource, SourceStats  # noqa: E402
+
+
+def nats_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    from tests.nats_server import _free_port
+
+    exe = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    port = _free_port()
+    p = subprocess.Popen(
+        [exe, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp / "js")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return p, f"nats://127.0.0.1:{port}"
+
+
+class LoopingCamera:
+    """The clip again and again, paced at its frame rate, for `seconds` of wall time."""
+
+    def __init__(self, path: Path, seconds: float, paced: bool = True) -> None:
+        self.path, self.seconds, self.paced = path, seconds, paced
+        # Paced: a camera, frames not taken in time are dropped. Unpaced: every frame waits.
+        self.live = paced
+        self.name = f"loop:{path.name}"
+        self.stats = SourceStats()
+        self._closed = False
+
+    @property
+    def fps(self) -> float:
+        return 25.0
+
+    def frames(self) -> Iterator[Frame]:
+        t0, i = time.monotonic(), 0
+        while not self._closed and time.monotonic() - t0 < self.seconds:
+            src = PyAVSource(str(self.path), realtime=self.paced)
+            for f in src.frames():
+                if self._closed or time.monotonic() - t0 >= self.seconds:
+                    break
+                yield Frame(i, f.image, f.t_capture, i / 25.0)
+                self.stats.frames_read += 1
+                i += 1
+            src.close()
+            if not self.paced:
+                return  # unpaced: one pass
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[str, Any]:
+    from tests.integration.pipeline.conftest import video_frame
+
+    from openlfr.broker.envelope import public_key_of
+    from openlfr.edge.sink import BrokerAlertSink
+    from openlfr.matching import Watchlist
+    from openlfr.pipeline import Pipeline, PipelineConfig
+    from openlfr.vision import build_engine
+    from openlfr.vision.contract import l2_normalise
+
+    probe = build_engine()
+    found = probe.best_face_crop(video_frame(video, 12))
+    assert found is not None
+    mated = probe.face_from_image(found[1], select="largest").template.vector
+    rng = np.random.default_rng(0)
+    others = l2_normalise(rng.standard_normal((999, probe.contract.dim)).astype(np.float32))
+    vecs = np.vstack([mated[None, :], others])
+    ids = ["mated", *[f"x{i}" for i in range(999)]]
+    client = BrokerClient(url, name="bench-worker").start()
+    pub = public_key_of(os.urandom(32))
+
+    def run(k: int, paced: bool) -> list[dict[str, Any]]:
+        engines = [build_engine() for _ in range(k)]
+        results: list[dict[str, Any]] = [{} for _ in range(k)]
+
+        def one(j: int) -> None:
+            e = engines[j]
+            sink = BrokerAlertSink(client, "bench", "dep", pub, b"bench-mac-key", e)
+            pipe = Pipeline(
+                e,
+                Watchlist(ids, vecs, e.contract),
+                sink,
+                PipelineConfig(camera_id=f"cam-{j}", cooldown_s=0.0),
+            )
+            s = pipe.run(LoopingCamera(video, seconds, paced))
+            results[j] = s.to_dict()
+
+        ts = [threading.Thread(target=one, args=(j,)) for j in range(k)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return results
+
+    out: dict[str, Any] = {"cameras": []}
+    base = run(1, paced=False)[0]
+    out["unpaced_realtime_factor"] = base["realtime_factor"]
+    for k in ks:
+        rs = run(k, paced=True)
+        frames = sum(r["frames"] for r in rs)
+        dropped = sum(r["dropped_frames"] for r in rs)
+        lat = [r["alert_latency_p95_ms"] for r in rs if r["alert_latency_p95_ms"] is not None]
+        p50 = [r["alert_latency_p50_ms"] for r in rs if r["alert_latency_p50_ms"] is not None]
+        out["cameras"].append(
+            {
+                "k": k,
+                # Processed media seconds per wall second: a paced camera cannot exceed 1.0.
+                "realtime_factor_min": min(
+                    round(r["frames_processed"] / 25.0 / r["wall_s"], 3) for r in rs
+                ),
+                "dropped_pct": round(100.0 * dropped / frames, 2) if frames else 0.0,
+                "alerts": sum(r["alerts"] for r in rs),
+                "alert_latency_p50_ms": max(p50) if p50 else None,
+                "alert_latency_p95_ms": max(lat) if lat else None,
+            }
+        )
+        print(f"# K={k}: {out['cameras'][-1]}", file=sys.stderr, flush=True)
+    client.close()
+    return out
+
+
+def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str, Any]:
+    import httpx
+    from tests.integration.distributed._support import fields_now, go_live, real_time_world
+    from tests.unit.api._support import running_server
+    from tests.unit.governance._support import (
+        PASSWORD,
+        add_entries,
+        approval_for,
+        approve_model,
+        postgres_database,
+    )
+
+    from openlfr.api import create_app
+    from openlfr.edge.centre import CentreLink
+    from openlfr.edge.synthetic import Target, synthetic_alerts
+    from openlfr.services.workers import WorkerIdentity, WorkerService, message_key
+    from openlfr.vision.mock import MOCK_CONTRACT
+
+    def body(db_url: str) -> dict[str, Any]:
+        w = real_time_world(db_url)
+        approve_model(w, approval_for(MOCK_CONTRACT))
+        dep = w.svc.deployments.create_deployment(
+            w.ao1, "Bench", **fields_now(w, cameras=["cam-1"])
+        )
+        w.svc.deployments.authorise(w.ao1, dep)
+        entries = add_entries(w, dep)
+        w.svc.watchlists.sign_off(w.ao2, dep)
+        go_live(w, dep)
+        ws = WorkerService(w.svc)
+        wid, tok = ws.issue(w.admin, "gen")
+        ws.assign(w.admin, wid, dep)
+        (a,) = ws.assignments(WorkerIdentity(wid, "gen"))
+        target = Target(wid, dep, bytes.fromhex(a["alert_public_key"]), "cam-1",
+                        tuple(entries), MOCK_CONTRACT.id, 0.5, message_key(tok))  # fmt: skip
+        app = create_app(w.svc, sources={}, retention=False)
+        link = CentreLink(w.svc, url).start()
+        seen: dict[str, float] = {}
+        with running_server(app) as base, httpx.Client(base_url=base, timeout=60) as c:
+            r = c.post("/api/v1/auth/token", json={"username": "op1", "password": PASSWORD})
+            h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+            def listen() -> None:
+                with c.stream("GET", "/api/v1/events", headers=h, timeout=None) as resp:
+                    for line in resp.iter_lines():
+                        if line.startswith("data: ") and '"detected_at"' in line:
+                            a = json.loads(line[6:])
+                            seen.setdefault(a["id"], time.time() - datetime.fromisoformat(
+                                a["detected_at"]).timestamp())  # fmt: skip
+                            if len(seen) >= n:
+                                return
+
+            threading.Thread(target=listen, daemon=True).start()
+            time.sleep(1.0)
+            pubc = BrokerClient(url, name="bench-gen").start()
+            t0 = time.time()
+            synthetic_alerts(pubc, target, n, rate)
+            pubc.flush(120)
+            deadline = time.time() + 120
+            while len(seen) < n and time.time() < deadline:
+                time.sleep(0.05)
+            t_all = time.time() - t0
+            pubc.close()
+        link.stop()
+        lat = np.asarray(sorted(seen.values())) * 1000.0
+        return {
+            "centre_alerts_published": n,
+            "centre_alerts_visible": len(seen),
+            "centre_rate_offered_per_s": rate,
+            "centre_alerts_per_s": round(len(seen) / t_all, 1),
+            "centre_p50_ms": round(float(np.percentile(lat, 50)), 1) if lat.size else None,
+            "centre_p99_ms": round(float(np.percentile(lat, 99)), 1) if lat.size else None,
+            "centre_db": db,
+        }
+
+    if db == "postgres":
+        import pytest
+
+        try:
+            with postgres_database() as db_url:
+                return body(db_url)
+        except pytest.skip.Exception:
+            db = "sqlite"
+    return body(f"sqlite:///{tmp / 'centre.sqlite3'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    ap.add_argument("--ks", default="1,2,4")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--alerts", type=int, default=3000)
+    ap.add_argument("--rate", type=float, default=300.0)
+    ap.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    ap.add_argument("--skip-cameras", action="store_true")
+    ap.add_argument("--skip-centre", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    res: dict[str, Any] = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = nats_server(Path(tmp))
+        try:
+            if not a.skip_cameras:
+                res.update(cameras_bench(a.video, [int(k) for k in a.ks.split(",")],
+                                         a.seconds, url))  # fmt: skip
+            if not a.skip_centre:
+                res.update(centre_bench(url, a.alerts, a.rate, a.db, Path(tmp)))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    res["load_average_after"] = os.getloadavg()
+    if a.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""Console page of edge workers: each worker, its cameras, fps, dropped frames, last heartbeat."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from openlfr.api.auth import Grant
+from openlfr.api.routers.console import _page, _session
+from openlfr.api.worker_auth import worker_service
+from openlfr.governance.vocab import Role
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/workers")
+def workers_page(request: Request) -> Response:
+    g = _session(request, Role.ADMINISTRATOR, Role.OPERATOR, Role.AUDITOR)
+    if not isinstance(g, Grant):
+        return g
+    ws = worker_service(request).visible_workers(g.actor)
+    return _page(request, "workers.html", g, workers=ws)

@@ -1,0 +1,112 @@
+"""Edge workers: administration (issue, revoke, assign) and the worker's own two routes."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+from fastapi import APIRouter, Depends, Request
+
+from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.workers import (
+    AssignmentOut,
+    NewWorkerOut,
+    RevokeIn,
+    WatchlistOut,
+    WorkerIn,
+    WorkerOut,
+)
+from openlfr.api.deps import require, roles_doc
+from openlfr.api.worker_auth import current_worker, worker_service
+from openlfr.governance.deployment import Actor
+from openlfr.governance.vocab import Role
+from openlfr.services.workers import WorkerIdentity
+
+router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERROR_RESPONSES)
+ADMIN = (Role.ADMINISTRATOR,)
+VIEW = (Role.ADMINISTRATOR, Role.OPERATOR, Role.AUDITOR)
+WORKER_DOC = {"x-roles": ["worker"]}
+
+
+def _control(request: Request, worker_id: str, action: str, deployment_id: str | None) -> None:
+    """Tell the worker now over the broker, when the centre has one (else it polls)."""
+    centre = getattr(request.app.state, "centre", None)
+    if centre is not None:
+        centre.control(worker_id, action, deployment_id)
+
+
+@router.get("/workers", response_model=list[WorkerOut], openapi_extra=roles_doc(*VIEW))
+def workers(request: Request, actor: Actor = Depends(require(*VIEW))) -> list[WorkerOut]:
+    return [WorkerOut(**w) for w in worker_service(request).visible_workers(actor)]
+
+
+@router.post(
+    "/workers", response_model=NewWorkerOut, status_code=201, openapi_extra=roles_doc(*ADMIN)
+)
+def issue_worker(
+    request: Request, body: WorkerIn, actor: Actor = Depends(require(*ADMIN))
+) -> NewWorkerOut:
+    wid, token = worker_service(request).issue(actor, body.name)
+    return NewWorkerOut(id=wid, name=body.name, token=token)
+
+
+@router.post("/workers/{worker_id}/revoke", response_model=OkOut, openapi_extra=roles_doc(*ADMIN))
+def revoke_worker(
+    request: Request, worker_id: str, body: RevokeIn, actor: Actor = Depends(require(*ADMIN))
+) -> OkOut:
+    worker_service(request).revoke(actor, worker_id, body.reason)
+    _control(request, worker_id, "revoked", None)
+    return OkOut()
+
+
+@router.put(
+    "/workers/{worker_id}/deployments/{deployment_id}",
+    response_model=OkOut,
+    openapi_extra=roles_doc(*ADMIN),
+)
+def assign_worker(
+    request: Request, worker_id: str, deployment_id: str, actor: Actor = Depends(require(*ADMIN))
+) -> OkOut:
+    worker_service(request).assign(actor, worker_id, deployment_id)
+    _control(request, worker_id, "refresh", deployment_id)
+    return OkOut()
+
+
+@router.delete(
+    "/workers/{worker_id}/deployments/{deployment_id}",
+    response_model=OkOut,
+    openapi_extra=roles_doc(*ADMIN),
+)
+def unassign_worker(
+    request: Request, worker_id: str, deployment_id: str, actor: Actor = Depends(require(*ADMIN))
+) -> OkOut:
+    worker_service(request).unassign(actor, worker_id, deployment_id)
+    _control(request, worker_id, "stop", deployment_id)
+    return OkOut()
+
+
+@router.get("/worker/assignments", response_model=list[AssignmentOut], openapi_extra=WORKER_DOC)
+def my_assignments(
+    request: Request, worker: WorkerIdentity = Depends(current_worker)
+) -> list[AssignmentOut]:
+    return [AssignmentOut(**a) for a in worker_service(request).assignments(worker)]
+
+
+@router.get(
+    "/worker/deployments/{deployment_id}/watchlist",
+    response_model=WatchlistOut,
+    openapi_extra=WORKER_DOC,
+)
+def my_watchlist(
+    request: Request, deployment_id: str, worker: WorkerIdentity = Depends(current_worker)
+) -> WatchlistOut:
+    wl = worker_service(request).watchlist(worker, deployment_id)
+    vecs = np.ascontiguousarray(wl.vectors, dtype="<f4")
+    return WatchlistOut(
+        deployment_id=wl.deployment_id,
+        contract_id=wl.contract_id,
+        threshold=wl.threshold,
+        entry_ids=wl.entry_ids,
+        dim=int(vecs.shape[1]) if vecs.ndim == 2 and vecs.size else 0,
+        vectors_b64=base64.b64encode(vecs.tobytes()).decode(),
+    )

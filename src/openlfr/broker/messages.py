@@ -1,0 +1,188 @@
+"""Wire formats (JSON) of what crosses the broker, and how an Alert becomes a sealed message.
+
+In clear on the wire: routing ids only (alert, deployment, worker, camera) and timestamps. The
+matched entry id, scores, crops, scene and probe template travel inside the sealed payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from openlfr.broker.envelope import open_sealed_to, seal_to
+from openlfr.errors import BrokerMessageError
+
+WIRE_VERSION = 1
+
+
+def _b64(b: bytes | None) -> str | None:
+    return None if b is None else base64.b64encode(b).decode()
+
+
+def _unb64(s: str | None) -> bytes | None:
+    return None if s is None else base64.b64decode(s)
+
+
+def alert_aad(deployment_id: str, alert_id: str, camera_id: str) -> str:
+    return f"openlfr-alert:{deployment_id}:{alert_id}:{camera_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPayload:
+    """The sealed part of an alert: everything about the matched face."""
+
+    subject_id: str
+    score: float
+    threshold: float
+    contract_id: str
+    frame_time: float
+    raised_at: float
+    frame_index: int
+    media_s: float
+    probe_jpeg: bytes = field(repr=False)
+    scene_jpeg: bytes = field(repr=False)
+    template: np.ndarray | None = field(default=None, repr=False)  # float32 unit vector
+    template_contract: dict[str, Any] | None = None  # EmbeddingContract.to_dict() of `template`
+
+    def to_bytes(self) -> bytes:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["probe_jpeg"] = _b64(self.probe_jpeg)
+        d["scene_jpeg"] = _b64(self.scene_jpeg)
+        d["template"] = (
+            None if self.template is None else _b64(np.asarray(self.template, "<f4").tobytes())
+        )
+        return json.dumps(d).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> AlertPayload:
+        d = json.loads(raw)
+        t = _unb64(d.pop("template"))
+        return cls(
+            **{
+                **d,
+                "probe_jpeg": _unb64(d["probe_jpeg"]) or b"",
+                "scene_jpeg": _unb64(d["scene_jpeg"]) or b"",
+                "template": None if t is None else np.frombuffer(t, "<f4").copy(),
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    alert_id: str
+    deployment_id: str
+    worker_id: str
+    camera_id: str
+    published_at: float
+    sealed: bytes = field(repr=False)
+    mac: str = ""  # HMAC-SHA256 by the worker's key over everything else
+
+    def _body(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("mac")
+        d["sealed"] = _b64(self.sealed)
+        return {"v": WIRE_VERSION, "kind": "alert", **d}
+
+    def signed(self, key: bytes) -> AlertMessage:
+        return replace(self, mac=mac_of(key, self._body()))
+
+    def verify(self, key: bytes) -> bool:
+        return bool(self.mac) and hmac.compare_digest(self.mac, mac_of(key, self._body()))
+
+    @classmethod
+    def seal(
+        cls,
+        public_key: bytes,
+        *,
+        alert_id: str,
+        deployment_id: str,
+        worker_id: str,
+        camera_id: str,
+        payload: AlertPayload,
+    ) -> AlertMessage:
+        blob = seal_to(
+            public_key, payload.to_bytes(), alert_aad(deployment_id, alert_id, camera_id)
+        )
+        return cls(alert_id, deployment_id, worker_id, camera_id, time.time(), blob)
+
+    def open(self, private_key: bytes) -> AlertPayload:
+        raw = open_sealed_to(
+            private_key, self.sealed, alert_aad(self.deployment_id, self.alert_id, self.camera_id)
+        )
+        return AlertPayload.from_bytes(raw)
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({**self._body(), "mac": self.mac}).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class CountersMessage:
+    """Counter deltas of one camera run since the previous message (numbers only)."""
+
+    msg_id: str  # run id + sequence number: the centre applies each once
+    deployment_id: str
+    worker_id: str
+    camera_id: str
+    frames: int
+    faces: int
+    final: bool = False
+    summary: dict[str, Any] = field(default_factory=dict)  # counts of the run, on the final one
+    mac: str = ""
+
+    def _body(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("mac")
+        return {"v": WIRE_VERSION, "kind": "counters", **d}
+
+    def signed(self, key: bytes) -> CountersMessage:
+        return replace(self, mac=mac_of(key, self._body()))
+
+    def verify(self, key: bytes) -> bool:
+        return bool(self.mac) and hmac.compare_digest(self.mac, mac_of(key, self._body()))
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({**self._body(), "mac": self.mac}).encode()
+
+
+def mac_of(key: bytes, body: dict[str, Any]) -> str:
+    """Who sent it: the broker's own permissions aside, a worker's messages carry its MAC."""
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, canon, hashlib.sha256).hexdigest()
+
+
+def parse_event(raw: bytes) -> AlertMessage | CountersMessage:
+    """A message from the events stream; ValidationError when it is not one of ours."""
+    try:
+        d = json.loads(raw)
+        if d.pop("v") != WIRE_VERSION:
+            raise ValueError("wire version")
+        kind = d.pop("kind")
+        if kind == "alert":
+            d["sealed"] = _unb64(d["sealed"])
+            return AlertMessage(**d)
+        if kind == "counters":
+            return CountersMessage(**d)
+        raise ValueError(f"kind {kind!r}")
+    except (ValueError, KeyError, TypeError) as e:
+        raise BrokerMessageError(f"not an OpenLFR broker event: {e}") from None
+
+
+def dumps(d: dict[str, Any]) -> bytes:
+    return json.dumps(d, separators=(",", ":")).encode()
+
+
+def loads(raw: bytes) -> dict[str, Any]:
+    try:
+        d = json.loads(raw)
+    except ValueError as e:
+        raise BrokerMessageError(f"not JSON: {e}") from None
+    if not isinstance(d, dict):
+        raise BrokerMessageError("not a JSON object")
+    return d

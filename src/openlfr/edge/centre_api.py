@@ -1,0 +1,86 @@
+"""The worker's HTTP client for the centre's worker routes (assignments, watchlists)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import numpy as np
+
+from openlfr.errors import WorkerAuthError
+
+
+class CentreUnreachable(Exception):
+    """The centre did not answer (network, 5xx): counts against the lease, not a refusal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    deployment_id: str
+    cameras: tuple[str, ...]
+    threshold: float
+    contract_id: str
+    ends_at: datetime | None
+    public_key: bytes
+    watchlist_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedWatchlist:
+    entry_ids: list[str]
+    vectors: np.ndarray
+    contract_id: str
+    threshold: float
+
+
+class CentreClient:
+    def __init__(self, url: str, token: str, *, timeout_s: float = 5.0, verify: Any = True):
+        self.http = httpx.Client(
+            base_url=url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout_s,
+            verify=verify,
+        )
+
+    def _get(self, path: str) -> Any:
+        try:
+            r = self.http.get(path)
+        except httpx.HTTPError as e:
+            raise CentreUnreachable(type(e).__name__) from None
+        if r.status_code == 401:
+            raise WorkerAuthError("the centre refused this worker's token (revoked?)")
+        if r.status_code >= 500:
+            raise CentreUnreachable(f"HTTP {r.status_code}")
+        r.raise_for_status()
+        return r.json()
+
+    def assignments(self) -> list[Assignment]:
+        out = []
+        for a in self._get("/api/v1/worker/assignments"):
+            ends = a.get("ends_at")
+            out.append(
+                Assignment(
+                    a["deployment_id"],
+                    tuple(a["cameras"]),
+                    float(a["threshold"]),
+                    a["contract_id"],
+                    datetime.fromisoformat(ends) if ends else None,
+                    bytes.fromhex(a["alert_public_key"]),
+                    a.get("watchlist_version", ""),
+                )
+            )
+        return out
+
+    def watchlist(self, deployment_id: str) -> FetchedWatchlist:
+        """Held in memory by the caller only; never written anywhere."""
+        d = self._get(f"/api/v1/worker/deployments/{deployment_id}/watchlist")
+        raw = base64.b64decode(d["vectors_b64"])
+        dim = int(d["dim"]) or 1
+        vecs = np.frombuffer(raw, "<f4").reshape(-1, dim).astype(np.float32)
+        return FetchedWatchlist(d["entry_ids"], vecs, d["contract_id"], float(d["threshold"]))
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,70 @@
+"""Synthetic alerts through the broker, for benchmarks and fault tests (no video, no model).
+
+Each alert goes the worker's way exactly (sealed to the deployment's key, durable publish with
+the alert id as Nats-Msg-Id); its frame time is its publish time, so whoever sees it at the
+centre can measure publish-to-visible latency from the alert itself.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from openlfr.broker.client import BrokerClient
+from openlfr.broker.messages import AlertMessage, AlertPayload
+from openlfr.broker.subjects import alert_subject
+
+# Not a face: a JPEG header and noise, so the wire format is the real one.
+FAKE_JPEG_HEAD = b"\xff\xd8\xff\xe0SYNTHETIC"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    worker_id: str
+    deployment_id: str
+    public_key: bytes
+    camera_id: str
+    entry_ids: tuple[str, ...]
+    contract_id: str
+    threshold: float
+    mac_key: bytes  # services.workers.message_key(token)
+
+
+def synthetic_alerts(
+    client: BrokerClient, target: Target, n: int, rate_per_s: float, *, crop_bytes: int = 6000
+) -> list[tuple[str, float]]:
+    """Publish `n` alerts at `rate_per_s`; returns (alert id, publish time) for each."""
+    out: list[tuple[str, float]] = []
+    t0 = time.perf_counter()
+    for i in range(n):
+        due = t0 + i / rate_per_s
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        now = time.time()
+        aid = uuid.uuid4().hex
+        payload = AlertPayload(
+            subject_id=target.entry_ids[i % len(target.entry_ids)],
+            score=target.threshold + 0.1,
+            threshold=target.threshold,
+            contract_id=target.contract_id,
+            frame_time=now,
+            raised_at=now,
+            frame_index=i,
+            media_s=i / 25.0,
+            probe_jpeg=FAKE_JPEG_HEAD + os.urandom(crop_bytes),
+            scene_jpeg=FAKE_JPEG_HEAD + os.urandom(crop_bytes * 4),
+        )
+        msg = AlertMessage.seal(
+            target.public_key,
+            alert_id=aid,
+            deployment_id=target.deployment_id,
+            worker_id=target.worker_id,
+            camera_id=target.camera_id,
+            payload=payload,
+        ).signed(target.mac_key)
+        client.publish_durable(alert_subject(target.deployment_id), msg.to_bytes(), aid)
+        out.append((aid, now))
+    return out

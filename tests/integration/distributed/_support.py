@@ -1,0 +1,141 @@
+"""A centre (`openlfr serve --broker`) as a real process on PostgreSQL, workers as processes,
+and a world whose clock is the real one (the centre's clock is the wall clock)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.unit.governance._support import KEY, World, full_fields, make_world
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def real_time_world(url: str) -> World:
+    w = make_world(url)
+    w.clock.now = datetime.now(UTC) - timedelta(hours=1)
+    return w
+
+
+def fields_now(w: World, **over: Any) -> dict[str, Any]:
+    """A complete draft whose window (from the world's clock) is open an hour from now."""
+    base = w.clock.now
+    return full_fields(
+        starts_at=base + timedelta(minutes=59),
+        ends_at=base + timedelta(hours=9),
+        public_notice_at=base - timedelta(days=2),
+        **over,
+    )
+
+
+def go_live(w: World, dep: str) -> None:
+    """Into the window (the world's clock catches up with the wall clock) and start."""
+    w.clock.now = datetime.now(UTC)
+    w.svc.deployments.start(w.op1, dep)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[3] / "src")
+    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
+class Centre:
+    def __init__(self, db_url: str, broker: str, workdir: Path) -> None:
+        self.db_url, self.broker, self.workdir = db_url, broker, workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Centre:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.starts += 1
+        log = (self.workdir / f"centre-{self.starts}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "openlfr.cli.main",
+                "serve",
+                "--port",
+                str(self.port),
+                "--broker",
+                self.broker,
+            ],
+            env=_env(
+                OPENLFR_DATABASE_URL=self.db_url,
+                OPENLFR_MASTER_KEY=base64.b64encode(KEY).decode(),
+                OPENLFR_DATA_DIR=str(self.workdir / "data"),
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"centre exited with {self.proc.returncode}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("centre did not start")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(20)
+        self.proc = None
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+
+def start_worker(
+    centre: str, broker: str, token: str, cameras: dict[str, str], workdir: Path, *args: str
+) -> subprocess.Popen[bytes]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "openlfr.cli.main", "-v", "worker", "--centre", centre,
+           "--broker", broker, *args]  # fmt: skip
+    for cam, src in cameras.items():
+        cmd += ["--camera", f"{cam}={src}"]
+    return subprocess.Popen(
+        cmd,
+        env=_env(OPENLFR_WORKER_TOKEN=token),
+        stdout=(workdir / "worker.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+    )
+
+
+def wait_until(fn: Any, timeout: float, every: float = 0.2, what: str = "condition") -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")

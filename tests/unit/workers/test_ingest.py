@@ -1,0 +1,116 @@
+"""Ingestion is idempotent on the worker's ids, and refuses workers that may not add records."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from openlfr.broker.messages import AlertMessage, AlertPayload, CountersMessage
+from openlfr.errors import NotFoundError, PermissionDeniedError
+from openlfr.services.ingest import Ingestor
+from openlfr.services.workers import WorkerIdentity, WorkerService, message_key
+from openlfr.storage import models as m
+from openlfr.storage import models_workers as mw
+from openlfr.vision.mock import MOCK_CONTRACT
+from tests.unit.governance._support import World, live, make_world
+
+KEYS: dict[str, bytes] = {}
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[World, str, list[str], str, bytes]:
+    w = make_world(f"sqlite:///{tmp_path / 'i.sqlite3'}")
+    dep, entries = live(w, cameras=["cam-1"])
+    ws = WorkerService(w.svc)
+    wid, tok = ws.issue(w.admin, "van")
+    KEYS[wid] = message_key(tok)
+    ws.assign(w.admin, wid, dep)
+    (a,) = ws.assignments(WorkerIdentity(wid, "van"))
+    return w, dep, entries, wid, bytes.fromhex(a["alert_public_key"])
+
+
+def _alert(dep: str, wid: str, pub: bytes, entry: str) -> AlertMessage:
+    now = time.time()
+    p = AlertPayload(
+        entry, 0.7, 0.5, MOCK_CONTRACT.id, now, now, 3, 0.12, b"\xff\xd8p", b"\xff\xd8s"
+    )
+    return AlertMessage.seal(pub, alert_id=uuid.uuid4().hex, deployment_id=dep,
+                             worker_id=wid, camera_id="cam-1", payload=p).signed(
+                                 KEYS.get(wid, b"unknown"))  # fmt: skip
+
+
+def _count(w: World, dep: str) -> int:
+    with w.svc.ctx.factory() as s:
+        return int(s.scalar(select(func.count()).select_from(m.Alert).where(
+            m.Alert.deployment_id == dep)) or 0)  # fmt: skip
+
+
+def test_alert_once_through_redelivery(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, pub = setup
+    ing = Ingestor(w.svc)
+    msg = _alert(dep, wid, pub, entries[0])
+    assert ing(msg, False) == "recorded"
+    assert ing(msg, True) == "duplicate"
+    with w.svc.ctx.factory() as s:
+        (row,) = s.execute(select(mw.IngestedEvent)).scalars()
+        assert row.msg_id == msg.alert_id and row.ref is not None  # committed with the alert
+    assert _count(w, dep) == 1
+    # Same id twice in one batch: once.
+    m2 = _alert(dep, wid, pub, entries[1])
+    assert ing.batch([(m2, False), (m2, True)]) == ["recorded", "duplicate"]
+    assert _count(w, dep) == 2
+
+
+def test_counters_once_and_unknown_or_revoked_workers_refused(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, pub = setup
+    ing = Ingestor(w.svc)
+    c = CountersMessage("run1:1", dep, wid, "cam-1", frames=100, faces=3).signed(KEYS[wid])
+    assert ing(c) == "recorded" and ing(c) == "duplicate"
+    assert w.svc.deployments.deployment(dep)["frames_processed"] == 100
+    other, otok = WorkerService(w.svc).issue(w.admin, "other")  # not assigned
+    KEYS[other] = message_key(otok)
+    with pytest.raises(PermissionDeniedError):
+        ing(_alert(dep, other, pub, entries[0]), False)
+    # Forged: claims to be the assigned worker, signed with another worker's key.
+    f = _alert(dep, other, pub, entries[0])
+    f = replace(f, worker_id=wid).signed(KEYS[other])
+    with pytest.raises(PermissionDeniedError, match="signed"):
+        ing(f, False)
+    unsigned = replace(_alert(dep, wid, pub, entries[0]), mac="")
+    with pytest.raises(PermissionDeniedError, match="signed"):
+        ing(unsigned, False)
+    WorkerService(w.svc).revoke(w.admin, wid, "stolen")
+    with pytest.raises(PermissionDeniedError):
+        ing(_alert(dep, wid, pub, entries[0]), False)
+    with pytest.raises(PermissionDeniedError):
+        ing(CountersMessage("run1:2", dep, wid, "cam-1", frames=5, faces=0).signed(KEYS[wid]))
+    assert _count(w, dep) == 0 and w.svc.deployments.deployment(dep)["frames_processed"] == 100
+
+
+def test_one_bad_alert_does_not_sink_its_batch(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, pub = setup
+    good, bad, good2 = (_alert(dep, wid, pub, e) for e in (entries[0], "not-an-entry", entries[1]))
+    out = Ingestor(w.svc).batch([(good, False), (bad, False), (good2, False)])
+    assert out[0] == "recorded" and out[2] == "recorded"
+    assert isinstance(out[1], NotFoundError)
+    assert _count(w, dep) == 2
+    # The refused one left nothing: no alert, no ledger row, no audit record of it.
+    with w.svc.ctx.factory() as s:
+        assert s.get(mw.IngestedEvent, bad.alert_id) is None
+
+
+def test_watchlist_version_changes_when_an_entry_goes(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, _ = setup
+    ws = WorkerService(w.svc)
+    (before,) = ws.assignments(WorkerIdentity(wid, "van"))
+    live0 = ws.live_assignments()[(wid, dep)]
+    with w.svc.ctx.factory() as s, s.begin():  # as an erasure would, mid-deployment
+        s.delete(s.get(m.WatchlistEntry, entries[0]))
+    (after,) = ws.assignments(WorkerIdentity(wid, "van"))
+    assert before["watchlist_version"] != after["watchlist_version"]
+    assert ws.live_assignments()[(wid, dep)] != live0  # the centre then pushes a refresh
