@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -50,31 +51,39 @@ class YuNetDetector:
         return net
 
     def detect(self, image: Image) -> list[Detection]:
-        h, w = image.shape[:2]
-        scale = 1.0
-        work = image
-        if self.max_side and max(h, w) > self.max_side:
-            scale = self.max_side / max(h, w)
-            work = cv2.resize(
-                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-            )
+        work, scale = downscale(image, self.max_side)
         wh, ww = work.shape[:2]
         _, faces = self._net((ww, wh)).detect(work)
         if faces is None:
             return []
-        out = []
-        inv = 1.0 / scale
-        for f in faces:
-            x, y, bw, bh = (float(v) * inv for v in f[:4])
-            lm = (np.asarray(f[4:14], dtype=np.float32).reshape(5, 2) * inv).astype(np.float32)
-            out.append(
-                Detection(
-                    max(0.0, x),
-                    max(0.0, y),
-                    min(float(w), x + bw),
-                    min(float(h), y + bh),
-                    float(f[14]),
-                    lm,
-                )
+        return to_detections(faces, scale, image.shape[1], image.shape[0])
+
+
+def downscale(image: Image, max_side: int | None) -> tuple[Image, float]:
+    """The image shrunk so its longer side is at most `max_side`, and the factor applied."""
+    h, w = image.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return image, 1.0
+    scale = max_side / max(h, w)
+    small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return small, scale
+
+
+def to_detections(faces: Any, scale: float, w: int, h: int) -> list[Detection]:
+    """YuNet's rows (box, 5 landmarks, score) on a `scale`d image, back in full-image pixels."""
+    inv = 1.0 / scale
+    out = []
+    for f in faces:
+        x, y, bw, bh = (float(v) * inv for v in f[:4])
+        lm = (np.asarray(f[4:14], dtype=np.float32).reshape(5, 2) * inv).astype(np.float32)
+        out.append(
+            Detection(
+                max(0.0, x),
+                max(0.0, y),
+                min(float(w), x + bw),
+                min(float(h), y + bh),
+                float(f[14]),
+                lm,
             )
-        return out
+        )
+    return out

@@ -21,6 +21,7 @@ import onnx
 from openlfr.vision import models
 from openlfr.vision.onnx_session import fold_weight_dequantize, session
 from openlfr.vision.types import Detection, Image
+from openlfr.vision.yunet import downscale, to_detections
 
 STRIDES = (8, 16, 32)
 
@@ -118,27 +119,5 @@ class YuNetOrtDetector:
         return self._decode(dict(zip(self._names, outs, strict=True)), ph, pw)
 
     def detect(self, image: Image) -> list[Detection]:
-        h, w = image.shape[:2]
-        scale = 1.0
-        work = image
-        if self.max_side and max(h, w) > self.max_side:
-            scale = self.max_side / max(h, w)
-            work = cv2.resize(
-                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-            )
-        inv = 1.0 / scale
-        out = []
-        for f in self.raw(work):
-            x, y, bw, bh = (float(v) * inv for v in f[:4])
-            lm = (np.asarray(f[4:14], dtype=np.float32).reshape(5, 2) * inv).astype(np.float32)
-            out.append(
-                Detection(
-                    max(0.0, x),
-                    max(0.0, y),
-                    min(float(w), x + bw),
-                    min(float(h), y + bh),
-                    float(f[14]),
-                    lm,
-                )
-            )
-        return out
+        work, scale = downscale(image, self.max_side)
+        return to_detections(self.raw(work), scale, image.shape[1], image.shape[0])
