@@ -25,7 +25,7 @@ from openlfr.api.defs.assurance import (
 )
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.defs.deployments import CreatedOut
-from openlfr.api.deps import ALL_ROLES, ApiError, get_ctx, require, roles_doc
+from openlfr.api.deps import ALL_ROLES, ApiError, get_ctx, read_upload, require, roles_doc
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.walkby_run import run_walkby
@@ -105,11 +105,7 @@ async def add_test_subject(
     actor: Actor = Depends(require(*ENROL)),
 ) -> CreatedOut:
     ctx = get_ctx(request)
-    data = await photo.read(ctx.max_upload_bytes + 1)
-    if len(data) > ctx.max_upload_bytes:
-        raise ApiError(413, "upload_too_large", f"uploads are limited to {ctx.max_upload_bytes} B")
-    if not data:
-        raise ApiError(415, "image_decode_error", "empty upload")
+    data = await read_upload(ctx, photo)
 
     def add() -> str:
         tid: str = ctx.with_engine(
