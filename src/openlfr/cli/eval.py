@@ -17,13 +17,17 @@ eval_app = typer.Typer(
 )
 
 
-def _context(engine: str | None, cache: Path | None, no_cache: bool, quiet: bool) -> Any:
+def _context(
+    engine: str | None, cache: Path | None, no_cache: bool, quiet: bool, review: str = "packaged"
+) -> Any:
     from openlfr.config import get_settings
+    from openlfr.eval.review import load_review
     from openlfr.eval.runner import EvalContext
     from openlfr.vision.engine import build_engine
 
     eng = build_engine(get_settings().vision, engine=engine)
-    return EvalContext.create(eng, cache, use_cache=not no_cache, progress=not quiet)
+    rev = None if review == "none" else load_review(None if review == "packaged" else Path(review))
+    return EvalContext.create(eng, cache, use_cache=not no_cache, progress=not quiet, review=rev)
 
 
 def _engine_default(ctx: Any, threshold: float | None) -> float:
@@ -51,6 +55,9 @@ def _finish(
     from openlfr.eval.report import build_report, report_json
     from openlfr.eval.report_html import write_report
 
+    if ctx.review is not None:
+        # In the provenance, so the approval governance stores names the data fixes it rests on.
+        provenance["identity review"] = f"{ctx.review.source} sha256:{ctx.review.digest[:16]}"
     rep = build_report(
         contract=ctx.engine.contract.to_dict(),
         engine_name=ctx.engine.name,
@@ -58,6 +65,16 @@ def _finish(
         ident=ident,
         demo=demo,
         provenance=provenance,
+    )
+    rep["identity_review"] = (
+        {"applied": False}
+        if ctx.review is None
+        else {
+            "applied": True,
+            "file": ctx.review.source,
+            "sha256": ctx.review.digest,
+            "by_dataset": ctx.reviewed,
+        }
     )
     if report_out is not None:
         j, h = write_report(report_out, rep, ident, demo)
@@ -118,6 +135,7 @@ def identification(
     engine: o.Engine = None,
     seed: o.Seed = 0,
     max_identities: o.MaxIdentities = None,
+    identity_review: o.IdentityReview = "packaged",
 ) -> None:
     """Open-set 1:N evaluation (FNIR/TPIR at fixed FPIR, FPIR at fixed thresholds, calibration),
     per (enrolment photos, probe shots) configuration. `--labels` adds the per-configuration
@@ -128,7 +146,7 @@ def identification(
     sizes = int_list(watchlist_sizes, "watchlist sizes")
     co = _config_options(enrol_photos, probe_shots, labels, template_rule, factor, no_znorm)
     try:
-        ctx = _context(engine, cache, no_cache, as_json)
+        ctx = _context(engine, cache, no_cache, as_json, identity_review)
         dflt = _engine_default(ctx, threshold)
         ident = run_identification(
             ctx,
@@ -176,12 +194,13 @@ def demographics(
     engine: o.Engine = None,
     seed: o.Seed = 0,
     max_identities: o.MaxIdentities = None,
+    identity_review: o.IdentityReview = "packaged",
 ) -> None:
     """False match / non-match rates per group, ratios to pooled, tests, and the fair floor."""
     from openlfr.eval.runner import run_demographics
 
     try:
-        ctx = _context(engine, cache, no_cache, as_json)
+        ctx = _context(engine, cache, no_cache, as_json, identity_review)
         dflt = _engine_default(ctx, threshold)
         groupings = [tuple(a.strip() for a in b.split(",") if a.strip()) for b in by] or None
         demo = run_demographics(
@@ -242,6 +261,7 @@ def full_report(
     engine: o.Engine = None,
     seed: o.Seed = 0,
     max_identities: o.MaxIdentities = None,
+    identity_review: o.IdentityReview = "packaged",
 ) -> None:
     """The full model evaluation report with its approval section (what governance consumes)."""
     from pathlib import Path as P
@@ -250,7 +270,7 @@ def full_report(
 
     sizes = int_list(watchlist_sizes, "watchlist sizes")
     try:
-        ctx = _context(engine, cache, no_cache, as_json)
+        ctx = _context(engine, cache, no_cache, as_json, identity_review)
         dflt = _engine_default(ctx, threshold)
         demo = run_demographics(
             ctx,

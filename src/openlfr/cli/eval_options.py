@@ -116,3 +116,14 @@ def rule_option(text: str) -> str | None:
     if text not in ("auto", "mean", "max", "both"):
         raise typer.BadParameter("--template-rule must be auto, mean, max or both")
     return None if text == "auto" else text
+
+
+IdentityReview = Annotated[
+    str,
+    typer.Option(
+        "--identity-review",
+        help="Label fixes applied before scoring (LFW aliases merged, mislabelled photos and "
+        "UTKFace photos of LFW people left out): 'packaged' (eval/reviews/lfw_utkface.csv), a CSV "
+        "of the same form, or 'none'.",
+    ),
+]

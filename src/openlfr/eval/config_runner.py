@@ -2,8 +2,9 @@
 
 For every configuration (K enrolment photos, M probe shots, watchlist size N) the certified fair
 floor is the highest of
-- the calibrated threshold: lowest whose FPIR upper 95% bound meets the policy, on the
-  calibration half of that configuration's non-mated searches; where M > 1 leaves too few
+- the calibrated threshold: lowest whose FPIR upper 95% bound meets the policy, over all
+  of that configuration's non-mated searches (halves of the people cross-check it, see
+  identification.py); where M > 1 leaves too few
   non-mated people to certify the policy, the K-photo single-shot calibration stands in and the
   fused FPIR measured at the floor is reported beside it (`calibration_source`);
 - the floors of the single-image demographic evaluations (UTKFace gender x race, LFW labels):
@@ -345,8 +346,8 @@ def run_configurations(
                     ""
                     if cal.threshold is not None
                     else f"FPIR {policy_fpir:g} cannot be certified: {res.scores.scores.n_nonmated}"
-                    f" non-mated searches ({res.scores.nonmated_people} people), the calibration "
-                    f"half needs at least {need:,} with no alert"
+                    f" non-mated searches ({res.scores.nonmated_people} people); certifying it "
+                    f"needs at least {need:,} with no alert"
                 ),
                 "tpir_at_policy_fpir": (
                     None if tp is None else {"tpir": tp[0], "tpir_bootstrap_ci": [tp[1], tp[2]]}

@@ -33,6 +33,7 @@ from openlfr.eval.identification import (
     score_size,
 )
 from openlfr.eval.report import IdentificationPart
+from openlfr.eval.review import IdentityReview, apply_review
 from openlfr.vision.engine import FaceEngine, Select
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class EvalContext:
     cache: TemplateCache | None
     select: Select = "central"
     progress: bool = True
+    review: IdentityReview | None = None  # label fixes applied to every dataset scanned
+    reviewed: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -67,11 +70,25 @@ class EvalContext:
         use_cache: bool = True,
         select: Select = "central",
         progress: bool = True,
+        review: IdentityReview | None = None,
     ) -> EvalContext:
         cache = None
         if use_cache:
             cache = TemplateCache(cache_dir or default_cache_dir(), cache_namespace(engine, select))
-        return cls(engine, cache, select, progress)
+        return cls(engine, cache, select, progress, review)
+
+    def scan(self, root: Path, *, flat: bool = False) -> Dataset:
+        """A dataset folder with the identity review applied (LFW rows to folder-per-identity
+        sets, UTKFace rows to flat ones); what it changed is kept for the report."""
+        ds = scan_flat(root) if flat else scan_any(root)
+        if self.review is None:
+            return ds
+        # scan_any reads a folder without subfolders as flat, one person per image.
+        flat = flat or all(r.path.parent == ds.root for r in ds.records)
+        fixed, summary = apply_review(ds, self.review, "utkface" if flat else "lfw", flat=flat)
+        if summary["images_left_out"] or summary["identities_merged"]:
+            self.reviewed[str(root)] = summary
+        return fixed
 
     def embed(self, ds: Dataset, description: str) -> EmbeddedSet:
         emb = embed_images(
@@ -125,11 +142,11 @@ def run_identification(
     t0 = time.perf_counter()
     if not sizes or any(s <= 0 for s in sizes):
         raise DatasetError(f"watchlist sizes must be positive integers, got {list(sizes)}")
-    ds = _subset(scan_any(Path(data)), max_identities, seed)
+    ds = _subset(ctx.scan(Path(data)), max_identities, seed)
     emb = ctx.embed(ds, f"embedding {ds.name}")
     extra_vecs = None
     if extra_nonmated is not None:
-        xds = scan_flat(Path(extra_nonmated))
+        xds = ctx.scan(Path(extra_nonmated), flat=True)
         xemb = ctx.embed(xds, f"embedding {xds.name}")
         extra_vecs = xemb.vectors[xemb.ok]
     t_embed = time.perf_counter() - t0
@@ -239,7 +256,7 @@ def run_demographics(
     seed: int = 0,
 ) -> list[DemographicResult]:
     """FMR/FNMR per group. Without labels files the images must carry UTKFace names."""
-    ds = _subset(scan_any(Path(data)), max_identities, seed)
+    ds = _subset(ctx.scan(Path(data)), max_identities, seed)
     lab = load_labels(ds, labels)
     emb = ctx.embed(ds, f"embedding {ds.name}")
     has_age = any("age" in a for a in lab.by_image.values())

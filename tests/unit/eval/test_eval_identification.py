@@ -98,7 +98,26 @@ def test_evaluation_of_a_size_and_heldout_check() -> None:
     cal = calibrate(sc, 1e-2)
     assert cal.threshold is not None and cal.calib is not None and cal.heldout is not None
     assert cal.calib.upper <= 1e-2
-    assert cal.calib.n + cal.heldout.n == sc.n_nonmated
+    # Certified over every non-mated search; each half of the people checks the other.
+    assert cal.calib.n == sc.n_nonmated
+    a, b = cal.splits
+    assert a.fit is not None and a.heldout is not None and b.fit is not None
+    assert a.fit.n + a.heldout.n == sc.n_nonmated and a.fit.n == b.heldout.n
+    assert a.threshold is not None and a.fit.upper <= 1e-2
     tp = tpir_at_fpir(sc, 1e-1, boot=20)
     assert tp.fpir.value <= 0.1 and tp.tpir_boot_lower <= tp.tpir.value + 1e-9
     assert res.to_dict()["calibration"]["heldout_within_interval"] in (True, False)
+
+
+def test_pooled_calibration_is_a_tolerance_limit_and_one_outlier_does_not_set_it() -> None:
+    # 9,000 non-mated top scores from N(0.3, 0.1), plus one label error at 0.99. Half of them
+    # (4,500) allows no alert at 1e-3, so a split-half rule would sit above 0.99; all of them
+    # allow three, so the outlier is absorbed and the threshold stays in the bulk's tail.
+    rng = np.random.default_rng(1)
+    top = np.concatenate([rng.normal(0.3, 0.1, 9000), [0.99]]).astype(np.float32)
+    half = calibrate_threshold(top[::2], 1e-3)
+    pooled = calibrate_threshold(top, 1e-3)
+    assert pooled is not None and pooled < 0.9
+    assert half is None or half > pooled
+    k = int(np.sum(top >= pooled))
+    assert upper_bound(k, top.size) <= 1e-3 and upper_bound(k + 1, top.size) > 1e-3

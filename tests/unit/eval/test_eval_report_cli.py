@@ -94,9 +94,14 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     from openlfr.eval.runner import EvalContext
     from openlfr.vision.mock import mock_engine
 
-    def ctx(engine: str | None, cache: Path | None, no_cache: bool, quiet: bool) -> EvalContext:
+    def ctx(
+        engine: str | None, cache: Path | None, no_cache: bool, quiet: bool, review: str = "none"
+    ) -> EvalContext:
+        from openlfr.eval.review import load_review
+
+        rev = None if review in ("none", "packaged") else load_review(Path(review))
         return EvalContext.create(
-            mock_engine(), tmp_path / "cache", use_cache=not no_cache, progress=False
+            mock_engine(), tmp_path / "cache", use_cache=not no_cache, progress=False, review=rev
         )
 
     monkeypatch.setattr(ev, "_context", ctx)
