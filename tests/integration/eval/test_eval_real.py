@@ -164,3 +164,21 @@ def test_configurations_on_real_lfw_subset(eval_ctx: EvalContext, lfw_dir: Path)
     assert all({g.group for g in d.groups} == {"female", "male"} for d in genders.values())
     curve = [p for p in part.tpir_curve if (p["enrol_photos"], p["probe_shots"]) == (2, 2)]
     assert curve and all(0 <= p["tpir_lower"] <= p["tpir"] <= 1 for p in curve)
+
+
+def test_packaged_identity_review_matches_the_shared_datasets(
+    lfw_dir: Path, utkface_dir: Path
+) -> None:
+    # Every merge and exclusion of the review names a folder or file these copies hold, so a
+    # report run on them applies the whole review (a renamed copy would silently skip rows).
+    from openlfr.eval.dataset import scan_any, scan_flat
+    from openlfr.eval.review import apply_review, load_review
+
+    rev = load_review()
+    lfw, s1 = apply_review(scan_any(lfw_dir / "images"), rev, "lfw")
+    utk, s2 = apply_review(scan_flat(utkface_dir / "images"), rev, "utkface", flat=True)
+    assert s1["rows_not_in_this_copy"] == 0 and s2["rows_not_in_this_copy"] == 0
+    assert s1["identities_merged"] == len(rev.of("lfw", "merge"))
+    assert s1["images_left_out"] == len(rev.of("lfw", "exclude_image"))
+    assert s2["images_left_out"] == len(rev.of("utkface", "exclude_image"))
+    assert "Sepp_Blatter" not in lfw.identities and "Joseph_Blatter" in lfw.identities
