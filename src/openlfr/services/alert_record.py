@@ -11,10 +11,10 @@ nothing behind and needs no savepoint.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from openlfr.errors import ContractMismatchError, NotFoundError, OpenLFRError
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance import retention
+from openlfr.governance.deployment import DeploymentFacts
 from openlfr.governance.vocab import AlertStatus
 from openlfr.services import rows
 from openlfr.services.context import ServiceContext
@@ -54,38 +55,20 @@ class AlertIn:
 Outcome = str | OpenLFRError  # the new alert's id, or why it was refused
 
 
-class _Batch:
-    """Per-deployment lookups, each done once per batch (and errors remembered as such)."""
+_T = TypeVar("_T")
 
-    def __init__(self, ctx: ServiceContext, s: Session) -> None:
-        self.ctx, self.s = ctx, s
-        self._deps: dict[str, tuple[m.Deployment, Any] | OpenLFRError] = {}
-        self._keys: dict[str, bytes | OpenLFRError] = {}
 
-    def deployment(self, deployment_id: str) -> tuple[m.Deployment, Any]:
-        if deployment_id not in self._deps:
-            try:
-                d = rows.deployment(self.s, deployment_id)
-                self._deps[deployment_id] = (d, facts(d))
-            except OpenLFRError as e:
-                self._deps[deployment_id] = e
-        got = self._deps[deployment_id]
-        if isinstance(got, OpenLFRError):
-            raise got
-        return got
-
-    def key(self, deployment_id: str) -> bytes:
-        if deployment_id not in self._keys:
-            try:
-                self._keys[deployment_id] = self.ctx.data_key(
-                    self.s, deployment_id, ALERTS_KEY, create=False
-                )
-            except OpenLFRError as e:
-                self._keys[deployment_id] = e
-        got = self._keys[deployment_id]
-        if isinstance(got, OpenLFRError):
-            raise got
-        return got
+def once(memo: dict[str, _T | OpenLFRError], key: str, look_up: Callable[[str], _T]) -> _T:
+    """`look_up(key)` once per batch and key; a refusal is remembered and raised again."""
+    if key not in memo:
+        try:
+            memo[key] = look_up(key)
+        except OpenLFRError as e:
+            memo[key] = e
+    got = memo[key]
+    if isinstance(got, OpenLFRError):
+        raise got
+    return got
 
 
 def record_alerts(
@@ -93,7 +76,8 @@ def record_alerts(
 ) -> list[Outcome]:
     """Record each (deployment id, alert) in `s` (the caller commits); per item the new alert's
     id or the governance error that refused it."""
-    b = _Batch(ctx, s)
+    deps: dict[str, tuple[m.Deployment, DeploymentFacts] | OpenLFRError] = {}
+    keys: dict[str, bytes | OpenLFRError] = {}
     wanted = {a.entry_id for _, a in items}
     # Only which deployment each entry belongs to: the entries' images are not read.
     q = select(m.WatchlistEntry.id, m.WatchlistEntry.deployment_id).where(
@@ -106,7 +90,7 @@ def record_alerts(
     entries: list[Entry] = []
     for deployment_id, a in items:
         try:
-            d, f = b.deployment(deployment_id)
+            d, f = once(deps, deployment_id, lambda k: _with_facts(rows.deployment(s, k)))
             dep_rules.check_live(f, now)
             dep_rules.check_camera(f, a.camera_id)
             if a.contract_id != d.model_contract_id or (
@@ -117,7 +101,7 @@ def record_alerts(
                 raise NotFoundError(
                     "alert names an entry that is not on this watchlist", source=a.entry_id
                 )
-            dk = b.key(d.id)
+            dk = once(keys, d.id, lambda k: ctx.data_key(s, k, ALERTS_KEY, create=False))
         except OpenLFRError as e:
             out.append(e)
             continue
@@ -128,6 +112,10 @@ def record_alerts(
     s.add_all(new)
     ctx.audit_many(s, entries)  # flushes the alerts with their audit records
     return out
+
+
+def _with_facts(d: m.Deployment) -> tuple[m.Deployment, DeploymentFacts]:
+    return d, facts(d)
 
 
 def _row(aid: str, d: m.Deployment, a: AlertIn, dk: bytes, now: datetime) -> m.Alert:

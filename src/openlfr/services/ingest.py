@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.broker.messages import AlertMessage, CountersMessage
 from openlfr.errors import OpenLFRError, PermissionDeniedError
+from openlfr.services.alert_record import once
 from openlfr.services.alerts import AlertIn, Alerts
 from openlfr.services.governance import GovernanceService
 from openlfr.services.workers import SYSTEM_ACTOR, WorkerService
@@ -92,6 +93,10 @@ class Ingestor:
         q = select(ASSIGNED.worker_id, ASSIGNED.deployment_id).where(ASSIGNED.worker_id.in_(wids))
         assigned = {(w, d) for w, d in s.execute(q)}
         keys: dict[str, bytes | OpenLFRError] = {}
+
+        def transport_key(dep: str) -> bytes:
+            return self.workers.transport_private_key(s, dep, create=False)
+
         first: dict[str, int] = {}  # alert id -> the batch item that records it
         todo: list[tuple[int, AlertMessage]] = []
         batch: list[tuple[str, AlertIn]] = []
@@ -103,7 +108,8 @@ class Ingestor:
                 # Per message: each carries its own MAC.
                 w = workers.get(msg.worker_id)
                 self._check_worker(w, (msg.worker_id, msg.deployment_id) in assigned, msg)
-                alert = self._alert_in(msg, self._key(s, keys, msg.deployment_id))
+                key = once(keys, msg.deployment_id, transport_key)
+                alert = self._alert_in(msg, key)
             except OpenLFRError as e:
                 out[i] = e
                 continue
@@ -128,19 +134,6 @@ class Ingestor:
             if j is not None and j != i and out[i] == "duplicate" and out[j] != "recorded":
                 out[i] = out[j]
         s.add_all(ledger)  # flushed with the commit: cannot conflict (checked above)
-
-    def _key(self, s: Session, keys: dict[str, bytes | OpenLFRError], deployment_id: str) -> bytes:
-        if deployment_id not in keys:
-            try:
-                keys[deployment_id] = self.workers.transport_private_key(
-                    s, deployment_id, create=False
-                )
-            except OpenLFRError as e:
-                keys[deployment_id] = e
-        k = keys[deployment_id]
-        if isinstance(k, OpenLFRError):
-            raise k
-        return k
 
     @staticmethod
     def _alert_in(msg: AlertMessage, key: bytes) -> AlertIn:
