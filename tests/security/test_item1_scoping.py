@@ -116,6 +116,40 @@ def test_event_stream_carries_only_own_deployments(api: TestClient, two: Two, w:
     assert {x["deployment_id"] for x in got} == {two.b.dep}
 
 
+def test_event_stream_increments_stay_own_deployments(api: TestClient, two: Two, w: World) -> None:
+    from openlfr.api.routers import alerts as alerts_router
+    from openlfr.services.alerts import AlertIn
+    from openlfr.vision.mock import MOCK_CONTRACT
+    from tests.unit.api._support import CAMERA
+
+    class Req:
+        app = api.app
+
+    def record(dep: str, entry: str) -> str:
+        return w.svc.alerts.record_alert(dep, AlertIn(
+            camera_id=CAMERA, entry_id=entry, score=0.9, threshold=0.5,
+            contract_id=MOCK_CONTRACT.id, detected_at=w.clock()))  # fmt: skip
+
+    opB = w.people["opB"]
+    feed = alerts_router._Feed()
+    first = alerts_router._live_alerts(Req(), opB, None, feed)  # type: ignore[arg-type]
+    assert [x["id"] for x in first] == [two.b.alert]
+    # New alerts on both sides and a review on the other side: the next read carries only
+    # this side's new alert (the other side's changes are in the same audit log).
+    new_a, new_b = record(two.a.dep, two.a.entry), record(two.b.dep, two.b.entry)
+    w.svc.alerts.review(w.people["op1"], two.a.alert, "confirm", "the listed person")
+    nxt = alerts_router._live_alerts(Req(), opB, None, feed)  # type: ignore[arg-type]
+    assert [x["id"] for x in nxt] == [new_b] and new_a != new_b
+    assert alerts_router._live_alerts(Req(), opB, None, feed) == []  # type: ignore[arg-type]
+    # The other side's operator sees the review of their alert as a change.
+    op1_feed = alerts_router._Feed(cursor=feed.cursor, known=frozenset({two.a.dep}))
+    w.svc.alerts.review(w.people["op2"], two.a.alert, "confirm", "agreed")
+    got = alerts_router._live_alerts(Req(), w.people["op1"], None, op1_feed)  # type: ignore[arg-type]
+    assert [x["id"] for x in got] == [two.a.alert]
+    _refused(w.svc.alerts.feed, opB, [two.a.dep], None, [two.a.dep])
+    _refused(w.svc.alerts.feed, opB, [two.a.dep], 0, [])
+
+
 def test_console_fetches_evidence_only_for_its_own_deployments(api: TestClient, two: Two) -> None:
     js = (Path(__file__).resolve().parents[2] / "src/openlfr/web/static/app.js").read_text()
     # The page lists the deployments whose faces this user may see; the script fetches

@@ -111,9 +111,11 @@ def create_app(
             scheduler.start()
         if resume_live:
             live.resume()
+        service.ctx.on_alerts.append(ctx.bell.ring)
         try:
             yield
         finally:
+            service.ctx.on_alerts.remove(ctx.bell.ring)
             app.state.stopping.set()
             live.stop()
             if scheduler is not None:

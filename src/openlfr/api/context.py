@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openlfr.api.auth import GrantStore, LoginThrottle
+from openlfr.api.bell import AlertBell
 from openlfr.api.live import LiveManager
 from openlfr.api.metrics import Metrics
 from openlfr.config.api import ApiSettings
@@ -31,6 +32,7 @@ class ApiContext:
     hsts: bool = False
     metrics_token: str | None = None  # None: /metrics is closed
     sse_poll_s: float = 0.5
+    bell: AlertBell = field(default_factory=AlertBell)  # new alerts wake the streams
     banner: str = ""  # shown on the login page (e.g. the demo's instructions)
     _engine: Any = None
     _engine_lock: threading.Lock = field(default_factory=threading.Lock)

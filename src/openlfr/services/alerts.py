@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import Session
 
-from openlfr.errors import ContractMismatchError, NotFoundError
+from openlfr.errors import OpenLFRError
 from openlfr.governance import alerts as alert_rules
-from openlfr.governance import deployment as dep_rules
 from openlfr.governance import retention
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import AlertStatus, Decision, Role, parse
 from openlfr.services import access, rows
 from openlfr.services.access import Access
+from openlfr.services.alert_record import AlertIn, Outcome, record_alerts
 from openlfr.services.assurance import after_review
 from openlfr.services.context import ServiceContext
-from openlfr.services.rows import ALERTS_KEY, SYSTEM, WATCHLIST_KEY, facts
+from openlfr.services.rows import ALERTS_KEY, WATCHLIST_KEY, facts
+from openlfr.storage import audit
 from openlfr.storage import models as m
-from openlfr.storage.crypto import open_sealed, seal
-from openlfr.vision.contract import Template
+from openlfr.storage.crypto import open_sealed
 
-
-@dataclass(frozen=True, slots=True)
-class AlertIn:
-    """What the live pipeline hands over for one alert (already past the privacy boundary)."""
-
-    camera_id: str
-    entry_id: str
-    score: float
-    threshold: float
-    contract_id: str
-    detected_at: datetime
-    # The probe's template: evidence, and what subject access searches; None when the
-    # pipeline could not re-embed its crop.
-    template: Template | None = None
-    probe_jpeg: bytes | None = None
-    scene_jpeg: bytes | None = None  # pixelated scene
-    latency_ms: float | None = None
-    source_ref: str | None = None
+__all__ = ["AlertIn", "Alerts"]
 
 
 class Alerts:
@@ -49,87 +31,56 @@ class Alerts:
         self.ctx = ctx
 
     def record_alert(self, deployment_id: str, a: AlertIn) -> str:
-        ctx = self.ctx
-        with ctx.tx() as s:
-            d = rows.deployment(s, deployment_id)
-            f = facts(d)
-            dep_rules.check_live(f, ctx.now())
-            dep_rules.check_camera(f, a.camera_id)
-            if a.contract_id != d.model_contract_id or (
-                a.template is not None and a.template.contract.id != a.contract_id
-            ):
-                raise ContractMismatchError(f"alert made with {a.contract_id}", source=d.id)
-            entry = s.get(m.WatchlistEntry, a.entry_id)
-            if entry is None or entry.deployment_id != d.id:
-                raise NotFoundError(
-                    "alert names an entry that is not on this watchlist", source=a.entry_id
-                )
-            dk = ctx.data_key(s, d.id, ALERTS_KEY, create=False)
-            aid = uuid.uuid4().hex
-            aad = f"alerts:{aid}:"
-            now = ctx.now()
-            row = m.Alert(
-                id=aid,
-                deployment_id=d.id,
-                camera_id=a.camera_id,
-                entry_id=a.entry_id,
-                detected_at=a.detected_at,
-                recorded_at=now,
-                score=float(a.score),
-                threshold=float(a.threshold),
-                contract_id=a.contract_id,
-                latency_ms=a.latency_ms,
-                source_ref=a.source_ref,
-                probe_enc=seal(dk, a.probe_jpeg, aad + "probe") if a.probe_jpeg else None,
-                scene_enc=seal(dk, a.scene_jpeg, aad + "scene") if a.scene_jpeg else None,
-                template_enc=seal(dk, rows.template_bytes(a.template), aad + "template")
-                if a.template is not None
-                else None,
-                expires_at=retention.expires_at(now, d.retention_profile),
-                status=AlertStatus.PENDING.value,
-            )
-            s.add(row)
-            ctx.audit(
-                s,
-                SYSTEM,
-                "alert.record",
-                f"alert:{aid}",
-                after={
-                    "deployment": d.id,
-                    "camera": a.camera_id,
-                    "entry_id": a.entry_id,
-                    "score": round(float(a.score), 6),
-                    "threshold": a.threshold,
-                    "source_ref": a.source_ref,
-                    "probe_digest": a.template.digest() if a.template else None,
-                },
-            )
-            return aid
+        with self.ctx.tx() as s:
+            (r,) = record_alerts(self.ctx, s, [(deployment_id, a)])
+        if isinstance(r, OpenLFRError):
+            raise r
+        self.ctx.alerts_committed()
+        return r
+
+    def record_many(self, s: Session, items: Sequence[tuple[str, AlertIn]]) -> list[Outcome]:
+        """A batch in the caller's transaction: the same checks and records, shared lookups.
+        The caller calls `ctx.alerts_committed()` once it has committed."""
+        return record_alerts(self.ctx, s, items)
 
     def alerts(self, by: Actor, deployment_id: str) -> list[dict[str, Any]]:
         self.ctx.need_role(by, Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
         with self.ctx.tx() as s:
             access.require(by, rows.deployment(s, deployment_id), Access.ALERTS)
-            q = (
-                select(m.Alert)
-                .where(m.Alert.deployment_id == deployment_id)
-                .order_by(m.Alert.detected_at)
-            )
-            return [
-                {
-                    "id": a.id,
-                    "camera": a.camera_id,
-                    "entry_id": a.entry_id,
-                    "score": a.score,
-                    "threshold": a.threshold,
-                    "status": a.status,
-                    "result": a.result,
-                    "detected_at": a.detected_at,
-                    "expires_at": a.expires_at,
-                    "legal_hold": a.legal_hold_reason,
-                }
-                for a in s.execute(q).scalars()
-            ]
+            q = _listing().where(m.Alert.deployment_id == deployment_id)
+            return [_listed(r) for r in s.execute(q.order_by(m.Alert.detected_at))]
+
+    def feed(
+        self, by: Actor, deployment_ids: list[str], since: int | None, full: list[str]
+    ) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
+        """For a live stream: every alert of the `full` deployments, and those of the others
+        recorded or changed since audit record `since`; with the audit head to ask from next.
+
+        Every recording or review of an alert appends its audit record under the chain head's
+        lock, so records commit in `seq` order: all records up to the head read here are
+        committed, and none is missed by a cursor on `seq` (a timestamp cursor could miss a
+        transaction that committed late)."""
+        self.ctx.need_role(by, Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
+        with self.ctx.tx() as s:
+            for d in deployment_ids:
+                access.require(by, rows.deployment(s, d), Access.ALERTS)
+            head = audit.head(s)[0]  # first: what the reads below must at least cover
+            deps, full = m.Alert.deployment_id, [d for d in full if d in deployment_ids]
+            which: ColumnElement[bool] = deps.in_(full)
+            changed: set[str] = set()
+            if since is not None and since < head:
+                q = select(m.AuditRecord.subject).where(
+                    m.AuditRecord.seq > since,
+                    m.AuditRecord.seq <= head,
+                    m.AuditRecord.subject.like("alert:%"),
+                )
+                changed = {subj.removeprefix("alert:") for subj in s.execute(q).scalars()}
+                if changed:
+                    which = or_(which, and_(deps.in_(deployment_ids), m.Alert.id.in_(changed)))
+            if not full and not changed:
+                return head, []
+            q = _listing().add_columns(deps).where(which).order_by(m.Alert.detected_at)
+            return head, [(r.deployment_id, _listed(r)) for r in s.execute(q)]
 
     def alert_evidence(self, by: Actor, alert_id: str) -> dict[str, Any]:
         """The side-by-side view of D.13: probe crop, watchlist image, raw score, threshold.
@@ -247,3 +198,25 @@ class Alerts:
                 before={"reason": before},
                 after={"reason": reason},
             )
+
+
+def _listing() -> Select[*tuple[Any, ...]]:
+    """The listed columns only: never the sealed crops or templates."""
+    a = m.Alert
+    return select(a.id, a.camera_id, a.entry_id, a.score, a.threshold, a.status, a.result,
+                  a.detected_at, a.expires_at, a.legal_hold_reason)  # fmt: skip
+
+
+def _listed(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "camera": r.camera_id,
+        "entry_id": r.entry_id,
+        "score": r.score,
+        "threshold": r.threshold,
+        "status": r.status,
+        "result": r.result,
+        "detected_at": r.detected_at,
+        "expires_at": r.expires_at,
+        "legal_hold": r.legal_hold_reason,
+    }

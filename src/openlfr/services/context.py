@@ -6,6 +6,7 @@ transaction, its audit record and the data keys it needs come from the same plac
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,8 +22,11 @@ from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.storage import audit
 from openlfr.storage import models as m
+from openlfr.storage.audit import Entry as AuditEntry
 from openlfr.storage.crypto import MasterKey, new_data_key
 from openlfr.storage.db import vacuum
+
+log = logging.getLogger(__name__)
 
 
 class ContextOptions(TypedDict, total=False):
@@ -49,12 +53,22 @@ class ServiceContext:
         self._master: MasterKey | None = None
         self._audit_key: bytes | None = None  # b"": looked up, none available
         self.hasher = hasher or PasswordHasher()
+        # Called (no arguments, on the recording thread) once new alerts are committed: the
+        # console's open streams in this process read at once instead of at their next poll.
+        self.on_alerts: list[Callable[[], None]] = []
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
         """One transaction: the action and its audit record commit together or not at all."""
         with self.factory() as s, s.begin():
             yield s
+
+    def alerts_committed(self) -> None:
+        for fn in list(self.on_alerts):
+            try:
+                fn()
+            except Exception as e:  # a listener's trouble is never the recording's
+                log.warning("alert listener failed: %s", type(e).__name__)
 
     def now(self) -> datetime:
         return self.clock()
@@ -78,6 +92,10 @@ class ServiceContext:
             after=after,
             key=self.audit_key(),
         )
+
+    def audit_many(self, s: Session, entries: list[AuditEntry]) -> list[m.AuditRecord]:
+        """Several records at once (one head lock, one flush), each its own link of the chain."""
+        return audit.append_many(s, self.now(), entries, self.audit_key())
 
     def audit_key(self) -> bytes | None:
         """The audit chain's HMAC key (never in the database); None without any key."""

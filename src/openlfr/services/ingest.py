@@ -1,18 +1,19 @@
 """The centre's ingestion of broker events into governance, idempotent on the worker's ids.
 
-A fetched batch of alerts is one transaction: each alert is opened with its deployment's
-transport key and recorded by `Alerts.record_alert` (the very code in-process alerts go
-through) inside its own savepoint, together with its `ingested_events` ledger row. So an alert
-and the record that it was ingested commit together or not at all, and a redelivery after a
-crash at any point finds the ledger row and records nothing twice. Counter deltas are applied
-in one transaction with their ledger row.
+A fetched batch of alerts is one transaction: each alert is checked against its worker (MAC,
+assignment), opened with its deployment's transport key and recorded by `Alerts.record_many`
+(the very checks and records in-process alerts go through), together with its
+`ingested_events` ledger row. So an alert and the record that it was ingested commit together
+or not at all, and a redelivery after a crash at any point finds the ledger row and records
+nothing twice. What the batch shares (its workers, their assignments, each deployment's keys
+and the audit head) is read once per batch, not once per alert: the round trips per alert,
+not the work, were what bounded the intake. Counter deltas are applied in one transaction with
+their ledger row.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from openlfr.broker.messages import AlertMessage, CountersMessage
 from openlfr.errors import OpenLFRError, PermissionDeniedError
+from openlfr.services.alert_record import once
 from openlfr.services.alerts import AlertIn, Alerts
-from openlfr.services.context import ServiceContext
 from openlfr.services.governance import GovernanceService
 from openlfr.services.workers import SYSTEM_ACTOR, WorkerService
 from openlfr.storage import models as m
@@ -30,19 +31,7 @@ from openlfr.vision.contract import EmbeddingContract, Template
 
 log = logging.getLogger(__name__)
 Outcome = str | BaseException
-
-
-class _InBatch(ServiceContext):
-    """The service context, but every `tx()` is a savepoint of one open batch transaction."""
-
-    def __init__(self, base: ServiceContext, session: Session) -> None:
-        self.__dict__.update(base.__dict__)
-        self._session = session
-
-    @contextmanager
-    def tx(self) -> Iterator[Session]:
-        with self._session.begin_nested():
-            yield self._session
+LEDGER, ASSIGNED = mw.IngestedEvent, mw.WorkerAssignment
 
 
 class Ingestor:
@@ -58,15 +47,16 @@ class Ingestor:
         return r
 
     @staticmethod
-    def _check_worker(s: Session, msg: AlertMessage | CountersMessage) -> None:
+    def _check_worker(
+        w: mw.Worker | None, assigned: bool, msg: AlertMessage | CountersMessage
+    ) -> None:
         """Only a current worker assigned to the deployment can add to its record, and only
         with a message it signed itself."""
-        w = s.get(mw.Worker, msg.worker_id)
         if w is None or w.revoked_at is not None:
             raise PermissionDeniedError("unknown or revoked worker", source=msg.worker_id)
         if not msg.verify(w.token_digest.encode()):
             raise PermissionDeniedError("message not signed by its worker", source=w.id)
-        if s.get(mw.WorkerAssignment, (w.id, msg.deployment_id)) is None:
+        if not assigned:
             raise PermissionDeniedError("worker not assigned", source=msg.deployment_id)
 
     def batch(self, items: list[tuple[AlertMessage | CountersMessage, bool]]) -> list[Outcome]:
@@ -88,42 +78,62 @@ class Ingestor:
         except Exception as e:  # the batch did not commit: every alert of it comes back
             for i, _ in alerts:
                 out[i] = e
+        if "recorded" in out:
+            self.ctx.alerts_committed()
         return out
 
     def _alerts(
         self, s: Session, alerts: list[tuple[int, AlertMessage]], out: list[Outcome]
     ) -> None:
-        q = select(mw.IngestedEvent.msg_id).where(
-            mw.IngestedEvent.msg_id.in_([msg.alert_id for _, msg in alerts])
-        )
-        done = set(s.execute(q).scalars())
-        room = Alerts(_InBatch(self.ctx, s))
-        keys: dict[str, bytes] = {}
+        ids = {msg.alert_id for _, msg in alerts}
+        done = set(s.execute(select(LEDGER.msg_id).where(LEDGER.msg_id.in_(ids))).scalars())
+        wids = {msg.worker_id for _, msg in alerts}
+        workers = {w.id: w for w in s.execute(select(mw.Worker).where(mw.Worker.id.in_(wids)))
+                   .scalars()}  # fmt: skip
+        q = select(ASSIGNED.worker_id, ASSIGNED.deployment_id).where(ASSIGNED.worker_id.in_(wids))
+        assigned = {(w, d) for w, d in s.execute(q)}
+        keys: dict[str, bytes | OpenLFRError] = {}
+
+        def transport_key(dep: str) -> bytes:
+            return self.workers.transport_private_key(s, dep, create=False)
+
+        first: dict[str, int] = {}  # alert id -> the batch item that records it
+        todo: list[tuple[int, AlertMessage]] = []
+        batch: list[tuple[str, AlertIn]] = []
         for i, msg in alerts:
-            if msg.alert_id in done:
+            if msg.alert_id in done or msg.alert_id in first:
                 out[i] = "duplicate"
                 continue
             try:
-                self._check_worker(s, msg)  # per message: each carries its own MAC
-                if msg.deployment_id not in keys:
-                    keys[msg.deployment_id] = self.workers.transport_private_key(
-                        s, msg.deployment_id, create=False
-                    )
-                aid = room.record_alert(
-                    msg.deployment_id, self._alert_in(msg, keys[msg.deployment_id])
-                )
-                # Flushed with the next savepoint or the commit: cannot conflict (checked above).
-                s.add(
-                    mw.IngestedEvent(
-                        msg_id=msg.alert_id, kind="alert", deployment_id=msg.deployment_id,
-                        worker_id=msg.worker_id, ref=aid, frames=0, faces=0, at=self.ctx.now(),
-                    )
-                )  # fmt: skip
+                # Per message: each carries its own MAC.
+                w = workers.get(msg.worker_id)
+                self._check_worker(w, (msg.worker_id, msg.deployment_id) in assigned, msg)
+                key = once(keys, msg.deployment_id, transport_key)
+                alert = self._alert_in(msg, key)
             except OpenLFRError as e:
-                out[i] = e  # its savepoint is rolled back; the rest of the batch goes on
+                out[i] = e
                 continue
-            done.add(msg.alert_id)
-            out[i] = "recorded"
+            first[msg.alert_id] = i
+            todo.append((i, msg))
+            batch.append((msg.deployment_id, alert))
+        ledger = []
+        now = self.ctx.now()
+        for (i, msg), r in zip(todo, Alerts(self.ctx).record_many(s, batch), strict=True):
+            out[i] = r if isinstance(r, OpenLFRError) else "recorded"
+            if isinstance(r, OpenLFRError):
+                continue
+            ledger.append(
+                mw.IngestedEvent(
+                    msg_id=msg.alert_id, kind="alert", deployment_id=msg.deployment_id,
+                    worker_id=msg.worker_id, ref=r, frames=0, faces=0, at=now,
+                )
+            )  # fmt: skip
+        # A second copy in this batch shares the first one's fate (recorded once, or refused).
+        for i, msg in alerts:
+            j = first.get(msg.alert_id)
+            if j is not None and j != i and out[i] == "duplicate" and out[j] != "recorded":
+                out[i] = out[j]
+        s.add_all(ledger)  # flushed with the commit: cannot conflict (checked above)
 
     @staticmethod
     def _alert_in(msg: AlertMessage, key: bytes) -> AlertIn:
@@ -148,7 +158,9 @@ class Ingestor:
 
     def counters(self, msg: CountersMessage) -> str:
         with self.ctx.tx() as s:
-            self._check_worker(s, msg)
+            w = s.get(mw.Worker, msg.worker_id)
+            assigned = s.get(ASSIGNED, (msg.worker_id, msg.deployment_id)) is not None
+            self._check_worker(w, assigned, msg)
             if s.get(mw.IngestedEvent, msg.msg_id) is not None:
                 return "duplicate"
             d = s.get(m.Deployment, msg.deployment_id)

@@ -114,3 +114,28 @@ def test_watchlist_version_changes_when_an_entry_goes(setup) -> None:  # type: i
     (after,) = ws.assignments(WorkerIdentity(wid, "van"))
     assert before["watchlist_version"] != after["watchlist_version"]
     assert ws.live_assignments()[(wid, dep)] != live0  # the centre then pushes a refresh
+
+
+def test_a_batch_keeps_one_audit_record_per_alert_and_a_valid_chain(setup) -> None:  # type: ignore[no-untyped-def]
+    w, dep, entries, wid, pub = setup
+    rung: list[int] = []
+    w.svc.ctx.on_alerts.append(lambda: rung.append(1))
+    good = [_alert(dep, wid, pub, entries[i % len(entries)]) for i in range(12)]
+    bad = _alert(dep, wid, pub, "not-an-entry")
+    forged = replace(_alert(dep, wid, pub, entries[0]), mac="")
+    items = [(g, False) for g in good] + [(bad, False), (bad, True), (forged, False)]
+    items.append((good[3], True))  # a redelivered copy inside the same batch
+    out = Ingestor(w.svc).batch(items)
+    assert out[:12] == ["recorded"] * 12 and out[-1] == "duplicate"
+    assert isinstance(out[12], NotFoundError) and isinstance(out[13], NotFoundError)
+    assert isinstance(out[14], PermissionDeniedError)
+    assert rung == [1]  # once per committed batch, not per alert
+    with w.svc.ctx.factory() as s:
+        ledger = {e.msg_id: e.ref for e in s.execute(select(mw.IngestedEvent)).scalars()}
+        assert set(ledger) == {g.alert_id for g in good}
+        q = select(m.AuditRecord.subject).where(m.AuditRecord.action == "alert.record")
+        assert sorted(s.execute(q).scalars()) == sorted(f"alert:{a}" for a in ledger.values())
+    assert w.svc.audit.verify_audit().ok
+    assert _count(w, dep) == 12
+    # A batch that records nothing rings nothing.
+    assert Ingestor(w.svc).batch([(good[0], True)]) == ["duplicate"] and rung == [1]

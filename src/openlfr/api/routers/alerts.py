@@ -4,12 +4,14 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from openlfr.api.bell import wait_rung
 from openlfr.api.defs.alerts import (
     AlertOut,
     EvidenceOut,
@@ -114,10 +116,21 @@ def _still_allowed(request: Request, actor: Actor) -> Actor | None:
     return g.actor
 
 
+@dataclass
+class _Feed:
+    """Where one stream stands: the audit head it has read up to, the deployments it has
+    loaded in full. Each poll then reads only what was recorded or changed since, not every
+    alert again (which made a poll's cost grow with the alerts of the day)."""
+
+    cursor: int | None = None
+    known: frozenset[str] = frozenset()
+
+
 def _live_alerts(
-    request: Request, actor: Actor, deployment_id: str | None
+    request: Request, actor: Actor, deployment_id: str | None, feed: _Feed | None = None
 ) -> list[dict[str, Any]] | None:
-    """Alerts of the live deployments `actor` may watch; None when a named one is no longer."""
+    """Alerts of the live deployments `actor` may watch (with `feed`: only those new or changed
+    since its last call); None when a named one is no longer allowed."""
     svc = get_ctx(request).service
     mine = set(svc.access.ids(actor, Access.ALERTS))
     if deployment_id:
@@ -130,11 +143,12 @@ def _live_alerts(
             for d in svc.deployments.deployments()
             if d["state"] == DeploymentState.LIVE.value and d["id"] in mine
         ]
-    out = []
-    for dep in ids:
-        for a in svc.alerts.alerts(actor, dep):
-            out.append(_alert_out(dep, a).model_dump(mode="json"))
-    return out
+    feed = feed or _Feed()
+    # A deployment the stream did not watch before (newly live, newly assigned) comes in full.
+    full = ids if feed.cursor is None else [d for d in ids if d not in feed.known]
+    feed.cursor, got = svc.alerts.feed(actor, ids, feed.cursor, full)
+    feed.known = frozenset(ids)
+    return [_alert_out(dep, a).model_dump(mode="json") for dep, a in got]
 
 
 @router.get(
@@ -159,29 +173,34 @@ async def events(
     async def stream() -> AsyncIterator[str]:
         nonlocal actor
         seen: dict[str, str] = {}
-        idle = 0.0
+        feed = _Feed()
+        loop = asyncio.get_running_loop()
+        last_sent = loop.time()
         yield "retry: 1000\n\n"
-        while not await request.is_disconnected() and not request.app.state.stopping.is_set():
-            # The grant is re-checked on every poll (at most sse_poll_s apart), so logout, a
-            # password change, expiry or deactivation ends an open stream within a second.
-            now = await run_in_threadpool(_still_allowed, request, actor)
-            if now is None:
-                return
-            actor = now
-            batch = await run_in_threadpool(_live_alerts, request, actor, deployment_id)
-            if batch is None:
-                return
-            for a in batch:
-                # Status changes are pushed too, so two operators' screens stay in step.
-                if seen.get(a["id"]) != a["status"]:
-                    seen[a["id"]] = a["status"]
-                    yield f"event: alert\ndata: {json.dumps(a)}\n\n"
-                    idle = 0.0
-            await asyncio.sleep(ctx.sse_poll_s)
-            idle += ctx.sse_poll_s
-            if idle >= 15:
-                idle = 0.0
-                yield "event: ping\ndata: {}\n\n"
+        with ctx.bell.listen() as rung:
+            while not await request.is_disconnected() and not request.app.state.stopping.is_set():
+                rung.clear()  # before reading: an alert committed from here on rings again
+                # The grant is re-checked on every poll (at most sse_poll_s apart), so logout, a
+                # password change, expiry or deactivation ends an open stream within a second.
+                now = await run_in_threadpool(_still_allowed, request, actor)
+                if now is None:
+                    return
+                actor = now
+                batch = await run_in_threadpool(_live_alerts, request, actor, deployment_id, feed)
+                if batch is None:
+                    return
+                for a in batch:
+                    # Status changes are pushed too, so two operators' screens stay in step.
+                    if seen.get(a["id"]) != a["status"]:
+                        seen[a["id"]] = a["status"]
+                        yield f"event: alert\ndata: {json.dumps(a)}\n\n"
+                        last_sent = loop.time()
+                # At most ~10 reads a second however often the bell rings: a stream is cheap.
+                await asyncio.sleep(min(0.1, ctx.sse_poll_s))
+                await wait_rung(rung, max(0.0, ctx.sse_poll_s - 0.1))
+                if loop.time() - last_sent >= 15:
+                    last_sent = loop.time()
+                    yield "event: ping\ndata: {}\n\n"
 
     return StreamingResponse(
         stream(),
