@@ -157,6 +157,18 @@ def _event(
     )
 
 
+def hold_match(s: Session, d: m.Deployment, score: float | None) -> str | None:
+    """Why a match of this deployment is not recorded now (counted as suppressed), or None. The
+    one rule for in-process sinks and for alerts ingested from edge workers."""
+    why = alerts_held(s, d)
+    # Re-authorised at a higher threshold mid-run: the running pipeline still has the old.
+    if why is None and score is not None and d.threshold is not None and score < d.threshold:
+        why = "below the re-authorised threshold"
+    if why is not None:
+        assurance_row(s, d.id).suppressed_matches += 1
+    return why
+
+
 def alerts_held(s: Session, d: m.Deployment) -> str | None:
     """Why alerts are held now (paused monitor, unacknowledged walk-by flag), or None."""
     a = s.get(am.DeploymentAssurance, d.id)
@@ -206,19 +218,7 @@ class Assurance:
     def hold_reason(self, deployment_id: str, score: float | None = None) -> str | None:
         """Used by the alert sink: a match is recorded only when this is None."""
         with self.ctx.tx() as s:
-            d = rows.deployment(s, deployment_id)
-            why = alerts_held(s, d)
-            # Re-authorised at a higher threshold mid-run: the running pipeline still has the old.
-            if (
-                why is None
-                and score is not None
-                and d.threshold is not None
-                and score < d.threshold
-            ):
-                why = "below the re-authorised threshold"
-            if why is not None:
-                assurance_row(s, d.id).suppressed_matches += 1
-            return why
+            return hold_match(s, rows.deployment(s, deployment_id), score)
 
     def decide(
         self,

@@ -23,6 +23,7 @@ from openlfr.broker.messages import AlertMessage, CountersMessage
 from openlfr.errors import OpenLFRError, PermissionDeniedError
 from openlfr.services.alert_record import once
 from openlfr.services.alerts import AlertIn, Alerts
+from openlfr.services.assurance import hold_match
 from openlfr.services.governance import GovernanceService
 from openlfr.services.workers import SYSTEM_ACTOR, WorkerService
 from openlfr.storage import models as m
@@ -97,6 +98,7 @@ class Ingestor:
         def transport_key(dep: str) -> bytes:
             return self.workers.transport_private_key(s, dep, create=False)
 
+        now = self.ctx.now()
         first: dict[str, int] = {}  # alert id -> the batch item that records it
         todo: list[tuple[int, AlertMessage]] = []
         batch: list[tuple[str, AlertIn]] = []
@@ -110,30 +112,43 @@ class Ingestor:
                 self._check_worker(w, (msg.worker_id, msg.deployment_id) in assigned, msg)
                 key = once(keys, msg.deployment_id, transport_key)
                 alert = self._alert_in(msg, key)
+                held = self._held(s, msg.deployment_id, alert.score)
             except OpenLFRError as e:
                 out[i] = e
                 continue
             first[msg.alert_id] = i
+            if held:
+                # As for in-process alerts: counted as suppressed, nothing of it kept; the
+                # ledger row makes a redelivery a duplicate, not a second count.
+                out[i] = "held"
+                s.add(self._ledger(msg, None, now))
+                continue
             todo.append((i, msg))
             batch.append((msg.deployment_id, alert))
         ledger = []
-        now = self.ctx.now()
         for (i, msg), r in zip(todo, Alerts(self.ctx).record_many(s, batch), strict=True):
             out[i] = r if isinstance(r, OpenLFRError) else "recorded"
             if isinstance(r, OpenLFRError):
                 continue
-            ledger.append(
-                mw.IngestedEvent(
-                    msg_id=msg.alert_id, kind="alert", deployment_id=msg.deployment_id,
-                    worker_id=msg.worker_id, ref=r, frames=0, faces=0, at=now,
-                )
-            )  # fmt: skip
+            ledger.append(self._ledger(msg, r, now))
         # A second copy in this batch shares the first one's fate (recorded once, or refused).
         for i, msg in alerts:
             j = first.get(msg.alert_id)
             if j is not None and j != i and out[i] == "duplicate" and out[j] != "recorded":
                 out[i] = out[j]
         s.add_all(ledger)  # flushed with the commit: cannot conflict (checked above)
+
+    @staticmethod
+    def _held(s: Session, deployment_id: str, score: float) -> bool:
+        d = s.get(m.Deployment, deployment_id)
+        return d is not None and hold_match(s, d, score) is not None
+
+    @staticmethod
+    def _ledger(msg: AlertMessage, ref: str | None, at: datetime) -> mw.IngestedEvent:
+        return mw.IngestedEvent(
+            msg_id=msg.alert_id, kind="alert", deployment_id=msg.deployment_id,
+            worker_id=msg.worker_id, ref=ref, frames=0, faces=0, at=at,
+        )  # fmt: skip
 
     @staticmethod
     def _alert_in(msg: AlertMessage, key: bytes) -> AlertIn:

@@ -139,3 +139,25 @@ def test_a_batch_keeps_one_audit_record_per_alert_and_a_valid_chain(setup) -> No
     assert _count(w, dep) == 12
     # A batch that records nothing rings nothing.
     assert Ingestor(w.svc).batch([(good[0], True)]) == ["duplicate"] and rung == [1]
+
+
+def test_edge_alerts_are_held_like_in_process_ones(setup) -> None:  # type: ignore[no-untyped-def]
+    # A paused false-alert monitor holds every match, wherever it was found: an edge alert is
+    # counted as suppressed, nothing of it kept, and its redelivery is not counted again.
+    from openlfr.services.walkby import assurance_row
+
+    w, dep, entries, wid, pub = setup
+    with w.svc.ctx.tx() as s:
+        assurance_row(s, dep).monitor_state = "paused"
+    ing = Ingestor(w.svc)
+    msg = _alert(dep, wid, pub, entries[0])
+    assert ing(msg, False) == "held" and ing(msg, True) == "duplicate"
+    assert _count(w, dep) == 0
+    with w.svc.ctx.factory() as s:
+        assert assurance_row(s, dep).suppressed_matches == 1
+        (row,) = s.execute(select(mw.IngestedEvent)).scalars()
+        assert row.ref is None
+    with w.svc.ctx.tx() as s:
+        assurance_row(s, dep).monitor_state = "active"
+    assert ing(_alert(dep, wid, pub, entries[1]), False) == "recorded"
+    assert _count(w, dep) == 1
