@@ -20,6 +20,7 @@ from scipy import stats
 
 from openlfr.dicts import pick
 from openlfr.eval.stats import holm, rate
+from openlfr.governance.vocab import parse
 
 ALPHA = 0.05
 
@@ -35,11 +36,7 @@ class PerceivedGroup(StrEnum):
 
 
 def parse_group(value: str) -> PerceivedGroup:
-    try:
-        return PerceivedGroup(value)
-    except ValueError:
-        allowed = ", ".join(g.value for g in PerceivedGroup)
-        raise ValueError(f"perceived group {value!r} is not one of: {allowed}") from None
+    return parse(PerceivedGroup, value, "perceived group")
 
 
 def record_problems(alert_status: str, *, is_test: bool, already_recorded: bool) -> list[str]:

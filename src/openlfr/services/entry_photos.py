@@ -30,6 +30,7 @@ from openlfr.matching.watchlist import TEMPLATE_RULES, TemplateRule
 from openlfr.services import access, rows
 from openlfr.services.access import Access
 from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import WATCHLIST_KEY, facts
 from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed, seal
@@ -145,10 +146,7 @@ def require_list_open(by: Actor, d: m.Deployment, what: str, size: int = 0) -> N
     )
 
 
-class EntryPhotos:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class EntryPhotos(Room):
     def add_photo(
         self,
         by: Actor,

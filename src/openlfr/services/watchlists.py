@@ -25,6 +25,7 @@ from openlfr.services import access, entry_photos, rows
 from openlfr.services.access import Access
 from openlfr.services.assurance import entry_facts_row, entry_profile_problems
 from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import WATCHLIST_KEY, by_category, facts
 from openlfr.services.walkby import destroy_test_list
 from openlfr.storage import models as m
@@ -74,10 +75,7 @@ def destroy_watchlist(
     return len(entries)
 
 
-class Watchlists:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class Watchlists(Room):
     def add_entry(
         self,
         by: Actor,
