@@ -5,19 +5,14 @@ tokens at once (they are stored in the database, so in every server process)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from openlfr.api.defs.auth import DeactivateIn, PasswordResetOut, RolesIn, UserOut
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
-from openlfr.api.deps import Id32, get_ctx, require, roles_doc
-from openlfr.governance.deployment import Actor
-from openlfr.governance.vocab import Role
+from openlfr.api.deps import Id32, get_ctx, roles_doc
+from openlfr.api.roles import ADMIN, AsAdmin
 
 router = APIRouter(prefix="/api/v1/users", tags=["administration"], responses=ERROR_RESPONSES)
-ADMIN = (Role.ADMINISTRATOR,)
-AsAdmin = Annotated[Actor, Depends(require(*ADMIN))]
 
 
 @router.post("/{user_id}/deactivate", response_model=OkOut, openapi_extra=roles_doc(*ADMIN))

@@ -2,23 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Path, Request
 
 from openlfr.api.defs.auth import NewUserOut, UserIn, UserOut
 from openlfr.api.defs.common import ERROR_RESPONSES
 from openlfr.api.defs.oversight import ApprovalOut, PurgeOut
-from openlfr.api.deps import get_ctx, require, roles_doc
+from openlfr.api.deps import get_ctx, roles_doc
+from openlfr.api.roles import ADMIN, EDIT, AsAdmin, AsEdit
 from openlfr.eval.approval import ModelApproval
-from openlfr.governance.deployment import Actor
-from openlfr.governance.vocab import Role
 from openlfr.services.accounts import random_password
 from openlfr.services.approvals import report_digest
 
 router = APIRouter(prefix="/api/v1", tags=["administration"], responses=ERROR_RESPONSES)
-ADMIN = (Role.ADMINISTRATOR,)
-APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
-AsAdmin = Annotated[Actor, Depends(require(*ADMIN))]
-AsApprovers = Annotated[Actor, Depends(require(*APPROVERS))]
 Report = Annotated[dict[str, Any], Body()]  # an `openlfr eval` report, as JSON
 
 
@@ -62,11 +57,11 @@ def _approval_out(approval: ModelApproval, status: str, report: dict[str, Any]) 
     "/models/approvals",
     response_model=ApprovalOut,
     status_code=202,
-    openapi_extra=roles_doc(*APPROVERS),
+    openapi_extra=roles_doc(*EDIT),
     summary="Record a model approval from an `openlfr eval` report (JSON body); it counts once "
     "a second person countersigns the same report",
 )
-def approve_model(request: Request, actor: AsApprovers, report: Report) -> ApprovalOut:
+def approve_model(request: Request, actor: AsEdit, report: Report) -> ApprovalOut:
     approval = _approval(report)
     status = get_ctx(request).service.approvals.record_model_approval(
         actor, approval, report_digest(report)
@@ -77,13 +72,13 @@ def approve_model(request: Request, actor: AsApprovers, report: Report) -> Appro
 @router.post(
     "/models/approvals/{contract_id}/countersign",
     response_model=ApprovalOut,
-    openapi_extra=roles_doc(*APPROVERS),
+    openapi_extra=roles_doc(*EDIT),
     summary="Countersign a recorded model approval: the same report (its SHA-256 is checked), "
     "by someone other than who recorded it",
 )
 def countersign_model(
     request: Request,
-    actor: AsApprovers,
+    actor: AsEdit,
     report: Report,
     contract_id: str = Path(min_length=1, max_length=200),
 ) -> ApprovalOut:

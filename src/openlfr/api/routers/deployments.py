@@ -20,18 +20,14 @@ from openlfr.api.defs.deployments import (
     StartOut,
 )
 from openlfr.api.deps import ALL_ROLES, Id32, get_ctx, require, roles_doc
+from openlfr.api.roles import AO, EDIT, AsAllRoles, AsAo, AsEdit
 from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services import console
 
 router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"], responses=ERROR_RESPONSES)
-EDIT = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
-AO = (Role.AUTHORISING_OFFICER,)
 RUN = (Role.OPERATOR, Role.AUTHORISING_OFFICER)
-AsAllRoles = Annotated[Actor, Depends(require(*ALL_ROLES))]
-AsEdit = Annotated[Actor, Depends(require(*EDIT))]
-AsAo = Annotated[Actor, Depends(require(*AO))]
 AsRun = Annotated[Actor, Depends(require(*RUN))]
 AsRunOrAudit = Annotated[Actor, Depends(require(*RUN, Role.AUDITOR))]
 

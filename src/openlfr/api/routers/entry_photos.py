@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.defs.watchlist import ExpectedHitsOut, PhotoAddedOut, PhotoOut
-from openlfr.api.deps import Id64, Reason, get_ctx, read_upload, require, roles_doc
+from openlfr.api.deps import Id64, Reason, get_ctx, read_upload, roles_doc
+from openlfr.api.roles import COMPILER, WATCHLIST_VIEW, AsCompiler, AsWatchlistView
 from openlfr.errors import NotFoundError
-from openlfr.governance.deployment import Actor
-from openlfr.governance.vocab import Role
 
 router = APIRouter(prefix="/api/v1", tags=["watchlist"], responses=ERROR_RESPONSES)
-COMPILER = (Role.WATCHLIST_COMPILER,)
-VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
-AsCompiler = Annotated[Actor, Depends(require(*COMPILER))]
-AsView = Annotated[Actor, Depends(require(*VIEW))]
 
 
 @router.post(
@@ -55,9 +49,9 @@ async def add_photo(
 @router.get(
     "/watchlist/entries/{entry_id}/photos",
     response_model=list[PhotoOut],
-    openapi_extra=roles_doc(*VIEW),
+    openapi_extra=roles_doc(*WATCHLIST_VIEW),
 )
-def photos(request: Request, entry_id: Id64, actor: AsView) -> list[PhotoOut]:
+def photos(request: Request, entry_id: Id64, actor: AsWatchlistView) -> list[PhotoOut]:
     return [PhotoOut(**p) for p in get_ctx(request).service.entry_photos.photos(actor, entry_id)]
 
 
@@ -72,10 +66,10 @@ def remove_photo(request: Request, photo_id: Id64, actor: AsCompiler, reason: Re
 @router.get(
     "/deployments/{deployment_id}/watchlist/expected-hits",
     response_model=ExpectedHitsOut,
-    openapi_extra=roles_doc(*VIEW),
+    openapi_extra=roles_doc(*WATCHLIST_VIEW),
     summary="Expected share of listed people found if they pass a camera, for the list now",
 )
-def expected_hits(request: Request, deployment_id: Id64, actor: AsView) -> ExpectedHitsOut:
+def expected_hits(request: Request, deployment_id: Id64, actor: AsWatchlistView) -> ExpectedHitsOut:
     got = get_ctx(request).service.entry_photos.expected_hits(actor, deployment_id)
     if got is None:
         raise NotFoundError(

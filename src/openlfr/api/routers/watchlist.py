@@ -10,28 +10,24 @@ from fastapi.responses import Response
 from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
 from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasOnListOut
 from openlfr.api.deps import Id64, Reason, get_ctx, read_upload, require, roles_doc
+from openlfr.api.roles import AO, COMPILER, WATCHLIST_VIEW, AsAo, AsCompiler, AsWatchlistView
 from openlfr.errors import NotFoundError
 from openlfr.governance.deployment import Actor
 from openlfr.governance.profiles import EntryContext
 from openlfr.governance.vocab import Category, Role
 
 router = APIRouter(prefix="/api/v1", tags=["watchlist"], responses=ERROR_RESPONSES)
-COMPILER = (Role.WATCHLIST_COMPILER,)
-VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
 IMAGE = (Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
-AsView = Annotated[Actor, Depends(require(*VIEW))]
-AsCompiler = Annotated[Actor, Depends(require(*COMPILER))]
 AsImage = Annotated[Actor, Depends(require(*IMAGE))]
-AsOfficer = Annotated[Actor, Depends(require(Role.AUTHORISING_OFFICER))]
 AsAuditorOrOfficer = Annotated[Actor, Depends(require(Role.AUDITOR, Role.AUTHORISING_OFFICER))]
 
 
 @router.get(
     "/deployments/{deployment_id}/watchlist",
     response_model=list[EntryOut],
-    openapi_extra=roles_doc(*VIEW),
+    openapi_extra=roles_doc(*WATCHLIST_VIEW),
 )
-def entries(request: Request, deployment_id: Id64, actor: AsView) -> list[EntryOut]:
+def entries(request: Request, deployment_id: Id64, actor: AsWatchlistView) -> list[EntryOut]:
     svc = get_ctx(request).service
     return [EntryOut(**e) for e in svc.watchlists.entries(actor, deployment_id)]
 
@@ -120,10 +116,10 @@ def entry_image(request: Request, entry_id: Id64, actor: AsImage) -> Response:
 @router.post(
     "/deployments/{deployment_id}/watchlist/sign-off",
     response_model=SignOffOut,
-    openapi_extra=roles_doc(Role.AUTHORISING_OFFICER),
+    openapi_extra=roles_doc(*AO),
     summary="Reviewer sign-off of the compiled watchlist",
 )
-def sign_off(request: Request, deployment_id: Id64, actor: AsOfficer) -> SignOffOut:
+def sign_off(request: Request, deployment_id: Id64, actor: AsAo) -> SignOffOut:
     svc = get_ctx(request).service
     efa = svc.watchlists.sign_off(actor, deployment_id)
     return SignOffOut(

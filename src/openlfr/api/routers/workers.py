@@ -17,15 +17,16 @@ from openlfr.api.defs.workers import (
     WorkerOut,
 )
 from openlfr.api.deps import require, roles_doc
+from openlfr.api.roles import ADMIN, AsAdmin
 from openlfr.api.worker_auth import current_worker, worker_service
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.workers import WorkerIdentity
 
 router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERROR_RESPONSES)
-ADMIN = (Role.ADMINISTRATOR,)
 VIEW = (Role.ADMINISTRATOR, Role.OPERATOR, Role.AUDITOR)
 WORKER_DOC = {"x-roles": ["worker"]}
+ASSIGNMENT = "/workers/{worker_id}/deployments/{deployment_id}"  # PUT assigns, DELETE ends
 
 
 def _control(request: Request, worker_id: str, action: str, deployment_id: str | None) -> None:
@@ -43,43 +44,27 @@ def workers(request: Request, actor: Actor = Depends(require(*VIEW))) -> list[Wo
 @router.post(
     "/workers", response_model=NewWorkerOut, status_code=201, openapi_extra=roles_doc(*ADMIN)
 )
-def issue_worker(
-    request: Request, body: WorkerIn, actor: Actor = Depends(require(*ADMIN))
-) -> NewWorkerOut:
+def issue_worker(request: Request, body: WorkerIn, actor: AsAdmin) -> NewWorkerOut:
     wid, token = worker_service(request).issue(actor, body.name)
     return NewWorkerOut(id=wid, name=body.name, token=token)
 
 
 @router.post("/workers/{worker_id}/revoke", response_model=OkOut, openapi_extra=roles_doc(*ADMIN))
-def revoke_worker(
-    request: Request, worker_id: str, body: RevokeIn, actor: Actor = Depends(require(*ADMIN))
-) -> OkOut:
+def revoke_worker(request: Request, worker_id: str, body: RevokeIn, actor: AsAdmin) -> OkOut:
     worker_service(request).revoke(actor, worker_id, body.reason)
     _control(request, worker_id, "revoked", None)
     return OkOut()
 
 
-@router.put(
-    "/workers/{worker_id}/deployments/{deployment_id}",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*ADMIN),
-)
-def assign_worker(
-    request: Request, worker_id: str, deployment_id: str, actor: Actor = Depends(require(*ADMIN))
-) -> OkOut:
+@router.put(ASSIGNMENT, response_model=OkOut, openapi_extra=roles_doc(*ADMIN))
+def assign_worker(request: Request, worker_id: str, deployment_id: str, actor: AsAdmin) -> OkOut:
     worker_service(request).assign(actor, worker_id, deployment_id)
     _control(request, worker_id, "refresh", deployment_id)
     return OkOut()
 
 
-@router.delete(
-    "/workers/{worker_id}/deployments/{deployment_id}",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*ADMIN),
-)
-def unassign_worker(
-    request: Request, worker_id: str, deployment_id: str, actor: Actor = Depends(require(*ADMIN))
-) -> OkOut:
+@router.delete(ASSIGNMENT, response_model=OkOut, openapi_extra=roles_doc(*ADMIN))
+def unassign_worker(request: Request, worker_id: str, deployment_id: str, actor: AsAdmin) -> OkOut:
     worker_service(request).unassign(actor, worker_id, deployment_id)
     _control(request, worker_id, "stop", deployment_id)
     return OkOut()
