@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from openlfr.api.defs.assurance import (
@@ -24,15 +24,16 @@ from openlfr.api.defs.assurance import (
     WalkbyOut,
     WalkerOut,
 )
-from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.deployments import CreatedOut
-from openlfr.api.deps import ALL_ROLES, ApiError, Id64, get_ctx, read_upload, require, roles_doc
-from openlfr.api.roles import AO, EDIT, AsAllRoles, AsAo, AsEdit
+from openlfr.api.deps import ApiError, Id64, get_ctx, read_upload, require
+from openlfr.api.roles import AsAllRoles, AsAo, AsEdit
+from openlfr.api.routing import api_router
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.walkby_run import run_walkby
 
-router = APIRouter(prefix="/api/v1", tags=["assurance"], responses=ERROR_RESPONSES)
+router = api_router("/api/v1", "assurance")
 OP = (Role.OPERATOR,)
 ENROL = (Role.OPERATOR, Role.WATCHLIST_COMPILER)
 READ = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.WATCHLIST_COMPILER, Role.AUDITOR)
@@ -41,7 +42,7 @@ AsEnrol = Annotated[Actor, Depends(require(*ENROL))]
 AsRead = Annotated[Actor, Depends(require(*READ))]
 
 
-@router.get("/profile", response_model=ProfileOut, openapi_extra=roles_doc(*ALL_ROLES))
+@router.get("/profile")
 def profile(request: Request, _: AsAllRoles) -> ProfileOut:
     p = get_ctx(request).service.assurance.profile
     return ProfileOut(
@@ -51,8 +52,6 @@ def profile(request: Request, _: AsAllRoles) -> ProfileOut:
 
 @router.get(
     "/deployments/{deployment_id}/assurance",
-    response_model=AssuranceOut,
-    openapi_extra=roles_doc(*READ),
     summary="Walk-by results, false-alert monitor and whether alerts are held",
 )
 def assurance(request: Request, deployment_id: Id64, actor: AsRead) -> AssuranceOut:
@@ -61,8 +60,6 @@ def assurance(request: Request, deployment_id: Id64, actor: AsRead) -> Assurance
 
 @router.patch(
     "/deployments/{deployment_id}/assurance",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*EDIT),
     summary="Set the minimum walk-by TPIR and the profile facts of a draft",
 )
 def configure(
@@ -76,11 +73,7 @@ def configure(
     return OkOut()
 
 
-@router.get(
-    "/deployments/{deployment_id}/test-subjects",
-    response_model=list[WalkerOut],
-    openapi_extra=roles_doc(*READ),
-)
+@router.get("/deployments/{deployment_id}/test-subjects")
 def test_subjects(request: Request, deployment_id: Id64, actor: AsRead) -> list[WalkerOut]:
     svc = get_ctx(request).service
     return [WalkerOut(**t) for t in svc.assurance.walkbys.test_list(actor, deployment_id)]
@@ -88,9 +81,7 @@ def test_subjects(request: Request, deployment_id: Id64, actor: AsRead) -> list[
 
 @router.post(
     "/deployments/{deployment_id}/test-subjects",
-    response_model=CreatedOut,
     status_code=201,
-    openapi_extra=roles_doc(*ENROL),
     summary="Enrol a consenting member of staff on the test list from a photo",
 )
 async def add_test_subject(
@@ -124,8 +115,6 @@ async def add_test_subject(
 
 @router.post(
     "/deployments/{deployment_id}/walkby",
-    response_model=WalkbyOut,
-    openapi_extra=roles_doc(*OP),
     summary="Run a test walk-by on one camera; returns the TPIR on the day",
 )
 async def walkby(request: Request, body: WalkbyIn, deployment_id: Id64, actor: AsOp) -> WalkbyOut:
@@ -160,8 +149,6 @@ async def walkby(request: Request, body: WalkbyIn, deployment_id: Id64, actor: A
 
 @router.post(
     "/deployments/{deployment_id}/walkby/acknowledge",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*AO),
     summary="The authorising officer acknowledges a walk-by below the authorised level",
 )
 def acknowledge(
@@ -176,8 +163,6 @@ def acknowledge(
 
 @router.post(
     "/deployments/{deployment_id}/monitor/decision",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*AO),
     summary="Resume, resume at a higher threshold (re-authorisation), or end a paused deployment",
 )
 def monitor_decision(
@@ -197,8 +182,6 @@ def monitor_decision(
 
 @router.post(
     "/alerts/{alert_id}/perceived-group",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*OP),
     summary="Optional, after review: the group the operator perceived (never inferred)",
 )
 def perceived_group(
