@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, File, Form, Request, UploadFile
+from fastapi import Depends, Form, Request
 from starlette.concurrency import run_in_threadpool
 
 from openlfr.api.defs.assurance import (
@@ -26,7 +26,7 @@ from openlfr.api.defs.assurance import (
 )
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.deployments import CreatedOut
-from openlfr.api.deps import ApiError, Id64, get_ctx, read_upload, require
+from openlfr.api.deps import ApiError, FacePhoto, Id64, get_ctx, read_upload, require
 from openlfr.api.roles import AsAllRoles, AsAo, AsEdit
 from openlfr.api.routing import api_router
 from openlfr.governance.deployment import Actor
@@ -88,7 +88,7 @@ async def add_test_subject(
     request: Request,
     deployment_id: Id64,
     actor: AsEnrol,
-    photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
+    photo: FacePhoto,
     subject_ref: str = Form(..., min_length=1, max_length=200),
     consent_ref: str = Form(..., min_length=1, max_length=200),
     consented_on: date = Form(...),

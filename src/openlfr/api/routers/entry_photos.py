@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import File, Form, Request, UploadFile
+from fastapi import Form, Request
 from fastapi.concurrency import run_in_threadpool
 
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.watchlist import ExpectedHitsOut, PhotoAddedOut, PhotoOut
-from openlfr.api.deps import Id64, Reason, get_ctx, read_upload
+from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, read_upload
 from openlfr.api.roles import AsCompiler, AsWatchlistView
 from openlfr.api.routing import api_router
 from openlfr.errors import NotFoundError
@@ -26,7 +26,7 @@ async def add_photo(
     request: Request,
     entry_id: Id64,
     actor: AsCompiler,
-    photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
+    photo: FacePhoto,
     image_captured_on: date = Form(...),
 ) -> PhotoAddedOut:
     ctx = get_ctx(request)

@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, File, Form, Request, UploadFile
+from fastapi import Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasOnListOut
-from openlfr.api.deps import Id64, Reason, get_ctx, read_upload, require
+from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, read_upload, require
 from openlfr.api.roles import AsAo, AsCompiler, AsWatchlistView
 from openlfr.api.routing import api_router
 from openlfr.errors import NotFoundError
@@ -38,7 +38,7 @@ async def add_entry(
     request: Request,
     deployment_id: Id64,
     actor: AsCompiler,
-    photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
+    photo: FacePhoto,
     category: Category = Form(...),
     legal_basis: str = Form(..., min_length=1, max_length=500),
     source_system: str = Form(..., min_length=1, max_length=200),
