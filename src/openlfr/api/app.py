@@ -143,6 +143,10 @@ def create_app(
             errors.error_body(e.code, e.message), status_code=e.status, headers=e.headers
         )
 
+    @app.exception_handler(console.PageRefused)
+    async def _page_refused(_: Request, e: console.PageRefused) -> Response:
+        return e.response
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, e: StarletteHTTPException) -> Response:
         headers = dict(e.headers or {})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request, UploadFile
+from fastapi import Depends, File, Path, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openlfr.api.auth import Grant, csrf_ok
@@ -102,6 +102,8 @@ def roles_doc(*roles: Role) -> dict[str, Any]:
 Id64 = Annotated[str, Path(min_length=1, max_length=64)]
 Id32 = Annotated[str, Path(min_length=1, max_length=32)]
 Reason = Annotated[str, Query(min_length=1, max_length=2000)]  # why a record is removed
+# The enrolment photo of a multipart form (read it with read_upload).
+FacePhoto = Annotated[UploadFile, File(description="JPEG/PNG with exactly one face")]
 
 
 async def read_upload(ctx: ApiContext, photo: UploadFile) -> bytes:

@@ -110,15 +110,35 @@ class ModelApproval:
         watchlist_size: int | None = None,
         lower: bool = False,
     ) -> float | None:
-        """See the module-level `expected_tpir`."""
-        return expected_tpir(
-            self,
-            enrol_photos,
-            probe_shots,
-            threshold,
-            watchlist_size=watchlist_size,
-            lower=lower,
-        )
+        """Expected share of listed people found (TPIR) for an entry with `enrol_photos` usable
+        photos, probed with `probe_shots` fused shots, at `threshold`.
+
+        Uses the measured configuration with the most photos and shots not above the asked
+        ones (more photos do not lower TPIR, so this errs low), at the smallest measured
+        watchlist size at least `watchlist_size` (default: the largest measured; larger lists
+        lower TPIR a little), interpolated linearly in threshold (the curve spans 0.30-1.00;
+        outside it the nearest end is used). `lower`: the lower 95% bound instead of the point
+        estimate. None when the approval carries no TPIR curve (recorded before this existed),
+        or `enrol_photos`/`probe_shots` < 1, or no measured configuration is at or below the
+        asked one. For a whole list, average this over entries.
+        """
+        if not self.tpir_curve or enrol_photos < 1 or probe_shots < 1:
+            return None
+        below = [
+            p
+            for p in self.tpir_curve
+            if p.enrol_photos <= enrol_photos and p.probe_shots <= probe_shots
+        ]
+        if not below:
+            return None
+        k = max(p.enrol_photos for p in below)
+        m = max(p.probe_shots for p in below if p.enrol_photos == k)
+        pts = [p for p in below if p.enrol_photos == k and p.probe_shots == m]
+        sizes = sorted({p.watchlist_size for p in pts})
+        size = sizes[-1]
+        if watchlist_size is not None:
+            size = next((s for s in sizes if s >= watchlist_size), sizes[-1])
+        return _interp([p for p in pts if p.watchlist_size == size], threshold, lower)
 
     def floor_for(
         self, enrol_photos: int, probe_shots: int, watchlist_size: int
@@ -183,43 +203,3 @@ def _interp(pts: list[TpirPoint], threshold: float, lower: bool) -> float:
     a, b = pts[i - 1], pts[i]
     w = (threshold - a.threshold) / (b.threshold - a.threshold or 1.0)
     return val[i - 1] + w * (val[i] - val[i - 1])
-
-
-def expected_tpir(
-    approval: ModelApproval,
-    enrol_photos: int,
-    probe_shots: int,
-    threshold: float,
-    *,
-    watchlist_size: int | None = None,
-    lower: bool = False,
-) -> float | None:
-    """Expected share of listed people found (TPIR) for an entry with `enrol_photos` usable
-    photos, probed with `probe_shots` fused shots, at `threshold`.
-
-    Uses the measured configuration with the most photos and shots not above the asked ones
-    (more photos do not lower TPIR, so this errs low), at the smallest measured watchlist size
-    at least `watchlist_size` (default: the largest measured; larger lists lower TPIR a little),
-    interpolated linearly in threshold (the curve spans 0.30-1.00; outside it the nearest end
-    is used). `lower`:
-    the lower 95% bound instead of the point estimate. None when the approval carries no TPIR
-    curve (recorded before this existed), or `enrol_photos`/`probe_shots` < 1, or no measured
-    configuration is at or below the asked one. For a whole list, average this over entries.
-    """
-    if not approval.tpir_curve or enrol_photos < 1 or probe_shots < 1:
-        return None
-    below = [
-        p
-        for p in approval.tpir_curve
-        if p.enrol_photos <= enrol_photos and p.probe_shots <= probe_shots
-    ]
-    if not below:
-        return None
-    k = max(p.enrol_photos for p in below)
-    m = max(p.probe_shots for p in below if p.enrol_photos == k)
-    pts = [p for p in below if p.enrol_photos == k and p.probe_shots == m]
-    sizes = sorted({p.watchlist_size for p in pts})
-    size = sizes[-1]
-    if watchlist_size is not None:
-        size = next((s for s in sizes if s >= watchlist_size), sizes[-1])
-    return _interp([p for p in pts if p.watchlist_size == size], threshold, lower)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from openlfr.dicts import pick
 from openlfr.errors import DatasetError, OpenLFRError
 from openlfr.eval.metrics import accuracy, best_accuracy_threshold, roc, tar_at_far
 from openlfr.vision.engine import FaceEngine
@@ -147,10 +148,7 @@ class LfwResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "engine": self.engine,
-            "contract": self.contract,
-            "folds": self.folds,
-            "pairs": self.pairs,
+            **pick(self, "engine", "contract", "folds", "pairs"),
             "fold_accuracies": [round(a, 5) for a in self.fold_accuracies],
             "accuracy": round(self.accuracy, 5),
             "accuracy_std": round(self.accuracy_std, 5),
@@ -158,11 +156,9 @@ class LfwResult:
             "threshold_source": self.threshold_source,
             "tar_at_far_1e-3": round(self.tar_at_far_1e_3, 5),
             "threshold_at_far_1e-3": round(self.threshold_at_far_1e_3, 5),
-            "impostor_pairs": self.impostor_pairs,
-            "images": self.images,
-            "images_failed": self.images_failed,
-            "pairs_missing_face": self.pairs_missing_face,
-            "failures": self.failures,
+            **pick(
+                self, "impostor_pairs", "images", "images_failed", "pairs_missing_face", "failures"
+            ),
             "embed_seconds": round(self.embed_seconds, 2),
             "faces_per_second": round(self.faces_per_second, 2),
             "ms_per_image": round(1000 * self.embed_seconds / max(self.images, 1), 2),

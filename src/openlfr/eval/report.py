@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from openlfr import __version__
+from openlfr.dicts import pick
 from openlfr.eval.approval import (
     REPORT_KIND,
     ConfigurationFloor,
@@ -59,9 +60,7 @@ class IdentificationPart:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "dataset": self.dataset,
-            "dataset_summary": self.dataset_summary,
-            "extra_nonmated": self.extra_nonmated,
+            **pick(self, "dataset", "dataset_summary", "extra_nonmated"),
             "failed_images": self.failures,
             "failed_examples": self.failure_examples,
             "seed": self.seed,

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from openlfr.dicts import pick
+
 CONFIDENCE = 0.95
 
 
@@ -32,13 +34,7 @@ class Rate:
         return self.k / self.n if self.n else math.nan
 
     def to_dict(self) -> dict[str, float | int]:
-        return {
-            "k": self.k,
-            "n": self.n,
-            "rate": self.value,
-            "lower": self.lower,
-            "upper": self.upper,
-        }
+        return {**pick(self, "k", "n"), "rate": self.value, **pick(self, "lower", "upper")}
 
 
 def rate(k: int, n: int, confidence: float = CONFIDENCE) -> Rate:
@@ -85,12 +81,7 @@ class Ratio:
     corrected: bool  # a zero count was replaced by 0.5 so that a finite interval exists
 
     def to_dict(self) -> dict[str, float | bool]:
-        return {
-            "ratio": self.value,
-            "lower": self.lower,
-            "upper": self.upper,
-            "corrected": self.corrected,
-        }
+        return {"ratio": self.value, **pick(self, "lower", "upper", "corrected")}
 
 
 def rate_ratio(a: Rate, b: Rate, confidence: float = CONFIDENCE) -> Ratio:

@@ -18,7 +18,9 @@ from enum import StrEnum
 
 from scipy import stats
 
+from openlfr.dicts import pick
 from openlfr.eval.stats import holm, rate
+from openlfr.governance.vocab import parse
 
 ALPHA = 0.05
 
@@ -34,11 +36,7 @@ class PerceivedGroup(StrEnum):
 
 
 def parse_group(value: str) -> PerceivedGroup:
-    try:
-        return PerceivedGroup(value)
-    except ValueError:
-        allowed = ", ".join(g.value for g in PerceivedGroup)
-        raise ValueError(f"perceived group {value!r} is not one of: {allowed}") from None
+    return parse(PerceivedGroup, value, "perceived group")
 
 
 def record_problems(alert_status: str, *, is_test: bool, already_recorded: bool) -> list[str]:
@@ -76,20 +74,17 @@ class GroupRow:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "group": self.group,
-            "false_alerts": self.false_alerts,
+            **pick(self, "group", "false_alerts"),
             "confirmed_alerts": self.confirmed,
-            "false_share": self.false_share,
-            "false_share_lower": self.false_share_ci[0],
-            "false_share_upper": self.false_share_ci[1],
-            "confirmed_share": self.confirmed_share,
-            "confirmed_share_lower": self.confirmed_share_ci[0],
-            "confirmed_share_upper": self.confirmed_share_ci[1],
-            "p_value": self.p_value,
-            "p_adjusted": self.p_adjusted,
-            "flagged": self.flagged,
-            "outcomes": self.outcomes,
+            **_share("false_share", self.false_share, self.false_share_ci),
+            **_share("confirmed_share", self.confirmed_share, self.confirmed_share_ci),
+            **pick(self, "p_value", "p_adjusted", "flagged", "outcomes"),
         }
+
+
+def _share(name: str, value: float, ci: tuple[float, float]) -> dict[str, float]:
+    """A share with its 95% interval as `name`, `name_lower`, `name_upper`."""
+    return {name: value, f"{name}_lower": ci[0], f"{name}_upper": ci[1]}
 
 
 def summarise(records: Iterable[GroupRecord], alpha: float = ALPHA) -> list[GroupRow]:

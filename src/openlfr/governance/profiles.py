@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from openlfr.governance.vocab import Category, Purpose
+from openlfr.governance.vocab import Category, Purpose, parse
 
 
 class Profile(StrEnum):
@@ -86,11 +86,7 @@ PROFILES = {
 
 
 def parse_profile(value: str) -> Profile:
-    try:
-        return Profile(value)
-    except ValueError:
-        allowed = ", ".join(p.value for p in Profile)
-        raise ValueError(f"controller profile {value!r} is not one of: {allowed}") from None
+    return parse(Profile, value, "controller profile")
 
 
 @dataclass(frozen=True, slots=True)

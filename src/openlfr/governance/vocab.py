@@ -7,6 +7,9 @@ is deliberately no "other" category.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class Role(StrEnum):
@@ -68,7 +71,7 @@ class Countersign(StrEnum):
     NO_NOTICE = "no_notice"
 
 
-def parse(enum: type[StrEnum], value: str, what: str) -> StrEnum:
+def parse(enum: type[E], value: str, what: str) -> E:
     """The enum member named by `value`, or a ValueError listing the allowed values."""
     try:
         return enum(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from openlfr.eval.stats import rate
@@ -69,17 +69,8 @@ class CameraResult:
     below_level: bool
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "camera_id": self.camera_id,
-            "walked": self.walked,
-            "alerted": self.alerted,
-            "tpir": self.tpir,
-            "tpir_lower": self.tpir_lower,
-            "tpir_upper": self.tpir_upper,
-            "scores": list(self.scores),
-            "median_latency_ms": self.median_latency_ms,
-            "below_level": self.below_level,
-        }
+        # Every field, in field order; the scores as a JSON list.
+        return {**asdict(self), "scores": list(self.scores)}
 
 
 def camera_result(

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from openlfr.dicts import pick
 from openlfr.vision.imageio import encode_jpeg
 from openlfr.vision.types import Detection, Image
 
@@ -48,14 +49,9 @@ class Alert:
     def metadata(self) -> dict[str, Any]:
         """Everything but the images, JSON-ready."""
         return {
-            "alert_id": self.alert_id,
-            "camera_id": self.camera_id,
-            "subject_id": self.subject_id,
-            "track_id": self.track_id,
+            **pick(self, "alert_id", "camera_id", "subject_id", "track_id"),
             "score": round(self.score, 5),
-            "threshold": self.threshold,
-            "contract": self.contract,
-            "frame_index": self.frame_index,
+            **pick(self, "threshold", "contract", "frame_index"),
             "frame_time": _iso(self.frame_time),
             "media_s": round(self.media_s, 3),
             "raised_at": _iso(self.raised_at),

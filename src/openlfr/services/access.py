@@ -18,7 +18,7 @@ from openlfr.governance import access as rules
 from openlfr.governance.access import Access, Staff
 from openlfr.governance.deployment import Actor
 from openlfr.services import rows
-from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.storage import models as m
 
 __all__ = ["Access", "DeploymentAccess", "require", "staff_of"]
@@ -62,11 +62,8 @@ def set_officers(s: Session, d: m.Deployment, names: list[str], problems: list[s
     d.officer_ids_json = json.dumps(sorted(set(ids)))
 
 
-class DeploymentAccess:
+class DeploymentAccess(Room):
     """`svc.access`: the same checks for callers outside the rooms (routers of other parts)."""
-
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
 
     def require(self, by: Actor, deployment_id: str, access: Access) -> None:
         with self.ctx.tx() as s:

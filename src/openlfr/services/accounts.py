@@ -14,6 +14,7 @@ from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role, parse
 from openlfr.services import rows
 from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import SYSTEM
 from openlfr.storage import models as m
 
@@ -22,9 +23,9 @@ def random_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-class Accounts:
+class Accounts(Room):
     def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
+        super().__init__(ctx)
         self._dummy: str | None = None
 
     def create_user(

@@ -16,7 +16,7 @@ from openlfr.eval.approval import ModelApproval
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services import rows
-from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.storage import models as m
 
 PENDING, APPROVED = "pending_countersignature", "approved"
@@ -31,10 +31,7 @@ def report_digest(report: dict[str, Any] | ModelApproval) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Approvals:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class Approvals(Room):
     def record_model_approval(
         self, by: Actor, approval: ModelApproval, digest: str | None = None
     ) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -72,15 +73,9 @@ def entry_profile_problems(
 def entry_facts_row(
     entry_id: str, deployment_id: str, f: prof.EntryContext
 ) -> am.EntryProfileFacts:
-    return am.EntryProfileFacts(
-        entry_id=entry_id,
-        deployment_id=deployment_id,
-        venue_incident_ref=f.venue_incident_ref,
-        source_organisation=f.source_organisation,
-        sharing_agreement_ref=f.sharing_agreement_ref,
-        written_notice_on=f.written_notice_on,
-        written_release_ref=f.written_release_ref,
-    )
+    # Every profile fact of the entry; its category is already on the entry row.
+    facts = {k: v for k, v in asdict(f).items() if k != "category"}
+    return am.EntryProfileFacts(entry_id=entry_id, deployment_id=deployment_id, **facts)
 
 
 def false_alerts(s: Session, deployment_id: str) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.storage import audit
 from openlfr.storage import models as m
 
@@ -21,10 +21,7 @@ RECEIPT_ACTIONS = (
 )
 
 
-class AuditLog:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class AuditLog(Room):
     def verify_audit(self, published: str | None = None) -> audit.ChainReport:
         """Walk the keyed chain; with `published` ("records:hash" from a transparency record or
         annual report) also prove the log still holds that head (no truncation since)."""

@@ -22,6 +22,7 @@ from openlfr.services import access, entry_photos, rows
 from openlfr.services.access import Access
 from openlfr.services.assurance import profile_of, profile_problems
 from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import ALERTS_KEY, PLAIN_FIELDS, SYSTEM, WATCHLIST_KEY, facts, snapshot
 from openlfr.storage import models as m
 
@@ -110,10 +111,7 @@ def _summary(d: m.Deployment) -> dict[str, Any]:
     }
 
 
-class Deployments:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class Deployments(Room):
     def create_deployment(self, by: Actor, name: str, **fields: Any) -> str:
         ctx = self.ctx
         ctx.need_role(by, Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)

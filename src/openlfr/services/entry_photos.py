@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from openlfr.matching.watchlist import TEMPLATE_RULES, TemplateRule
 from openlfr.services import access, rows
 from openlfr.services.access import Access
 from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import WATCHLIST_KEY, facts
 from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed, seal
@@ -145,10 +146,33 @@ def require_list_open(by: Actor, d: m.Deployment, what: str, size: int = 0) -> N
     )
 
 
-class EntryPhotos:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
+def photo_columns(
+    dk: bytes,
+    aad: str,
+    proposal: wl_rules.EntryProposal | wl_rules.PhotoProposal,
+    flags: list[str],
+    by: Actor,
+    at: datetime,
+    template: Template,
+    image: bytes,
+) -> dict[str, Any]:
+    """The columns an entry's first photo and each further one are stored with: its date,
+    quality and flags, who added it when, and its template and image sealed under the
+    watchlist key, bound to `aad` (the row's table and id)."""
+    assert proposal.image_captured_on is not None
+    return {
+        "image_captured_on": proposal.image_captured_on,
+        "quality_score": float(proposal.quality_score),
+        "flags_json": json.dumps(flags),
+        "added_by": by.id,
+        "added_at": at,
+        "template_digest": template.digest(),
+        "template_enc": seal(dk, rows.template_bytes(template), aad + "template"),
+        "image_enc": seal(dk, image, aad + "image"),
+    }
 
+
+class EntryPhotos(Room):
     def add_photo(
         self,
         by: Actor,
@@ -179,21 +203,13 @@ class EntryPhotos:
                 similarities=[float(v) for v in held @ template.vector],
                 same_person_floor=approval.validated_min_threshold if approval else None,
             )
-            assert proposal.image_captured_on is not None
             pid = uuid.uuid4().hex
             aad = f"watchlist_entry_photos:{pid}:"
             p = m.WatchlistEntryPhoto(
                 id=pid,
                 entry_id=e.id,
                 deployment_id=d.id,
-                image_captured_on=proposal.image_captured_on,
-                quality_score=float(proposal.quality_score),
-                flags_json=json.dumps(flags),
-                added_by=by.id,
-                added_at=ctx.now(),
-                template_digest=template.digest(),
-                template_enc=seal(dk, rows.template_bytes(template), aad + "template"),
-                image_enc=seal(dk, image, aad + "image"),
+                **photo_columns(dk, aad, proposal, flags, by, ctx.now(), template, image),
             )
             e.photos.append(p)
             ctx.audit(

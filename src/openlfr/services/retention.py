@@ -13,8 +13,8 @@ from openlfr.governance import deployment as dep_rules
 from openlfr.governance import watchlist as wl_rules
 from openlfr.governance.vocab import DeploymentState
 from openlfr.services import rows
-from openlfr.services.context import ServiceContext
 from openlfr.services.deployments import end_deployment
+from openlfr.services.room import Room
 from openlfr.services.rows import ALERTS_KEY, SYSTEM, facts
 from openlfr.services.watchlists import destroy_watchlist
 from openlfr.storage import models as m
@@ -44,10 +44,7 @@ class PurgeReceipt:
         return {k: v for k, v in asdict(self).items() if k != "at"}
 
 
-class Retention:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class Retention(Room):
     def purge(self, actor: str = SYSTEM) -> PurgeReceipt:
         """Retention job: auto-end, destroy due watchlists, delete expired alerts, shred keys."""
         ctx = self.ctx

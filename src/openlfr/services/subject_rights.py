@@ -24,7 +24,7 @@ from openlfr.errors import (
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import Role
 from openlfr.services import entry_photos, rows
-from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import ALERTS_KEY, WATCHLIST_KEY
 from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed
@@ -54,10 +54,7 @@ class SubjectSearch:
 ERASABLE = ("alert", "watchlist_entry")  # stubs stay: they are the audit trail
 
 
-class SubjectRights:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class SubjectRights(Room):
     def subject_access(
         self, by: Actor, probe: Template, threshold: float | None = None
     ) -> list[SubjectHit]:

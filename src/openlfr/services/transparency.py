@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from openlfr.governance import transparency
 from openlfr.governance.vocab import AlertStatus, Role
 from openlfr.services import rows
-from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import by_category, iso
 from openlfr.storage import audit
 from openlfr.storage import models as m
@@ -109,10 +109,7 @@ def _head(s: Session) -> str:
     return f"{n}:{h}"
 
 
-class Transparency:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class Transparency(Room):
     def public_notice(self, deployment_id: str) -> transparency.PublicNotice:
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)

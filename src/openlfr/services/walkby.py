@@ -25,6 +25,7 @@ from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import DeploymentState, Role
 from openlfr.services import rows
 from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.storage import assurance_models as am
 from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed, seal
@@ -100,10 +101,7 @@ def destroy_test_list(ctx: ServiceContext, s: Session, d: m.Deployment, actor: s
     return n
 
 
-class Walkbys:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class Walkbys(Room):
     def add_test_subject(
         self,
         by: Actor,

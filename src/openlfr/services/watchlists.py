@@ -25,6 +25,7 @@ from openlfr.services import access, entry_photos, rows
 from openlfr.services.access import Access
 from openlfr.services.assurance import entry_facts_row, entry_profile_problems
 from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import WATCHLIST_KEY, by_category, facts
 from openlfr.services.walkby import destroy_test_list
 from openlfr.storage import models as m
@@ -74,10 +75,7 @@ def destroy_watchlist(
     return len(entries)
 
 
-class Watchlists:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class Watchlists(Room):
     def add_entry(
         self,
         by: Actor,
@@ -109,26 +107,20 @@ class Watchlists:
             dk = ctx.data_key(s, d.id, WATCHLIST_KEY, create=True)
             eid = uuid.uuid4().hex
             aad = f"watchlist_entries:{eid}:"
-            assert proposal.image_captured_on is not None
             e = m.WatchlistEntry(
                 id=eid,
                 deployment_id=d.id,
                 category=proposal.category,
                 legal_basis=proposal.legal_basis,
                 source_system=proposal.source_system,
-                image_captured_on=proposal.image_captured_on,
-                quality_score=float(proposal.quality_score),
-                flags_json=json.dumps(flags),
                 reason=proposal.reason,
                 is_minor=proposal.is_minor,
                 minor_justification=proposal.minor_justification,
-                added_by=by.id,
-                added_at=ctx.now(),
-                template_digest=template.digest(),
                 contract_id=template.contract.id,
                 subject_ref_enc=seal(dk, proposal.subject_ref.encode(), aad + "subject"),
-                template_enc=seal(dk, rows.template_bytes(template), aad + "template"),
-                image_enc=seal(dk, image, aad + "image"),
+                **entry_photos.photo_columns(
+                    dk, aad, proposal, flags, by, ctx.now(), template, image
+                ),
             )
             s.add(e)
             if profile_facts is not None:

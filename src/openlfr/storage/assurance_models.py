@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.storage.models import Base, UTCDateTime
+from openlfr.storage.models import Base, DeploymentRef, Key32
 
 
 class DeploymentAssurance(Base):
@@ -21,20 +21,20 @@ class DeploymentAssurance(Base):
 
     __tablename__ = "deployment_assurance"
     deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), primary_key=True)
-    min_walkby_tpir: Mapped[float | None] = mapped_column(Float)
+    min_walkby_tpir: Mapped[float | None]
     threat_ref: Mapped[str | None] = mapped_column(Text)
     art9_condition: Mapped[str | None] = mapped_column(Text)
     retention_schedule_url: Mapped[str | None] = mapped_column(String(500))
-    walkby_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    walkby_flagged: Mapped[bool] = mapped_column(default=False)
     walkby_ack_by: Mapped[str | None] = mapped_column(String(32))
-    walkby_ack_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    walkby_ack_at: Mapped[datetime | None]
     walkby_ack_reason: Mapped[str | None] = mapped_column(Text)
     monitor_state: Mapped[str] = mapped_column(String(20), default="active")
-    monitor_p0: Mapped[float | None] = mapped_column(Float)
-    monitor_base_faces: Mapped[int] = mapped_column(Integer, default=0)
-    monitor_base_false: Mapped[int] = mapped_column(Integer, default=0)
+    monitor_p0: Mapped[float | None]
+    monitor_base_faces: Mapped[int] = mapped_column(default=0)
+    monitor_base_false: Mapped[int] = mapped_column(default=0)
     # Matches while alerts were paused or flagged: a count only, nothing about the person.
-    suppressed_matches: Mapped[int] = mapped_column(Integer, default=0)
+    suppressed_matches: Mapped[int] = mapped_column(default=0)
 
 
 class TestSubject(Base):
@@ -42,32 +42,32 @@ class TestSubject(Base):
 
     __test__ = False  # not a pytest class
     __tablename__ = "test_subjects"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
+    id: Mapped[Key32]
+    deployment_id: Mapped[DeploymentRef]
     consent_ref: Mapped[str] = mapped_column(String(200))
-    consented_on: Mapped[date] = mapped_column(Date)
+    consented_on: Mapped[date]
     contract_id: Mapped[str] = mapped_column(String(200))
     added_by: Mapped[str] = mapped_column(String(32))
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    subject_ref_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    template_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    added_at: Mapped[datetime]
+    subject_ref_enc: Mapped[bytes]
+    template_enc: Mapped[bytes]
 
 
 class WalkbyRun(Base):
     __tablename__ = "walkby_runs"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
+    id: Mapped[Key32]
+    deployment_id: Mapped[DeploymentRef]
     camera_id: Mapped[str] = mapped_column(String(200))
     run_by: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    threshold: Mapped[float] = mapped_column(Float)
-    min_tpir: Mapped[float | None] = mapped_column(Float)
-    walked: Mapped[int] = mapped_column(Integer)
-    alerted: Mapped[int] = mapped_column(Integer)
-    tpir: Mapped[float] = mapped_column(Float)
-    tpir_lower: Mapped[float] = mapped_column(Float)
-    tpir_upper: Mapped[float] = mapped_column(Float)
-    below_level: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime]
+    threshold: Mapped[float]
+    min_tpir: Mapped[float | None]
+    walked: Mapped[int]
+    alerted: Mapped[int]
+    tpir: Mapped[float]
+    tpir_lower: Mapped[float]
+    tpir_upper: Mapped[float]
+    below_level: Mapped[bool]
     result_json: Mapped[str] = mapped_column(Text)
 
 
@@ -77,28 +77,28 @@ class TestAlert(Base):
 
     __test__ = False  # not a pytest class
     __tablename__ = "test_alerts"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[Key32]
     run_id: Mapped[str] = mapped_column(ForeignKey("walkby_runs.id"), index=True)
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
     subject_id: Mapped[str] = mapped_column(String(32))
     camera_id: Mapped[str] = mapped_column(String(200))
-    score: Mapped[float] = mapped_column(Float)
-    latency_ms: Mapped[float | None] = mapped_column(Float)
-    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    score: Mapped[float]
+    latency_ms: Mapped[float | None]
+    detected_at: Mapped[datetime]
 
 
 class MonitorEvent(Base):
     """Each pause and each officer decision of the false-alert monitor (published)."""
 
     __tablename__ = "monitor_events"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    deployment_id: Mapped[DeploymentRef]
+    at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(40))
     by: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)
-    threshold_before: Mapped[float | None] = mapped_column(Float)
-    threshold_after: Mapped[float | None] = mapped_column(Float)
+    threshold_before: Mapped[float | None]
+    threshold_after: Mapped[float | None]
     reading_json: Mapped[str] = mapped_column(Text)
 
 
@@ -107,24 +107,24 @@ class EqualityRecord(Base):
     alert's purge on purpose: it is what the annual equality summary is built from."""
 
     __tablename__ = "equality_records"
-    alert_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    alert_id: Mapped[Key32]
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
-    year: Mapped[int] = mapped_column(Integer, index=True)
+    year: Mapped[int] = mapped_column(index=True)
     perceived_group: Mapped[str] = mapped_column(String(40))
-    false_alert: Mapped[bool] = mapped_column(Boolean)
+    false_alert: Mapped[bool]
     outcome: Mapped[str | None] = mapped_column(String(40))
     recorded_by: Mapped[str] = mapped_column(String(32))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime]
 
 
 class EntryProfileFacts(Base):
     """Profile facts of a watchlist entry: venue evidence, sharing agreement, BIPA consent."""
 
     __tablename__ = "entry_profile_facts"
-    entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entry_id: Mapped[Key32]
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
     venue_incident_ref: Mapped[str | None] = mapped_column(String(200))
     source_organisation: Mapped[str | None] = mapped_column(String(200))
     sharing_agreement_ref: Mapped[str | None] = mapped_column(String(200))
-    written_notice_on: Mapped[date | None] = mapped_column(Date)
+    written_notice_on: Mapped[date | None]
     written_release_ref: Mapped[str | None] = mapped_column(String(200))

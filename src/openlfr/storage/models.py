@@ -6,15 +6,12 @@ Non-matched people have no table: only alerts, watchlist entries and counters ar
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import (
-    Boolean,
-    Date,
     DateTime,
     Float,
     ForeignKey,
-    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -54,58 +51,72 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Column types that follow from the annotation (int, bool and date already do), so a
+    # column spells out only what differs: a string's length, Text, a key, a default.
+    # Timestamps are always timezone-aware UTC; biometric and key material is a sealed blob.
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        bytes: LargeBinary(),
+        float: Float(),
+    }
+
+
+# The two columns most tables open with: a 32-character id as the key, and the deployment the
+# row belongs to (indexed: rows are read per deployment).
+Key32 = Annotated[str, mapped_column(String(32), primary_key=True)]
+DeploymentRef = Annotated[str, mapped_column(ForeignKey("deployments.id"), index=True)]
 
 
 class User(Base):
     __tablename__ = "users"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[Key32]
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     roles: Mapped[str] = mapped_column(String(200))  # comma-separated Role values
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
 
 
 class ModelApprovalRow(Base):
     __tablename__ = "model_approvals"
     contract_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     approval_json: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(32))
     # Separation of duties: an approval counts once a second person countersigned the same
     # report (its SHA-256 over the canonical JSON).
     report_digest: Mapped[str | None] = mapped_column(String(64))
     countersigned_by: Mapped[str | None] = mapped_column(String(32))
-    countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    countersigned_at: Mapped[datetime | None]
 
 
 class Deployment(Base):
     __tablename__ = "deployments"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[Key32]
     name: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(20), index=True)
     purpose: Mapped[str | None] = mapped_column(String(80))
     location: Mapped[str | None] = mapped_column(String(300))
     cameras_json: Mapped[str] = mapped_column(Text, default="[]")
-    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
     dpia_ref: Mapped[str | None] = mapped_column(String(200))
     policy_ref: Mapped[str | None] = mapped_column(String(200))
     eia_ref: Mapped[str | None] = mapped_column(String(200))
     necessity: Mapped[str | None] = mapped_column(Text)
     alternatives: Mapped[str | None] = mapped_column(Text)
     model_contract_id: Mapped[str | None] = mapped_column(String(200))
-    threshold: Mapped[float | None] = mapped_column(Float)
-    expected_faces: Mapped[int | None] = mapped_column(Integer)
-    expected_false_alerts: Mapped[float | None] = mapped_column(Float)
-    expected_false_alerts_signoff: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None]
+    expected_faces: Mapped[int | None]
+    expected_false_alerts: Mapped[float | None]
+    expected_false_alerts_signoff: Mapped[float | None]
     # Expected share of listed people found if they pass a camera (issue 11), beside the
     # expected false alerts; the JSON keeps how it was computed (photo counts, probe shots).
-    expected_hit_rate: Mapped[float | None] = mapped_column(Float)
-    expected_hit_rate_signoff: Mapped[float | None] = mapped_column(Float)
+    expected_hit_rate: Mapped[float | None]
+    expected_hit_rate_signoff: Mapped[float | None]
     expected_hits_json: Mapped[str | None] = mapped_column(Text)
-    watchlist_size_cap: Mapped[int] = mapped_column(Integer)
+    watchlist_size_cap: Mapped[int]
     retention_profile: Mapped[str] = mapped_column(String(10))
     compiler_id: Mapped[str | None] = mapped_column(String(32))
     operator_ids_json: Mapped[str] = mapped_column(Text, default="[]")
@@ -113,29 +124,29 @@ class Deployment(Base):
     # countersigners and sign-off officer): who may see, edit and hold its records.
     officer_ids_json: Mapped[str] = mapped_column(Text, default="[]")
     authoriser_id: Mapped[str | None] = mapped_column(String(32))
-    authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    authorised_at: Mapped[datetime | None]
     countersigns_json: Mapped[str] = mapped_column(Text, default="[]")
-    public_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    public_notice_at: Mapped[datetime | None]
     no_notice_reason: Mapped[str | None] = mapped_column(Text)
     signage_json: Mapped[str] = mapped_column(Text, default="{}")
-    eu_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    eu_mode: Mapped[bool] = mapped_column(default=False)
     judicial_authorisation_id: Mapped[str | None] = mapped_column(String(200))
     fria_ref: Mapped[str | None] = mapped_column(String(200))
     eu_database_id: Mapped[str | None] = mapped_column(String(200))
     art5_objective: Mapped[str | None] = mapped_column(Text)
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    urgent: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime]
     signed_off_by: Mapped[str | None] = mapped_column(String(32))
-    signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signed_off_at: Mapped[datetime | None]
     watchlist_snapshot_hash: Mapped[str | None] = mapped_column(String(64))
-    watchlist_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    faces_processed: Mapped[int] = mapped_column(Integer, default=0)
-    frames_processed: Mapped[int] = mapped_column(Integer, default=0)
-    frames_refused: Mapped[int] = mapped_column(Integer, default=0)
+    watchlist_destroyed_at: Mapped[datetime | None]
+    faces_processed: Mapped[int] = mapped_column(default=0)
+    frames_processed: Mapped[int] = mapped_column(default=0)
+    frames_refused: Mapped[int] = mapped_column(default=0)
 
     entries: Mapped[list[WatchlistEntry]] = relationship(
         back_populates="deployment",
@@ -148,32 +159,32 @@ class DataKey(Base):
     """A data key wrapped by the master key; deleting the row crypto-shreds what it sealed."""
 
     __tablename__ = "data_keys"
-    deployment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    deployment_id: Mapped[Key32]
     purpose: Mapped[str] = mapped_column(String(20), primary_key=True)  # "watchlist" | "alerts"
-    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    wrapped: Mapped[bytes]
+    created_at: Mapped[datetime]
 
 
 class WatchlistEntry(Base):
     __tablename__ = "watchlist_entries"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
+    id: Mapped[Key32]
+    deployment_id: Mapped[DeploymentRef]
     category: Mapped[str] = mapped_column(String(80))
     legal_basis: Mapped[str] = mapped_column(Text)
     source_system: Mapped[str] = mapped_column(String(200))
-    image_captured_on: Mapped[date] = mapped_column(Date)
-    quality_score: Mapped[float] = mapped_column(Float)
+    image_captured_on: Mapped[date]
+    quality_score: Mapped[float]
     flags_json: Mapped[str] = mapped_column(Text, default="[]")
     reason: Mapped[str] = mapped_column(Text)
-    is_minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_minor: Mapped[bool] = mapped_column(default=False)
     minor_justification: Mapped[str | None] = mapped_column(Text)
     added_by: Mapped[str] = mapped_column(String(32))
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_at: Mapped[datetime]
     template_digest: Mapped[str] = mapped_column(String(64))
     contract_id: Mapped[str] = mapped_column(String(200))
-    subject_ref_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    template_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    image_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    subject_ref_enc: Mapped[bytes]
+    template_enc: Mapped[bytes]
+    image_enc: Mapped[bytes]
 
     deployment: Mapped[Deployment] = relationship(back_populates="entries")
     # Further photos of the same person (the entry row holds the first): custody images from
@@ -190,19 +201,19 @@ class WatchlistEntryPhoto(Base):
     """One further enrolment photo of an entry, sealed with the deployment's watchlist key."""
 
     __tablename__ = "watchlist_entry_photos"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[Key32]
     entry_id: Mapped[str] = mapped_column(
         ForeignKey("watchlist_entries.id", ondelete="CASCADE"), index=True
     )
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
-    image_captured_on: Mapped[date] = mapped_column(Date)
-    quality_score: Mapped[float] = mapped_column(Float)
+    image_captured_on: Mapped[date]
+    quality_score: Mapped[float]
     flags_json: Mapped[str] = mapped_column(Text, default="[]")
     added_by: Mapped[str] = mapped_column(String(32))
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_at: Mapped[datetime]
     template_digest: Mapped[str] = mapped_column(String(64))
-    template_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    image_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    template_enc: Mapped[bytes]
+    image_enc: Mapped[bytes]
 
     entry: Mapped[WatchlistEntry] = relationship(back_populates="photos")
 
@@ -211,40 +222,40 @@ class WatchlistStub(Base):
     """What remains of an entry after destruction (B.8): no biometric, no name."""
 
     __tablename__ = "watchlist_stubs"
-    entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entry_id: Mapped[Key32]
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
     category: Mapped[str] = mapped_column(String(80))
     template_digest: Mapped[str] = mapped_column(String(64))
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    destroyed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_at: Mapped[datetime]
+    destroyed_at: Mapped[datetime]
 
 
 class Alert(Base):
     __tablename__ = "alerts"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
+    id: Mapped[Key32]
+    deployment_id: Mapped[DeploymentRef]
     camera_id: Mapped[str] = mapped_column(String(200))
     entry_id: Mapped[str] = mapped_column(String(32), index=True)
-    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    score: Mapped[float] = mapped_column(Float)
-    threshold: Mapped[float] = mapped_column(Float)
+    detected_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    score: Mapped[float]
+    threshold: Mapped[float]
     contract_id: Mapped[str] = mapped_column(String(200))
-    latency_ms: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float | None]
     source_ref: Mapped[str | None] = mapped_column(String(300))  # e.g. frame index in the source
-    probe_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    scene_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    template_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    probe_enc: Mapped[bytes | None]
+    scene_enc: Mapped[bytes | None]
+    template_enc: Mapped[bytes | None]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
     legal_hold_by: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(20))
-    true_match: Mapped[bool | None] = mapped_column(Boolean)
-    engaged: Mapped[bool | None] = mapped_column(Boolean)
-    engagement_s: Mapped[float | None] = mapped_column(Float)
+    true_match: Mapped[bool | None]
+    engaged: Mapped[bool | None]
+    engagement_s: Mapped[float | None]
     result: Mapped[str | None] = mapped_column(String(40))
     outcome_by: Mapped[str | None] = mapped_column(String(32))
-    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome_at: Mapped[datetime | None]
 
     reviews: Mapped[list[Review]] = relationship(
         back_populates="alert", cascade="all, delete-orphan", order_by="Review.id"
@@ -253,12 +264,12 @@ class Alert(Base):
 
 class Review(Base):
     __tablename__ = "reviews"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(String(32))
     decision: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    at: Mapped[datetime]
 
     alert: Mapped[Alert] = relationship(back_populates="reviews")
 
@@ -268,7 +279,7 @@ class AuditRecord(Base):
     re-serialises them and changes the bytes the hash was computed over."""
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(80), index=True)
@@ -286,8 +297,8 @@ class AuditHead(Base):
     """The chain's latest seq and hash: makes truncation of the newest records detectable."""
 
     __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
     hash: Mapped[str] = mapped_column(String(64))
 
 
@@ -299,11 +310,11 @@ class AuthGrant(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # "session" | "bearer"
-    created_at: Mapped[float] = mapped_column(Float)  # epoch seconds
-    expires_at: Mapped[float] = mapped_column(Float, index=True)
-    idle_s: Mapped[float] = mapped_column(Float, default=0.0)
-    last_seen: Mapped[float] = mapped_column(Float)
-    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float]  # epoch seconds
+    expires_at: Mapped[float] = mapped_column(index=True)
+    idle_s: Mapped[float] = mapped_column(default=0.0)
+    last_seen: Mapped[float]
+    must_change_password: Mapped[bool] = mapped_column(default=False)
 
 
 def row_dict(obj: Any, *names: str) -> dict[str, Any]:

@@ -8,23 +8,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.storage.models import Base, UTCDateTime
+from openlfr.storage.models import Base, Key32
 
 
 class Worker(Base):
     __tablename__ = "workers"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[Key32]
     name: Mapped[str] = mapped_column(String(120), unique=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(80))
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(80))
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime | None]
+    down_since: Mapped[datetime | None]
     # The last heartbeat: cameras, fps, dropped frames (numbers and ids only).
     status_json: Mapped[str] = mapped_column(Text, default="{}")
 
@@ -33,7 +33,7 @@ class WorkerAssignment(Base):
     __tablename__ = "worker_assignments"
     worker_id: Mapped[str] = mapped_column(ForeignKey("workers.id"), primary_key=True)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), primary_key=True)
-    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    assigned_at: Mapped[datetime]
     assigned_by: Mapped[str] = mapped_column(String(80))
 
 
@@ -46,6 +46,6 @@ class IngestedEvent(Base):
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
     worker_id: Mapped[str] = mapped_column(String(32))
     ref: Mapped[str | None] = mapped_column(String(100))  # the alert row it became
-    frames: Mapped[int] = mapped_column(Integer, default=0)
-    faces: Mapped[int] = mapped_column(Integer, default=0)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    frames: Mapped[int] = mapped_column(default=0)
+    faces: Mapped[int] = mapped_column(default=0)
+    at: Mapped[datetime]

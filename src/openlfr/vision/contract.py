@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from openlfr.dicts import pick
 from openlfr.errors import ContractMismatchError
 
 FloatArray = npt.NDArray[np.float32]
@@ -41,10 +42,7 @@ class EmbeddingContract:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model_id": self.model_id,
-            "model_version": self.model_version,
-            "dim": self.dim,
-            "metric": self.metric,
+            **pick(self, "model_id", "model_version", "dim", "metric"),
             "preprocessing": dict(self.preprocessing),
             "preprocessing_hash": self.preprocessing_hash,
             "id": self.id,

@@ -38,7 +38,9 @@ def _login(client: TestClient, user: str) -> None:
 
 @pytest.mark.parametrize("user", sorted(PAGES))
 def test_pages_render_for_each_role(client: TestClient, user: str) -> None:
-    assert client.get("/operator", follow_redirects=False).status_code == 303
+    anonymous = client.get("/operator", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/login?next=/operator"
     _login(client, user)
     home = client.get("/", follow_redirects=False)
     assert home.status_code == 303
@@ -48,6 +50,8 @@ def test_pages_render_for_each_role(client: TestClient, user: str) -> None:
         assert "content-security-policy" in r.headers
     if user != "admin":
         assert "needs one of the roles" in client.get("/admin").text
+    if user == "compiler":
+        assert "needs one of the roles" in client.get("/workers").text
 
 
 def test_deployment_page_shows_missing_items_and_expected_false_alerts(

@@ -14,7 +14,6 @@ from openlfr.eval.approval import (
     FpirPoint,
     ModelApproval,
     TpirPoint,
-    expected_tpir,
 )
 from openlfr.eval.calibration import approval_for, derive_threshold, load_approval_file
 from openlfr.vision.mock import mock_engine
@@ -41,15 +40,14 @@ def _approval(contract_id: str = "m@1#x") -> ModelApproval:
 
 def test_expected_tpir_interpolates_and_errs_low() -> None:
     a = _approval()
-    at = expected_tpir(a, 2, 3, 0.65)
+    at = a.expected_tpir(2, 3, 0.65)
     assert at == pytest.approx(((1.2 - 0.6) + (1.2 - 0.7)) / 2 * 1.2)
-    assert a.expected_tpir(2, 3, 0.65) == at
     # More photos than measured: the largest measured configuration below it stands in.
-    assert expected_tpir(a, 5, 9, 0.6) == expected_tpir(a, 2, 3, 0.6)
-    assert expected_tpir(a, 1, 1, 0.6) < expected_tpir(a, 2, 1, 0.6)  # type: ignore[operator]
-    assert expected_tpir(a, 2, 2, 0.6) == expected_tpir(a, 2, 1, 0.6)
-    assert expected_tpir(a, 1, 1, 0.1) == expected_tpir(a, 1, 1, 0.5)  # clamped
-    assert expected_tpir(a, 0, 1, 0.6) is None
+    assert a.expected_tpir(5, 9, 0.6) == a.expected_tpir(2, 3, 0.6)
+    assert a.expected_tpir(1, 1, 0.6) < a.expected_tpir(2, 1, 0.6)  # type: ignore[operator]
+    assert a.expected_tpir(2, 2, 0.6) == a.expected_tpir(2, 1, 0.6)
+    assert a.expected_tpir(1, 1, 0.1) == a.expected_tpir(1, 1, 0.5)  # clamped
+    assert a.expected_tpir(0, 1, 0.6) is None
     assert a.floor_for(2, 3, 1000) == a.configuration_floors[0]
     assert a.floor_for(1, 1, 5000) is None
 
@@ -59,7 +57,7 @@ def test_approvals_without_the_new_fields_still_load() -> None:
     for key in ("tpir_curve", "configuration_floors", "template_rule", "score_normalisation"):
         old.pop(key)
     a = ModelApproval.from_dict(old)
-    assert a.tpir_curve == () and expected_tpir(a, 2, 3, 0.6) is None
+    assert a.tpir_curve == () and a.expected_tpir(2, 3, 0.6) is None
     assert a.template_rule == "max" and a.score_normalisation == "none"
     full = _approval()
     assert ModelApproval.from_dict(json.loads(json.dumps(full.to_dict()))) == full

@@ -2,32 +2,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import Body, Path, Request
 
 from openlfr.api.defs.auth import NewUserOut, UserIn, UserOut
-from openlfr.api.defs.common import ERROR_RESPONSES
 from openlfr.api.defs.oversight import ApprovalOut, PurgeOut
-from openlfr.api.deps import get_ctx, require, roles_doc
+from openlfr.api.deps import get_ctx
+from openlfr.api.roles import AsAdmin, AsEdit
+from openlfr.api.routing import api_router
 from openlfr.eval.approval import ModelApproval
-from openlfr.governance.deployment import Actor
-from openlfr.governance.vocab import Role
 from openlfr.services.accounts import random_password
 from openlfr.services.approvals import report_digest
 
-router = APIRouter(prefix="/api/v1", tags=["administration"], responses=ERROR_RESPONSES)
-ADMIN = (Role.ADMINISTRATOR,)
-APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
-AsAdmin = Annotated[Actor, Depends(require(*ADMIN))]
-AsApprovers = Annotated[Actor, Depends(require(*APPROVERS))]
+router = api_router("/api/v1", "administration")
 Report = Annotated[dict[str, Any], Body()]  # an `openlfr eval` report, as JSON
 
 
-@router.get("/users", response_model=list[UserOut], openapi_extra=roles_doc(*ADMIN))
+@router.get("/users")
 def users(request: Request, _: AsAdmin) -> list[UserOut]:
     return [UserOut(**u) for u in get_ctx(request).service.accounts.users()]
 
 
-@router.post("/users", response_model=NewUserOut, status_code=201, openapi_extra=roles_doc(*ADMIN))
+@router.post("/users", status_code=201)
 def create_user(request: Request, body: UserIn, actor: AsAdmin) -> NewUserOut:
     password = random_password()
     a = get_ctx(request).service.accounts.create_user(
@@ -60,13 +55,11 @@ def _approval_out(approval: ModelApproval, status: str, report: dict[str, Any]) 
 
 @router.post(
     "/models/approvals",
-    response_model=ApprovalOut,
     status_code=202,
-    openapi_extra=roles_doc(*APPROVERS),
     summary="Record a model approval from an `openlfr eval` report (JSON body); it counts once "
     "a second person countersigns the same report",
 )
-def approve_model(request: Request, actor: AsApprovers, report: Report) -> ApprovalOut:
+def approve_model(request: Request, actor: AsEdit, report: Report) -> ApprovalOut:
     approval = _approval(report)
     status = get_ctx(request).service.approvals.record_model_approval(
         actor, approval, report_digest(report)
@@ -76,14 +69,12 @@ def approve_model(request: Request, actor: AsApprovers, report: Report) -> Appro
 
 @router.post(
     "/models/approvals/{contract_id}/countersign",
-    response_model=ApprovalOut,
-    openapi_extra=roles_doc(*APPROVERS),
     summary="Countersign a recorded model approval: the same report (its SHA-256 is checked), "
     "by someone other than who recorded it",
 )
 def countersign_model(
     request: Request,
-    actor: AsApprovers,
+    actor: AsEdit,
     report: Report,
     contract_id: str = Path(min_length=1, max_length=200),
 ) -> ApprovalOut:
@@ -96,12 +87,7 @@ def countersign_model(
     return _approval_out(approval, status, report)
 
 
-@router.post(
-    "/retention/purge",
-    response_model=PurgeOut,
-    openapi_extra=roles_doc(*ADMIN),
-    summary="Run the retention job now (it also runs on a timer)",
-)
+@router.post("/retention/purge", summary="Run the retention job now (it also runs on a timer)")
 def purge(request: Request, actor: AsAdmin) -> PurgeOut:
     rc = get_ctx(request).service.retention.purge(actor.username)
     return PurgeOut(**rc.to_dict(), at=rc.at.isoformat())

@@ -8,8 +8,9 @@ Each route checks the role here and the person's part in the deployment in the s
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import Depends, Form, Request
 from starlette.concurrency import run_in_threadpool
 
 from openlfr.api.defs.assurance import (
@@ -23,24 +24,26 @@ from openlfr.api.defs.assurance import (
     WalkbyOut,
     WalkerOut,
 )
-from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.deployments import CreatedOut
-from openlfr.api.deps import ALL_ROLES, ApiError, get_ctx, read_upload, require, roles_doc
+from openlfr.api.deps import ApiError, FacePhoto, Id64, get_ctx, read_upload, require
+from openlfr.api.roles import AsAllRoles, AsAo, AsEdit
+from openlfr.api.routing import api_router
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.walkby_run import run_walkby
 
-router = APIRouter(prefix="/api/v1", tags=["assurance"], responses=ERROR_RESPONSES)
-EDIT = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
-AO = (Role.AUTHORISING_OFFICER,)
+router = api_router("/api/v1", "assurance")
 OP = (Role.OPERATOR,)
 ENROL = (Role.OPERATOR, Role.WATCHLIST_COMPILER)
 READ = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.WATCHLIST_COMPILER, Role.AUDITOR)
-DEP = Path(min_length=1, max_length=64)
+AsOp = Annotated[Actor, Depends(require(*OP))]
+AsEnrol = Annotated[Actor, Depends(require(*ENROL))]
+AsRead = Annotated[Actor, Depends(require(*READ))]
 
 
-@router.get("/profile", response_model=ProfileOut, openapi_extra=roles_doc(*ALL_ROLES))
-def profile(request: Request, _: Actor = Depends(require(*ALL_ROLES))) -> ProfileOut:
+@router.get("/profile")
+def profile(request: Request, _: AsAllRoles) -> ProfileOut:
     p = get_ctx(request).service.assurance.profile
     return ProfileOut(
         profile=p.profile.value, title=p.title, law=p.law, eu_mode=p.eu_mode, police=p.police
@@ -49,60 +52,46 @@ def profile(request: Request, _: Actor = Depends(require(*ALL_ROLES))) -> Profil
 
 @router.get(
     "/deployments/{deployment_id}/assurance",
-    response_model=AssuranceOut,
-    openapi_extra=roles_doc(*READ),
     summary="Walk-by results, false-alert monitor and whether alerts are held",
 )
-def assurance(
-    request: Request, deployment_id: str = DEP, actor: Actor = Depends(require(*READ))
-) -> AssuranceOut:
+def assurance(request: Request, deployment_id: Id64, actor: AsRead) -> AssuranceOut:
     return AssuranceOut(**get_ctx(request).service.assurance.view(actor, deployment_id))
 
 
 @router.patch(
     "/deployments/{deployment_id}/assurance",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*EDIT),
     summary="Set the minimum walk-by TPIR and the profile facts of a draft",
 )
 def configure(
     request: Request,
     body: AssuranceFields,
-    deployment_id: str = DEP,
-    actor: Actor = Depends(require(*EDIT)),
+    deployment_id: Id64,
+    actor: AsEdit,
 ) -> OkOut:
     svc = get_ctx(request).service
     svc.assurance.configure(actor, deployment_id, **body.model_dump(exclude_unset=True))
     return OkOut()
 
 
-@router.get(
-    "/deployments/{deployment_id}/test-subjects",
-    response_model=list[WalkerOut],
-    openapi_extra=roles_doc(*READ),
-)
-def test_subjects(
-    request: Request, deployment_id: str = DEP, actor: Actor = Depends(require(*READ))
-) -> list[WalkerOut]:
+@router.get("/deployments/{deployment_id}/test-subjects")
+def test_subjects(request: Request, deployment_id: Id64, actor: AsRead) -> list[WalkerOut]:
     svc = get_ctx(request).service
     return [WalkerOut(**t) for t in svc.assurance.walkbys.test_list(actor, deployment_id)]
 
 
 @router.post(
     "/deployments/{deployment_id}/test-subjects",
-    response_model=CreatedOut,
     status_code=201,
-    openapi_extra=roles_doc(*ENROL),
     summary="Enrol a consenting member of staff on the test list from a photo",
 )
 async def add_test_subject(
     request: Request,
-    deployment_id: str = DEP,
-    photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
+    deployment_id: Id64,
+    actor: AsEnrol,
+    photo: FacePhoto,
     subject_ref: str = Form(..., min_length=1, max_length=200),
     consent_ref: str = Form(..., min_length=1, max_length=200),
     consented_on: date = Form(...),
-    actor: Actor = Depends(require(*ENROL)),
 ) -> CreatedOut:
     ctx = get_ctx(request)
     data = await read_upload(ctx, photo)
@@ -126,13 +115,9 @@ async def add_test_subject(
 
 @router.post(
     "/deployments/{deployment_id}/walkby",
-    response_model=WalkbyOut,
-    openapi_extra=roles_doc(*OP),
     summary="Run a test walk-by on one camera; returns the TPIR on the day",
 )
-async def walkby(
-    request: Request, body: WalkbyIn, deployment_id: str = DEP, actor: Actor = Depends(require(*OP))
-) -> WalkbyOut:
+async def walkby(request: Request, body: WalkbyIn, deployment_id: Id64, actor: AsOp) -> WalkbyOut:
     ctx = get_ctx(request)
     svc = ctx.service
     # Refuse before opening anything: only this deployment's operators, a whitelisted camera.
@@ -164,15 +149,13 @@ async def walkby(
 
 @router.post(
     "/deployments/{deployment_id}/walkby/acknowledge",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*AO),
     summary="The authorising officer acknowledges a walk-by below the authorised level",
 )
 def acknowledge(
     request: Request,
     body: ReasonIn,
-    deployment_id: str = DEP,
-    actor: Actor = Depends(require(*AO)),
+    deployment_id: Id64,
+    actor: AsAo,
 ) -> OkOut:
     get_ctx(request).service.assurance.walkbys.acknowledge(actor, deployment_id, body.reason)
     return OkOut()
@@ -180,15 +163,13 @@ def acknowledge(
 
 @router.post(
     "/deployments/{deployment_id}/monitor/decision",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*AO),
     summary="Resume, resume at a higher threshold (re-authorisation), or end a paused deployment",
 )
 def monitor_decision(
     request: Request,
     body: MonitorDecisionIn,
-    deployment_id: str = DEP,
-    actor: Actor = Depends(require(*AO)),
+    deployment_id: Id64,
+    actor: AsAo,
 ) -> OkOut:
     ctx = get_ctx(request)
     ctx.service.assurance.decide(
@@ -201,15 +182,13 @@ def monitor_decision(
 
 @router.post(
     "/alerts/{alert_id}/perceived-group",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*OP),
     summary="Optional, after review: the group the operator perceived (never inferred)",
 )
 def perceived_group(
     request: Request,
     body: PerceivedGroupIn,
-    alert_id: str = Path(min_length=1, max_length=64),
-    actor: Actor = Depends(require(*OP)),
+    alert_id: Id64,
+    actor: AsOp,
 ) -> OkOut:
     get_ctx(request).service.assurance.record_group(actor, alert_id, body.group)
     return OkOut()

@@ -56,7 +56,7 @@ def _me(a: Actor) -> MeOut:
     return MeOut(id=a.id, username=a.username, roles=sorted(a.roles))
 
 
-@router.post("/login", response_model=SessionOut, summary="Console login (sets a session cookie)")
+@router.post("/login", summary="Console login (sets a session cookie)")
 def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     actor = _login(request, body)
     ctx = get_ctx(request)
@@ -75,7 +75,7 @@ def login(request: Request, response: Response, body: LoginIn) -> SessionOut:
     return SessionOut(**_me(actor).model_dump(), csrf_token=csrf, must_change_password=must)
 
 
-@router.post("/token", response_model=TokenOut, summary="API login (bearer token)")
+@router.post("/token", summary="API login (bearer token)")
 def token(request: Request, body: LoginIn) -> TokenOut:
     actor = _login(request, body)
     ctx = get_ctx(request)
@@ -87,7 +87,7 @@ def token(request: Request, body: LoginIn) -> TokenOut:
     )
 
 
-@router.post("/logout", response_model=OkOut, openapi_extra=roles_doc(*ALL_ROLES))
+@router.post("/logout", openapi_extra=roles_doc(*ALL_ROLES))
 def logout(request: Request, response: Response, _: Actor = Depends(current_actor)) -> OkOut:
     ctx = get_ctx(request)
     auth = request.headers.get("authorization", "")
@@ -97,12 +97,12 @@ def logout(request: Request, response: Response, _: Actor = Depends(current_acto
     return OkOut()
 
 
-@router.get("/me", response_model=MeOut, openapi_extra=roles_doc(*ALL_ROLES))
+@router.get("/me", openapi_extra=roles_doc(*ALL_ROLES))
 def me(actor: Actor = Depends(current_actor)) -> MeOut:
     return _me(actor)
 
 
-@router.post("/password", response_model=OkOut, openapi_extra=roles_doc(*ALL_ROLES))
+@router.post("/password", openapi_extra=roles_doc(*ALL_ROLES))
 def change_password(
     request: Request, body: PasswordChangeIn, actor: Actor = Depends(current_actor)
 ) -> OkOut:

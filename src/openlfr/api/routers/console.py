@@ -4,9 +4,9 @@ are posted by web/static/app.js to the API with the session's CSRF token."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -66,15 +66,39 @@ def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLRespon
     )
 
 
-def _session(request: Request, *roles: Role) -> Grant | Response:
+class PageRefused(Exception):
+    """A console page the caller may not see; `response` is what they get instead: the login
+    page (or the password change) as a redirect, or the forbidden page."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _session(request: Request, *roles: Role) -> Grant:
     g = grant_of(request)
     if g is None or g.kind != "session":
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        raise PageRefused(RedirectResponse(f"/login?next={request.url.path}", status_code=303))
     if g.must_change_password and request.url.path != "/account":
-        return RedirectResponse("/account", status_code=303)
+        raise PageRefused(RedirectResponse("/account", status_code=303))
     if roles and not any(g.actor.has(r) for r in roles):
-        return _page(request, "forbidden.html", g, needed=[r.value for r in roles])
+        raise PageRefused(_page(request, "forbidden.html", g, needed=[r.value for r in roles]))
     return g
+
+
+def session(*roles: Role) -> Any:
+    """Dependency: the caller's console session, if it holds one of `roles` (any, if none)."""
+
+    def dep(request: Request) -> Grant:
+        return _session(request, *roles)
+
+    return Depends(dep)
+
+
+# The console pages' callers: any session; one holding any role; the operator console's.
+Signed = Annotated[Grant, session()]
+AnyRole = Annotated[Grant, session(*tuple(Role))]
+Watching = Annotated[Grant, session(Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)]
 
 
 def safe_next(value: str | None) -> str:
@@ -107,10 +131,7 @@ def login_page(request: Request) -> Response:
 
 
 @router.get("/")
-def home(request: Request) -> Response:
-    g = _session(request)
-    if not isinstance(g, Grant):
-        return g
+def home(g: Signed) -> Response:
     for role, url in HOME:
         if g.actor.has(role):
             return RedirectResponse(url, status_code=303)
@@ -118,10 +139,7 @@ def home(request: Request) -> Response:
 
 
 @router.get("/operator")
-def operator(request: Request) -> Response:
-    g = _session(request, Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
-    if not isinstance(g, Grant):
-        return g
+def operator(request: Request, g: Watching) -> Response:
     svc = get_ctx(request).service
     deps = svc.deployments.visible(g.actor)
     live = [d for d in deps if d["state"] == DeploymentState.LIVE.value]
@@ -142,10 +160,7 @@ def operator(request: Request) -> Response:
 
 
 @router.get("/deployments")
-def deployments(request: Request) -> Response:
-    g = _session(request, *tuple(Role))
-    if not isinstance(g, Grant):
-        return g
+def deployments(request: Request, g: AnyRole) -> Response:
     svc = get_ctx(request).service
     return _page(
         request,
@@ -169,10 +184,7 @@ def _names(request: Request, g: Grant) -> dict[str, list[str]]:
 
 
 @router.get("/deployments/{deployment_id}")
-def deployment(request: Request, deployment_id: str) -> Response:
-    g = _session(request, *tuple(Role))
-    if not isinstance(g, Grant):
-        return g
+def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
     ctx = get_ctx(request)
     svc = ctx.service
     from openlfr.errors import NotFoundError
@@ -217,10 +229,9 @@ def deployment(request: Request, deployment_id: str) -> Response:
 
 
 @router.get("/audit")
-def audit(request: Request) -> Response:
-    g = _session(request, Role.AUDITOR, Role.ADMINISTRATOR)
-    if not isinstance(g, Grant):
-        return g
+def audit(
+    request: Request, g: Annotated[Grant, session(Role.AUDITOR, Role.ADMINISTRATOR)]
+) -> Response:
     svc = get_ctx(request).service
     return _page(
         request,
@@ -234,10 +245,7 @@ def audit(request: Request) -> Response:
 
 
 @router.get("/admin")
-def admin(request: Request) -> Response:
-    g = _session(request, Role.ADMINISTRATOR)
-    if not isinstance(g, Grant):
-        return g
+def admin(request: Request, g: Annotated[Grant, session(Role.ADMINISTRATOR)]) -> Response:
     return _page(
         request,
         "admin.html",
@@ -248,10 +256,7 @@ def admin(request: Request) -> Response:
 
 
 @router.get("/account")
-def account(request: Request) -> Response:
-    g = _session(request)
-    if not isinstance(g, Grant):
-        return g
+def account(request: Request, g: Signed) -> Response:
     return _page(request, "account.html", g, must=g.must_change_password)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from openlfr.api.auth import Grant
-from openlfr.api.routers.console import _page, _session
+from openlfr.api.routers.console import _page, session
 from openlfr.api.worker_auth import worker_service
 from openlfr.governance.vocab import Role
 
@@ -14,9 +16,8 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/workers")
-def workers_page(request: Request) -> Response:
-    g = _session(request, Role.ADMINISTRATOR, Role.OPERATOR, Role.AUDITOR)
-    if not isinstance(g, Grant):
-        return g
+def workers_page(
+    request: Request, g: Annotated[Grant, session(Role.ADMINISTRATOR, Role.OPERATOR, Role.AUDITOR)]
+) -> Response:
     ws = worker_service(request).visible_workers(g.actor)
     return _page(request, "workers.html", g, workers=ws)

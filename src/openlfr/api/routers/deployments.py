@@ -3,9 +3,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
-from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.deployments import (
     AuthoriseOut,
     CountersignIn,
@@ -19,30 +19,27 @@ from openlfr.api.defs.deployments import (
     ReasonIn,
     StartOut,
 )
-from openlfr.api.deps import ALL_ROLES, Id32, get_ctx, require, roles_doc
+from openlfr.api.deps import Id32, get_ctx, require
+from openlfr.api.roles import AsAllRoles, AsAo, AsEdit
+from openlfr.api.routing import api_router
 from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services import console
 
-router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"], responses=ERROR_RESPONSES)
-EDIT = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
-AO = (Role.AUTHORISING_OFFICER,)
+router = api_router("/api/v1/deployments", "deployments")
 RUN = (Role.OPERATOR, Role.AUTHORISING_OFFICER)
-AsAllRoles = Annotated[Actor, Depends(require(*ALL_ROLES))]
-AsEdit = Annotated[Actor, Depends(require(*EDIT))]
-AsAo = Annotated[Actor, Depends(require(*AO))]
 AsRun = Annotated[Actor, Depends(require(*RUN))]
 AsRunOrAudit = Annotated[Actor, Depends(require(*RUN, Role.AUDITOR))]
 
 
-@router.get("", response_model=list[DeploymentSummary], openapi_extra=roles_doc(*ALL_ROLES))
+@router.get("")
 def list_deployments(request: Request, actor: AsAllRoles) -> list[DeploymentSummary]:
     svc = get_ctx(request).service
     return [DeploymentSummary(**d) for d in svc.deployments.visible(actor)]
 
 
-@router.post("", response_model=CreatedOut, status_code=201, openapi_extra=roles_doc(*EDIT))
+@router.post("", status_code=201)
 def create_deployment(request: Request, body: DeploymentCreate, actor: AsEdit) -> CreatedOut:
     fields = body.model_dump(exclude_unset=True, mode="python")
     name = fields.pop("name")
@@ -51,7 +48,7 @@ def create_deployment(request: Request, body: DeploymentCreate, actor: AsEdit) -
     )
 
 
-@router.get("/{deployment_id}", response_model=DeploymentOut, openapi_extra=roles_doc(*ALL_ROLES))
+@router.get("/{deployment_id}")
 def get_deployment(request: Request, deployment_id: Id32, actor: AsAllRoles) -> DeploymentOut:
     ctx = get_ctx(request)
     d = ctx.service.deployments.view(actor, deployment_id)
@@ -59,7 +56,7 @@ def get_deployment(request: Request, deployment_id: Id32, actor: AsAllRoles) -> 
     return DeploymentOut(**d, live_cameras=live)
 
 
-@router.patch("/{deployment_id}", response_model=OkOut, openapi_extra=roles_doc(*EDIT))
+@router.patch("/{deployment_id}")
 def update_deployment(
     request: Request, body: DeploymentFields, deployment_id: Id32, actor: AsEdit
 ) -> OkOut:
@@ -71,8 +68,6 @@ def update_deployment(
 
 @router.get(
     "/{deployment_id}/readiness",
-    response_model=ReadinessOut,
-    openapi_extra=roles_doc(*EDIT),
     summary="Missing items and expected false alerts before authorisation",
 )
 def readiness(request: Request, deployment_id: Id32, actor: AsEdit) -> ReadinessOut:
@@ -80,7 +75,7 @@ def readiness(request: Request, deployment_id: Id32, actor: AsEdit) -> Readiness
     return ReadinessOut(**asdict(r), ready=not r.missing and r.state == "draft")
 
 
-@router.post("/{deployment_id}/countersign", response_model=OkOut, openapi_extra=roles_doc(*AO))
+@router.post("/{deployment_id}/countersign")
 def countersign(request: Request, body: CountersignIn, deployment_id: Id32, actor: AsAo) -> OkOut:
     get_ctx(request).service.deployments.countersign(
         actor, deployment_id, body.kind.value, body.reason
@@ -88,9 +83,7 @@ def countersign(request: Request, body: CountersignIn, deployment_id: Id32, acto
     return OkOut()
 
 
-@router.post(
-    "/{deployment_id}/authorise", response_model=AuthoriseOut, openapi_extra=roles_doc(*AO)
-)
+@router.post("/{deployment_id}/authorise")
 def authorise(request: Request, deployment_id: Id32, actor: AsAo) -> AuthoriseOut:
     svc = get_ctx(request).service
     efa = svc.deployments.authorise(actor, deployment_id)
@@ -98,7 +91,7 @@ def authorise(request: Request, deployment_id: Id32, actor: AsAo) -> AuthoriseOu
     return AuthoriseOut(expected_false_alerts=efa, expected_hit_rate=hits)
 
 
-@router.post("/{deployment_id}/cancel", response_model=OkOut, openapi_extra=roles_doc(*EDIT))
+@router.post("/{deployment_id}/cancel")
 def cancel(request: Request, body: ReasonIn, deployment_id: Id32, actor: AsEdit) -> OkOut:
     get_ctx(request).service.deployments.cancel(actor, deployment_id, body.reason)
     return OkOut()
@@ -106,8 +99,6 @@ def cancel(request: Request, body: ReasonIn, deployment_id: Id32, actor: AsEdit)
 
 @router.post(
     "/{deployment_id}/start",
-    response_model=StartOut,
-    openapi_extra=roles_doc(*RUN),
     summary="Go live, and run the pipeline of every whitelisted camera with a source",
 )
 def start(request: Request, deployment_id: Id32, actor: AsRun) -> StartOut:
@@ -122,7 +113,7 @@ def start(request: Request, deployment_id: Id32, actor: AsRun) -> StartOut:
     return StartOut(state="live", cameras_running=started, cameras_without_source=missing)
 
 
-@router.post("/{deployment_id}/end", response_model=OkOut, openapi_extra=roles_doc(*RUN))
+@router.post("/{deployment_id}/end")
 def end(request: Request, deployment_id: Id32, actor: AsRun) -> OkOut:
     ctx = get_ctx(request)
     ctx.service.deployments.end(actor, deployment_id)
@@ -130,11 +121,7 @@ def end(request: Request, deployment_id: Id32, actor: AsRun) -> OkOut:
     return OkOut()
 
 
-@router.get(
-    "/{deployment_id}/live",
-    response_model=list[LiveOut],
-    openapi_extra=roles_doc(*RUN, Role.AUDITOR),
-)
+@router.get("/{deployment_id}/live")
 def live_status(request: Request, deployment_id: Id32, actor: AsRunOrAudit) -> list[LiveOut]:
     ctx = get_ctx(request)
     ctx.service.access.require(actor, deployment_id, Access.VIEW)  # 404 / 403

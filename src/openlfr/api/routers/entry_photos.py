@@ -3,37 +3,30 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Form, Request
 from fastapi.concurrency import run_in_threadpool
 
-from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.watchlist import ExpectedHitsOut, PhotoAddedOut, PhotoOut
-from openlfr.api.deps import Id64, Reason, get_ctx, read_upload, require, roles_doc
+from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, read_upload
+from openlfr.api.roles import AsCompiler, AsWatchlistView
+from openlfr.api.routing import api_router
 from openlfr.errors import NotFoundError
-from openlfr.governance.deployment import Actor
-from openlfr.governance.vocab import Role
 
-router = APIRouter(prefix="/api/v1", tags=["watchlist"], responses=ERROR_RESPONSES)
-COMPILER = (Role.WATCHLIST_COMPILER,)
-VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
-AsCompiler = Annotated[Actor, Depends(require(*COMPILER))]
-AsView = Annotated[Actor, Depends(require(*VIEW))]
+router = api_router("/api/v1", "watchlist")
 
 
 @router.post(
     "/watchlist/entries/{entry_id}/photos",
-    response_model=PhotoAddedOut,
     status_code=201,
-    openapi_extra=roles_doc(*COMPILER),
     summary="Add a further photo (another occasion, one face) to an entry: its compiler only",
 )
 async def add_photo(
     request: Request,
     entry_id: Id64,
     actor: AsCompiler,
-    photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
+    photo: FacePhoto,
     image_captured_on: date = Form(...),
 ) -> PhotoAddedOut:
     ctx = get_ctx(request)
@@ -52,18 +45,12 @@ async def add_photo(
     return PhotoAddedOut(id=pid, flags=flags, photos=len(photos), expected_hit_rate=rate)
 
 
-@router.get(
-    "/watchlist/entries/{entry_id}/photos",
-    response_model=list[PhotoOut],
-    openapi_extra=roles_doc(*VIEW),
-)
-def photos(request: Request, entry_id: Id64, actor: AsView) -> list[PhotoOut]:
+@router.get("/watchlist/entries/{entry_id}/photos")
+def photos(request: Request, entry_id: Id64, actor: AsWatchlistView) -> list[PhotoOut]:
     return [PhotoOut(**p) for p in get_ctx(request).service.entry_photos.photos(actor, entry_id)]
 
 
-@router.delete(
-    "/watchlist/photos/{photo_id}", response_model=OkOut, openapi_extra=roles_doc(*COMPILER)
-)
+@router.delete("/watchlist/photos/{photo_id}")
 def remove_photo(request: Request, photo_id: Id64, actor: AsCompiler, reason: Reason) -> OkOut:
     get_ctx(request).service.entry_photos.remove_photo(actor, photo_id, reason)
     return OkOut()
@@ -71,11 +58,9 @@ def remove_photo(request: Request, photo_id: Id64, actor: AsCompiler, reason: Re
 
 @router.get(
     "/deployments/{deployment_id}/watchlist/expected-hits",
-    response_model=ExpectedHitsOut,
-    openapi_extra=roles_doc(*VIEW),
     summary="Expected share of listed people found if they pass a camera, for the list now",
 )
-def expected_hits(request: Request, deployment_id: Id64, actor: AsView) -> ExpectedHitsOut:
+def expected_hits(request: Request, deployment_id: Id64, actor: AsWatchlistView) -> ExpectedHitsOut:
     got = get_ctx(request).service.entry_photos.expected_hits(actor, deployment_id)
     if got is None:
         raise NotFoundError(

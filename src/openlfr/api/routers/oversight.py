@@ -3,10 +3,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi import Depends, File, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from openlfr.api.defs.common import ERROR_RESPONSES
 from openlfr.api.defs.oversight import (
     AuditRecordOut,
     ChainOut,
@@ -16,25 +15,21 @@ from openlfr.api.defs.oversight import (
     SubjectHitOut,
     SubjectSearchOut,
 )
-from openlfr.api.deps import get_ctx, read_upload, require, roles_doc
+from openlfr.api.deps import get_ctx, read_upload, require
+from openlfr.api.routing import api_router
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.audit_log import RECEIPT_ACTIONS
 from openlfr.services.subject_rights import SubjectSearch
 
-router = APIRouter(prefix="/api/v1", tags=["oversight"], responses=ERROR_RESPONSES)
+router = api_router("/api/v1", "oversight")
 AUDIT = (Role.AUDITOR, Role.ADMINISTRATOR)
 DPO = (Role.AUDITOR,)  # subject rights: the data protection officer, never an administrator
 AsAudit = Annotated[Actor, Depends(require(*AUDIT))]
 AsDpo = Annotated[Actor, Depends(require(*DPO))]
 
 
-@router.get(
-    "/audit",
-    response_model=list[AuditRecordOut],
-    openapi_extra=roles_doc(*AUDIT),
-    summary="The audit log, newest first",
-)
+@router.get("/audit", summary="The audit log, newest first")
 def audit_log(
     request: Request,
     _: AsAudit,
@@ -50,12 +45,7 @@ def audit_log(
     return [AuditRecordOut(**r) for r in rows]
 
 
-@router.get(
-    "/audit/verify",
-    response_model=ChainOut,
-    openapi_extra=roles_doc(*AUDIT),
-    summary="Re-check the hash chain of the whole audit log",
-)
+@router.get("/audit/verify", summary="Re-check the hash chain of the whole audit log")
 def audit_verify(
     request: Request,
     _: AsAudit,
@@ -72,8 +62,6 @@ def audit_verify(
 
 @router.post(
     "/subject-access",
-    response_model=SubjectSearchOut,
-    openapi_extra=roles_doc(*DPO),
     summary="Search alerts and watchlists for the person in a photo (audited)",
 )
 async def subject_access(
@@ -107,9 +95,7 @@ async def subject_access(
 
 @router.post(
     "/subject-access/erase",
-    response_model=ErasureRequestOut,
     status_code=202,
-    openapi_extra=roles_doc(*DPO),
     summary="Ask to erase hits of a recorded search; a second auditor approves it",
 )
 def erase(request: Request, body: EraseIn, actor: AsDpo) -> ErasureRequestOut:
@@ -121,8 +107,6 @@ def erase(request: Request, body: EraseIn, actor: AsDpo) -> ErasureRequestOut:
 
 @router.post(
     "/subject-access/erase/{request_id}/approve",
-    response_model=EraseOut,
-    openapi_extra=roles_doc(*DPO),
     summary="Carry out an erasure request (not by the auditor who asked for it)",
 )
 def approve_erasure(

@@ -44,7 +44,7 @@ def published(svc: GovernanceService) -> list[PublicDeploymentOut]:
     return out
 
 
-@router.get("/api/v1/public/deployments", response_model=list[PublicDeploymentOut])
+@router.get("/api/v1/public/deployments")
 def public_deployments(request: Request) -> list[PublicDeploymentOut]:
     return published(get_ctx(request).service)
 

@@ -3,51 +3,42 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasOnListOut
-from openlfr.api.deps import Id64, Reason, get_ctx, read_upload, require, roles_doc
+from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, read_upload, require
+from openlfr.api.roles import AsAo, AsCompiler, AsWatchlistView
+from openlfr.api.routing import api_router
 from openlfr.errors import NotFoundError
 from openlfr.governance.deployment import Actor
 from openlfr.governance.profiles import EntryContext
 from openlfr.governance.vocab import Category, Role
 
-router = APIRouter(prefix="/api/v1", tags=["watchlist"], responses=ERROR_RESPONSES)
-COMPILER = (Role.WATCHLIST_COMPILER,)
-VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
+router = api_router("/api/v1", "watchlist")
 IMAGE = (Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
-AsView = Annotated[Actor, Depends(require(*VIEW))]
-AsCompiler = Annotated[Actor, Depends(require(*COMPILER))]
 AsImage = Annotated[Actor, Depends(require(*IMAGE))]
-AsOfficer = Annotated[Actor, Depends(require(Role.AUTHORISING_OFFICER))]
 AsAuditorOrOfficer = Annotated[Actor, Depends(require(Role.AUDITOR, Role.AUTHORISING_OFFICER))]
 
 
-@router.get(
-    "/deployments/{deployment_id}/watchlist",
-    response_model=list[EntryOut],
-    openapi_extra=roles_doc(*VIEW),
-)
-def entries(request: Request, deployment_id: Id64, actor: AsView) -> list[EntryOut]:
+@router.get("/deployments/{deployment_id}/watchlist")
+def entries(request: Request, deployment_id: Id64, actor: AsWatchlistView) -> list[EntryOut]:
     svc = get_ctx(request).service
     return [EntryOut(**e) for e in svc.watchlists.entries(actor, deployment_id)]
 
 
 @router.post(
     "/deployments/{deployment_id}/watchlist",
-    response_model=EntryAddedOut,
     status_code=201,
-    openapi_extra=roles_doc(*COMPILER),
     summary="Enrol one person from a photo (one face), with category and provenance",
 )
 async def add_entry(
     request: Request,
     deployment_id: Id64,
     actor: AsCompiler,
-    photo: UploadFile = File(..., description="JPEG/PNG with exactly one face"),
+    photo: FacePhoto,
     category: Category = Form(...),
     legal_basis: str = Form(..., min_length=1, max_length=500),
     source_system: str = Form(..., min_length=1, max_length=200),
@@ -98,9 +89,7 @@ async def add_entry(
     return EntryAddedOut(id=eid, flags=flags, expected_false_alerts_now=projected)
 
 
-@router.delete(
-    "/watchlist/entries/{entry_id}", response_model=OkOut, openapi_extra=roles_doc(*COMPILER)
-)
+@router.delete("/watchlist/entries/{entry_id}")
 def remove_entry(request: Request, entry_id: Id64, actor: AsCompiler, reason: Reason) -> OkOut:
     get_ctx(request).service.watchlists.remove_entry(actor, entry_id, reason)
     return OkOut()
@@ -108,7 +97,6 @@ def remove_entry(request: Request, entry_id: Id64, actor: AsCompiler, reason: Re
 
 @router.get(
     "/watchlist/entries/{entry_id}/image",
-    openapi_extra=roles_doc(*IMAGE),
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}, "description": "The enrolled photo"}},
 )
@@ -119,11 +107,9 @@ def entry_image(request: Request, entry_id: Id64, actor: AsImage) -> Response:
 
 @router.post(
     "/deployments/{deployment_id}/watchlist/sign-off",
-    response_model=SignOffOut,
-    openapi_extra=roles_doc(Role.AUTHORISING_OFFICER),
     summary="Reviewer sign-off of the compiled watchlist",
 )
-def sign_off(request: Request, deployment_id: Id64, actor: AsOfficer) -> SignOffOut:
+def sign_off(request: Request, deployment_id: Id64, actor: AsAo) -> SignOffOut:
     svc = get_ctx(request).service
     efa = svc.watchlists.sign_off(actor, deployment_id)
     return SignOffOut(
@@ -135,8 +121,6 @@ def sign_off(request: Request, deployment_id: Id64, actor: AsOfficer) -> SignOff
 
 @router.get(
     "/deployments/{deployment_id}/watchlist/{entry_id}/was-on-list",
-    response_model=WasOnListOut,
-    openapi_extra=roles_doc(Role.AUDITOR, Role.AUTHORISING_OFFICER),
 )
 def was_on_list(
     request: Request, deployment_id: Id64, entry_id: Id64, actor: AsAuditorOrOfficer

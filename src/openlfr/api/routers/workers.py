@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
-from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
+from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.workers import (
     AssignmentOut,
     NewWorkerOut,
@@ -16,16 +16,18 @@ from openlfr.api.defs.workers import (
     WorkerIn,
     WorkerOut,
 )
-from openlfr.api.deps import require, roles_doc
+from openlfr.api.deps import require
+from openlfr.api.roles import AsAdmin
+from openlfr.api.routing import api_router
 from openlfr.api.worker_auth import current_worker, worker_service
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.workers import WorkerIdentity
 
-router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERROR_RESPONSES)
-ADMIN = (Role.ADMINISTRATOR,)
+router = api_router("/api/v1", "workers")
 VIEW = (Role.ADMINISTRATOR, Role.OPERATOR, Role.AUDITOR)
 WORKER_DOC = {"x-roles": ["worker"]}
+ASSIGNMENT = "/workers/{worker_id}/deployments/{deployment_id}"  # PUT assigns, DELETE ends
 
 
 def _control(request: Request, worker_id: str, action: str, deployment_id: str | None) -> None:
@@ -35,68 +37,46 @@ def _control(request: Request, worker_id: str, action: str, deployment_id: str |
         centre.control(worker_id, action, deployment_id)
 
 
-@router.get("/workers", response_model=list[WorkerOut], openapi_extra=roles_doc(*VIEW))
+@router.get("/workers")
 def workers(request: Request, actor: Actor = Depends(require(*VIEW))) -> list[WorkerOut]:
     return [WorkerOut(**w) for w in worker_service(request).visible_workers(actor)]
 
 
-@router.post(
-    "/workers", response_model=NewWorkerOut, status_code=201, openapi_extra=roles_doc(*ADMIN)
-)
-def issue_worker(
-    request: Request, body: WorkerIn, actor: Actor = Depends(require(*ADMIN))
-) -> NewWorkerOut:
+@router.post("/workers", status_code=201)
+def issue_worker(request: Request, body: WorkerIn, actor: AsAdmin) -> NewWorkerOut:
     wid, token = worker_service(request).issue(actor, body.name)
     return NewWorkerOut(id=wid, name=body.name, token=token)
 
 
-@router.post("/workers/{worker_id}/revoke", response_model=OkOut, openapi_extra=roles_doc(*ADMIN))
-def revoke_worker(
-    request: Request, worker_id: str, body: RevokeIn, actor: Actor = Depends(require(*ADMIN))
-) -> OkOut:
+@router.post("/workers/{worker_id}/revoke")
+def revoke_worker(request: Request, worker_id: str, body: RevokeIn, actor: AsAdmin) -> OkOut:
     worker_service(request).revoke(actor, worker_id, body.reason)
     _control(request, worker_id, "revoked", None)
     return OkOut()
 
 
-@router.put(
-    "/workers/{worker_id}/deployments/{deployment_id}",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*ADMIN),
-)
-def assign_worker(
-    request: Request, worker_id: str, deployment_id: str, actor: Actor = Depends(require(*ADMIN))
-) -> OkOut:
+@router.put(ASSIGNMENT)
+def assign_worker(request: Request, worker_id: str, deployment_id: str, actor: AsAdmin) -> OkOut:
     worker_service(request).assign(actor, worker_id, deployment_id)
     _control(request, worker_id, "refresh", deployment_id)
     return OkOut()
 
 
-@router.delete(
-    "/workers/{worker_id}/deployments/{deployment_id}",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*ADMIN),
-)
-def unassign_worker(
-    request: Request, worker_id: str, deployment_id: str, actor: Actor = Depends(require(*ADMIN))
-) -> OkOut:
+@router.delete(ASSIGNMENT)
+def unassign_worker(request: Request, worker_id: str, deployment_id: str, actor: AsAdmin) -> OkOut:
     worker_service(request).unassign(actor, worker_id, deployment_id)
     _control(request, worker_id, "stop", deployment_id)
     return OkOut()
 
 
-@router.get("/worker/assignments", response_model=list[AssignmentOut], openapi_extra=WORKER_DOC)
+@router.get("/worker/assignments", openapi_extra=WORKER_DOC)
 def my_assignments(
     request: Request, worker: WorkerIdentity = Depends(current_worker)
 ) -> list[AssignmentOut]:
     return [AssignmentOut(**a) for a in worker_service(request).assignments(worker)]
 
 
-@router.get(
-    "/worker/deployments/{deployment_id}/watchlist",
-    response_model=WatchlistOut,
-    openapi_extra=WORKER_DOC,
-)
+@router.get("/worker/deployments/{deployment_id}/watchlist", openapi_extra=WORKER_DOC)
 def my_watchlist(
     request: Request, deployment_id: str, worker: WorkerIdentity = Depends(current_worker)
 ) -> WatchlistOut:

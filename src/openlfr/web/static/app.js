@@ -141,6 +141,17 @@ function liveAlerts(box) {
       (st !== "confirmed" && st !== "rejected");
   }
 
+  // An alert card's own form: `send(form, ev)` posts it; a refusal is shown in the form.
+  function onCardSubmit(card, selector, send) {
+    card.querySelector(selector).addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const form = ev.target;
+      const err = form.querySelector(".form-error");
+      err.textContent = "";
+      try { await send(form, ev); } catch (e) { err.textContent = e.message; }
+    });
+  }
+
   async function add(a) {
     let card = cards.get(a.id);
     if (card) { setStatus(card, a.status); return; }
@@ -160,50 +171,32 @@ function liveAlerts(box) {
     const noLive = document.getElementById("no-live");
     if (noLive) noLive.remove();
 
-    card.querySelector("form.review").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const form = ev.target;
-      const err = form.querySelector(".form-error");
-      err.textContent = "";
+    onCardSubmit(card, "form.review", async (form, ev) => {
       const decision = ev.submitter ? ev.submitter.value : "unsure";
-      try {
-        const r = await api("POST", `/api/v1/alerts/${a.id}/review`,
-          { decision, reason: form.reason.value });
-        setStatus(card, r.status);
-      } catch (e) { err.textContent = e.message; }
+      const r = await api("POST", `/api/v1/alerts/${a.id}/review`,
+        { decision, reason: form.reason.value });
+      setStatus(card, r.status);
     });
-    card.querySelector("form.outcome").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const form = ev.target;
-      const err = form.querySelector(".form-error");
-      err.textContent = "";
+    onCardSubmit(card, "form.outcome", async (form) => {
       const dur = form.duration_s.value.trim();
-      try {
-        await api("POST", `/api/v1/alerts/${a.id}/outcome`, {
-          engaged: form.engaged.checked,
-          duration_s: dur === "" ? null : parseFloat(dur),
-          result: form.result.value,
-        });
-        card.dataset.outcome = "1";
-        form.hidden = true;
-        const done = document.createElement("p");
-        done.className = "ok outcome-recorded";
-        done.textContent = `Outcome recorded: ${form.result.value}`;
-        card.appendChild(done);
-      } catch (e) { err.textContent = e.message; }
+      await api("POST", `/api/v1/alerts/${a.id}/outcome`, {
+        engaged: form.engaged.checked,
+        duration_s: dur === "" ? null : parseFloat(dur),
+        result: form.result.value,
+      });
+      card.dataset.outcome = "1";
+      form.hidden = true;
+      const done = document.createElement("p");
+      done.className = "ok outcome-recorded";
+      done.textContent = `Outcome recorded: ${form.result.value}`;
+      card.appendChild(done);
     });
 
-    card.querySelector("form.group").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const form = ev.target;
-      const err = form.querySelector(".form-error");
-      err.textContent = "";
+    onCardSubmit(card, "form.group", async (form) => {
       if (!form.group.value) return;
-      try {
-        await api("POST", `/api/v1/alerts/${a.id}/perceived-group`, { group: form.group.value });
-        card.dataset.group = "1";
-        form.hidden = true;
-      } catch (e) { err.textContent = e.message; }
+      await api("POST", `/api/v1/alerts/${a.id}/perceived-group`, { group: form.group.value });
+      card.dataset.group = "1";
+      form.hidden = true;
     });
 
     if (!mine.has(a.deployment_id)) {
