@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from openlfr.api.bell import AlertBell, wait_rung
 
@@ -21,7 +22,10 @@ def test_ring_from_a_recording_thread_wakes_the_stream() -> None:
             await wait_rung(rung, 30.0)
             return quiet, rung.is_set() and loop.time() - t0 < 30.0
 
-    quiet, woke = asyncio.run(main())
+    # A loop of its own thread: Playwright's sync API (tests/browser) can leave the main
+    # thread marked as running a loop for the rest of the session.
+    with ThreadPoolExecutor(1) as pool:
+        quiet, woke = pool.submit(asyncio.run, main()).result()
     assert not quiet and woke
     bell.ring()  # nobody listens any more: nothing to wake, no error
     assert not bell._waiters
