@@ -5,7 +5,8 @@ only), `detect` (downscale + detector), `track`, `quality` (gate, alignment of s
 `embed_wait` (waiting for the embeddings), `search` (watchlist search and decision), `alert`
 (snapshot, encoding, sink), `other` (the rest of the loop). Off the main thread, overlapping
 them: `decode`, the reader thread's time in the source, and `embed`, the embedder's compute for
-this camera (0 with a shared BatchingEmbedder, whose own stats hold it).
+this camera (0 with a shared BatchingEmbedder, whose own stats hold it), and `snapshot`, the
+time spent building and emitting alerts (on the alert thread, or inside `alert` when inline).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class StageTimes:
     __slots__ = ("cpu", "seconds")
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = dict.fromkeys((*MAIN_STAGES, "embed"), 0.0)
+        self.seconds: dict[str, float] = dict.fromkeys((*MAIN_STAGES, "embed", "snapshot"), 0.0)
         # CPU seconds: the whole process, the pipeline thread, its embedding thread.
         self.cpu: dict[str, float] = dict.fromkeys(("process", "main", "embed"), 0.0)
 
