@@ -5,14 +5,14 @@
 
 (a) cameras: K simulated cameras (the walkers clip looped and paced at its 25 fps, as a camera
     delivers it: a frame not taken in time is dropped) through one worker process's pipelines
-    (one engine shared by all cameras as `openlfr worker` builds it: `engine_for_cameras(K)`
-    behind `share_engine`, each camera on its own thread, alerts sealed and published to
-    JetStream as the worker does). Per K: the real-time factor of each camera (media seconds
-    processed per wall second: 1.0 keeps up), dropped frames, alert latency (capture -> sealed
-    and queued) p50/p95, and where the time goes (`stages_ms_per_frame`, per camera frame,
-    averaged over the cameras: decode on the reader thread; detect, track, align (quality gate
-    and alignment), embed_wait, search, alert, wait and other on the camera's thread; embed, the
-    shared embedder's busy time per frame; `cpu_cores_used`, process CPU per wall second). The
+    (one engine shared by all cameras as `openlfr worker` builds it, `build_engine()` behind
+    `share_engine`, each camera on its own thread, alerts sealed and published to JetStream as
+    the worker does). Per K: the real-time factor of each camera (media seconds processed per
+    wall second: 1.0 keeps up), dropped frames, alert latency (capture -> sealed and queued)
+    p50/p95, and where the time goes (`stages_ms_per_frame`, per camera frame, averaged over
+    the cameras: decode, the reader thread's CPU time; detect, track, align (quality gate and
+    alignment), embed_wait, search, alert, wait and other on the camera's thread; embed, the
+    shared embedder's busy time; `cpu_cores_used`, process CPU seconds per wall second). The
     baseline in the same run is K=1 unpaced (`unpaced_realtime_factor`): the headroom of one
     camera alone.
 (b) centre: a synthetic generator publishes `--alerts` sealed alerts at `--rate` per second
@@ -73,15 +73,20 @@ class LoopingCamera:
         self.name = f"loop:{path.name}"
         self.stats = SourceStats()
         self._closed = False
+        self._stride = 1
 
     @property
     def fps(self) -> float:
         return 25.0
 
+    def decode_for_stride(self, stride: int) -> None:
+        self._stride = stride  # as the worker's PyAVSource: the pipeline's hint, passed on
+
     def frames(self) -> Iterator[Frame]:
         t0, i = time.monotonic(), 0
         while not self._closed and time.monotonic() - t0 < self.seconds:
             src = PyAVSource(str(self.path), realtime=self.paced)
+            src.decode_for_stride(self._stride)
             for f in src.frames():
                 if self._closed or time.monotonic() - t0 >= self.seconds:
                     break
@@ -105,7 +110,7 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
     from openlfr.edge.sink import BrokerAlertSink
     from openlfr.matching import Watchlist
     from openlfr.pipeline import Pipeline, PipelineConfig
-    from openlfr.pipeline.multicam import engine_for_cameras, share_engine
+    from openlfr.pipeline.multicam import share_engine
     from openlfr.vision import build_engine
     from openlfr.vision.contract import l2_normalise
 
@@ -121,7 +126,7 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
     pub = public_key_of(os.urandom(32))
 
     def run(k: int, paced: bool) -> tuple[list[dict[str, Any]], dict[str, float]]:
-        e = share_engine(engine_for_cameras(k))  # what the worker builds for k cameras
+        e = share_engine(build_engine())  # what the worker builds, for all its cameras
         e.embed_chips([np.zeros((112, 112, 3), np.uint8)])  # warm-up outside the timing
         results: list[dict[str, Any]] = [{} for _ in range(k)]
 
@@ -176,9 +181,11 @@ def stages(rs: list[dict[str, Any]], embed_busy_s: float) -> dict[str, Any]:
     """Milliseconds per camera frame by stage, averaged over the cameras, and the CPU used."""
     n = max(1, sum(r["frames_processed"] for r in rs))
     per = {k: sum(r["stages"][f"{k}_ms_per_frame"] * r["frames_processed"] for r in rs) / n
-           for k in ("decode", "convert", "detect", "track", "quality", "embed_wait", "search",
+           for k in ("decode_cpu", "convert", "detect", "track", "quality", "embed_wait", "search",
                      "alert", "wait", "other")}  # fmt: skip
     per["detect"] += per.pop("convert")  # YUV to BGR of the frames the detector looks at
+    # The reader thread's CPU: demuxing and decoding (a live source decodes on that thread).
+    per["decode"] = per.pop("decode_cpu")
     per["align"] = per.pop("quality")
     per["embed"] = 1000.0 * embed_busy_s / n  # the shared embedder, per camera frame
     wall = max(r["wall_s"] for r in rs)

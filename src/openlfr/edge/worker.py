@@ -88,7 +88,7 @@ class Worker:
         self.config = config
         self.worker_id, _ = parse_token(config.token)
         self.mac_key = message_key(config.token)
-        self.engine_factory = engine_factory or (lambda: _default_engine(len(config.cameras)))
+        self.engine_factory = engine_factory or _default_engine
         self._engine: Any = None  # built at the first camera's start, shared by all of them
         self._engine_lock = threading.Lock()
         self.clock = clock
@@ -357,7 +357,7 @@ def _changed(running: Assignment, now: Assignment) -> bool:
     return (running.threshold, running.watchlist_version) != (now.threshold, now.watchlist_version)
 
 
-def _default_engine(cameras: int) -> Any:
-    from openlfr.pipeline.multicam import engine_for_cameras
+def _default_engine() -> Any:
+    from openlfr.vision.engine import build_engine
 
-    return engine_for_cameras(cameras)
+    return build_engine()

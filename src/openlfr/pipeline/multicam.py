@@ -6,8 +6,6 @@ Two ways in:
   given engine's: give it to any number of `Pipeline`s, each run on its own thread (how a worker
   that starts and stops cameras as deployments change would use it), and every camera's chips
   go through one model session, batched across cameras. Close it with `engine.embedder.close()`.
-- `engine_for_cameras(n)` builds the configured engine with the embedder's onnxruntime threads
-  sized for n cameras on this machine's cores: `openlfr worker` shares one such engine.
 - `MultiCameraRunner(engine, jobs).run()` does that for a fixed set of `CameraJob`s (each its
   own source, watchlist, sink and config, so cameras of different deployments can share one
   process) and returns each camera's `RunSummary`, or the error that ended it.
@@ -18,19 +16,17 @@ it is embedded, and each camera's track evidence stays in that camera's pipeline
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from openlfr.config.settings import VisionSettings
 from openlfr.matching.watchlist import Watchlist
 from openlfr.pipeline.alerts import AlertSink
 from openlfr.pipeline.frame import FrameSource
 from openlfr.pipeline.runner import Pipeline
 from openlfr.pipeline.summary import Counters, PipelineConfig, RunSummary
 from openlfr.vision.batching import BatchingEmbedder, BatchStats
-from openlfr.vision.engine import FaceEngine, build_engine
+from openlfr.vision.engine import FaceEngine
 from openlfr.vision.types import Detector
 
 
@@ -48,25 +44,6 @@ def share_engine(engine: FaceEngine, *, max_batch: int = 64) -> FaceEngine:
         limits=engine.limits,
         name=engine.name,
     )
-
-
-def embed_threads(cameras: int, cores: int | None = None) -> int:
-    """onnxruntime intra-op threads for the embedder `cameras` pipelines share: each camera
-    already keeps about a core busy (its detector runs on its own thread, its decoder beside
-    it), so the embedder gets what is left, at least one. More threads than idle cores only
-    queue for them (and each pool thread adds its own overhead): on 2 cores, one."""
-    n = cores or os.cpu_count() or 1
-    return max(1, n // (max(1, cameras) + 1))
-
-
-def engine_for_cameras(cameras: int, settings: VisionSettings | None = None) -> FaceEngine:
-    """The configured engine for a process that runs `cameras` cameras, its embedder's threads
-    sized for them (unless the settings fix them): what `openlfr worker` builds once and shares
-    (`share_engine`) between all its cameras, and what bench/scale.py measures."""
-    s = settings or VisionSettings()
-    if not s.threads:
-        s = s.model_copy(update={"threads": embed_threads(cameras)})
-    return build_engine(s)
 
 
 @dataclass(slots=True)

@@ -359,6 +359,8 @@ class Pipeline:
                 "camera is not authorised for this deployment", source=cfg.camera_id
             )
         stride = max(1, cfg.detect_stride)
+        if callable(hint := getattr(source, "decode_for_stride", None)):  # PyAVSource has it
+            hint(stride)
         fps = source.fps or 25.0
         tracker = FaceTracker(
             updates_per_s=fps / stride, lost_after=max(1, round(cfg.track_lost_s * fps / stride))
@@ -375,7 +377,7 @@ class Pipeline:
             self._alerter = ThreadPoolExecutor(1, thread_name_prefix=f"alert:{cfg.camera_id}")
         self._alert_jobs = deque()
         buf = BufferedSource(source, maxsize=cfg.queue_size)
-        t_wait, unprocessed = t0, 0
+        t_wait, unprocessed, since = t0, 0, stride - 1
         try:
             for frame in buf:
                 tm.lap("wait", t_wait)
@@ -387,8 +389,11 @@ class Pipeline:
                 last = frame
                 c.frames_processed += 1
                 # Counted on processed frames, not source indices: with live drops the
-                # surviving indices are arbitrary and could all miss a fixed phase.
-                if (c.frames_processed - 1) % stride == 0:
+                # surviving indices are arbitrary and could all miss a fixed phase. A due frame
+                # the source did not decode passes the detection on to the next one it did.
+                since += 1
+                if since >= stride and frame.has_pixels:
+                    since = 0
                     self._updates += 1
                     self._process(frame, tracker, self._updates)
                 elif self._pending:
@@ -424,7 +429,7 @@ class Pipeline:
                 c.media_s = last.media_s - first.media_s + 1.0 / fps
             tm.cpu["process"] = time.process_time() - cpu0
             tm.cpu["main"] = time.thread_time() - main0
-            c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed)
+            c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed, buf.read_cpu_s)
             c.cpu = tm.cpu_report(c.media_s)
         log.info(
             "run ended camera=%s frames=%d tracks=%d discarded=%d alerts=%d dropped=%d",

@@ -40,12 +40,16 @@ class StageTimes:
         self.seconds[stage] += now - t0
         return now
 
-    def report(self, wall_s: float, decode_s: float, frames: int) -> dict[str, float]:
+    def report(
+        self, wall_s: float, decode_s: float, frames: int, decode_cpu_s: float = 0.0
+    ) -> dict[str, float]:
         """Seconds per stage (with `other` = wall minus the main-thread stages), and
-        milliseconds per processed frame as `<stage>_ms_per_frame`."""
+        milliseconds per processed frame as `<stage>_ms_per_frame`. `decode_cpu` is the reader
+        thread's CPU time (`decode` also holds its waits: pacing, the network)."""
         s = dict(self.seconds)
         s["other"] = max(0.0, wall_s - sum(s[k] for k in MAIN_STAGES))
         s["decode"] = decode_s
+        s["decode_cpu"] = decode_cpu_s
         out = {k: round(v, 4) for k, v in s.items()}
         n = max(1, frames)
         out.update({f"{k}_ms_per_frame": round(1000 * v / n, 3) for k, v in s.items()})
