@@ -64,7 +64,11 @@ def nats_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 class LoopingCamera:
-    """The clip again and again, paced at its frame rate, for `seconds` of wall time."""
+    """The clip again and again, paced at its frame rate, for `seconds` of wall time.
+
+    Paced on one clock for the whole run (frame i is due at start + i/25), as a camera delivers:
+    pacing each pass of the clip on its own would lose the reopening time at every loop, and the
+    simulated camera itself would deliver fewer than 25 frames a second."""
 
     def __init__(self, path: Path, seconds: float, paced: bool = True) -> None:
         self.path, self.seconds, self.paced = path, seconds, paced
@@ -85,13 +89,16 @@ class LoopingCamera:
     def frames(self) -> Iterator[Frame]:
         t0, i = time.monotonic(), 0
         while not self._closed and time.monotonic() - t0 < self.seconds:
-            src = PyAVSource(str(self.path), realtime=self.paced)
+            # Decoded as a live source is (one decoder thread), paced here.
+            src = PyAVSource(str(self.path), decoder_threads=1 if self.paced else None)
             src.decode_for_stride(self._stride)
             for f in src.frames():
+                if self.paced and (ahead := t0 + i / 25.0 - time.monotonic()) > 0:
+                    time.sleep(ahead)
                 if self._closed or time.monotonic() - t0 >= self.seconds:
                     break
                 # Re-timed, not re-made: the pixels stay unconverted until the pipeline looks.
-                f.index, f.media_s = i, i / 25.0
+                f.index, f.media_s, f.t_capture = i, i / 25.0, time.time()
                 yield f
                 self.stats.frames_read += 1
                 i += 1

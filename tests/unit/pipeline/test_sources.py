@@ -25,9 +25,11 @@ from openlfr.pipeline.sources import Frame, redact_url
 from .conftest import ListSource, scene
 
 
-def tiny_video(path: Path, n: int = 30, fps: int = 10) -> Path:
+def tiny_video(
+    path: Path, n: int = 30, fps: int = 10, codec: str = "mpeg4", **options: str
+) -> Path:
     with av.open(str(path), "w") as c:
-        s = c.add_stream("mpeg4", rate=fps)
+        s = c.add_stream(codec, rate=fps, options=options)
         s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
         for i in range(n):
             img = np.full((48, 64, 3), (i * 8) % 256, np.uint8)
@@ -145,24 +147,11 @@ def test_reader_errors_reach_the_consumer_and_stop_counts_leftovers() -> None:
     )
 
 
-def b_frame_video(path: Path, n: int = 30, fps: int = 10) -> Path:
-    """H.264 with non-reference B-frames (no B-pyramid): pictures a decoder may skip."""
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=fps, options={"bf": "2", "b-pyramid": "none"})
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i in range(n):
-            img = np.full((48, 64, 3), (i * 8) % 256, np.uint8)
-            for p in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
-
-
 def test_a_lazy_source_skips_only_non_reference_pictures_the_detector_will_not_see(
     tmp_path: Path,
 ) -> None:
-    video = str(b_frame_video(tmp_path / "b.mp4"))
+    # H.264 with non-reference B-frames (no B-pyramid): pictures a decoder may skip.
+    video = str(tiny_video(tmp_path / "b.mp4", codec="libx264", bf="2", **{"b-pyramid": "none"}))
     every = list(PyAVSource(video).frames())
     src = PyAVSource(video)
     src.decode_for_stride(3)
