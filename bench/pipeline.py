@@ -159,7 +159,7 @@ def pipeline_variants(a: argparse.Namespace) -> dict[str, object]:
     for e in (fast, old):
         e.embed_chips([np.zeros((112, 112, 3), np.uint8)])  # warm-up outside the timing
     base = PipelineConfig(detect_stride=a.stride, detect_max_side=a.max_side)
-    old_cfg = replace(base, shots=OLD_SHOTS, async_embed=False)
+    old_cfg = replace(base, shots=OLD_SHOTS, async_embed=False, async_alerts=False)
     fast_old = replace(base, shots=OLD_SHOTS)
     variants = [
         ("old", old, old_cfg, False),

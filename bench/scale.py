@@ -5,10 +5,16 @@
 
 (a) cameras: K simulated cameras (the walkers clip looped and paced at its 25 fps, as a camera
     delivers it: a frame not taken in time is dropped) through one worker process's pipelines
-    (one engine per camera, alerts sealed and published to JetStream as the worker does). Per K:
-    the real-time factor of each camera (media seconds processed per wall second: 1.0 keeps up),
-    dropped frames, alert latency (capture -> sealed and queued) p50/p95. The baseline in the
-    same run is K=1 unpaced (`unpaced_realtime_factor`): the headroom of one camera alone.
+    (one engine shared by all cameras as `openlfr worker` builds it, `build_engine()` behind
+    `share_engine`, each camera on its own thread, alerts sealed and published to JetStream as
+    the worker does). Per K: the real-time factor of each camera (media seconds processed per
+    wall second: 1.0 keeps up), dropped frames, alert latency (capture -> sealed and queued)
+    p50/p95, and where the time goes (`stages_ms_per_frame`, per camera frame, averaged over
+    the cameras: decode, the reader thread's CPU time; detect, track, align (quality gate and
+    alignment), embed_wait, search, alert, wait and other on the camera's thread; embed, the
+    shared embedder's busy time; `cpu_cores_used`, process CPU seconds per wall second). The
+    baseline in the same run is K=1 unpaced (`unpaced_realtime_factor`): the headroom of one
+    camera alone.
 (b) centre: a synthetic generator publishes `--alerts` sealed alerts at `--rate` per second
     through a private nats-server into the centre (the real CentreLink and governance service,
     real uvicorn app) and an operator listens to the console's event stream (SSE); reported:
@@ -58,7 +64,11 @@ def nats_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 class LoopingCamera:
-    """The clip again and again, paced at its frame rate, for `seconds` of wall time."""
+    """The clip again and again, paced at its frame rate, for `seconds` of wall time.
+
+    Paced on one clock for the whole run (frame i is due at start + i/25), as a camera delivers:
+    pacing each pass of the clip on its own would lose the reopening time at every loop, and the
+    simulated camera itself would deliver fewer than 25 frames a second."""
 
     def __init__(self, path: Path, seconds: float, paced: bool = True) -> None:
         self.path, self.seconds, self.paced = path, seconds, paced
@@ -67,19 +77,29 @@ class LoopingCamera:
         self.name = f"loop:{path.name}"
         self.stats = SourceStats()
         self._closed = False
+        self._stride = 1
 
     @property
     def fps(self) -> float:
         return 25.0
 
+    def decode_for_stride(self, stride: int) -> None:
+        self._stride = stride  # as the worker's PyAVSource: the pipeline's hint, passed on
+
     def frames(self) -> Iterator[Frame]:
         t0, i = time.monotonic(), 0
         while not self._closed and time.monotonic() - t0 < self.seconds:
-            src = PyAVSource(str(self.path), realtime=self.paced)
+            # Decoded as a live source is (one decoder thread), paced here.
+            src = PyAVSource(str(self.path), decoder_threads=1 if self.paced else None)
+            src.decode_for_stride(self._stride)
             for f in src.frames():
+                if self.paced and (ahead := t0 + i / 25.0 - time.monotonic()) > 0:
+                    time.sleep(ahead)
                 if self._closed or time.monotonic() - t0 >= self.seconds:
                     break
-                yield Frame(i, f.image, f.t_capture, i / 25.0)
+                # Re-timed, not re-made: the pixels stay unconverted until the pipeline looks.
+                f.index, f.media_s, f.t_capture = i, i / 25.0, time.time()
+                yield f
                 self.stats.frames_read += 1
                 i += 1
             src.close()
@@ -97,6 +117,7 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
     from openlfr.edge.sink import BrokerAlertSink
     from openlfr.matching import Watchlist
     from openlfr.pipeline import Pipeline, PipelineConfig
+    from openlfr.pipeline.multicam import share_engine
     from openlfr.vision import build_engine
     from openlfr.vision.contract import l2_normalise
 
@@ -111,12 +132,12 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
     client = BrokerClient(url, name="bench-worker").start()
     pub = public_key_of(os.urandom(32))
 
-    def run(k: int, paced: bool) -> list[dict[str, Any]]:
-        engines = [build_engine() for _ in range(k)]
+    def run(k: int, paced: bool) -> tuple[list[dict[str, Any]], dict[str, float]]:
+        e = share_engine(build_engine())  # what the worker builds, for all its cameras
+        e.embed_chips([np.zeros((112, 112, 3), np.uint8)])  # warm-up outside the timing
         results: list[dict[str, Any]] = [{} for _ in range(k)]
 
         def one(j: int) -> None:
-            e = engines[j]
             sink = BrokerAlertSink(client, "bench", "dep", pub, b"bench-mac-key", e)
             pipe = Pipeline(
                 e,
@@ -132,13 +153,14 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
             t.start()
         for t in ts:
             t.join()
-        return results
+        e.embedder.close()
+        return results, stages(results, e.embedder.stats.busy_s)
 
     out: dict[str, Any] = {"cameras": []}
-    base = run(1, paced=False)[0]
+    base = run(1, paced=False)[0][0]
     out["unpaced_realtime_factor"] = base["realtime_factor"]
     for k in ks:
-        rs = run(k, paced=True)
+        rs, st = run(k, paced=True)
         frames = sum(r["frames"] for r in rs)
         dropped = sum(r["dropped_frames"] for r in rs)
         lat = [r["alert_latency_p95_ms"] for r in rs if r["alert_latency_p95_ms"] is not None]
@@ -154,11 +176,31 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
                 "alerts": sum(r["alerts"] for r in rs),
                 "alert_latency_p50_ms": max(p50) if p50 else None,
                 "alert_latency_p95_ms": max(lat) if lat else None,
+                **st,
             }
         )
         print(f"# K={k}: {out['cameras'][-1]}", file=sys.stderr, flush=True)
     client.close()
     return out
+
+
+def stages(rs: list[dict[str, Any]], embed_busy_s: float) -> dict[str, Any]:
+    """Milliseconds per camera frame by stage, averaged over the cameras, and the CPU used."""
+    n = max(1, sum(r["frames_processed"] for r in rs))
+    per = {k: sum(r["stages"][f"{k}_ms_per_frame"] * r["frames_processed"] for r in rs) / n
+           for k in ("decode_cpu", "convert", "detect", "track", "quality", "embed_wait", "search",
+                     "alert", "wait", "other")}  # fmt: skip
+    per["detect"] += per.pop("convert")  # YUV to BGR of the frames the detector looks at
+    # The reader thread's CPU: demuxing and decoding (a live source decodes on that thread).
+    per["decode"] = per.pop("decode_cpu")
+    per["align"] = per.pop("quality")
+    per["embed"] = 1000.0 * embed_busy_s / n  # the shared embedder, per camera frame
+    wall = max(r["wall_s"] for r in rs)
+    return {
+        "stages_ms_per_frame": {k: round(v, 2) for k, v in per.items()},
+        # The process's CPU seconds per wall second (all cameras, decoder and embedder threads).
+        "cpu_cores_used": round(max(r["cpu"]["process_s"] for r in rs) / wall, 2),
+    }
 
 
 def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str, Any]:

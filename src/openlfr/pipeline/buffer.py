@@ -19,7 +19,8 @@ class BufferedSource:
     Live sources drop the oldest queued frame when the queue is full and count it in
     `dropped`; offline sources (files read as fast as possible) make the reader wait instead,
     so that every frame is processed. `read_s` is the reader thread's time inside the source
-    (decoding, and for live sources waiting on the network): the benchmark's decode stage.
+    (decoding, and for live sources waiting on the network or pacing): the benchmark's decode
+    stage; `read_cpu_s` its CPU time (all of decoding where the decoder runs on that thread).
     """
 
     def __init__(
@@ -30,6 +31,7 @@ class BufferedSource:
         self.drop_oldest = source.live if drop_oldest is None else drop_oldest
         self.dropped = 0
         self.read_s = 0.0
+        self.read_cpu_s = 0.0
         self._q: collections.deque[Any] = collections.deque()
         self._cv = threading.Condition()
         self._error: BaseException | None = None
@@ -52,9 +54,10 @@ class BufferedSource:
         try:
             it = iter(self.source.frames())
             while True:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 frame = next(it, None)
                 self.read_s += time.perf_counter() - t0
+                self.read_cpu_s += time.thread_time() - c0
                 if frame is None or self._stop.is_set():
                     break
                 self._put(frame)

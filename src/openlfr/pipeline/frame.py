@@ -4,7 +4,9 @@ A Frame's pixels may be converted lazily: PyAV decodes every frame (the codec ne
 turning YUV into a BGR array costs nearly as much as decoding a 1080p frame, and the pipeline
 looks at one frame in `detect_stride`. A source may therefore hand over a `convert` callable
 instead of the array; `frame.image` runs it on first use, and a frame nobody looks at is never
-converted.
+converted. A source may also skip decoding a frame the pipeline will not look at, where the codec
+allows it (a non-reference picture nothing else is predicted from): such a frame keeps its index
+and times, so drops, pacing and counts are unchanged, but has no pixels (`has_pixels` is false).
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ STREAM_SCHEMES = (
 )
 
 _EMPTY: Image = np.empty((0, 0, 3), np.uint8)
+
+
+def not_decoded() -> Image:
+    """The `convert` of a frame whose picture was never decoded."""
+    raise ValueError("this frame was not decoded (the source skipped it for the detector)")
 
 
 def redact_url(url: str) -> str:
@@ -69,6 +76,10 @@ class Frame:
     @property
     def converted(self) -> bool:
         return self._image is not None
+
+    @property
+    def has_pixels(self) -> bool:
+        return self._convert is not not_decoded
 
     @property
     def image(self) -> Image:

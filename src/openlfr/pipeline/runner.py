@@ -5,8 +5,11 @@ and run through the detector (the others are never converted); ByteTrack links f
 tracks; faces that pass the quality gate are aligned on the full-resolution frame; each track
 collects up to K diverse shots over its life (bestshot.py), embedded in one batch per frame, and
 its fused probe is searched against the watchlist in one matrix product; the decision is per
-track, one identity per face per frame, one alert per track and subject, with a cooldown. Time
-per stage is accumulated as it goes (timing.py) and reported in the counters.
+track, one identity per face per frame, one alert per track and subject, with a cooldown. An
+alert's snapshot (full-resolution detection of the faces to pixelate, JPEG encoding) and its
+sink (sealing, publishing) run on an alert thread: at 1080p they take longer than the frame
+queue holds, and a camera thread waiting on them drops frames. Time per stage is accumulated as
+it goes (timing.py) and reported in the counters.
 
 Privacy boundary: a track's shots (embeddings) live in `TrackEvidence` in memory only and are
 deleted when the track ends; chips are never kept beyond the frame. Nothing here writes
@@ -103,6 +106,8 @@ class Pipeline:
         self._last_alert: dict[str, tuple[float, int]] = {}  # subject -> (media_s, track)
         self._pending: deque[_Pending] = deque()  # in submission order
         self._executor: ThreadPoolExecutor | None = None
+        self._alerter: ThreadPoolExecutor | None = None
+        self._alert_jobs: deque[Future[None]] = deque()
         self._updates = 0
 
     # -- per-frame steps -----------------------------------------------------------------
@@ -183,17 +188,9 @@ class Pipeline:
                 chosen.append((tf.track_id, tf.detection, q, action))
         t = tm.lap("quality", t)
         if chips:
-            self._pending.append(
-                _Pending(
-                    frame,
-                    image,
-                    dets,
-                    {tf.track_id for tf in tracked},
-                    chosen,
-                    self._submit(chips),
-                    update_no,
-                )
-            )
+            active = {tf.track_id for tf in tracked}
+            fut = self._submit(chips)
+            self._pending.append(_Pending(frame, image, dets, active, chosen, fut, update_no))
             t = tm.lap("embed_wait", t)  # synchronous: the embedding; else the hand-over
         del chips  # chips of non-matches never outlive their embedding
         if not cfg.async_embed:
@@ -270,9 +267,11 @@ class Pipeline:
                     st.alerted.add(d.subject_id)
                     continue
             det, q = by_track[d.track_id]
-            self._raise(
-                frame, p.image, p.dets, det, q, d.subject_id, d.track_id, d.score, d.n_shots
-            )
+            args = (frame, p.image, p.dets, det, q, d.subject_id, d.track_id, d.score, d.n_shots)
+            if self._alerter is None:
+                self._raise(*args)
+            else:
+                self._alert_jobs.append(self._alerter.submit(self._raise, *args))
             st.alerted.add(d.subject_id)
             self._last_alert[d.subject_id] = (frame.media_s, d.track_id)
         tm.lap("alert", t)
@@ -286,6 +285,16 @@ class Pipeline:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self._alerter is not None:
+            self._alerter.shutdown(wait=True)  # alerts decided before the end are still raised
+            self._alerter = None
+
+    def _check_alerts(self, *, wait: bool = False) -> None:
+        """Raise here, on the camera's thread, what failed on the alert thread (a sink's error
+        ends the run as it did when alerts were raised inline)."""
+        q = self._alert_jobs
+        while q and (wait or q[0].done()):
+            q.popleft().result()
 
     def _note_score(self, track_id: int, score: float) -> None:
         self.counters.max_score = max(self.counters.max_score, score)
@@ -302,6 +311,7 @@ class Pipeline:
         score: float,
         n_shots: int,
     ) -> None:
+        t0 = time.perf_counter()
         others = [d for d in self.snapshot_detector.detect(image) if not same_head(d, det)]
         scene = pixelate_faces(image, [*dets, *others], keep=det)
         alert = Alert(
@@ -325,13 +335,9 @@ class Pipeline:
         self.sink.emit(alert)
         self.counters.alerts += 1
         self.latencies_ms.append(alert.latency_ms)
-        log.info(
-            "alert %s camera=%s subject=%s track=%d",
-            alert.alert_id,
-            alert.camera_id,
-            subject_id,
-            track_id,
-        )
+        log.info("alert %s camera=%s subject=%s track=%d", alert.alert_id, alert.camera_id,
+                 subject_id, track_id)  # fmt: skip
+        self._times.seconds["snapshot"] += time.perf_counter() - t0
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -353,6 +359,8 @@ class Pipeline:
                 "camera is not authorised for this deployment", source=cfg.camera_id
             )
         stride = max(1, cfg.detect_stride)
+        if callable(hint := getattr(source, "decode_for_stride", None)):  # PyAVSource has it
+            hint(stride)
         fps = source.fps or 25.0
         tracker = FaceTracker(
             updates_per_s=fps / stride, lost_after=max(1, round(cfg.track_lost_s * fps / stride))
@@ -365,8 +373,11 @@ class Pipeline:
         self._updates, self._pending = 0, deque()
         if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"embed:{cfg.camera_id}")
+        if cfg.async_alerts:
+            self._alerter = ThreadPoolExecutor(1, thread_name_prefix=f"alert:{cfg.camera_id}")
+        self._alert_jobs = deque()
         buf = BufferedSource(source, maxsize=cfg.queue_size)
-        t_wait, unprocessed = t0, 0
+        t_wait, unprocessed, since = t0, 0, stride - 1
         try:
             for frame in buf:
                 tm.lap("wait", t_wait)
@@ -378,12 +389,17 @@ class Pipeline:
                 last = frame
                 c.frames_processed += 1
                 # Counted on processed frames, not source indices: with live drops the
-                # surviving indices are arbitrary and could all miss a fixed phase.
-                if (c.frames_processed - 1) % stride == 0:
+                # surviving indices are arbitrary and could all miss a fixed phase. A due frame
+                # the source did not decode passes the detection on to the next one it did.
+                since += 1
+                if since >= stride and frame.has_pixels:
+                    since = 0
                     self._updates += 1
                     self._process(frame, tracker, self._updates)
                 elif self._pending:
                     self._drain()  # decide as soon as the embeddings are in
+                if self._alert_jobs:
+                    self._check_alerts()
                 frame.release()  # the pixels (or the undecoded picture) go now
                 c.dropped_frames = buf.dropped
                 c.frames = c.frames_processed + c.dropped_frames
@@ -398,6 +414,7 @@ class Pipeline:
                 t_wait = time.perf_counter()
             if stopped_by != "should_stop":
                 self._drain(keep=0)  # the last detection frames' decisions
+            self._check_alerts(wait=True)
         finally:
             self._drop_pending()
             buf.stop()
@@ -412,7 +429,7 @@ class Pipeline:
                 c.media_s = last.media_s - first.media_s + 1.0 / fps
             tm.cpu["process"] = time.process_time() - cpu0
             tm.cpu["main"] = time.thread_time() - main0
-            c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed)
+            c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed, buf.read_cpu_s)
             c.cpu = tm.cpu_report(c.media_s)
         log.info(
             "run ended camera=%s frames=%d tracks=%d discarded=%d alerts=%d dropped=%d",

@@ -26,6 +26,8 @@ class PipelineConfig:
     # Embed a detection frame's chips on another thread while the next detection frame is
     # detected (its decisions follow that detection); False: embed and decide in the frame.
     async_embed: bool = True
+    # Build and emit alerts (snapshot, encoding, sink) on an alert thread; False: inline.
+    async_alerts: bool = True
 
 
 @dataclass(slots=True)

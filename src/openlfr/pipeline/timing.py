@@ -5,7 +5,8 @@ only), `detect` (downscale + detector), `track`, `quality` (gate, alignment of s
 `embed_wait` (waiting for the embeddings), `search` (watchlist search and decision), `alert`
 (snapshot, encoding, sink), `other` (the rest of the loop). Off the main thread, overlapping
 them: `decode`, the reader thread's time in the source, and `embed`, the embedder's compute for
-this camera (0 with a shared BatchingEmbedder, whose own stats hold it).
+this camera (0 with a shared BatchingEmbedder, whose own stats hold it), and `snapshot`, the
+time spent building and emitting alerts (on the alert thread, or inside `alert` when inline).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class StageTimes:
     __slots__ = ("cpu", "seconds")
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = dict.fromkeys((*MAIN_STAGES, "embed"), 0.0)
+        self.seconds: dict[str, float] = dict.fromkeys((*MAIN_STAGES, "embed", "snapshot"), 0.0)
         # CPU seconds: the whole process, the pipeline thread, its embedding thread.
         self.cpu: dict[str, float] = dict.fromkeys(("process", "main", "embed"), 0.0)
 
@@ -39,12 +40,16 @@ class StageTimes:
         self.seconds[stage] += now - t0
         return now
 
-    def report(self, wall_s: float, decode_s: float, frames: int) -> dict[str, float]:
+    def report(
+        self, wall_s: float, decode_s: float, frames: int, decode_cpu_s: float = 0.0
+    ) -> dict[str, float]:
         """Seconds per stage (with `other` = wall minus the main-thread stages), and
-        milliseconds per processed frame as `<stage>_ms_per_frame`."""
+        milliseconds per processed frame as `<stage>_ms_per_frame`. `decode_cpu` is the reader
+        thread's CPU time (`decode` also holds its waits: pacing, the network)."""
         s = dict(self.seconds)
         s["other"] = max(0.0, wall_s - sum(s[k] for k in MAIN_STAGES))
         s["decode"] = decode_s
+        s["decode_cpu"] = decode_cpu_s
         out = {k: round(v, 4) for k, v in s.items()}
         n = max(1, frames)
         out.update({f"{k}_ms_per_frame": round(1000 * v / n, 3) for k, v in s.items()})

@@ -25,6 +25,10 @@ def session_options(threads: int = 0, *, fold_qdq: bool = True) -> ort.SessionOp
     opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    # No busy-waiting between ops: spinning pool threads hold a core the decoder, the other
+    # cameras and the detector need (SFace on 2 threads: 48 ms CPU per chip spinning, 31 without,
+    # 28 on one thread; bench/scale.py).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if fold_qdq:
         opts.add_session_config_entry("session.disable_quant_qdq", "1")
     return opts

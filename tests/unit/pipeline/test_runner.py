@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -9,7 +12,9 @@ import pytest
 
 from openlfr.errors import CameraNotAuthorisedError
 from openlfr.pipeline import JsonlAlertSink, MemoryAlertSink, Pipeline, PipelineConfig, QualityGate
+from openlfr.pipeline.alerts import Alert
 from openlfr.pipeline.bestshot import ShotPolicy
+from openlfr.pipeline.frame import Frame, not_decoded
 
 from .conftest import BLUE, GREEN, RED, ListSource, scene, watchlist_of
 
@@ -207,3 +212,63 @@ def test_frames_off_the_stride_are_never_converted(engine) -> None:  # type: ign
     st = s.counters.stages
     assert {"decode", "detect", "embed", "embed_wait", "convert", "other"} <= set(st)
     assert st["detect_ms_per_frame"] >= 0 and s.to_dict()["stages"] == st
+
+
+class SkippingSource(ListSource):
+    """Frames whose index is in `skipped` come without pixels, as a decoder that skipped them."""
+
+    def __init__(self, images: list[np.ndarray], skipped: set[int]) -> None:
+        super().__init__(images)
+        self.skipped = skipped
+        self.hinted: list[int] = []
+
+    def decode_for_stride(self, stride: int) -> None:
+        self.hinted.append(stride)
+
+    def frames(self) -> Iterator[Frame]:
+        for f in super().frames():
+            yield (
+                Frame(f.index, None, f.t_capture, f.media_s, convert=not_decoded)
+                if (f.index in self.skipped)
+                else f
+            )
+
+
+def test_a_due_frame_the_source_did_not_decode_passes_detection_on(engine) -> None:  # type: ignore[no-untyped-def]
+    cfg = PipelineConfig(threshold=0.9, detect_stride=3, gate=CFG.gate)
+    src = SkippingSource(walking(30, (20, 40, RED)), skipped={3, 4, 5})
+    s = Pipeline(engine, watchlist_of(engine, alice=RED), MemoryAlertSink(), cfg).run(src)
+    # Detected at 0, then at 6 (3 to 5 have no pixels), 9, ..., 27; told the stride first.
+    assert src.hinted == [3] and s.counters.detect_frames == 9 and s.counters.alerts == 1
+    assert s.counters.frames_processed == 30
+
+
+class RecordingSink(MemoryAlertSink):
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+        self.threads: list[str] = []
+
+    def emit(self, alert: Alert) -> None:
+        self.threads.append(threading.current_thread().name)
+        if self.fail:
+            raise RuntimeError("sink down")
+        super().emit(alert)
+
+
+def test_alerts_are_built_off_the_camera_thread_and_their_errors_end_the_run(engine) -> None:  # type: ignore[no-untyped-def]
+    wl = watchlist_of(engine, alice=RED)
+    sink = RecordingSink()
+    s = Pipeline(engine, wl, sink, CFG).run(ListSource(walking(10, (20, 40, RED))))
+    # Raised before run() returns, on the alert thread, counted and timed.
+    assert len(sink.alerts) == s.counters.alerts == 1 and sink.threads[0].startswith("alert:")
+    assert s.counters.stages["snapshot"] > 0
+    inline = RecordingSink()
+    Pipeline(engine, wl, inline, replace(CFG, async_alerts=False)).run(
+        ListSource(walking(10, (20, 40, RED)))
+    )
+    assert inline.threads == [threading.current_thread().name]
+    with pytest.raises(RuntimeError, match="sink down"):
+        Pipeline(engine, wl, RecordingSink(fail=True), CFG).run(
+            ListSource(walking(10, (20, 40, RED)))
+        )

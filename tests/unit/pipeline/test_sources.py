@@ -25,9 +25,11 @@ from openlfr.pipeline.sources import Frame, redact_url
 from .conftest import ListSource, scene
 
 
-def tiny_video(path: Path, n: int = 30, fps: int = 10) -> Path:
+def tiny_video(
+    path: Path, n: int = 30, fps: int = 10, codec: str = "mpeg4", **options: str
+) -> Path:
     with av.open(str(path), "w") as c:
-        s = c.add_stream("mpeg4", rate=fps)
+        s = c.add_stream(codec, rate=fps, options=options)
         s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
         for i in range(n):
             img = np.full((48, 64, 3), (i * 8) % 256, np.uint8)
@@ -143,3 +145,37 @@ def test_reader_errors_reach_the_consumer_and_stop_counts_leftovers() -> None:
     assert buf.dropped == 9 and not any(
         t.name.startswith("reader:") and t.is_alive() for t in threading.enumerate()
     )
+
+
+def test_a_lazy_source_skips_only_non_reference_pictures_the_detector_will_not_see(
+    tmp_path: Path,
+) -> None:
+    # H.264 with non-reference B-frames (no B-pyramid): pictures a decoder may skip.
+    video = str(tiny_video(tmp_path / "b.mp4", codec="libx264", bf="2", **{"b-pyramid": "none"}))
+    every = list(PyAVSource(video).frames())
+    src = PyAVSource(video)
+    src.decode_for_stride(3)
+    got = list(src.frames())
+    # Every frame still arrives, in order and with its time: counts and pacing are unchanged.
+    assert [f.index for f in got] == list(range(30)) == [f.index for f in every]
+    assert [f.media_s for f in got] == pytest.approx([f.media_s for f in every])
+    # Those the detector looks at are decoded, and decoded the same; some others are not.
+    assert all(f.has_pixels for f in got[::3])
+    skipped = [f for f in got if not f.has_pixels]
+    assert skipped and all(f.index % 3 for f in skipped)
+    for f, g in zip(got, every, strict=True):
+        if f.has_pixels:
+            assert np.array_equal(f.image, g.image)
+    with pytest.raises(ValueError, match="not decoded"):
+        _ = skipped[0].image
+    # A source that converts every frame (not lazy) decodes them all.
+    eager = PyAVSource(video, lazy=False)
+    eager.decode_for_stride(3)
+    assert all(f.has_pixels for f in eager.frames())
+
+
+def test_a_live_source_decodes_on_one_thread_unless_told(tmp_path: Path) -> None:
+    video = str(tiny_video(tmp_path / "v.mp4"))
+    assert PyAVSource(video, realtime=True).decoder_threads == 1
+    assert PyAVSource(video).decoder_threads == 0  # a file as fast as it goes: FFmpeg's choice
+    assert PyAVSource(video, realtime=True, decoder_threads=4).decoder_threads == 4
