@@ -8,9 +8,10 @@ the service's own (which also checks who is named on the deployment).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, File, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openlfr.api.auth import Grant, csrf_ok
@@ -114,3 +115,14 @@ async def read_upload(ctx: ApiContext, photo: UploadFile) -> bytes:
     if not data:
         raise ApiError(415, "image_decode_error", "empty upload")
     return data
+
+
+T = TypeVar("T")
+
+
+async def on_upload(ctx: ApiContext, photo: UploadFile, fn: Callable[[Any, bytes], T]) -> T:
+    """`fn(engine, photo bytes)` on the shared enrolment engine, off the event loop; the upload
+    refused first (413/415) when over the limit or empty."""
+    data = await read_upload(ctx, photo)
+    out: T = await run_in_threadpool(ctx.with_engine, lambda eng: fn(eng, data))
+    return out

@@ -30,10 +30,6 @@ def _unb64(s: str | None) -> bytes | None:
     return None if s is None else base64.b64decode(s)
 
 
-def alert_aad(deployment_id: str, alert_id: str, camera_id: str) -> str:
-    return f"openlfr-alert:{deployment_id}:{alert_id}:{camera_id}"
-
-
 @dataclass(frozen=True, slots=True)
 class AlertPayload:
     """The sealed part of an alert: everything about the matched face."""
@@ -96,6 +92,12 @@ class AlertMessage:
     def verify(self, key: bytes) -> bool:
         return bool(self.mac) and hmac.compare_digest(self.mac, mac_of(key, self._body()))
 
+    @property
+    def aad(self) -> str:
+        """What the sealed payload is bound to: the ids in clear, so a payload moved under another
+        alert, deployment or camera does not open."""
+        return f"openlfr-alert:{self.deployment_id}:{self.alert_id}:{self.camera_id}"
+
     @classmethod
     def seal(
         cls,
@@ -107,16 +109,11 @@ class AlertMessage:
         camera_id: str,
         payload: AlertPayload,
     ) -> AlertMessage:
-        blob = seal_to(
-            public_key, payload.to_bytes(), alert_aad(deployment_id, alert_id, camera_id)
-        )
-        return cls(alert_id, deployment_id, worker_id, camera_id, time.time(), blob)
+        clear = cls(alert_id, deployment_id, worker_id, camera_id, time.time(), b"")
+        return replace(clear, sealed=seal_to(public_key, payload.to_bytes(), clear.aad))
 
     def open(self, private_key: bytes) -> AlertPayload:
-        raw = open_sealed_to(
-            private_key, self.sealed, alert_aad(self.deployment_id, self.alert_id, self.camera_id)
-        )
-        return AlertPayload.from_bytes(raw)
+        return AlertPayload.from_bytes(open_sealed_to(private_key, self.sealed, self.aad))
 
     def to_bytes(self) -> bytes:
         return json.dumps({**self._body(), "mac": self.mac}).encode()

@@ -159,27 +159,24 @@ class ModelApproval:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["fpir_curve"] = [asdict(p) for p in self.fpir_curve]
-        d["tpir_curve"] = [asdict(p) for p in self.tpir_curve]
-        d["configuration_floors"] = [asdict(p) for p in self.configuration_floors]
-        return d
+        return {**d, **{name: list(d[name]) for name in _POINT_LISTS}}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelApproval:
+        # A list missing from an older approval reads as empty.
+        points: dict[str, Any] = {
+            name: tuple(point(**p) for p in d.get(name, [])) for name, point in _POINT_LISTS.items()
+        }
         return cls(
             contract_id=d["contract_id"],
             created_at=d["created_at"],
             validated_min_threshold=float(d["validated_min_threshold"]),
             default_threshold=float(d["default_threshold"]),
             policy_fpir=float(d["policy_fpir"]),
-            fpir_curve=tuple(FpirPoint(**p) for p in d.get("fpir_curve", [])),
             dataset=d.get("dataset", ""),
-            tpir_curve=tuple(TpirPoint(**p) for p in d.get("tpir_curve", [])),
-            configuration_floors=tuple(
-                ConfigurationFloor(**p) for p in d.get("configuration_floors", [])
-            ),
             template_rule=d.get("template_rule", "max"),
             score_normalisation=d.get("score_normalisation", "none"),
+            **points,
         )
 
     @classmethod
@@ -189,6 +186,14 @@ class ModelApproval:
         if raw.get("kind") != REPORT_KIND:
             raise ValueError("not an OpenLFR model evaluation report")
         return cls.from_dict(raw["approval"])
+
+
+# The approval's point lists with the type of their points: tuples here, lists in its JSON.
+_POINT_LISTS: dict[str, type[FpirPoint | TpirPoint | ConfigurationFloor]] = {
+    "fpir_curve": FpirPoint,
+    "tpir_curve": TpirPoint,
+    "configuration_floors": ConfigurationFloor,
+}
 
 
 def _interp(pts: list[TpirPoint], threshold: float, lower: bool) -> float:

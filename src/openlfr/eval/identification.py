@@ -363,10 +363,7 @@ class SizeResult:
     det_fnir: F64 = field(repr=False)
 
     def fpir_at(self, threshold: float) -> Rate | None:
-        for t, f, _ in self.fpir_table:
-            if abs(t - threshold) < 1e-9:
-                return f
-        return None
+        return next((f for t, f, _ in self.fpir_table if abs(t - threshold) < 1e-9), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

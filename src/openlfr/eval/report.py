@@ -53,10 +53,8 @@ class IdentificationPart:
     configurations_unavailable: str = ""
 
     def calibrated_threshold(self) -> float | None:
-        for r in self.results:
-            if r.size == self.policy_size:
-                return r.calibration.threshold
-        return None
+        at_size = (r.calibration.threshold for r in self.results if r.size == self.policy_size)
+        return next(at_size, None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -200,23 +200,25 @@ class Alerts:
             )
 
 
+# What a listing shows, by key: the listed columns only, never the sealed crops or templates.
+_LISTED = {
+    "id": m.Alert.id,
+    "camera": m.Alert.camera_id,
+    "entry_id": m.Alert.entry_id,
+    "score": m.Alert.score,
+    "threshold": m.Alert.threshold,
+    "status": m.Alert.status,
+    "result": m.Alert.result,
+    "detected_at": m.Alert.detected_at,
+    "expires_at": m.Alert.expires_at,
+    "legal_hold": m.Alert.legal_hold_reason,
+}
+
+
 def _listing() -> Select[*tuple[Any, ...]]:
-    """The listed columns only: never the sealed crops or templates."""
-    a = m.Alert
-    return select(a.id, a.camera_id, a.entry_id, a.score, a.threshold, a.status, a.result,
-                  a.detected_at, a.expires_at, a.legal_hold_reason)  # fmt: skip
+    return select(*_LISTED.values())
 
 
 def _listed(r: Any) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "camera": r.camera_id,
-        "entry_id": r.entry_id,
-        "score": r.score,
-        "threshold": r.threshold,
-        "status": r.status,
-        "result": r.result,
-        "detected_at": r.detected_at,
-        "expires_at": r.expires_at,
-        "legal_hold": r.legal_hold_reason,
-    }
+    """A listing row as its dict; columns added after the listed ones (add_columns) are left out."""
+    return dict(zip(_LISTED, r, strict=False))

@@ -82,16 +82,8 @@ class ServiceContext:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> m.AuditRecord:
-        return audit.append(
-            s,
-            at=self.now(),
-            actor=actor,
-            action=action,
-            subject=subject,
-            before=before,
-            after=after,
-            key=self.audit_key(),
-        )
+        entry = AuditEntry(actor, action, subject, before, after)
+        return audit.append(s, self.now(), entry, self.audit_key())
 
     def audit_many(self, s: Session, entries: list[AuditEntry]) -> list[m.AuditRecord]:
         """Several records at once (one head lock, one flush), each its own link of the chain."""

@@ -99,15 +99,10 @@ def rotate_master_key(
                 label = f"{row.deployment_id}/{row.purpose}"
                 row.wrapped = new.wrap(old.unwrap(row.wrapped, label), label)
                 n += 1
-            audit.append(
-                s,
-                at=datetime.now(UTC),
-                actor=actor,
-                action="keys.rotate",
-                subject="master_key",
-                after={"data_keys_rewrapped": n},
-                key=akey,
+            rewrapped = audit.Entry(
+                actor, "keys.rotate", "master_key", after={"data_keys_rewrapped": n}
             )
+            audit.append(s, datetime.now(UTC), rewrapped, akey)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from openlfr.dicts import pick
 from openlfr.errors import ContractMismatchError, PermissionDeniedError, RuleViolation
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance import walkby as rules
@@ -241,12 +242,9 @@ class Walkbys(Room):
                     at=ctx.now(),
                     threshold=d.threshold,
                     min_tpir=a.min_walkby_tpir,
-                    walked=res.walked,
-                    alerted=res.alerted,
-                    tpir=res.tpir,
-                    tpir_lower=res.tpir_lower,
-                    tpir_upper=res.tpir_upper,
-                    below_level=res.below_level,
+                    **pick(
+                        res, "walked", "alerted", "tpir", "tpir_lower", "tpir_upper", "below_level"
+                    ),
                     result_json=json.dumps(res.to_dict()),
                 )
             )
@@ -257,10 +255,7 @@ class Walkbys(Room):
                         id=uuid.uuid4().hex,
                         run_id=rid,
                         deployment_id=d.id,
-                        subject_id=h.subject_id,
-                        camera_id=h.camera_id,
-                        score=h.score,
-                        latency_ms=h.latency_ms,
+                        **pick(h, "subject_id", "camera_id", "score", "latency_ms"),
                         detected_at=ctx.now(),
                     )
                 )

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from openlfr.dicts import pick
 from openlfr.errors import ContractMismatchError, NotFoundError
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance import watchlist as wl_rules
@@ -110,12 +111,8 @@ class Watchlists(Room):
             e = m.WatchlistEntry(
                 id=eid,
                 deployment_id=d.id,
-                category=proposal.category,
-                legal_basis=proposal.legal_basis,
-                source_system=proposal.source_system,
-                reason=proposal.reason,
-                is_minor=proposal.is_minor,
-                minor_justification=proposal.minor_justification,
+                **pick(proposal, "category", "legal_basis", "source_system", "reason"),
+                **pick(proposal, "is_minor", "minor_justification"),
                 contract_id=template.contract.id,
                 subject_ref_enc=seal(dk, proposal.subject_ref.encode(), aad + "subject"),
                 **entry_photos.photo_columns(

@@ -81,19 +81,9 @@ class Entry:
     after: dict[str, Any] | None = None
 
 
-def append(
-    session: Session,
-    *,
-    at: datetime,
-    actor: str,
-    action: str,
-    subject: str,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    key: bytes | None = None,
-) -> AuditRecord:
+def append(session: Session, at: datetime, entry: Entry, key: bytes | None = None) -> AuditRecord:
     """Add the next record in the caller's transaction: it commits or rolls back with the action."""
-    (r,) = append_many(session, at, [Entry(actor, action, subject, before, after)], key)
+    (r,) = append_many(session, at, [entry], key)
     return r
 
 

@@ -22,14 +22,8 @@ def test_chain_stays_linear_under_concurrent_writers(db_url: str) -> None:
         try:
             for i in range(10):
                 with w.svc.ctx.factory() as s, s.begin():
-                    audit.append(
-                        s,
-                        at=w.clock(),
-                        actor=f"t{n}",
-                        action="test.write",
-                        subject=f"n:{i}",
-                        key=key,
-                    )
+                    entry = audit.Entry(f"t{n}", "test.write", f"n:{i}")
+                    audit.append(s, w.clock(), entry, key)
         except BaseException as e:  # reported below: a thread's exception is otherwise lost
             errors.append(e)
 

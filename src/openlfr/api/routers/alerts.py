@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -20,13 +20,14 @@ from openlfr.api.defs.alerts import (
     ReviewIn,
     ReviewOut,
 )
-from openlfr.api.defs.common import ERROR_RESPONSES, OkOut
-from openlfr.api.deps import Id64, get_ctx, grant_of, require, roles_doc
+from openlfr.api.defs.common import OkOut
+from openlfr.api.deps import Id64, get_ctx, grant_of, require
+from openlfr.api.routing import api_router
 from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState, Role
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=ERROR_RESPONSES)
+router = api_router("/api/v1", "alerts")
 LIST = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
 EVIDENCE = (Role.OPERATOR, Role.AUDITOR)
 OP = (Role.OPERATOR,)
@@ -41,11 +42,7 @@ def _alert_out(deployment_id: str, a: dict[str, Any]) -> AlertOut:
     return AlertOut(deployment_id=deployment_id, **a)
 
 
-@router.get(
-    "/deployments/{deployment_id}/alerts",
-    response_model=list[AlertOut],
-    openapi_extra=roles_doc(*LIST),
-)
+@router.get("/deployments/{deployment_id}/alerts")
 def alerts(request: Request, deployment_id: Id64, actor: AsList) -> list[AlertOut]:
     svc = get_ctx(request).service
     return [_alert_out(deployment_id, a) for a in svc.alerts.alerts(actor, deployment_id)]
@@ -53,8 +50,6 @@ def alerts(request: Request, deployment_id: Id64, actor: AsList) -> list[AlertOu
 
 @router.get(
     "/alerts/{alert_id}/evidence",
-    response_model=EvidenceOut,
-    openapi_extra=roles_doc(*EVIDENCE),
     summary="Probe crop beside the watchlist image, raw score and threshold (audited)",
 )
 def evidence(request: Request, alert_id: Id64, actor: AsEvidence) -> EvidenceOut:
@@ -74,18 +69,13 @@ def evidence(request: Request, alert_id: Id64, actor: AsEvidence) -> EvidenceOut
     )
 
 
-@router.post(
-    "/alerts/{alert_id}/review",
-    response_model=ReviewOut,
-    openapi_extra=roles_doc(*OP),
-    summary="Confirm, reject or mark unsure, with a reason",
-)
+@router.post("/alerts/{alert_id}/review", summary="Confirm, reject or mark unsure, with a reason")
 def review(request: Request, body: ReviewIn, alert_id: Id64, actor: AsOp) -> ReviewOut:
     st = get_ctx(request).service.alerts.review(actor, alert_id, body.decision.value, body.reason)
     return ReviewOut(status=st.value)
 
 
-@router.post("/alerts/{alert_id}/outcome", response_model=OkOut, openapi_extra=roles_doc(*OP))
+@router.post("/alerts/{alert_id}/outcome")
 def outcome(request: Request, body: OutcomeIn, alert_id: Id64, actor: AsOp) -> OkOut:
     get_ctx(request).service.alerts.record_outcome(
         actor,
@@ -99,8 +89,6 @@ def outcome(request: Request, body: OutcomeIn, alert_id: Id64, actor: AsOp) -> O
 
 @router.post(
     "/alerts/{alert_id}/legal-hold",
-    response_model=OkOut,
-    openapi_extra=roles_doc(*HOLD),
     summary="Place (reason) or release (no reason) a legal hold",
 )
 def legal_hold(request: Request, body: LegalHoldIn, alert_id: Id64, actor: AsHold) -> OkOut:
@@ -153,7 +141,6 @@ def _live_alerts(
 
 @router.get(
     "/events",
-    openapi_extra=roles_doc(*LIST),
     response_class=StreamingResponse,
     responses={
         200: {

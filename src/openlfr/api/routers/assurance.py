@@ -26,7 +26,7 @@ from openlfr.api.defs.assurance import (
 )
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.deployments import CreatedOut
-from openlfr.api.deps import ApiError, FacePhoto, Id64, get_ctx, read_upload, require
+from openlfr.api.deps import ApiError, FacePhoto, Id64, get_ctx, on_upload, require
 from openlfr.api.roles import AsAllRoles, AsAo, AsEdit
 from openlfr.api.routing import api_router
 from openlfr.governance.deployment import Actor
@@ -94,23 +94,20 @@ async def add_test_subject(
     consented_on: date = Form(...),
 ) -> CreatedOut:
     ctx = get_ctx(request)
-    data = await read_upload(ctx, photo)
-
-    def add() -> str:
-        tid: str = ctx.with_engine(
-            lambda eng: ctx.service.assurance.walkbys.add_test_subject_from_photo(
-                actor,
-                deployment_id,
-                eng,
-                data,
-                subject_ref=subject_ref,
-                consent_ref=consent_ref,
-                consented_on=consented_on,
-            )
-        )
-        return tid
-
-    return CreatedOut(id=await run_in_threadpool(add))
+    tid: str = await on_upload(
+        ctx,
+        photo,
+        lambda eng, data: ctx.service.assurance.walkbys.add_test_subject_from_photo(
+            actor,
+            deployment_id,
+            eng,
+            data,
+            subject_ref=subject_ref,
+            consent_ref=consent_ref,
+            consented_on=consented_on,
+        ),
+    )
+    return CreatedOut(id=tid)
 
 
 @router.post(

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.watchlist import ExpectedHitsOut, PhotoAddedOut, PhotoOut
-from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, read_upload
+from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, on_upload
 from openlfr.api.roles import AsCompiler, AsWatchlistView
 from openlfr.api.routing import api_router
 from openlfr.errors import NotFoundError
@@ -30,16 +30,13 @@ async def add_photo(
     image_captured_on: date = Form(...),
 ) -> PhotoAddedOut:
     ctx = get_ctx(request)
-    data = await read_upload(ctx, photo)
-
-    def add() -> tuple[str, list[str]]:
-        return ctx.with_engine(
-            lambda eng: ctx.service.entry_photos.add_photo_from_file(
-                actor, entry_id, eng, data, image_captured_on
-            )
-        )
-
-    pid, flags = await run_in_threadpool(add)
+    pid, flags = await on_upload(
+        ctx,
+        photo,
+        lambda eng, data: ctx.service.entry_photos.add_photo_from_file(
+            actor, entry_id, eng, data, image_captured_on
+        ),
+    )
     photos = await run_in_threadpool(ctx.service.entry_photos.photos, actor, entry_id)
     rate = await run_in_threadpool(ctx.service.entry_photos.entry_hit_rate, entry_id)
     return PhotoAddedOut(id=pid, flags=flags, photos=len(photos), expected_hit_rate=rate)

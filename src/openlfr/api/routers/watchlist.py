@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasOnListOut
-from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, read_upload, require
+from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, on_upload, require
 from openlfr.api.roles import AsAo, AsCompiler, AsWatchlistView
 from openlfr.api.routing import api_router
 from openlfr.errors import NotFoundError
@@ -54,7 +54,6 @@ async def add_entry(
     written_release_ref: str | None = Form(None, max_length=200),
 ) -> EntryAddedOut:
     ctx = get_ctx(request)
-    data = await read_upload(ctx, photo)
     # What the controller profile asks of an entry (H.23): venue evidence, sharing, BIPA release.
     facts = EntryContext(
         category.value,
@@ -74,15 +73,13 @@ async def add_entry(
         is_minor=is_minor,
         minor_justification=minor_justification,
     )
-
-    def add() -> tuple[str, list[str]]:
-        return ctx.with_engine(
-            lambda eng: ctx.service.watchlists.add_entry_from_photo(
-                actor, deployment_id, eng, data, facts, **proposal
-            )
-        )
-
-    eid, flags = await run_in_threadpool(add)
+    eid, flags = await on_upload(
+        ctx,
+        photo,
+        lambda eng, data: ctx.service.watchlists.add_entry_from_photo(
+            actor, deployment_id, eng, data, facts, **proposal
+        ),
+    )
     projected = await run_in_threadpool(
         ctx.service.watchlists.projected_false_alerts, deployment_id
     )
