@@ -10,6 +10,7 @@ shows the result. Screenshots of the main screens go to $OPENLFR_ARTIFACTS/brows
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -204,10 +205,13 @@ def test_whole_flow_in_chromium(
     page.wait_for_url(f"{base}/operator")
     card = page.locator(".alert").first
     card.wait_for(timeout=180_000)
-    page.wait_for_function(
-        "document.querySelector('.alert .a-probe').naturalWidth > 0 && "
-        "document.querySelector('.alert .a-ref').naturalWidth > 0"
-    )
+    # Polled from here: wait_for_function's in-page polling evaluates a string, which the
+    # console's CSP (script-src 'self', no unsafe-eval) rightly refuses.
+    loaded = "img => img.complete && img.naturalWidth > 0"
+    deadline = time.monotonic() + 30
+    while not all(card.locator(sel).evaluate(loaded) for sel in (".a-probe", ".a-ref")):
+        assert time.monotonic() < deadline, "the alert's images did not load"
+        page.wait_for_timeout(100)
     assert float(card.locator(".a-score").inner_text()) >= float(
         card.locator(".a-threshold").inner_text()
     )
