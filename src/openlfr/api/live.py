@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from openlfr.api.metrics import Metrics
 from openlfr.errors import OpenLFRError
 from openlfr.governance.deployment import Actor
+from openlfr.pipeline.threads import CameraThread
 from openlfr.safelog import crash_summary
 from openlfr.services import console
 from openlfr.services.governance import GovernanceService
@@ -29,19 +30,10 @@ SourceSpec = str | Callable[[], Any]
 
 
 @dataclass
-class CameraRun:
+class CameraRun(CameraThread):
     deployment_id: str
     camera_id: str
-    thread: threading.Thread | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
-    frames: int = 0
-    faces_detected: int = 0
-    alerts: int = 0
     error: str | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
 
 
 class LiveManager:
@@ -119,7 +111,7 @@ class LiveManager:
             seen = {"frames": 0, "faces": 0, "tracks": 0, "alerts": 0, "dropped": 0, "lat": 0}
 
             def on_status(c: Any) -> None:
-                run.frames, run.faces_detected, run.alerts = (
+                run.frames, run.faces, run.alerts = (
                     c.frames_processed,
                     c.faces_detected,
                     c.alerts,

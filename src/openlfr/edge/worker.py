@@ -29,6 +29,7 @@ from openlfr.broker.subjects import control_subject, counters_subject, heartbeat
 from openlfr.edge.centre_api import Assignment, CentreClient, CentreUnreachable
 from openlfr.edge.sink import BrokerAlertSink
 from openlfr.errors import OpenLFRError, WorkerAuthError
+from openlfr.pipeline.threads import CameraThread
 from openlfr.services.workers import message_key, parse_token
 
 log = logging.getLogger(__name__)
@@ -54,27 +55,18 @@ class WorkerConfig:
 
 
 @dataclass
-class CameraRun:
+class CameraRun(CameraThread):
     assignment: Assignment
     camera_id: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    stop: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
     state: str = "starting"
     stopped_by: str | None = None
-    frames: int = 0
     dropped: int = 0
-    faces: int = 0
-    alerts: int = 0
     fps: float = 0.0
-    sent_frames: int = 0
+    sent_frames: int = 0  # counters already published to the centre
     sent_faces: int = 0
     seq: int = 0
     ended: float = 0.0  # time.monotonic() when the run ended
-
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
 
 
 class Worker:

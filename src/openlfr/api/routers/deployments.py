@@ -131,7 +131,7 @@ def live_status(request: Request, deployment_id: Id32, actor: AsRunOrAudit) -> l
             camera_id=r.camera_id,
             running=r.running,
             frames=r.frames,
-            faces_detected=r.faces_detected,
+            faces_detected=r.faces,
             alerts=r.alerts,
             error=r.error,
         )
