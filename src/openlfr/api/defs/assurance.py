@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from openlfr.api.defs.common import mirror
+from openlfr.governance.walkby import CameraResult
+
 
 class ProfileOut(BaseModel):
     profile: str
@@ -35,17 +38,9 @@ class WalkbyIn(BaseModel):
     max_frames: int | None = Field(None, ge=1, le=1_000_000)
 
 
-class WalkbyOut(BaseModel):
+class WalkbyOut(mirror(CameraResult)):  # type: ignore[misc]
     run_id: str
-    camera_id: str
-    walked: int
-    alerted: int
-    tpir: float
-    tpir_lower: float
-    tpir_upper: float
     scores: list[float]
-    median_latency_ms: float | None
-    below_level: bool
     flagged: bool
 
 
