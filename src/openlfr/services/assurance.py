@@ -155,7 +155,12 @@ def _event(
 def hold_match(s: Session, d: m.Deployment, score: float | None) -> str | None:
     """Why a match of this deployment is not recorded now (counted as suppressed), or None. The
     one rule for in-process sinks and for alerts ingested from edge workers."""
-    why = alerts_held(s, d)
+    return count_held(s, d, alerts_held(s, d), score)
+
+
+def count_held(s: Session, d: m.Deployment, held: str | None, score: float | None) -> str | None:
+    """`hold_match` with the deployment's hold already read (`alerts_held`, once per batch)."""
+    why = held
     # Re-authorised at a higher threshold mid-run: the running pipeline still has the old.
     if why is None and score is not None and d.threshold is not None and score < d.threshold:
         why = "below the re-authorised threshold"

@@ -23,7 +23,7 @@ from openlfr.broker.messages import AlertMessage, CountersMessage
 from openlfr.errors import OpenLFRError, PermissionDeniedError
 from openlfr.services.alert_record import once
 from openlfr.services.alerts import AlertIn, Alerts
-from openlfr.services.assurance import hold_match
+from openlfr.services.assurance import alerts_held, count_held
 from openlfr.services.governance import GovernanceService
 from openlfr.services.workers import SYSTEM_ACTOR, WorkerService
 from openlfr.storage import models as m
@@ -94,6 +94,7 @@ class Ingestor:
         q = select(ASSIGNED.worker_id, ASSIGNED.deployment_id).where(ASSIGNED.worker_id.in_(wids))
         assigned = {(w, d) for w, d in s.execute(q)}
         keys: dict[str, bytes | OpenLFRError] = {}
+        holds: dict[str, tuple[m.Deployment | None, str | None]] = {}
 
         def transport_key(dep: str) -> bytes:
             return self.workers.transport_private_key(s, dep, create=False)
@@ -112,7 +113,7 @@ class Ingestor:
                 self._check_worker(w, (msg.worker_id, msg.deployment_id) in assigned, msg)
                 key = once(keys, msg.deployment_id, transport_key)
                 alert = self._alert_in(msg, key)
-                held = self._held(s, msg.deployment_id, alert.score)
+                held = self._held(s, holds, msg.deployment_id, alert.score)
             except OpenLFRError as e:
                 out[i] = e
                 continue
@@ -139,9 +140,15 @@ class Ingestor:
         s.add_all(ledger)  # flushed with the commit: cannot conflict (checked above)
 
     @staticmethod
-    def _held(s: Session, deployment_id: str, score: float) -> bool:
-        d = s.get(m.Deployment, deployment_id)
-        return d is not None and hold_match(s, d, score) is not None
+    def _held(
+        s: Session, holds: dict[str, tuple[m.Deployment | None, str | None]], dep: str, score: float
+    ) -> bool:
+        """As in-process sinks (`hold_match`); the deployment's hold is read once per batch."""
+        if dep not in holds:
+            d = s.get(m.Deployment, dep)
+            holds[dep] = (d, alerts_held(s, d) if d is not None else None)
+        d, why = holds[dep]
+        return d is not None and count_held(s, d, why, score) is not None
 
     @staticmethod
     def _ledger(msg: AlertMessage, ref: str | None, at: datetime) -> mw.IngestedEvent:
