@@ -7,6 +7,8 @@ Create Date: 2026-12-01 18:29:59.558449
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,6 +16,28 @@ revision = "0004_assurance"
 down_revision = "0003_security"
 branch_labels = None
 depends_on = None
+
+
+def _create_deployment_table(name: str, key: sa.Column[Any], *columns: sa.Column[Any]) -> None:
+    """A table of one deployment's rows: primary `key`, then `deployment_id` (a foreign key to
+    deployments, indexed), then `columns`. Defined here, not shared: a migration that has run
+    must not change when shared code does."""
+    op.create_table(
+        name,
+        key,
+        sa.Column("deployment_id", sa.String(length=32), nullable=False),
+        *columns,
+        sa.ForeignKeyConstraint(
+            ["deployment_id"], ["deployments.id"], name=op.f(f"fk_{name}_deployment_id_deployments")
+        ),
+        sa.PrimaryKeyConstraint(key.name, name=op.f(f"pk_{name}")),
+    )
+    op.create_index(op.f(f"ix_{name}_deployment_id"), name, ["deployment_id"], unique=False)
+
+
+def _drop_deployment_table(name: str) -> None:
+    op.drop_index(op.f(f"ix_{name}_deployment_id"), table_name=name)
+    op.drop_table(name)
 
 
 def upgrade() -> None:
@@ -75,10 +99,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("deployment_id", name=op.f("pk_deployment_assurance")),
     )
-    op.create_table(
+
+    _create_deployment_table(
         "monitor_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("deployment_id", sa.String(length=32), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("by", sa.String(length=32), nullable=False),
@@ -86,22 +110,11 @@ def upgrade() -> None:
         sa.Column("threshold_before", sa.Float(), nullable=True),
         sa.Column("threshold_after", sa.Float(), nullable=True),
         sa.Column("reading_json", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["deployment_id"],
-            ["deployments.id"],
-            name=op.f("fk_monitor_events_deployment_id_deployments"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_monitor_events")),
     )
-    with op.batch_alter_table("monitor_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_monitor_events_deployment_id"), ["deployment_id"], unique=False
-        )
 
-    op.create_table(
+    _create_deployment_table(
         "test_subjects",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("deployment_id", sa.String(length=32), nullable=False),
         sa.Column("consent_ref", sa.String(length=200), nullable=False),
         sa.Column("consented_on", sa.Date(), nullable=False),
         sa.Column("contract_id", sa.String(length=200), nullable=False),
@@ -109,22 +122,11 @@ def upgrade() -> None:
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("subject_ref_enc", sa.LargeBinary(), nullable=False),
         sa.Column("template_enc", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["deployment_id"],
-            ["deployments.id"],
-            name=op.f("fk_test_subjects_deployment_id_deployments"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_test_subjects")),
     )
-    with op.batch_alter_table("test_subjects", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_test_subjects_deployment_id"), ["deployment_id"], unique=False
-        )
 
-    op.create_table(
+    _create_deployment_table(
         "walkby_runs",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("deployment_id", sa.String(length=32), nullable=False),
         sa.Column("camera_id", sa.String(length=200), nullable=False),
         sa.Column("run_by", sa.String(length=32), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -137,17 +139,7 @@ def upgrade() -> None:
         sa.Column("tpir_upper", sa.Float(), nullable=False),
         sa.Column("below_level", sa.Boolean(), nullable=False),
         sa.Column("result_json", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["deployment_id"],
-            ["deployments.id"],
-            name=op.f("fk_walkby_runs_deployment_id_deployments"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_walkby_runs")),
     )
-    with op.batch_alter_table("walkby_runs", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_walkby_runs_deployment_id"), ["deployment_id"], unique=False
-        )
 
     op.create_table(
         "test_alerts",
@@ -178,18 +170,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_test_alerts_deployment_id"))
 
     op.drop_table("test_alerts")
-    with op.batch_alter_table("walkby_runs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_walkby_runs_deployment_id"))
-
-    op.drop_table("walkby_runs")
-    with op.batch_alter_table("test_subjects", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_test_subjects_deployment_id"))
-
-    op.drop_table("test_subjects")
-    with op.batch_alter_table("monitor_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_monitor_events_deployment_id"))
-
-    op.drop_table("monitor_events")
+    _drop_deployment_table("walkby_runs")
+    _drop_deployment_table("test_subjects")
+    _drop_deployment_table("monitor_events")
     op.drop_table("deployment_assurance")
     with op.batch_alter_table("equality_records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_equality_records_year"))
