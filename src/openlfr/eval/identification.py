@@ -13,8 +13,10 @@ Protocol (one enrolment image per watchlist identity):
 - Calibration: the threshold is the lowest whose exact upper confidence bound on FPIR, over
   all the non-mated searches, is within the policy FPIR. Placed just above the (k+1)-th highest
   non-mated score with k the most alerts the bound allows, it is a distribution-free tolerance
-  limit: the chance that its true FPIR exceeds the policy is at most the bound's one-sided
-  alpha (P(Bin(n, p) <= k) <= 2.5%). Using every search, not half, matters at FPIR 1e-3: half
+  limit: for independent searches, the chance that its true FPIR exceeds the policy is at most
+  the bound's one-sided alpha (P(Bin(n, p) <= k) <= 2.5%); the several searches of one person
+  are not independent, which the cross-check by people tests. Using every search, not half,
+  matters at FPIR 1e-3: half
   of LFW's ~10,000 non-mated searches allows no alert at all, so one extreme score (often a
   label error) would set the threshold alone. Cross-check by people: the non-mated identities
   are split in two halves (seeded hash of the identity); each half is calibrated alone and its
