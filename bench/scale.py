@@ -29,8 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
+import signal
 import sys
 import tempfile
 import threading
@@ -46,22 +45,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "video" / "walkers_1080p.mp4"
 
+from tests.nats_server import NatsServer  # noqa: E402
+
 from openlfr.broker.client import BrokerClient  # noqa: E402
 from openlfr.pipeline.sources import Frame, PyAVSource, SourceStats  # noqa: E402
-
-
-def nats_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    from tests.nats_server import _free_port
-
-    exe = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    port = _free_port()
-    p = subprocess.Popen(
-        [exe, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp / "js")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)
-    return p, f"nats://127.0.0.1:{port}"
 
 
 class LoopingCamera:
@@ -213,39 +200,19 @@ def stages(rs: list[dict[str, Any]], embed_busy_s: float) -> dict[str, Any]:
 def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str, Any]:
     import httpx
     from sqlalchemy import func, select
-    from tests.integration.distributed._support import fields_now, go_live, real_time_world
+    from tests.integration.distributed._support import generator_target, real_time_world
     from tests.unit.api._support import running_server
-    from tests.unit.governance._support import (
-        PASSWORD,
-        add_entries,
-        approval_for,
-        approve_model,
-        postgres_database,
-    )
+    from tests.unit.governance._support import PASSWORD, postgres_database
 
     from openlfr.api import create_app
     from openlfr.edge.centre import CentreLink
-    from openlfr.edge.synthetic import Target, synthetic_alerts
-    from openlfr.services.workers import WorkerIdentity, WorkerService, message_key
+    from openlfr.edge.synthetic import synthetic_alerts
     from openlfr.storage import models as m
-    from openlfr.vision.mock import MOCK_CONTRACT
 
     def body(db_url: str) -> dict[str, Any]:
         w = real_time_world(db_url)
-        approve_model(w, approval_for(MOCK_CONTRACT))
-        dep = w.svc.deployments.create_deployment(
-            w.ao1, "Bench", **fields_now(w, cameras=["cam-1"])
-        )
-        w.svc.deployments.authorise(w.ao1, dep)
-        entries = add_entries(w, dep)
-        w.svc.watchlists.sign_off(w.ao2, dep)
-        go_live(w, dep)
-        ws = WorkerService(w.svc)
-        wid, tok = ws.issue(w.admin, "gen")
-        ws.assign(w.admin, wid, dep)
-        (a,) = ws.assignments(WorkerIdentity(wid, "gen"))
-        target = Target(wid, dep, bytes.fromhex(a["alert_public_key"]), "cam-1",
-                        tuple(entries), MOCK_CONTRACT.id, 0.5, message_key(tok))  # fmt: skip
+        target = generator_target(w, "Bench")
+        dep = target.deployment_id
         app = create_app(w.svc, sources={}, retention=False)
         link = CentreLink(w.svc, url).start()
         seen: dict[str, float] = {}
@@ -317,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     res: dict[str, Any] = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = nats_server(Path(tmp))
+        nats = NatsServer(Path(tmp) / "js").start()
+        url = nats.url
         try:
             if not a.skip_cameras:
                 res.update(cameras_bench(a.video, [int(k) for k in a.ks.split(",")],
@@ -325,8 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             if not a.skip_centre:
                 res.update(centre_bench(url, a.alerts, a.rate, a.db, Path(tmp)))
         finally:
-            proc.terminate()
-            proc.wait(10)
+            nats.kill(signal.SIGTERM)
     res["load_average_after"] = os.getloadavg()
     if a.json:
         print(json.dumps(res))

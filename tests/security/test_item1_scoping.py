@@ -6,7 +6,6 @@ through the service, the API (including the event stream) and the CLI.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from fastapi.testclient import TestClient
 from openlfr.errors import NotFoundError, PermissionDeniedError
 from tests.security._two import Two, two_deployments
 from tests.unit.api._support import app_for, token
-from tests.unit.governance._support import KEY, PASSWORD, World
+from tests.unit.governance._support import PASSWORD, World
 
 REFUSED = (PermissionDeniedError, NotFoundError)
 
@@ -161,25 +160,6 @@ def test_console_fetches_evidence_only_for_its_own_deployments(api: TestClient, 
     assert f'data-mine="{two.b.dep}"' in page and two.a.dep not in page
     r = api.get(f"/deployments/{two.a.dep}")
     assert two.a.entry not in r.text and two.a.alert not in r.text
-
-
-@pytest.fixture
-def cli_env(w: World, monkeypatch: pytest.MonkeyPatch) -> Any:
-    import typer
-    from typer.testing import CliRunner
-
-    from openlfr.cli import governance
-    from openlfr.config.settings import get_settings
-
-    monkeypatch.setenv("OPENLFR_DATABASE_URL", w.url)
-    monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
-    monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
-    get_settings.cache_clear()
-    app = typer.Typer()
-    governance.register(app)
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(app, list(args))
-    get_settings.cache_clear()
 
 
 def test_cli_refuses_every_cross_read_and_write(cli_env: Any, two: Two) -> None:

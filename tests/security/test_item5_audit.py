@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from openlfr.storage import audit
 from openlfr.storage.models import AuditRecord
-from tests.unit.governance._support import KEY, PASSWORD, World, live
+from tests.unit.governance._support import World, live
 
 
 def _sql(w: World, q: str) -> None:
@@ -69,22 +67,10 @@ def test_transparency_documents_publish_the_head(w: World) -> None:
     assert audit.parse_head(summary["audit_head"])[0] >= audit.parse_head(rec["audit_head"])[0]
 
 
-def test_cli_verify_checks_a_published_head(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    import typer
-    from typer.testing import CliRunner
-
-    from openlfr.cli import governance
-    from openlfr.config.settings import get_settings
-
+def test_cli_verify_checks_a_published_head(w: World, cli_env: Any) -> None:
+    run = cli_env
     dep, _ = live(w)
     head = w.svc.transparency.deployment_record(dep).audit_head
-    monkeypatch.setenv("OPENLFR_DATABASE_URL", w.url)
-    monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
-    monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
-    get_settings.cache_clear()
-    app = typer.Typer()
-    governance.register(app)
-    run: Any = lambda *a: CliRunner().invoke(app, list(a))  # noqa: E731
     r = run("audit", "verify", "--head", head)
     assert r.exit_code == 0, r.output
     n, _ = audit.parse_head(head)
@@ -97,4 +83,3 @@ def test_cli_verify_checks_a_published_head(w: World, monkeypatch: pytest.Monkey
     assert r.exit_code == 0  # without the published head, a rolled-back chain looks whole
     r = run("audit", "verify", "--head", head)
     assert r.exit_code == 1 and "published head" in r.output
-    get_settings.cache_clear()

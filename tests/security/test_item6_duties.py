@@ -4,6 +4,7 @@ requirement G.21)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -152,27 +153,9 @@ def test_non_admin_cannot_manage_accounts(api: TestClient, w: World) -> None:
     assert r.status_code == 403
 
 
-def test_cli_account_management_and_admin_refusals(
-    w: World, two: Two, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import base64
-
-    import typer
-    from typer.testing import CliRunner
-
-    from openlfr.cli import governance
-    from openlfr.config.settings import get_settings
-    from tests.unit.governance._support import KEY
-
-    monkeypatch.setenv("OPENLFR_DATABASE_URL", w.url)
-    monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
-    monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
-    get_settings.cache_clear()
-    app = typer.Typer()
-    governance.register(app)
-
+def test_cli_account_management_and_admin_refusals(w: World, two: Two, cli_env: Any) -> None:
     def run(*a: str) -> tuple[int, str]:
-        r = CliRunner().invoke(app, list(a))
+        r = cli_env(*a)
         return r.exit_code, r.output
 
     code, out = run("deployment", "update", two.a.dep, "--set", "location=x", "-u", "admin")
@@ -182,4 +165,3 @@ def test_cli_account_management_and_admin_refusals(
     assert not next(u for u in w.svc.accounts.users() if u["username"] == "op2")["active"]
     code, out = run("user", "deactivate", "op1", "--reason", "x", "-u", "ao1")
     assert code == 2 and "administrator" in out
-    get_settings.cache_clear()

@@ -139,3 +139,25 @@ def wait_until(fn: Any, timeout: float, every: float = 0.2, what: str = "conditi
             return v
         time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def generator_target(w: World, name: str = "Generator") -> Any:
+    """A live deployment on camera cam-1 with a worker assigned, as the synthetic alert
+    generator needs it (`edge.synthetic.Target`): for the fault tests and bench/scale.py."""
+    from openlfr.edge.synthetic import Target
+    from openlfr.services.workers import WorkerIdentity, WorkerService, message_key
+    from openlfr.vision.mock import MOCK_CONTRACT
+    from tests.unit.governance._support import add_entries, approval_for, approve_model
+
+    approve_model(w, approval_for(MOCK_CONTRACT))
+    dep = w.svc.deployments.create_deployment(w.ao1, name, **fields_now(w, cameras=["cam-1"]))
+    w.svc.deployments.authorise(w.ao1, dep)
+    entries = add_entries(w, dep)
+    w.svc.watchlists.sign_off(w.ao2, dep)
+    go_live(w, dep)
+    ws = WorkerService(w.svc)
+    wid, tok = ws.issue(w.admin, "gen")
+    ws.assign(w.admin, wid, dep)
+    (a,) = ws.assignments(WorkerIdentity(wid, "gen"))
+    key = bytes.fromhex(a["alert_public_key"])
+    return Target(wid, dep, key, "cam-1", tuple(entries), MOCK_CONTRACT.id, 0.5, message_key(tok))

@@ -16,37 +16,17 @@ import pytest
 from sqlalchemy import text
 
 from openlfr.broker.client import BrokerClient
-from openlfr.edge.synthetic import Target, synthetic_alerts
-from openlfr.services.workers import WorkerService, message_key
-from openlfr.vision.mock import MOCK_CONTRACT
+from openlfr.edge.synthetic import synthetic_alerts
 from tests.integration.distributed._support import (
     Centre,
-    fields_now,
-    go_live,
+    generator_target,
     real_time_world,
     wait_until,
 )
-from tests.unit.governance._support import World, add_entries, approval_for, approve_model
+from tests.unit.governance._support import World
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 N, RATE = 240, 60.0
-
-
-def _target(w: World) -> Target:
-    approve_model(w, approval_for(MOCK_CONTRACT))
-    dep = w.svc.deployments.create_deployment(w.ao1, "Faults", **fields_now(w, cameras=["cam-1"]))
-    w.svc.deployments.authorise(w.ao1, dep)
-    entries = add_entries(w, dep)
-    w.svc.watchlists.sign_off(w.ao2, dep)
-    go_live(w, dep)
-    ws = WorkerService(w.svc)
-    wid, tok = ws.issue(w.admin, "gen")
-    ws.assign(w.admin, wid, dep)
-    from openlfr.services.workers import WorkerIdentity
-
-    (a,) = ws.assignments(WorkerIdentity(wid, "gen"))
-    return Target(wid, dep, bytes.fromhex(a["alert_public_key"]), "cam-1", tuple(entries),
-                  MOCK_CONTRACT.id, 0.5, message_key(tok))  # fmt: skip
 
 
 def _recorded(w: World, dep: str) -> tuple[int, int]:
@@ -61,7 +41,7 @@ def _recorded(w: World, dep: str) -> tuple[int, int]:
 
 
 def _run(w: World, nats_server, centre: Centre, fault) -> int:  # type: ignore[no-untyped-def]
-    t = _target(w)
+    t = generator_target(w, "Faults")
     pub = BrokerClient(nats_server.url, name="gen").start()
     sent: list = []
     gen = threading.Thread(target=lambda: sent.extend(synthetic_alerts(pub, t, N, RATE)))
