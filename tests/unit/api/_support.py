@@ -101,17 +101,24 @@ def ready_deployment(client: Any, w: World) -> str:
     assert r.status_code == 201, r.text
     dep: str = r.json()["id"]
     assert client.post(f"/api/v1/deployments/{dep}/authorise", headers=ao1).status_code == 200
-    r = client.post(
-        f"/api/v1/deployments/{dep}/watchlist",
-        headers=comp,
-        files={"photo": ("red.png", face_png(), "image/png")},
-        data=entry_form(),
-    )
-    assert r.status_code == 201, r.text
+    enrol_red(client, dep, comp)
     r = client.post(f"/api/v1/deployments/{dep}/watchlist/sign-off", headers=ao2)
     assert r.status_code == 200, r.text
     w.clock.advance(hours=1)  # into the window
     return dep
+
+
+def enrol_red(client: Any, dep: str, compiler: dict[str, str]) -> str:
+    """The red test person enrolled on `dep` through the API, by its compiler; the entry id."""
+    r = client.post(
+        f"/api/v1/deployments/{dep}/watchlist",
+        headers=compiler,
+        files={"photo": ("red.png", face_png(), "image/png")},
+        data=entry_form(),
+    )
+    assert r.status_code == 201, r.text
+    entry: str = r.json()["id"]
+    return entry
 
 
 def entry_form(**over: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from tests.unit.api._support import (
     CAMERA,
     app_for,
     draft_fields,
-    entry_form,
+    enrol_red,
     face_png,
     token,
     walking_source,
@@ -58,13 +58,7 @@ def _live(client: TestClient, w: World) -> str:
     )
     assert r.status_code == 200, r.text
     assert client.post(f"/api/v1/deployments/{dep}/authorise", headers=ao1).status_code == 200
-    r = client.post(
-        f"/api/v1/deployments/{dep}/watchlist",
-        headers=comp,
-        files={"photo": ("red.png", face_png(), "image/png")},
-        data=entry_form(),
-    )
-    assert r.status_code == 201, r.text
+    enrol_red(client, dep, comp)
     assert client.post(f"/api/v1/deployments/{dep}/watchlist/sign-off", headers=ao2).is_success
     w.clock.advance(hours=1)
     # Through the service, not the route: no operational pipelines run beside the walk-bys.

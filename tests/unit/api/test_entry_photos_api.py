@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.unit.api._support import draft_fields, entry_form, face_png, token
+from tests.unit.api._support import draft_fields, enrol_red, face_png, token
 from tests.unit.governance._support import World
 
 OTHER_SHADE = (0, 0, 180)  # another "photo" of the red person: a different vector in the mock
@@ -14,14 +14,7 @@ def _compiled(client: TestClient) -> tuple[str, str]:
     ao1, comp = token(client, "ao1"), token(client, "compiler")
     r = client.post("/api/v1/deployments", json={"name": "T", **draft_fields()}, headers=ao1)
     dep = r.json()["id"]
-    r = client.post(
-        f"/api/v1/deployments/{dep}/watchlist",
-        headers=comp,
-        files={"photo": ("red.png", face_png(), "image/png")},
-        data=entry_form(),
-    )
-    assert r.status_code == 201, r.text
-    return dep, r.json()["id"]
+    return dep, enrol_red(client, dep, comp)
 
 
 def _photo(client: TestClient, eid: str, who: str, colour=OTHER_SHADE):  # type: ignore[no-untyped-def]
