@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from openlfr.cli import eval_options as o
-from openlfr.cli.eval_options import int_list, rule_option
+from openlfr.cli.eval_options import int_list
+from openlfr.cli.eval_run import EvalRun, fail, scoring_command
 from openlfr.errors import OpenLFRError
 
 eval_app = typer.Typer(
@@ -17,100 +18,9 @@ eval_app = typer.Typer(
 )
 
 
-def _context(
-    engine: str | None, cache: Path | None, no_cache: bool, quiet: bool, review: str = "packaged"
-) -> Any:
-    from openlfr.config import get_settings
-    from openlfr.eval.review import load_review
-    from openlfr.eval.runner import EvalContext
-    from openlfr.vision.engine import build_engine
-
-    eng = build_engine(get_settings().vision, engine=engine)
-    rev = None if review == "none" else load_review(None if review == "packaged" else Path(review))
-    return EvalContext.create(eng, cache, use_cache=not no_cache, progress=not quiet, review=rev)
-
-
-def _engine_default(ctx: Any, threshold: float | None) -> float:
-    from openlfr.vision.engine import default_threshold
-
-    return (
-        float(threshold) if threshold is not None else float(default_threshold(ctx.engine.contract))
-    )
-
-
-def _fail(exc: OpenLFRError) -> None:
-    typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
-def _finish(
-    ctx: Any,
-    ident: Any,
-    demo: list[Any],
-    provenance: dict[str, str],
-    default_t: float,
-    as_json: bool,
-    report_out: Path | None,
-) -> None:
-    from openlfr.eval.report import build_report, report_json
-    from openlfr.eval.report_html import write_report
-
-    if ctx.review is not None:
-        # In the provenance, so the approval governance stores names the data fixes it rests on.
-        provenance["identity review"] = f"{ctx.review.source} sha256:{ctx.review.digest[:16]}"
-    rep = build_report(
-        contract=ctx.engine.contract.to_dict(),
-        engine_name=ctx.engine.name,
-        engine_default=default_t,
-        ident=ident,
-        demo=demo,
-        provenance=provenance,
-    )
-    rep["identity_review"] = (
-        {"applied": False}
-        if ctx.review is None
-        else {
-            "applied": True,
-            "file": ctx.review.source,
-            "sha256": ctx.review.digest,
-            "by_dataset": ctx.reviewed,
-        }
-    )
-    if report_out is not None:
-        j, h = write_report(report_out, rep, ident, demo)
-        typer.echo(f"report: {h} and {j}", err=as_json)
-    if as_json:
-        typer.echo(report_json(rep))
-    else:
-        from openlfr.cli.eval_summary import print_summary
-
-        print_summary(rep)
-
-
-def _config_options(
-    enrol_photos: str,
-    probe_shots: str,
-    labels: list[Path],
-    template_rule: str,
-    factor: float,
-    no_znorm: bool,
-    single_floors: dict[str, float | None] | None = None,
-) -> Any:
-    from openlfr.eval.runner import ConfigOptions
-
-    return ConfigOptions(
-        enrol_photos=tuple(int_list(enrol_photos, "enrolment photos")),
-        probe_shots=tuple(int_list(probe_shots, "probe shots")),
-        labels=tuple(labels),
-        single_floors=single_floors or {},
-        rule=rule_option(template_rule),  # type: ignore[arg-type]
-        factor=factor,
-        znorm=not no_znorm,
-    )
-
-
-@eval_app.command("identification")
+@scoring_command(eval_app, "identification", protocol={})
 def identification(
+    run: EvalRun,
     data: o.Data,
     watchlist_sizes: o.Sizes = "100,1000,5000",
     nonmated: Annotated[
@@ -120,56 +30,23 @@ def identification(
         ),
     ] = None,
     labels: o.Labels = [],  # noqa: B006 (Typer reads the default, never mutates it)
-    enrol_photos: o.EnrolPhotos = "1",
-    probe_shots: o.ProbeShots = "1",
-    template_rule: o.TemplateRule = "auto",
-    factor: o.Factor = 2.0,
-    no_znorm: o.NoZnorm = False,
-    policy_fpir: o.PolicyFpir = 1e-3,
-    policy_size: o.PolicySize = 1000,
-    threshold: o.Threshold = None,
-    as_json: o.Json = False,
     report: o.Report = None,
-    cache: o.Cache = None,
-    no_cache: o.NoCache = False,
-    engine: o.Engine = None,
-    seed: o.Seed = 0,
-    max_identities: o.MaxIdentities = None,
-    identity_review: o.IdentityReview = "packaged",
 ) -> None:
     """Open-set 1:N evaluation (FNIR/TPIR at fixed FPIR, FPIR at fixed thresholds, calibration),
     per (enrolment photos, probe shots) configuration. `--labels` adds the per-configuration
     gender evaluation to each configuration's floor; without it the floor is the calibration
     only (fairness not evaluated: use `eval report`)."""
-    from openlfr.eval.runner import run_identification
-
     sizes = int_list(watchlist_sizes, "watchlist sizes")
-    co = _config_options(enrol_photos, probe_shots, labels, template_rule, factor, no_znorm)
-    try:
-        ctx = _context(engine, cache, no_cache, as_json, identity_review)
-        dflt = _engine_default(ctx, threshold)
-        ident = run_identification(
-            ctx,
-            data,
-            sizes,
-            extra_nonmated=nonmated,
-            policy_fpir=policy_fpir,
-            policy_size=policy_size,
-            seed=seed,
-            max_identities=max_identities,
-            default_threshold=dflt,
-            configurations=co,
-        )
-        prov = {"identification": str(data)}
-        if nonmated:
-            prov["extra non-mated"] = str(nonmated)
-        _finish(ctx, ident, [], prov, dflt, as_json, report)
-    except OpenLFRError as exc:
-        _fail(exc)
+    ident = run.identify(data, sizes, nonmated, run.configurations(labels))
+    prov = {"identification": str(data)}
+    if nonmated:
+        prov["extra non-mated"] = str(nonmated)
+    run.finish(ident, [], prov, report)
 
 
-@eval_app.command("demographics")
+@scoring_command(eval_app, "demographics")
 def demographics(
+    run: EvalRun,
     data: o.Data,
     labels: o.Labels = [],  # noqa: B006
     by: Annotated[
@@ -185,47 +62,34 @@ def demographics(
         float, typer.Option("--fmr-target", help="Pooled FMR of the second comparison threshold.")
     ] = 1e-3,
     min_groupsize: o.MinGroup = 5,
-    factor: o.Factor = 2.0,
-    threshold: o.Threshold = None,
-    as_json: o.Json = False,
     report: o.Report = None,
-    cache: o.Cache = None,
-    no_cache: o.NoCache = False,
-    engine: o.Engine = None,
-    seed: o.Seed = 0,
-    max_identities: o.MaxIdentities = None,
-    identity_review: o.IdentityReview = "packaged",
 ) -> None:
     """False match / non-match rates per group, ratios to pooled, tests, and the fair floor."""
     from openlfr.eval.runner import run_demographics
 
-    try:
-        ctx = _context(engine, cache, no_cache, as_json, identity_review)
-        dflt = _engine_default(ctx, threshold)
-        groupings = [tuple(a.strip() for a in b.split(",") if a.strip()) for b in by] or None
-        demo = run_demographics(
-            ctx,
-            data,
-            labels,
-            by=groupings,
-            default_threshold=dflt,
-            min_age=min_age,
-            max_age=max_age,
-            exclude=() if include_other else ("Other",),
-            pooled_fmr_target=fmr_target,
-            max_identities=max_identities,
-            min_group_identities=min_groupsize,
-            factor=factor,
-            seed=seed,
-        )
-        prov = {"demographics": str(data), "labels": ", ".join(map(str, labels)) or "file names"}
-        _finish(ctx, None, demo, prov, dflt, as_json, report)
-    except OpenLFRError as exc:
-        _fail(exc)
+    groupings = [tuple(a.strip() for a in b.split(",") if a.strip()) for b in by] or None
+    demo = run_demographics(
+        run.ctx,
+        data,
+        labels,
+        by=groupings,
+        default_threshold=run.default_threshold,
+        min_age=min_age,
+        max_age=max_age,
+        exclude=() if include_other else ("Other",),
+        pooled_fmr_target=fmr_target,
+        max_identities=run.max_identities,
+        min_group_identities=min_groupsize,
+        factor=run.factor,
+        seed=run.seed,
+    )
+    prov = {"demographics": str(data), "labels": ", ".join(map(str, labels)) or "file names"}
+    run.finish(None, demo, prov, report)
 
 
-@eval_app.command("report")
+@scoring_command(eval_app, "report", protocol={"enrol_photos": "1,2", "probe_shots": "1,3"})
 def full_report(
+    run: EvalRun,
     lfw: Annotated[
         Path,
         typer.Option(
@@ -245,81 +109,37 @@ def full_report(
         typer.Option("--lfw-labels", help="LFW labels (folder or files) for FNMR per group."),
     ] = [],  # noqa: B006
     watchlist_sizes: o.Sizes = "100,1000,5000",
-    enrol_photos: o.EnrolPhotos = "1,2",
-    probe_shots: o.ProbeShots = "1,3",
-    template_rule: o.TemplateRule = "auto",
-    factor: o.Factor = 2.0,
-    no_znorm: o.NoZnorm = False,
-    policy_fpir: o.PolicyFpir = 1e-3,
-    policy_size: o.PolicySize = 1000,
     min_age: o.MinAge = 18,
     min_groupsize: o.MinGroup = 5,
-    threshold: o.Threshold = None,
-    as_json: o.Json = False,
-    cache: o.Cache = None,
-    no_cache: o.NoCache = False,
-    engine: o.Engine = None,
-    seed: o.Seed = 0,
-    max_identities: o.MaxIdentities = None,
-    identity_review: o.IdentityReview = "packaged",
 ) -> None:
     """The full model evaluation report with its approval section (what governance consumes)."""
-    from pathlib import Path as P
-
-    from openlfr.eval.runner import run_demographics, run_identification
+    from openlfr.eval.runner import run_demographics
 
     sizes = int_list(watchlist_sizes, "watchlist sizes")
-    try:
-        ctx = _context(engine, cache, no_cache, as_json, identity_review)
-        dflt = _engine_default(ctx, threshold)
-        demo = run_demographics(
-            ctx,
-            utkface,
-            [],
-            default_threshold=dflt,
-            min_age=min_age,
-            min_group_identities=min_groupsize,
-            factor=factor,
-            seed=seed,
+    run.configurations(lfw_labels)  # refuse a bad protocol option before anything is scored
+    # Both demographic runs (UTKFace for FMR, LFW with labels for FNMR) judge by one criterion.
+    common: dict[str, Any] = {
+        "default_threshold": run.default_threshold,
+        "min_group_identities": min_groupsize,
+        "factor": run.factor,
+        "seed": run.seed,
+    }
+    demo = run_demographics(run.ctx, utkface, [], min_age=min_age, **common)
+    prov = {
+        "identification": str(lfw),
+        "extra non-mated": str(utkface),
+        "demographics (FMR)": str(utkface),
+    }
+    if lfw_labels:
+        demo += run_demographics(
+            run.ctx, lfw, lfw_labels, max_identities=run.max_identities, **common
         )
-        prov = {
-            "identification": str(lfw),
-            "extra non-mated": str(utkface),
-            "demographics (FMR)": str(utkface),
-        }
-        if lfw_labels:
-            demo += run_demographics(
-                ctx,
-                lfw,
-                lfw_labels,
-                default_threshold=dflt,
-                max_identities=max_identities,
-                min_group_identities=min_groupsize,
-                factor=factor,
-                seed=seed,
-            )
-            prov["demographics (FNMR)"] = f"{lfw} with {', '.join(map(str, lfw_labels))}"
-        floors = {
-            f"{' x '.join(d.attributes)} ({P(d.dataset).name})": d.floor_threshold for d in demo
-        }
-        co = _config_options(
-            enrol_photos, probe_shots, lfw_labels, template_rule, factor, no_znorm, floors
-        )
-        ident = run_identification(
-            ctx,
-            lfw,
-            sizes,
-            extra_nonmated=utkface,
-            policy_fpir=policy_fpir,
-            policy_size=policy_size,
-            seed=seed,
-            max_identities=max_identities,
-            default_threshold=dflt,
-            configurations=co,
-        )
-        _finish(ctx, ident, demo, prov, dflt, as_json, out)
-    except OpenLFRError as exc:
-        _fail(exc)
+        prov["demographics (FNMR)"] = f"{lfw} with {', '.join(map(str, lfw_labels))}"
+    floors = {
+        f"{' x '.join(d.attributes)} ({Path(d.dataset).name})": d.floor_threshold for d in demo
+    }
+    ident = run.identify(lfw, sizes, utkface, run.configurations(lfw_labels, floors))
+    run.finish(ident, demo, prov, out)
 
 
 @eval_app.command("expected-alerts")
@@ -374,7 +194,7 @@ def export_calibration(
     try:
         appr = load_approval_file(report)
     except OpenLFRError as exc:
-        _fail(exc)
+        fail(exc)
         return
     target = out or packaged_path(appr.contract_id.split("@", 1)[0])
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,8 @@ def _img(path: Path, bgr: tuple[int, int, int], jitter: int) -> None:
 
 @pytest.fixture()
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
-    import openlfr.cli.eval as ev
+    import openlfr.cli.eval_run as er
+    from openlfr.cli.eval import register
     from openlfr.eval.runner import EvalContext
     from openlfr.vision.mock import mock_engine
 
@@ -104,15 +105,15 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
             mock_engine(), tmp_path / "cache", use_cache=not no_cache, progress=False, review=rev
         )
 
-    monkeypatch.setattr(ev, "_context", ctx)
-    monkeypatch.setattr(ev, "_engine_default", lambda c, t: 0.5 if t is None else t)
+    monkeypatch.setattr(er, "open_context", ctx)
+    monkeypatch.setattr(er, "engine_default", lambda c: 0.5)
     app = typer.Typer()
 
     @app.callback()
     def _root() -> None:
         pass
 
-    ev.register(app)
+    register(app)
     return app
 
 
