@@ -13,8 +13,8 @@ from openlfr.vision import models
 from openlfr.vision.types import Detection, Image
 
 
-class YuNetDetector:
-    """Detects faces with five landmarks.
+class YuNetBase:
+    """What YuNet on either runtime shares: the model file, the thresholds, and `detect`.
 
     `max_side` bounds the resolution the network sees: larger frames are downscaled for
     detection and the boxes scaled back, which is what makes 1080p affordable on a CPU.
@@ -34,10 +34,24 @@ class YuNetDetector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.max_side = max_side
-        # FaceDetectorYN keeps per-size state, so each thread gets its own instance.
+        # Per-thread state (FaceDetectorYN's input size, onnxruntime's input buffer): cameras
+        # may share one detector.
         self._local = threading.local()
 
+    def raw(self, image: Image) -> np.ndarray:
+        """(n, 15) rows as FaceDetectorYN returns them: x, y, w, h, 5 landmarks, score."""
+        raise NotImplementedError
+
+    def detect(self, image: Image) -> list[Detection]:
+        work, scale = downscale(image, self.max_side)
+        return to_detections(self.raw(work), scale, image.shape[1], image.shape[0])
+
+
+class YuNetDetector(YuNetBase):
+    """Detects faces with five landmarks, on OpenCV's FaceDetectorYN."""
+
     def _net(self, size: tuple[int, int]) -> cv2.FaceDetectorYN:
+        # FaceDetectorYN keeps per-size state, so each thread gets its own instance.
         net: cv2.FaceDetectorYN | None = getattr(self._local, "net", None)
         if net is None:
             net = cv2.FaceDetectorYN.create(
@@ -50,13 +64,10 @@ class YuNetDetector:
             self._local.size = size
         return net
 
-    def detect(self, image: Image) -> list[Detection]:
-        work, scale = downscale(image, self.max_side)
-        wh, ww = work.shape[:2]
-        _, faces = self._net((ww, wh)).detect(work)
-        if faces is None:
-            return []
-        return to_detections(faces, scale, image.shape[1], image.shape[0])
+    def raw(self, image: Image) -> np.ndarray:
+        h, w = image.shape[:2]
+        _, faces = self._net((w, h)).detect(image)
+        return np.zeros((0, 15), np.float32) if faces is None else faces
 
 
 def downscale(image: Image, max_side: int | None) -> tuple[Image, float]:

@@ -10,7 +10,6 @@ score = sqrt(clip(cls) * clip(obj)), centre = ((c, r) + d) * s, size = exp(d) * 
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,9 @@ import cv2
 import numpy as np
 import onnx
 
-from openlfr.vision import models
 from openlfr.vision.onnx_session import fold_weight_dequantize, session
-from openlfr.vision.types import Detection, Image
-from openlfr.vision.yunet import downscale, to_detections
+from openlfr.vision.types import Image
+from openlfr.vision.yunet import YuNetBase
 
 STRIDES = (8, 16, 32)
 
@@ -35,33 +33,31 @@ def _dynamic_input(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-class YuNetOrtDetector:
+class YuNetOrtDetector(YuNetBase):
     """Drop-in for `YuNetDetector` (same scores, boxes and landmark order), on onnxruntime."""
-
-    name = "yunet"
 
     def __init__(
         self,
         model_path: Path | None = None,
         *,
-        score_threshold: float = 0.6,
-        nms_threshold: float = 0.3,
         top_k: int = 5000,
-        max_side: int | None = None,
         threads: int = 1,
         fold_qdq: bool = True,
+        score_threshold: float = 0.6,
+        nms_threshold: float = 0.3,
+        max_side: int | None = None,
     ) -> None:
-        self.model_path = model_path or models.resolve("yunet")
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
+        super().__init__(
+            model_path,
+            score_threshold=score_threshold,
+            nms_threshold=nms_threshold,
+            max_side=max_side,
+        )
         self.top_k = top_k
-        self.max_side = max_side
         model = _dynamic_input(onnx.load(str(self.model_path)))
         self.session: Any = session(fold_weight_dequantize(model), threads, fold_qdq=fold_qdq)
         self._input = self.session.get_inputs()[0].name
         self._names = [o.name for o in self.session.get_outputs()]
-        # One padded input buffer per thread (cameras may share a detector), reused per call.
-        self._local = threading.local()
 
     def _blob(self, image: Image) -> np.ndarray:
         h, w = image.shape[:2]
@@ -112,12 +108,7 @@ class YuNetOrtDetector:
         return faces
 
     def raw(self, image: Image) -> np.ndarray:
-        """(n, 15) rows as FaceDetectorYN returns them: x, y, w, h, 5 landmarks, score."""
         blob = self._blob(image)
         outs = self.session.run(self._names, {self._input: blob})
         ph, pw = blob.shape[2:]
         return self._decode(dict(zip(self._names, outs, strict=True)), ph, pw)
-
-    def detect(self, image: Image) -> list[Detection]:
-        work, scale = downscale(image, self.max_side)
-        return to_detections(self.raw(work), scale, image.shape[1], image.shape[0])
