@@ -127,12 +127,25 @@ def assess_photo(
     return flags
 
 
-def add_problems(d: DeploymentFacts, compiler: Actor, *, signed_off: bool, size: int) -> list[str]:
+# The list is compiled and signed off before the deployment goes live, and is fixed once signed
+# off (B.8): what the authorising officer approved is what runs.
+LIST_OPEN_STATES = (DeploymentState.DRAFT, DeploymentState.AUTHORISED)
+
+
+def list_fixed_problems(d: DeploymentFacts, *, signed_off: bool, if_signed: str) -> list[str]:
+    """Why the list can't change now: the deployment is past authorisation, or it is signed off."""
     out = []
-    if d.state not in (DeploymentState.DRAFT, DeploymentState.AUTHORISED):
+    if d.state not in LIST_OPEN_STATES:
         out.append(f"deployment is {d.state.value}: its watchlist can no longer change")
     if signed_off:
-        out.append("the watchlist is signed off; entries cannot be added")
+        out.append(if_signed)
+    return out
+
+
+def add_problems(d: DeploymentFacts, compiler: Actor, *, signed_off: bool, size: int) -> list[str]:
+    out = list_fixed_problems(
+        d, signed_off=signed_off, if_signed="the watchlist is signed off; entries cannot be added"
+    )
     if not compiler.has(Role.WATCHLIST_COMPILER):
         out.append(f"{compiler.username} is not a watchlist compiler")
     elif d.compiler_id and compiler.id != d.compiler_id:
@@ -145,11 +158,9 @@ def add_problems(d: DeploymentFacts, compiler: Actor, *, signed_off: bool, size:
 def sign_off_problems(
     d: DeploymentFacts, signer: Actor, *, size: int, signed_off: bool, added_by: set[str]
 ) -> list[str]:
-    out = []
-    if d.state not in (DeploymentState.DRAFT, DeploymentState.AUTHORISED):
-        out.append(f"deployment is {d.state.value}")
-    if signed_off:
-        out.append("the watchlist is already signed off")
+    out = list_fixed_problems(
+        d, signed_off=signed_off, if_signed="the watchlist is already signed off"
+    )
     if not signer.has(Role.AUTHORISING_OFFICER):
         out.append(f"{signer.username} is not an authorising officer")
     if signer.id == d.compiler_id or signer.id in added_by:
