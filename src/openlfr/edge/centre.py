@@ -35,11 +35,10 @@ class CentreLink:
         *,
         down_after_s: float = 5.0,
         watch_every_s: float = 0.25,
-        **broker_options: Any,
     ) -> None:
         self.gov = gov
         self.workers = WorkerService(gov)
-        self.client = BrokerClient(broker_url, name="openlfr-centre", **broker_options)
+        self.client = BrokerClient(broker_url, name="openlfr-centre")
         self.consumer = CentreConsumer(self.client, Ingestor(gov, self.workers).batch)
         self.down_after_s, self.watch_every_s = down_after_s, watch_every_s
         self._beats: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=10_000)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from openlfr.dicts import pick
 from openlfr.errors import OpenLFRError
 from openlfr.governance import alerts as alert_rules
 from openlfr.governance import retention
@@ -166,18 +167,8 @@ class Alerts:
             a.true_match = a.status == AlertStatus.CONFIRMED.value
             a.engaged, a.engagement_s, a.result = engaged, duration_s, result
             a.outcome_by, a.outcome_at = by.id, self.ctx.now()
-            self.ctx.audit(
-                s,
-                by.username,
-                "alert.outcome",
-                f"alert:{a.id}",
-                after={
-                    "true_match": a.true_match,
-                    "engaged": engaged,
-                    "duration_s": duration_s,
-                    "result": result,
-                },
-            )
+            outcome = pick(a, "true_match", "engaged", "result") | {"duration_s": duration_s}
+            self.ctx.audit(s, by.username, "alert.outcome", f"alert:{a.id}", after=outcome)
 
     def legal_hold(self, by: Actor, alert_id: str, reason: str | None) -> None:
         """Place (reason given) or release (None) a legal hold, which suspends expiry (E.16):

@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import Any
 
+from openlfr.dicts import pick
 from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
 from openlfr.eval.approval import ModelApproval
 from openlfr.governance.deployment import Actor
@@ -84,17 +85,10 @@ class Approvals(Room):
             if problems:
                 raise RuleViolation("model approval countersignature", problems, source=contract_id)
             row.countersigned_by, row.countersigned_at = by.id, self.ctx.now()
-            self.ctx.audit(
-                s,
-                by.username,
-                "model.approval",
-                f"model:{contract_id}",
-                after={
-                    "approval": json.loads(row.approval_json),
-                    "report_digest": digest,
-                    "recorded_by": row.recorded_by,
-                },
+            signed = {"approval": json.loads(row.approval_json)} | pick(
+                row, "report_digest", "recorded_by"
             )
+            self.ctx.audit(s, by.username, "model.approval", f"model:{contract_id}", after=signed)
         return APPROVED
 
     def status(self, contract_id: str) -> str | None:
