@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
 from openlfr.services.alerts import AlertIn
 from openlfr.storage import audit
+from openlfr.storage.db import make_engine, session_factory, upgrade
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import live, make_world, template
 
@@ -35,6 +36,37 @@ def test_chain_stays_linear_under_concurrent_writers(db_url: str) -> None:
     assert errors == []
     rep = w.svc.audit.verify_audit()
     assert rep.ok and rep.records == 9 + 40  # 9 user creations + 40 writes
+
+
+def test_writers_racing_on_an_empty_log_all_land(db_url: str) -> None:
+    """The first records of a fresh database: concurrent writers must not each create the chain
+    head (all but one would fail with the action they record); the first migration seeds it."""
+    upgrade(db_url)
+    factory = session_factory(make_engine(db_url))
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    start, errors = threading.Barrier(8), []
+
+    def writer(n: int) -> None:
+        try:
+            with factory() as s, s.begin():
+                if s.get_bind().dialect.name == "postgresql":
+                    # Connected and in a transaction, so the race is the appends alone. (SQLite's
+                    # BEGIN IMMEDIATE would hold the others off the barrier: it serialises here.)
+                    s.connection()
+                start.wait()
+                audit.append(s, at, audit.Entry(f"t{n}", "test.first", f"n:{n}"))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with factory() as s:
+        rep = audit.verify(s)
+    assert rep.ok and rep.records == 8
 
 
 def test_rules_tamper_and_purge_on_each_backend(db_url: str) -> None:
