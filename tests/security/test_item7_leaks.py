@@ -119,7 +119,7 @@ def test_crash_logs_carry_the_type_not_the_message(
     with TestClient(app_for(w)) as c:
         dep = ready_deployment(c, w)
         live = c.app.state.ctx.live  # type: ignore[attr-defined]
-        live.engine_factory = broken_engine
+        live.engine.factory = broken_engine
         caplog.set_level(logging.INFO)
         r = c.post(f"/api/v1/deployments/{dep}/start", headers=token(c, "op1"))
         assert r.status_code == 200, r.text

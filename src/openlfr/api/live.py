@@ -3,7 +3,8 @@
 Each (deployment, camera) pair whose camera has a configured source runs
 `services.run.run_deployment` on its own thread, so the governance checks (camera whitelist,
 window, state) are the service's, not re-implemented here. Alerts reach the console through the
-database (the SSE stream polls for new ones), so an alert recorded is an alert shown.
+database (the SSE stream polls for new ones), so an alert recorded is an alert shown. All
+cameras share one engine (`pipeline.threads.SharedEngine`), as on an edge worker.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from openlfr.api.metrics import Metrics
 from openlfr.errors import OpenLFRError
 from openlfr.governance.deployment import Actor
-from openlfr.pipeline.threads import CameraThread
+from openlfr.pipeline.threads import CameraThread, SharedEngine
 from openlfr.safelog import crash_summary
 from openlfr.services import console
 from openlfr.services.governance import GovernanceService
@@ -48,7 +49,9 @@ class LiveManager:
         realtime: bool = True,
     ) -> None:
         self.service = service
-        self.engine_factory = engine_factory
+        # One engine for every camera of the process, as on a worker: one detector session and
+        # one embedder batching all cameras' chips, instead of a model set per camera.
+        self.engine = SharedEngine(engine_factory)
         self.sources: dict[str, SourceSpec] = dict(sources or {})
         self.metrics = metrics
         self.pipeline_config = pipeline_config
@@ -152,7 +155,7 @@ class LiveManager:
 
     def _run(self, run: CameraRun, by: Actor) -> None:
         try:
-            engine = self.engine_factory()
+            engine = self.engine.get()
             source = self._open(self.sources[run.camera_id])
             res = run_deployment(
                 self.service,
@@ -212,4 +215,6 @@ class LiveManager:
         for r in runs:
             if r.thread is not None:
                 r.thread.join(timeout)
+        if not any(r.running for r in self.status()):
+            self.engine.close()
         self._gauge()

@@ -7,9 +7,10 @@ a camera stops when its deployment's end time passes, when the centre says stop 
 subject, sub-second), when the assignment disappears from a poll, when the token is refused, or
 when the centre has not answered for `lease_s`.
 
-All cameras of the process share one engine (`share_engine`): one detector session, run on each
-camera's thread, and one embedder whose queue batches every camera's chips. An engine (with its
-onnxruntime thread pools) per camera would put several pools on the same few cores.
+All cameras of the process share one engine (`pipeline.threads.SharedEngine`): one detector
+session, run on each camera's thread, and one embedder whose queue batches every camera's chips.
+An engine (with its onnxruntime thread pools) per camera would put several pools on the same few
+cores.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from openlfr.broker.subjects import control_subject, counters_subject, heartbeat
 from openlfr.edge.centre_api import Assignment, CentreClient, CentreUnreachable
 from openlfr.edge.sink import BrokerAlertSink
 from openlfr.errors import OpenLFRError, WorkerAuthError
-from openlfr.pipeline.threads import CameraThread
+from openlfr.pipeline.threads import CameraThread, SharedEngine
 from openlfr.services.workers import message_key, parse_token
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,7 @@ class Worker:
         self.config = config
         self.worker_id, _ = parse_token(config.token)
         self.mac_key = message_key(config.token)
-        self.engine_factory = engine_factory or _default_engine
-        self._engine: Any = None  # built at the first camera's start, shared by all of them
-        self._engine_lock = threading.Lock()
+        self.engine = SharedEngine(engine_factory or _default_engine)
         self.clock = clock
         self.centre = CentreClient(config.centre, config.token, verify=config.verify_tls)
         self.broker = BrokerClient(
@@ -140,8 +139,7 @@ class Worker:
             hb.join(5)
             self.broker.close(drain_s=10)
             self.centre.close()
-            if self._engine is not None:
-                self._engine.embedder.close()
+            self.engine.close()
         return self.exit_reason or "shutdown"
 
     def _poll(self) -> None:
@@ -201,7 +199,7 @@ class Worker:
 
         a, cfg0 = run.assignment, self.config.pipeline_config or PipelineConfig()
         try:
-            engine = self._shared_engine()
+            engine = self.engine.get()
             if wl.contract_id != engine.contract.id:
                 raise OpenLFRError("watchlist made with another model", source=wl.contract_id)
             watchlist = Watchlist(wl.entry_ids, wl.vectors, engine.contract)
@@ -273,14 +271,6 @@ class Worker:
         finally:
             run.ended = time.monotonic()
             run.state = "stopped"
-
-    def _shared_engine(self) -> Any:
-        from openlfr.pipeline.multicam import share_engine
-
-        with self._engine_lock:
-            if self._engine is None:
-                self._engine = share_engine(self.engine_factory())
-            return self._engine
 
     def _send_counters(
         self, run: CameraRun, *, final: bool, summary: dict[str, Any] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
@@ -14,26 +15,35 @@ from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import live, make_world, template
 
 
-def test_chain_stays_linear_under_concurrent_writers(db_url: str) -> None:
-    w = make_world(db_url)
+def _on_threads(target: Callable[[int], None], n: int) -> list[BaseException]:
+    """Run `target(0..n-1)` on n threads at once; what they raised (otherwise lost)."""
     errors: list[BaseException] = []
-    key = w.svc.ctx.audit_key()  # every writer keys its records, as the service does
 
-    def writer(n: int) -> None:
+    def guarded(i: int) -> None:
         try:
-            for i in range(10):
-                with w.svc.ctx.factory() as s, s.begin():
-                    entry = audit.Entry(f"t{n}", "test.write", f"n:{i}")
-                    audit.append(s, w.clock(), entry, key)
-        except BaseException as e:  # reported below: a thread's exception is otherwise lost
+            target(i)
+        except BaseException as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_chain_stays_linear_under_concurrent_writers(db_url: str) -> None:
+    w = make_world(db_url)
+    key = w.svc.ctx.audit_key()  # every writer keys its records, as the service does
+
+    def writer(n: int) -> None:
+        for i in range(10):
+            with w.svc.ctx.factory() as s, s.begin():
+                entry = audit.Entry(f"t{n}", "test.write", f"n:{i}")
+                audit.append(s, w.clock(), entry, key)
+
+    assert _on_threads(writer, 4) == []
     rep = w.svc.audit.verify_audit()
     assert rep.ok and rep.records == 9 + 40  # 9 user creations + 40 writes
 
@@ -44,26 +54,18 @@ def test_writers_racing_on_an_empty_log_all_land(db_url: str) -> None:
     upgrade(db_url)
     factory = session_factory(make_engine(db_url))
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    start, errors = threading.Barrier(8), []
+    start = threading.Barrier(8)
 
     def writer(n: int) -> None:
-        try:
-            with factory() as s, s.begin():
-                if s.get_bind().dialect.name == "postgresql":
-                    # Connected and in a transaction, so the race is the appends alone. (SQLite's
-                    # BEGIN IMMEDIATE would hold the others off the barrier: it serialises here.)
-                    s.connection()
-                start.wait()
-                audit.append(s, at, audit.Entry(f"t{n}", "test.first", f"n:{n}"))
-        except BaseException as e:
-            errors.append(e)
+        with factory() as s, s.begin():
+            if s.get_bind().dialect.name == "postgresql":
+                # Connected and in a transaction, so the race is the appends alone. (SQLite's
+                # BEGIN IMMEDIATE would hold the others off the barrier: it serialises here.)
+                s.connection()
+            start.wait()
+            audit.append(s, at, audit.Entry(f"t{n}", "test.first", f"n:{n}"))
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert _on_threads(writer, 8) == []
     with factory() as s:
         rep = audit.verify(s)
     assert rep.ok and rep.records == 8

@@ -23,10 +23,9 @@ def test_the_cameras_of_a_worker_share_one_engine_and_one_embedder_queue() -> No
                        cameras={"a": "a.mp4", "b": "b.mp4"})  # fmt: skip
     w = Worker(cfg, engine_factory=factory)
     try:
-        a, b = w._shared_engine(), w._shared_engine()
+        a, b = w.engine.get(), w.engine.get()
         assert a is b and len(built) == 1
         assert isinstance(a.embedder, BatchingEmbedder) and a.detector is built[0].detector
     finally:
         w.centre.close()
-        if w._engine is not None:
-            w._engine.embedder.close()
+        w.engine.close()
