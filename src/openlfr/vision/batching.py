@@ -79,6 +79,12 @@ class BatchingEmbedder:
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
+            # A camera that stops cancels what it still waits for; those chips are dropped unseen.
+            # Claiming each future (as an executor does) also means no result is set on a
+            # cancelled one, which would raise here and end the thread every camera relies on.
+            batch = [(req, fut) for req, fut in batch if fut.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             chips = [c for req, _ in batch for c in req]
             t0 = time.perf_counter()
             try:

@@ -92,28 +92,55 @@ def test_camera_ids_must_be_distinct(engine) -> None:  # type: ignore[no-untyped
         MultiCameraRunner(engine, jobs)
 
 
-def test_batching_embedder_merges_concurrent_requests(engine) -> None:  # type: ignore[no-untyped-def]
+class Gated:
+    """An embedder that holds each call until `gate` is set, noting every batch's size."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.contract = inner, inner.contract
+        self.gate, self.entered = threading.Event(), threading.Event()
+        self.sizes: list[int] = []
+
+    def embed(self, chips):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        self.gate.wait(5)
+        self.sizes.append(len(chips))
+        return self.inner.embed(chips)
+
+
+def _red_chip() -> np.ndarray:
     chip = np.zeros((32, 32, 3), np.uint8)
     chip[:] = RED
+    return chip
+
+
+def test_batching_embedder_merges_concurrent_requests(engine) -> None:  # type: ignore[no-untyped-def]
+    chip = _red_chip()
     ref = engine.embed_chips([chip])[0]
-    gate = threading.Event()
-    inner = engine.embedder
-
-    class Slow:
-        contract = inner.contract
-
-        def embed(self, chips):  # type: ignore[no-untyped-def]
-            gate.wait(5)
-            return inner.embed(chips)
-
-    with BatchingEmbedder(Slow()) as b:
+    slow = Gated(engine.embedder)
+    with BatchingEmbedder(slow) as b:
         futs = [b.submit([chip] * n) for n in (1, 2, 3)]  # queued while the first call blocks
-        gate.set()
+        slow.gate.set()
         out = [f.result(5) for f in futs]
         assert [len(o) for o in out] == [1, 2, 3]
         assert all(np.allclose(o, ref) for o in out)
         assert b.stats.chips == 6 and b.stats.calls <= 2
-        assert b.embed([]).shape == (0, inner.contract.dim)
+        assert b.embed([]).shape == (0, engine.embedder.contract.dim)
+
+
+def test_a_cancelled_request_is_dropped_and_the_shared_thread_lives_on(engine) -> None:  # type: ignore[no-untyped-def]
+    """A camera that stops cancels what it still waits for: those chips never reach the model,
+    and the thread every other camera shares keeps serving them."""
+    chip = _red_chip()
+    slow = Gated(engine.embedder)
+    with BatchingEmbedder(slow) as b:
+        first = b.submit([chip])
+        assert slow.entered.wait(5)  # the first request is in the model, the next one queues
+        stopped = b.submit([chip] * 2)
+        assert stopped.cancel()
+        slow.gate.set()
+        assert len(first.result(5)) == 1
+        assert len(b.submit([chip] * 3).result(5)) == 3
+        assert slow.sizes == [1, 3]
 
 
 def test_batching_embedder_passes_model_errors_to_the_caller(engine) -> None:  # type: ignore[no-untyped-def]
