@@ -215,6 +215,6 @@ class LiveManager:
         for r in runs:
             if r.thread is not None:
                 r.thread.join(timeout)
-        if not any(r.running for r in self.status()):
+        if deployment_id is None:  # the server stopping; one deployment ending keeps the models
             self.engine.close()
         self._gauge()
