@@ -103,7 +103,7 @@ def roles_doc(*roles: Role) -> dict[str, Any]:
 Id64 = Annotated[str, Path(min_length=1, max_length=64)]
 Id32 = Annotated[str, Path(min_length=1, max_length=32)]
 Reason = Annotated[str, Query(min_length=1, max_length=2000)]  # why a record is removed
-# The enrolment photo of a multipart form (read it with read_upload).
+# The enrolment photo of a multipart form (read it with on_upload).
 FacePhoto = Annotated[UploadFile, File(description="JPEG/PNG with exactly one face")]
 
 

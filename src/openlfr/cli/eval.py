@@ -195,7 +195,6 @@ def export_calibration(
         appr = load_approval_file(report)
     except OpenLFRError as exc:
         fail(exc)
-        return
     target = out or packaged_path(appr.contract_id.split("@", 1)[0])
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(appr.to_dict(), indent=1) + "\n", encoding="utf-8")

@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -203,7 +203,7 @@ def engine_default(ctx: Any) -> float:
     return float(default_threshold(ctx.engine.contract))
 
 
-def fail(exc: OpenLFRError) -> None:
+def fail(exc: OpenLFRError) -> NoReturn:
     typer.secho(f"error [{exc.code}]: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from openlfr.dicts import pick
-from openlfr.vision.imageio import encode_jpeg
+from openlfr.vision.imageio import downscale, encode_jpeg
 from openlfr.vision.types import Detection, Image
 
 
@@ -155,11 +155,7 @@ def pixelate_faces(
 
 
 def encode_snapshot(image: Image, max_side: int = 1280, quality: int = 85) -> bytes:
-    h, w = image.shape[:2]
-    if max(h, w) > max_side:
-        s = max_side / max(h, w)
-        image = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-    return encode_jpeg(image, quality)
+    return encode_jpeg(downscale(image, max_side)[0], quality)
 
 
 def same_head(d: Detection, keep: Detection) -> bool:

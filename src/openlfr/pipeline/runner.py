@@ -26,8 +26,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import cv2
-
 from openlfr.errors import CameraNotAuthorisedError
 from openlfr.matching.watchlist import Watchlist
 from openlfr.pipeline.alerts import (
@@ -49,7 +47,7 @@ from openlfr.pipeline.tracking import FaceTracker
 from openlfr.vision.batching import BatchingEmbedder
 from openlfr.vision.contract import FloatArray
 from openlfr.vision.engine import FaceEngine, default_threshold
-from openlfr.vision.imageio import encode_jpeg
+from openlfr.vision.imageio import downscale, encode_jpeg
 from openlfr.vision.quality import FaceQuality, assess
 from openlfr.vision.types import Detection, Detector, Image
 
@@ -113,13 +111,10 @@ class Pipeline:
     # -- per-frame steps -----------------------------------------------------------------
 
     def _detect(self, image: Image) -> list[Detection]:
-        h, w = image.shape[:2]
-        side = self.config.detect_max_side
-        if side and max(h, w) > side:
-            s = side / max(h, w)
-            small = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-            return [d.scaled(1.0 / s) for d in self.engine.detect(small)]
-        return self.engine.detect(image)
+        small, s = downscale(image, self.config.detect_max_side)
+        if s == 1.0:
+            return self.engine.detect(image)
+        return [d.scaled(1.0 / s) for d in self.engine.detect(small)]
 
     def _end_tracks(self, ended: list[int]) -> None:
         for tid in ended:
@@ -277,7 +272,8 @@ class Pipeline:
         tm.lap("alert", t)
 
     def _drop_pending(self) -> None:
-        """End of run: a stopped run raises no more alerts; pending chips are dropped."""
+        """End of run: frames still waiting for their embeddings are dropped undecided (their
+        chips with them); alerts decided before the end are still raised, on the alert thread."""
         while self._pending:
             p = self._pending.popleft()
             p.future.cancel()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
-from sqlalchemy.orm import Session
 
 from openlfr.dicts import pick
 from openlfr.errors import OpenLFRError
@@ -16,9 +14,9 @@ from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import AlertStatus, Decision, Role, parse
 from openlfr.services import access, rows
 from openlfr.services.access import Access
-from openlfr.services.alert_record import AlertIn, Outcome, record_alerts
+from openlfr.services.alert_record import AlertIn, record_alerts
 from openlfr.services.assurance import after_review
-from openlfr.services.context import ServiceContext
+from openlfr.services.room import Room
 from openlfr.services.rows import ALERTS_KEY, WATCHLIST_KEY, facts
 from openlfr.storage import audit
 from openlfr.storage import models as m
@@ -27,10 +25,7 @@ from openlfr.storage.crypto import open_sealed
 __all__ = ["AlertIn", "Alerts"]
 
 
-class Alerts:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class Alerts(Room):
     def record_alert(self, deployment_id: str, a: AlertIn) -> str:
         with self.ctx.tx() as s:
             (r,) = record_alerts(self.ctx, s, [(deployment_id, a)])
@@ -38,11 +33,6 @@ class Alerts:
             raise r
         self.ctx.alerts_committed()
         return r
-
-    def record_many(self, s: Session, items: Sequence[tuple[str, AlertIn]]) -> list[Outcome]:
-        """A batch in the caller's transaction: the same checks and records, shared lookups.
-        The caller calls `ctx.alerts_committed()` once it has committed."""
-        return record_alerts(self.ctx, s, items)
 
     def alerts(self, by: Actor, deployment_id: str) -> list[dict[str, Any]]:
         self.ctx.need_role(by, Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
@@ -63,8 +53,10 @@ class Alerts:
         transaction that committed late)."""
         self.ctx.need_role(by, Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
         with self.ctx.tx() as s:
+            asked = select(m.Deployment).where(m.Deployment.id.in_(deployment_ids))
+            found = {d.id: d for d in s.scalars(asked)}  # one query a poll, not one a deployment
             for d in deployment_ids:
-                access.require(by, rows.deployment(s, d), Access.ALERTS)
+                access.require(by, found.get(d) or rows.deployment(s, d), Access.ALERTS)
             head = audit.head(s)[0]  # first: what the reads below must at least cover
             deps, full = m.Alert.deployment_id, [d for d in full if d in deployment_ids]
             which: ColumnElement[bool] = deps.in_(full)

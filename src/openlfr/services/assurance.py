@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openlfr.dicts import pick
 from openlfr.governance import equality as eq
 from openlfr.governance import monitor as mon
 from openlfr.governance import profiles as prof
@@ -203,7 +204,7 @@ class Assurance:
             require_editable(rows.facts(d), "the assurance configuration")
             require("assurance configuration", wb.min_tpir_problems(fields.get("min_walkby_tpir")))
             a = assurance_row(s, d.id)
-            before = {k: getattr(a, k) for k in ASSURANCE_FIELDS}
+            before = pick(a, *ASSURANCE_FIELDS)
             for k, v in fields.items():
                 setattr(a, k, v)
             self.ctx.audit(

@@ -1,7 +1,7 @@
 """The centre's ingestion of broker events into governance, idempotent on the worker's ids.
 
 A fetched batch of alerts is one transaction: each alert is checked against its worker (MAC,
-assignment), opened with its deployment's transport key and recorded by `Alerts.record_many`
+assignment), opened with its deployment's transport key and recorded by `alert_record.record_alerts`
 (the very checks and records in-process alerts go through), together with its
 `ingested_events` ledger row. So an alert and the record that it was ingested commit together
 or not at all, and a redelivery after a crash at any point finds the ledger row and records
@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.broker.messages import AlertMessage, CountersMessage
 from openlfr.errors import OpenLFRError, PermissionDeniedError
-from openlfr.services.alert_record import once
-from openlfr.services.alerts import AlertIn, Alerts
+from openlfr.services.alert_record import AlertIn, once, record_alerts
 from openlfr.services.assurance import alerts_held, count_held
 from openlfr.services.governance import GovernanceService
 from openlfr.services.workers import SYSTEM_ACTOR, WorkerService
@@ -127,7 +126,7 @@ class Ingestor:
             todo.append((i, msg))
             batch.append((msg.deployment_id, alert))
         ledger = []
-        for (i, msg), r in zip(todo, Alerts(self.ctx).record_many(s, batch), strict=True):
+        for (i, msg), r in zip(todo, record_alerts(self.ctx, s, batch), strict=True):
             out[i] = r if isinstance(r, OpenLFRError) else "recorded"
             if isinstance(r, OpenLFRError):
                 continue

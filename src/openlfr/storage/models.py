@@ -315,7 +315,3 @@ class AuthGrant(Base):
     idle_s: Mapped[float] = mapped_column(default=0.0)
     last_seen: Mapped[float]
     must_change_password: Mapped[bool] = mapped_column(default=False)
-
-
-def row_dict(obj: Any, *names: str) -> dict[str, Any]:
-    return {n: getattr(obj, n) for n in names}

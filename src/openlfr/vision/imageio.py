@@ -1,4 +1,4 @@
-"""Image loading with limits.
+"""Image loading with limits, and the conversions the rest share (downscale, JPEG).
 
 The pixel limit is checked from the header before any pixel is decoded, so a decompression bomb
 costs nothing; truncated and non-image files raise ImageDecodeError naming the file.
@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image as PILImage
 
@@ -88,6 +89,16 @@ def encode_jpeg(image: Image, quality: int = 90) -> bytes:
     if not ok:
         raise ImageDecodeError("JPEG encoding failed")
     return bytes(buf.tobytes())
+
+
+def downscale(image: Image, max_side: int | None) -> tuple[Image, float]:
+    """The image shrunk so its longer side is at most `max_side`, and the factor applied."""
+    h, w = image.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return image, 1.0
+    scale = max_side / max(h, w)
+    small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return small, scale
 
 
 def is_image_file(path: Path) -> bool:

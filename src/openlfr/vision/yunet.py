@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from openlfr.vision import models
+from openlfr.vision.imageio import downscale
 from openlfr.vision.types import Detection, Image
 
 
@@ -68,16 +69,6 @@ class YuNetDetector(YuNetBase):
         h, w = image.shape[:2]
         _, faces = self._net((w, h)).detect(image)
         return np.zeros((0, 15), np.float32) if faces is None else faces
-
-
-def downscale(image: Image, max_side: int | None) -> tuple[Image, float]:
-    """The image shrunk so its longer side is at most `max_side`, and the factor applied."""
-    h, w = image.shape[:2]
-    if not max_side or max(h, w) <= max_side:
-        return image, 1.0
-    scale = max_side / max(h, w)
-    small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    return small, scale
 
 
 def to_detections(faces: Any, scale: float, w: int, h: int) -> list[Detection]:

@@ -22,20 +22,15 @@ from openlfr.api.defs.alerts import (
 )
 from openlfr.api.defs.common import OkOut
 from openlfr.api.deps import Id64, get_ctx, grant_of, require
+from openlfr.api.roles import ALERTS_VIEW, AsAlertsView, AsAo, AsOp
 from openlfr.api.routing import api_router
 from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState, Role
 
 router = api_router("/api/v1", "alerts")
-LIST = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
 EVIDENCE = (Role.OPERATOR, Role.AUDITOR)
-OP = (Role.OPERATOR,)
-HOLD = (Role.AUTHORISING_OFFICER,)  # the deployment's own officers (service checks which)
-AsList = Annotated[Actor, Depends(require(*LIST))]
 AsEvidence = Annotated[Actor, Depends(require(*EVIDENCE))]
-AsOp = Annotated[Actor, Depends(require(*OP))]
-AsHold = Annotated[Actor, Depends(require(*HOLD))]
 
 
 def _alert_out(deployment_id: str, a: dict[str, Any]) -> AlertOut:
@@ -43,7 +38,7 @@ def _alert_out(deployment_id: str, a: dict[str, Any]) -> AlertOut:
 
 
 @router.get("/deployments/{deployment_id}/alerts")
-def alerts(request: Request, deployment_id: Id64, actor: AsList) -> list[AlertOut]:
+def alerts(request: Request, deployment_id: Id64, actor: AsAlertsView) -> list[AlertOut]:
     svc = get_ctx(request).service
     return [_alert_out(deployment_id, a) for a in svc.alerts.alerts(actor, deployment_id)]
 
@@ -91,7 +86,8 @@ def outcome(request: Request, body: OutcomeIn, alert_id: Id64, actor: AsOp) -> O
     "/alerts/{alert_id}/legal-hold",
     summary="Place (reason) or release (no reason) a legal hold",
 )
-def legal_hold(request: Request, body: LegalHoldIn, alert_id: Id64, actor: AsHold) -> OkOut:
+def legal_hold(request: Request, body: LegalHoldIn, alert_id: Id64, actor: AsAo) -> OkOut:
+    # Officers only; the service checks they are this deployment's own.
     get_ctx(request).service.alerts.legal_hold(actor, alert_id, body.reason or None)
     return OkOut()
 
@@ -99,7 +95,7 @@ def legal_hold(request: Request, body: LegalHoldIn, alert_id: Id64, actor: AsHol
 def _still_allowed(request: Request, actor: Actor) -> Actor | None:
     """The stream's user as of now (roles re-read), or None once the grant is gone."""
     g = grant_of(request)
-    if g is None or g.actor.id != actor.id or not any(g.actor.has(r) for r in LIST):
+    if g is None or g.actor.id != actor.id or not any(g.actor.has(r) for r in ALERTS_VIEW):
         return None
     return g.actor
 
@@ -151,7 +147,7 @@ def _live_alerts(
     summary="Live alerts as server-sent events (pending alerts first, then each new one)",
 )
 async def events(
-    request: Request, actor: AsList, deployment_id: str | None = Query(None, max_length=32)
+    request: Request, actor: AsAlertsView, deployment_id: str | None = Query(None, max_length=32)
 ) -> StreamingResponse:
     ctx = get_ctx(request)
     if deployment_id:  # refused before the stream opens: 404 unknown, 403 not assigned

@@ -27,17 +27,15 @@ from openlfr.api.defs.assurance import (
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.deployments import CreatedOut
 from openlfr.api.deps import ApiError, FacePhoto, Id64, get_ctx, on_upload, require
-from openlfr.api.roles import AsAllRoles, AsAo, AsEdit
+from openlfr.api.roles import AsAllRoles, AsAo, AsEdit, AsOp
 from openlfr.api.routing import api_router
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services.walkby_run import run_walkby
 
 router = api_router("/api/v1", "assurance")
-OP = (Role.OPERATOR,)
 ENROL = (Role.OPERATOR, Role.WATCHLIST_COMPILER)
 READ = (Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.WATCHLIST_COMPILER, Role.AUDITOR)
-AsOp = Annotated[Actor, Depends(require(*OP))]
 AsEnrol = Annotated[Actor, Depends(require(*ENROL))]
 AsRead = Annotated[Actor, Depends(require(*READ))]
 
@@ -133,7 +131,7 @@ async def walkby(request: Request, body: WalkbyIn, deployment_id: Id64, actor: A
                 deployment_id,
                 source,
                 camera_id=body.camera_id,
-                engine=ctx.engine_factory(),
+                engine=ctx.live.engine.get(),  # the cameras' engine, not a model set per run
                 pipeline_config=ctx.live.pipeline_config,
                 max_frames=body.max_frames,
             )

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from openlfr.api.auth import Grant
-from openlfr.api.deps import get_ctx, grant_of
+from openlfr.api.deps import ALL_ROLES, get_ctx, grant_of
+from openlfr.api.roles import ALERTS_VIEW, AUDIT
 from openlfr.api.routers.public import published
 from openlfr.errors import PermissionDeniedError
 from openlfr.governance import transparency
@@ -97,8 +98,8 @@ def session(*roles: Role) -> Any:
 
 # The console pages' callers: any session; one holding any role; the operator console's.
 Signed = Annotated[Grant, session()]
-AnyRole = Annotated[Grant, session(*tuple(Role))]
-Watching = Annotated[Grant, session(Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)]
+AnyRole = Annotated[Grant, session(*ALL_ROLES)]
+Watching = Annotated[Grant, session(*ALERTS_VIEW)]
 
 
 def safe_next(value: str | None) -> str:
@@ -229,9 +230,7 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
 
 
 @router.get("/audit")
-def audit(
-    request: Request, g: Annotated[Grant, session(Role.AUDITOR, Role.ADMINISTRATOR)]
-) -> Response:
+def audit(request: Request, g: Annotated[Grant, session(*AUDIT)]) -> Response:
     svc = get_ctx(request).service
     return _page(
         request,

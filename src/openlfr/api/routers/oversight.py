@@ -15,7 +15,8 @@ from openlfr.api.defs.oversight import (
     SubjectHitOut,
     SubjectSearchOut,
 )
-from openlfr.api.deps import get_ctx, read_upload, require
+from openlfr.api.deps import get_ctx, on_upload, require
+from openlfr.api.roles import AsAudit
 from openlfr.api.routing import api_router
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
@@ -23,9 +24,7 @@ from openlfr.services.audit_log import RECEIPT_ACTIONS
 from openlfr.services.subject_rights import SubjectSearch
 
 router = api_router("/api/v1", "oversight")
-AUDIT = (Role.AUDITOR, Role.ADMINISTRATOR)
 DPO = (Role.AUDITOR,)  # subject rights: the data protection officer, never an administrator
-AsAudit = Annotated[Actor, Depends(require(*AUDIT))]
 AsDpo = Annotated[Actor, Depends(require(*DPO))]
 
 
@@ -70,14 +69,11 @@ async def subject_access(
     photo: UploadFile = File(..., description="A photo of the data subject (one face)"),
 ) -> SubjectSearchOut:
     ctx = get_ctx(request)
-    data = await read_upload(ctx, photo)
-
-    def search() -> SubjectSearch:
-        # The probe template lives in memory for this call only.
-        tpl = ctx.with_engine(lambda eng: eng.face_from_file(data, select="largest").template)
-        return ctx.service.subject_rights.search(actor, tpl)
-
-    found = await run_in_threadpool(search)
+    # The probe template lives in memory for this call only.
+    tpl = await on_upload(
+        ctx, photo, lambda eng, data: eng.face_from_file(data, select="largest").template
+    )
+    found: SubjectSearch = await run_in_threadpool(ctx.service.subject_rights.search, actor, tpl)
     hits = [
         SubjectHitOut.model_validate(
             replace(

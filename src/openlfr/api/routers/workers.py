@@ -17,15 +17,13 @@ from openlfr.api.defs.workers import (
     WorkerOut,
 )
 from openlfr.api.deps import require
-from openlfr.api.roles import AsAdmin
+from openlfr.api.roles import WORKERS_VIEW, AsAdmin
 from openlfr.api.routing import api_router
 from openlfr.api.worker_auth import current_worker, worker_service
 from openlfr.governance.deployment import Actor
-from openlfr.governance.vocab import Role
 from openlfr.services.workers import WorkerIdentity
 
 router = api_router("/api/v1", "workers")
-VIEW = (Role.ADMINISTRATOR, Role.OPERATOR, Role.AUDITOR)
 WORKER_DOC = {"x-roles": ["worker"]}
 ASSIGNMENT = "/workers/{worker_id}/deployments/{deployment_id}"  # PUT assigns, DELETE ends
 
@@ -38,7 +36,7 @@ def _control(request: Request, worker_id: str, action: str, deployment_id: str |
 
 
 @router.get("/workers")
-def workers(request: Request, actor: Actor = Depends(require(*VIEW))) -> list[WorkerOut]:
+def workers(request: Request, actor: Actor = Depends(require(*WORKERS_VIEW))) -> list[WorkerOut]:
     return [WorkerOut(**w) for w in worker_service(request).visible_workers(actor)]
 
 
