@@ -127,3 +127,16 @@ IdentityReview = Annotated[
         "of the same form, or 'none'.",
     ),
 ]
+
+
+DevShare = Annotated[
+    float,
+    typer.Option(
+        "--dev-share",
+        min=0.0,
+        max=0.9,
+        help="Share of the people (seeded, person-disjoint) kept as the development part on "
+        "which choices are made; figures come from the rest. 0: no split (choices and figures "
+        "on the same people).",
+    ),
+]

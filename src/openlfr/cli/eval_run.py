@@ -15,6 +15,7 @@ import typer
 
 from openlfr.cli.eval_options import (
     Cache,
+    DevShare,
     Engine,
     EnrolPhotos,
     Factor,
@@ -45,6 +46,7 @@ def _shared(
     seed: Seed = 0,
     max_identities: MaxIdentities = None,
     identity_review: IdentityReview = "packaged",
+    dev_share: DevShare = 0.3,
 ) -> None:
     """The shared options, as Typer reads them: a signature, never called."""
 
@@ -90,6 +92,7 @@ class EvalRun:
     max_identities: int | None
     identity_review: str
     factor: float
+    dev_share: float = 0.3
     protocol: Protocol | None = None
     _ctx: Any = field(default=None, repr=False)
 
@@ -97,7 +100,12 @@ class EvalRun:
     def ctx(self) -> Any:
         if self._ctx is None:
             self._ctx = open_context(
-                self.engine, self.cache, self.no_cache, self.as_json, self.identity_review
+                self.engine,
+                self.cache,
+                self.no_cache,
+                self.as_json,
+                self.identity_review,
+                split=(self.seed, self.dev_share),
             )
         return self._ctx
 
@@ -162,6 +170,7 @@ class EvalRun:
             demo=demo,
             provenance=provenance,
         )
+        rep["split"] = ctx.split.describe(ctx.parts)
         rep["identity_review"] = (
             {"applied": False}
             if ctx.review is None
@@ -184,17 +193,31 @@ class EvalRun:
 
 
 def open_context(
-    engine: str | None, cache: Path | None, no_cache: bool, quiet: bool, review: str
+    engine: str | None,
+    cache: Path | None,
+    no_cache: bool,
+    quiet: bool,
+    review: str,
+    split: tuple[int, float] = (0, 0.0),
 ) -> Any:
-    """The evaluation context: the engine, the template cache and the identity review."""
+    """The evaluation context: the engine, the template cache, the identity review and the
+    person-disjoint development / test split (seed, development share)."""
     from openlfr.config import get_settings
     from openlfr.eval.review import load_review
     from openlfr.eval.runner import EvalContext
+    from openlfr.eval.split import PersonSplit
     from openlfr.vision.engine import build_engine
 
     eng = build_engine(get_settings().vision, engine=engine)
     rev = None if review == "none" else load_review(None if review == "packaged" else Path(review))
-    return EvalContext.create(eng, cache, use_cache=not no_cache, progress=not quiet, review=rev)
+    return EvalContext.create(
+        eng,
+        cache,
+        use_cache=not no_cache,
+        progress=not quiet,
+        review=rev,
+        split=PersonSplit(*split),
+    )
 
 
 def engine_default(ctx: Any) -> float:

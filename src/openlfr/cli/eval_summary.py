@@ -92,11 +92,13 @@ def print_summary(rep: dict[str, Any]) -> None:
             )
         fl = d.get("floor") or {}
         con.print(
-            f"fair floor: {d['floor_threshold']} (significance {fl.get('significance_floor')}, "
-            f"effect size {fl.get('effect_size_floor')}; bound by {fl.get('bound_by')})"
+            f"fair floor: {d['floor_threshold']} (effect size {fl.get('effect_size_floor')}: "
+            f"{fl.get('bound_by')}; significance test, reported only: "
+            f"{fl.get('significance_floor')})"
         )
         con.print(f"left out: {d['left_out']}")
     _print_configurations(con, rep)
+    _print_fairness(con, rep)
     if rep.get("approval"):
         a = rep["approval"]
         con.print(
@@ -156,3 +158,37 @@ def _print_configurations(con: Any, rep: dict[str, Any]) -> None:
     con.print(f"template rule {cp['template_rule']}: {cp['template_rule_summary']}")
     z = cp["znorm"]
     con.print(f"Z-norm adopted: {z.get('adopted')} ({z.get('why') or z.get('rule')})")
+
+
+def _print_fairness(con: Any, rep: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    f = rep.get("fairness")
+    if not f or f.get("threshold") is None:
+        return
+    t = Table(
+        title=f"Per group at the deployed threshold {f['threshold']:.4f} (K=1, M=1, list "
+        f"{f['configuration']['watchlist_size']:,}); fair floor {f['floor']} by effect size, "
+        f"factor {f['factor']:g}"
+    )
+    for col in ("group", "FMR", "ratio to pooled [95%]", "TPIR [95%]", "evidence"):
+        t.add_column(col, justify="right")
+
+    def pct(v: float | None, ci: list[float] | None) -> str:
+        if v is None or ci is None:
+            return "-"
+        return f"{100 * v:.1f}% [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+    for g in f["groups"]:
+        ratio = "-"
+        if g.get("fmr_ratio") is not None:
+            ratio = f"{g['fmr_ratio']:.2f} [{g['fmr_ratio_lower']:.2f}, {g['fmr_ratio_upper']:.2f}]"
+        evidence = "shown above" if g.get("shown_above_factor") else ("thin" if g["thin"] else "ok")
+        t.add_row(
+            g["group"],
+            "-" if g["fmr"] is None else f"{g['fmr']:.2e}",
+            ratio,
+            pct(g["tpir"], g["tpir_ci"]),
+            evidence,
+        )
+    con.print(t)

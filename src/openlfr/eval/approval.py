@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 REPORT_KIND = "openlfr.model-evaluation"
+# Shots a live track fuses at most (pipeline best-shot K): the floors of 1..3 shots apply.
+PROBE_SHOTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,31 @@ class ModelApproval:
         if not pts:
             return None
         return max(pts, key=lambda f: (f.enrol_photos, f.probe_shots, -f.watchlist_size))
+
+    def deployment_floor(
+        self, watchlist_size: int, max_photos: int = 1, probe_shots: int = PROBE_SHOTS
+    ) -> tuple[float, str]:
+        """The lowest threshold a deployment may run without a second authorisation, and what
+        bound it: the highest certified floor (`floor_for`) of the configurations its list can
+        hold (1 to `max_photos` photos per entry, 1 to `probe_shots` fused shots) at its size.
+        Each certified floor is the larger of the FPIR calibration for that size and photo
+        count and the effect-size fairness floor. Approvals recorded before configuration
+        floors existed, or lists larger than any measured, fall back to the validated minimum.
+        """
+        floors = [
+            f
+            for k in range(1, max(1, max_photos) + 1)
+            for m in range(1, max(1, probe_shots) + 1)
+            if (f := self.floor_for(k, m, watchlist_size)) is not None and f.threshold is not None
+        ]
+        if not floors:
+            return self.validated_min_threshold, "the model's validated minimum threshold"
+        best = max(floors, key=lambda f: f.threshold or 0.0)
+        assert best.threshold is not None
+        return best.threshold, (
+            f"{best.bound_by or 'certified floor'} (K={best.enrol_photos}, M={best.probe_shots}, "
+            f"list of {best.watchlist_size:,})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +122,16 @@ class TemplateCache:
         )
         path = self._path(content_hash)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(nonce + sealed)
-        os.replace(tmp, path)
+        # A name of its own per writer: two evaluations filling one cache at once must not
+        # rename each other's half-written file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(nonce + sealed)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def cache_namespace(engine: FaceEngine, select: Select) -> str:

@@ -23,12 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from openlfr.eval.choices import Chooser, DevPart
 from openlfr.eval.configurations import (
-    RULES,
-    ConfigPlan,
     ConfigResult,
     Rule,
-    choose_rule,
     evaluate_configuration,
     plan_configurations,
     score_configuration,
@@ -37,7 +35,7 @@ from openlfr.eval.configurations import (
 from openlfr.eval.dataset import Dataset, Labels
 from openlfr.eval.demographics import DemographicResult
 from openlfr.eval.fairness import DEFAULT_FACTOR
-from openlfr.eval.identification import THRESHOLD_GRID, _stable_half, min_searches_for
+from openlfr.eval.identification import THRESHOLD_GRID, min_searches_for
 from openlfr.eval.stats import rate
 from openlfr.vision.contract import FloatArray
 
@@ -58,6 +56,7 @@ class ConfigurationPart:
     skipped: list[str] = field(default_factory=list)
     policy_fpir: float = 1e-3
     factor: float = DEFAULT_FACTOR
+    dataset: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,74 +91,6 @@ def _rule_summary(choice: dict[str, Any]) -> str:
         ]
         parts.append(f"{conf}: " + (", ".join(cells) or "TPIR at the policy FPIR not resolvable"))
     return "; ".join(parts)
-
-
-def _cohort_split(n: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded split of the extra singles into a Z-norm cohort and the remaining searches."""
-    pick = np.array([_stable_half(f"cohort{j}", seed + 7) for j in range(n)], bool)
-    idx = np.flatnonzero(pick)[:size]
-    mask = np.zeros(n, bool)
-    mask[idx] = True
-    return mask, ~mask
-
-
-def _interval_overlap(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
-    return not (a[1] > b[2] or b[1] > a[2])
-
-
-def compare_znorm(
-    plan: ConfigPlan,
-    vectors: FloatArray,
-    extra: FloatArray,
-    configs: Sequence[tuple[int, int, int]],
-    rule: Rule,
-    *,
-    policy_fpir: float,
-    cohort_size: int = 500,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Raw vs Z-normalised TPIR at the policy FPIR on the same searches (cohort held out)."""
-    if extra.shape[0] < 2 * cohort_size:
-        return {"adopted": False, "why": "too few extra non-mated images for a held-out cohort"}
-    cmask, rest = _cohort_split(extra.shape[0], seed, cohort_size)
-    cohort = extra[cmask]
-    rows = []
-    wins = []
-    for k, m, size in configs:
-        out: dict[str, Any] = {"enrol_photos": k, "probe_shots": m, "watchlist_size": size}
-        for name, coh in (("raw", None), ("znorm", cohort)):
-            cs = score_configuration(
-                plan, vectors, k, m, size, rule, extra_nonmated=extra[rest], cohort=coh, seed=seed
-            )
-            if cs is None:
-                break
-            res = evaluate_configuration(
-                cs, thresholds=THRESHOLD_GRID, policy_fpir=policy_fpir, boot=200, seed=seed
-            )
-            tp = tpir_at_policy(res, policy_fpir)
-            out[name] = (
-                None
-                if tp is None
-                else {
-                    "tpir": tp[0],
-                    "tpir_bootstrap_ci": [tp[1], tp[2]],
-                    "searches": cs.scores.n_nonmated,
-                }
-            )
-        if out.get("raw") and out.get("znorm"):
-            a = (out["raw"]["tpir"], *out["raw"]["tpir_bootstrap_ci"])
-            b = (out["znorm"]["tpir"], *out["znorm"]["tpir_bootstrap_ci"])
-            out["znorm_better_without_overlap"] = b[0] > a[0] and not _interval_overlap(a, b)
-            wins.append(out["znorm_better_without_overlap"])
-        rows.append(out)
-    adopted = bool(wins) and all(wins)
-    return {
-        "cohort": f"{cohort.shape[0]} extra non-mated images (held out of the searches)",
-        "rule": "adopt only if TPIR at the policy FPIR rises with non-overlapping 95% intervals "
-        "in every configuration where both are measurable",
-        "by_configuration": rows,
-        "adopted": adopted,
-    }
 
 
 def _tpir_curve(res: ConfigResult, seed: int) -> list[dict[str, Any]]:
@@ -202,6 +133,7 @@ def run_configurations(
     znorm: bool = True,
     seed: int = 0,
     cap: int = 5,
+    dev: DevPart | None = None,
 ) -> ConfigurationPart:
     from openlfr.eval.config_demographics import evaluate_config_demographics
 
@@ -220,29 +152,25 @@ def run_configurations(
     grid = [
         (k, m, n) for k in plan.enrol_photos for m in plan.probe_shots for n in sorted(set(sizes))
     ]
-    # Template rule: measured on every multi-photo configuration at the policy size.
-    rule_choice: dict[str, Any] = {"measured_on": [], "candidates": {}}
-    if rule is None:
-        multi = [(k, m) for k, m, n in grid if k > 1 and n == policy_size]
-        totals: dict[str, float] = {}
-        for k, m in multi:
-            cands = {r: x for r in RULES if (x := run(k, m, policy_size, r)) is not None}
-            if not cands:
-                continue
-            _, table = choose_rule(cands, policy_fpir)
-            rule_choice["candidates"][f"K={k},M={m}"] = table
-            rule_choice["measured_on"].append([k, m, policy_size])
-            for r, v in table.items():
-                if v["tpir"] is not None:
-                    totals[r] = totals.get(r, 0.0) + v["tpir"]
-        chosen: Rule = "mean"
-        for r in RULES:  # ties go to the first, the simplest
-            if r in totals and totals[r] > totals.get(chosen, -1.0) + 1e-12:
-                chosen = r
-        rule_choice["criterion"] = (
-            f"highest TPIR at FPIR {policy_fpir:g} summed over the multi-photo configurations "
-            f"at watchlist {policy_size:,}"
+    # Choices (template rule, Z-norm) are made on the development people when there are any,
+    # so no figure below is measured on the people a choice was fitted to.
+    chooser = (
+        Chooser(plan, vectors, ex, policy_size, policy_fpir, seed, "the same people (no split)")
+        if dev is None
+        else Chooser(
+            plan_configurations(dev.dataset, dev.ok, enrol_photos, probe_shots, seed=seed, cap=cap),
+            dev.vectors,
+            dev.extra if dev.extra is not None else ex[:0],
+            policy_size,
+            policy_fpir,
+            seed,
+            "development part (people disjoint from every figure)",
         )
+    )
+    rule_choice: dict[str, Any] = {"measured_on": [], "candidates": {}, "people": chooser.people}
+    if rule is None:
+        multi = sorted({(k, m) for k, m, _ in grid if k > 1})
+        chosen = chooser.choose_rule(multi, rule_choice)
     else:
         chosen = rule
         rule_choice["criterion"] = "set by --template-rule"
@@ -274,6 +202,11 @@ def run_configurations(
                 )
                 demo.append(d)
                 config_floor[(k, m)] = d.floor_threshold
+    per_attribute: dict[str, dict[str, str]] = {}
+    if labels is not None:
+        from openlfr.eval.config_demographics import person_groups
+
+        per_attribute = {a: person_groups(dataset, labels, a) for a in labels.attribute_names()}
     items = []
     curve: list[dict[str, Any]] = []
     need = min_searches_for(policy_fpir)
@@ -314,6 +247,11 @@ def run_configurations(
                     "fused_fpir_interval": [fused.lower, fused.upper],
                 }
         tp = tpir_at_policy(res, policy_fpir)
+        by_group = (
+            {}
+            if floor is None
+            else _by_group(res, plan.watchlist(k, n) or (), per_attribute, floor, factor, seed)
+        )
         items.append(
             {
                 "enrol_photos": k,
@@ -353,20 +291,13 @@ def run_configurations(
                     None if tp is None else {"tpir": tp[0], "tpir_bootstrap_ci": [tp[1], tp[2]]}
                 ),
                 "at_default_threshold": res.at(default_threshold, seed=seed),
+                "by_group": by_group,
             }
         )
         curve.extend(_tpir_curve(res, seed))
     zn: dict[str, Any] = {"adopted": False, "why": "not measured (--no-znorm)"}
-    if znorm and ex.shape[0]:
-        zn = compare_znorm(
-            plan,
-            vectors,
-            ex,
-            [key for key in results if key[2] == policy_size],
-            rule,
-            policy_fpir=policy_fpir,
-            seed=seed,
-        )
+    if znorm:
+        zn = chooser.znorm([(k, m) for k, m, _ in grid], rule)
     return ConfigurationPart(
         plan.enrol_photos,
         plan.probe_shots,
@@ -380,7 +311,33 @@ def run_configurations(
         skipped,
         policy_fpir,
         factor,
+        str(dataset.root),
     )
+
+
+def _by_group(
+    res: ConfigResult,
+    listed: Sequence[str],
+    per_attribute: dict[str, dict[str, str]],
+    threshold: float,
+    factor: float,
+    seed: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """Identification rates per group of listed people at the configuration's threshold:
+    by each labelled attribute alone, and by all of them together where people carry all."""
+    from openlfr.eval.group_rates import group_identification, groups_by
+
+    groupings: list[tuple[str, ...]] = [(a,) for a in sorted(per_attribute)]
+    if len(per_attribute) > 1:
+        groupings.append(tuple(sorted(per_attribute)))
+    out = {}
+    for attrs in groupings:
+        rows = group_identification(
+            res.scores, listed, groups_by(per_attribute, attrs), threshold, factor=factor, seed=seed
+        )
+        if rows:
+            out[" x ".join(attrs)] = rows
+    return out
 
 
 def finite(x: float | None) -> bool:

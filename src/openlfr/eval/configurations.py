@@ -37,6 +37,7 @@ from openlfr.eval.identification import (
     SizeScores,
     _stable_half,
     evaluate_size,
+    per_person_max,
 )
 from openlfr.vision.contract import FloatArray, l2_normalise
 
@@ -215,8 +216,8 @@ class ConfigScores:
     mated_people: int
     nonmated_people: int
     znorm: bool = False
-    nonmated_who: tuple[str, ...] = ()  # identity of each non-mated search ("extra N" for singles)
-    nonmated_entry: tuple[str, ...] = ()  # the listed identity it scored highest against
+    nonmated_who: tuple[str, ...] = ()  # each non-mated person ("extra N" for singles)
+    nonmated_entry: tuple[str, ...] = ()  # the listed identity their highest search hit
 
     def highest_nonmated(self, n: int = 3) -> list[dict[str, Any]]:
         """The top non-mated scores and who they were: a dataset's label errors (one person
@@ -297,7 +298,12 @@ def score_configuration(
     ms = mate_scores(allp[:nm], gallery, mp, rule, zn)
     # Ties with another candidate count as rank 1: the mate would be shown.
     rank1 = (arg[:nm] == mp) | (ms >= top[:nm])
-    sc = SizeScores(size, ms, rank1, top[nm:], np.array(non_calib, bool))
+    # FPIR per non-mated person (their highest search), see identification.per_person_max.
+    person_of = {w: j for j, w in enumerate(dict.fromkeys(who))}
+    keep = per_person_max(top[nm:], np.array([person_of[w] for w in who], np.int64))
+    sc = SizeScores(size, ms, rank1, top[nm:][keep], np.array(non_calib, bool)[keep])
+    who = [who[j] for j in keep]
+    arg_non = arg[nm:][keep]
     return ConfigScores(
         k,
         m,
@@ -309,7 +315,7 @@ def score_configuration(
         non_people,
         znorm=zn is not None,
         nonmated_who=tuple(who),
-        nonmated_entry=tuple(listed[int(a)] for a in arg[nm:]),
+        nonmated_entry=tuple(listed[int(a)] for a in arg_non),
     )
 
 

@@ -9,10 +9,11 @@
 - At each candidate threshold every group's FMR is compared with the pooled rate of all other
   groups by Fisher's exact test, Holm-corrected across groups (family-wise alpha 0.05), and as a
   ratio to the pooled rate with a 95% interval (`fairness.py`). The floor is the lowest
-  threshold such that no group differs significantly *and* no group's FMR exceeds the pooled
-  rate by more than the factor (default 2x) with 95% confidence, there and at every higher
-  candidate threshold (scanning down, so low thresholds where every group's FMR tends to 1
-  cannot pass by accident). The result says which criterion bound the floor.
+  threshold such that no group's FMR is shown to exceed the pooled rate by more than the factor
+  (default 2x; the 95% lower bound of its ratio above it), there and at every higher candidate
+  threshold (scanning down, so low thresholds where every group's FMR tends to 1 cannot pass by
+  accident). The significance test is reported and never binds: with more data it flags ever
+  smaller differences, so a floor it set would rise as the evidence grows.
 - Caveat: comparisons share images, so they are not independent; the binomial intervals are
   narrower than a resampling over people would give. Treat them as lower bounds on uncertainty.
 """
@@ -218,7 +219,7 @@ class DemographicResult:
     default_threshold: float
     pooled_fmr_target: float
     pooled_threshold: float
-    floor_threshold: float | None  # lowest threshold passing both fairness criteria
+    floor_threshold: float | None  # lowest threshold passing the effect-size criterion
     label_problems: tuple[str, ...] = ()
     decision: FloorDecision | None = None
     configuration: tuple[int, int] = (1, 1)  # (enrolment photos, probe shots) compared

@@ -4,7 +4,9 @@ The significance test (Fisher, Holm) answers "is there a difference?"; with thou
 small one is significant, with a few hundred a large one may not be. So each group's FMR and FNMR
 is also reported as a ratio to the pooled rate with a 95% interval, and a threshold fails the
 effect-size criterion when some group's FMR is, with 95% confidence, more than `factor` times the
-pooled FMR (the lower end of its ratio interval is above the factor).
+pooled FMR (the lower end of its ratio interval is above the factor). That criterion alone sets
+the floor; the significance test is reported beside it and never binds, because it asks whether
+there is *any* difference, so with more evaluation data the floor it set would rise.
 
 Why the lower end and not "certified at most `factor`" (upper end <= factor): at the thresholds
 a deployment runs, false matches are rare, zero counts leave a ratio's upper bound unbounded,
@@ -65,7 +67,14 @@ def exceeds(rates: Mapping[str, Rate], factor: float) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class FloorDecision:
-    """Lowest threshold passing each criterion (scanning down), and which one bound."""
+    """The fair floor and the evidence around it.
+
+    The floor binds by effect size alone: it is the lowest threshold at which no group's FMR is
+    shown (95% lower bound of its ratio to pooled) to exceed `factor` x pooled, there and at
+    every higher threshold. The significance test (Fisher, Holm) is reported beside it and never
+    binds: it asks whether there is *any* difference, so with more data it flags ever smaller
+    ones and a floor it set would rise as the evidence grows.
+    """
 
     significance_floor: float | None
     effect_floor: float | None
@@ -73,37 +82,31 @@ class FloorDecision:
 
     @property
     def floor(self) -> float | None:
-        if self.significance_floor is None or self.effect_floor is None:
-            return None
-        return max(self.significance_floor, self.effect_floor)
+        return self.effect_floor
 
     @property
     def bound_by(self) -> str:
-        s, e = self.significance_floor, self.effect_floor
-        if s is None and e is None:
-            return "neither criterion holds at any candidate threshold"
-        if s is None:
-            return "significance test (no threshold without a significant difference)"
-        if e is None:
+        if self.effect_floor is None:
             return f"effect size (some group above {self.factor:g}x pooled at every threshold)"
-        if math.isclose(s, e):
-            return "both criteria (same threshold)"
-        return (
-            "significance test (Fisher, Holm)"
-            if s > e
-            else f"effect size (a group's FMR above {self.factor:g}x pooled with 95% confidence)"
-        )
+        return f"effect size (no group's FMR shown above {self.factor:g}x pooled)"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "floor_threshold": self.floor,
+            "criterion": "effect_size",
             "significance_floor": self.significance_floor,
+            "significance_binding": False,
             "effect_size_floor": self.effect_floor,
             "effect_size_factor": self.factor,
             "bound_by": self.bound_by,
             "effect_size_rule": (
                 f"fails where a group's FMR / pooled FMR has its 95% lower bound above "
-                f"{self.factor:g}"
+                f"{self.factor:g}; groups whose upper bound is above it are reported as thin "
+                "evidence, not failed"
+            ),
+            "significance_note": (
+                "Fisher exact test against the rest, Holm-corrected: reported, not binding "
+                "(with more data any small difference becomes significant)"
             ),
         }
 
@@ -122,6 +125,56 @@ def scan_floor(rows: Sequence[tuple[float, bool, bool]], factor: float) -> Floor
         if eff_open:
             eff = t
     return FloorDecision(sig, eff, factor)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupEvidence:
+    """One group's false-match and identification evidence at one threshold."""
+
+    group: str
+    fmr: Rate
+    fmr_ratio: Ratio
+    tpir: float | None = None
+    tpir_ci: tuple[float, float] | None = None
+    fnir_ratio: Ratio | None = None
+    factor: float = DEFAULT_FACTOR
+
+    @property
+    def shown_above(self) -> bool:
+        """The data show this group's FMR above factor x pooled (what fails a threshold)."""
+        return not math.isnan(self.fmr_ratio.lower) and self.fmr_ratio.lower > self.factor
+
+    @property
+    def thin(self) -> bool:
+        """The data cannot exclude a ratio above the factor (too few trials or events)."""
+        return math.isnan(self.fmr_ratio.upper) or self.fmr_ratio.upper > self.factor
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "group": self.group,
+            "fmr": self.fmr.value,
+            "fmr_counts": [self.fmr.k, self.fmr.n],
+            "fmr_ratio": self.fmr_ratio.value,
+            "fmr_ratio_lower": self.fmr_ratio.lower,
+            "fmr_ratio_upper": self.fmr_ratio.upper,
+            "shown_above_factor": self.shown_above,
+            "thin": self.thin,
+            "tpir": self.tpir,
+            "tpir_ci": list(self.tpir_ci) if self.tpir_ci else None,
+        }
+        if self.fnir_ratio is not None:
+            out["fnir_ratio"] = self.fnir_ratio.value
+            out["fnir_ratio_ci"] = [self.fnir_ratio.lower, self.fnir_ratio.upper]
+            out["fnir_shown_above_factor"] = (
+                not math.isnan(self.fnir_ratio.lower) and self.fnir_ratio.lower > self.factor
+            )
+        return out
+
+
+def group_evidence(fmr: Mapping[str, Rate], factor: float) -> dict[str, GroupEvidence]:
+    """Per group: FMR, its ratio to pooled with the interval, and the thin-evidence flag."""
+    rs = ratios(fmr)
+    return {g: GroupEvidence(g, fmr[g], rs[g], factor=factor) for g in rs}
 
 
 def ratios_dict(rates: Mapping[str, Rate]) -> dict[str, Any]:

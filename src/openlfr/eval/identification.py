@@ -8,8 +8,10 @@ Protocol (one enrolment image per watchlist identity):
   threshold T when its mate is the top candidate (rank 1) with score >= T; FNIR is the share
   that fail, TPIR = 1 - FNIR.
 - Non-mated searches: every usable image of an identity not on the list at that size, plus any
-  extra non-mated images (e.g. UTKFace, one person per image). FPIR at T is the share of
-  non-mated searches whose top score is >= T, i.e. that would raise an alert.
+  extra non-mated images (e.g. UTKFace, one person per image). FPIR at T is counted per
+  non-mated *person*: the share of people any of whose searches has a top score >= T, i.e.
+  who would raise an alert (`per_person_max`); counts, intervals and calibration are all over
+  people, who are independent where one person's searches are not.
 - Calibration: the threshold is the lowest whose exact upper confidence bound on FPIR, over
   all the non-mated searches, is within the policy FPIR. Placed just above the (k+1)-th highest
   non-mated score with k the most alerts the bound allows, it is a distribution-free tolerance
@@ -77,8 +79,8 @@ class SizeScores:
     size: int
     mated_score: FloatArray  # score of the mate, per mated search
     mated_rank1: BoolArray  # mate was the top candidate
-    nonmated_top: FloatArray  # top score per non-mated search
-    nonmated_calib: BoolArray  # search's person is in the first half of the cross-check
+    nonmated_top: FloatArray  # top score per non-mated person (their highest search)
+    nonmated_calib: BoolArray  # the person is in the first half of the cross-check
 
     def fpir_counts(
         self, thresholds: Sequence[float] | F64, mask: BoolArray | None = None
@@ -101,6 +103,23 @@ class SizeScores:
     @property
     def n_nonmated(self) -> int:
         return int(self.nonmated_top.size)
+
+
+def per_person_max(top: FloatArray, person: IntArray) -> IntArray:
+    """Index of each person's highest-scoring non-mated search, in person order.
+
+    FPIR is counted per person: a person counts as a false alert when any of their searches
+    would alert. People are independent of one another; one person's several searches are not
+    (LFW has 530 of George W Bush), so exact intervals over searches would be too narrow and
+    one much-photographed person could bind a calibration alone. Counting people makes the
+    exact binomial interval honest and errs towards more false alerts, not fewer."""
+    if top.size == 0:
+        return np.zeros(0, np.int64)
+    order = np.lexsort((-top.astype(np.float64), person))
+    p = person[order]
+    first = np.ones(order.size, bool)
+    first[1:] = p[1:] != p[:-1]
+    return order[first].astype(np.int64)
 
 
 def _stable_half(identity: str, seed: int) -> bool:
@@ -158,17 +177,21 @@ def score_size(
                 mated_pos.append(pos)
     non_rows: list[int] = []
     non_calib: list[bool] = []
-    for ident in gallery.order[size:]:
+    non_person: list[int] = []
+    for p, ident in enumerate(gallery.order[size:]):
         half = _stable_half(ident, seed)
         for r in gallery.usable[ident]:
             non_rows.append(r)
             non_calib.append(half)
+            non_person.append(p)
     gal = vectors[g_rows]
     probes = [vectors[np.array(mated_rows, np.int64)], vectors[np.array(non_rows, np.int64)]]
     if extra_nonmated is not None and extra_nonmated.shape[0]:
         probes.append(extra_nonmated)
         # Extra images are one person each, so alternate rows make an identity-disjoint split.
         non_calib.extend(_stable_half(f"extra{j}", seed) for j in range(extra_nonmated.shape[0]))
+        base = len(gallery.order)
+        non_person.extend(base + j for j in range(extra_nonmated.shape[0]))
     allp = (
         np.concatenate(probes, axis=0)
         if sum(p.shape[0] for p in probes)
@@ -186,14 +209,15 @@ def score_size(
     )
     # Ties with another candidate count as rank 1: the mate would be shown.
     rank1 = (arg[:nm] == mp) | (mated_score >= top[:nm])
-    nonmated_top = top[nm:]
+    keep = per_person_max(top[nm:], np.array(non_person, np.int64))
+    nonmated_top = top[nm:][keep]
     if nonmated_top.size == 0:
         raise DatasetError(
             f"watchlist size {size}: every identity is enrolled, so there are no "
             "non-mated searches; "
             "use a smaller size or add non-mated images"
         )
-    return SizeScores(size, mated_score, rank1, nonmated_top, np.array(non_calib, bool))
+    return SizeScores(size, mated_score, rank1, nonmated_top, np.array(non_calib, bool)[keep])
 
 
 @dataclass(frozen=True, slots=True)

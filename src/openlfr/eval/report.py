@@ -30,6 +30,7 @@ from openlfr.eval.approval import (
 )
 from openlfr.eval.config_runner import ConfigurationPart
 from openlfr.eval.demographics import DemographicResult
+from openlfr.eval.fairness import DEFAULT_FACTOR
 from openlfr.eval.identification import SizeResult
 from openlfr.eval.stats import rate
 
@@ -154,6 +155,18 @@ def build_report(
         report["configuration_demographics"] = [
             d.to_dict() for d in ident.configurations.demographics
         ]
+    if demo:
+        from openlfr.eval.fairness_report import fairness_section
+
+        cp = ident.configurations if ident is not None else None
+        factor = next((d.decision.factor for d in demo if d.decision), DEFAULT_FACTOR)
+        report["fairness"] = fairness_section(
+            demo,
+            cp,
+            policy_size=ident.policy_size if ident is not None else 0,
+            factor=cp.factor if cp is not None else factor,
+            deployed_threshold=None,
+        )
     if ident is None or not demo:
         report["approval_withheld"] = (
             "a model approval needs both the identification and the demographic evaluation"

@@ -22,7 +22,7 @@ from openlfr.eval.cache import (
     default_cache_dir,
     embed_images,
 )
-from openlfr.eval.config_runner import run_configurations
+from openlfr.eval.config_runner import DevPart, run_configurations
 from openlfr.eval.configurations import Rule
 from openlfr.eval.dataset import Dataset, Labels, lfw_labels, scan_any, scan_flat, utkface_labels
 from openlfr.eval.demographics import DemographicResult, evaluate_demographics
@@ -34,6 +34,7 @@ from openlfr.eval.identification import (
 )
 from openlfr.eval.report import IdentificationPart
 from openlfr.eval.review import IdentityReview, apply_review
+from openlfr.eval.split import Part, PersonSplit
 from openlfr.vision.engine import FaceEngine, Select
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ class EvalContext:
     progress: bool = True
     review: IdentityReview | None = None  # label fixes applied to every dataset scanned
     reviewed: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Off unless asked for (the CLI asks): choices on the dev part, figures on the test part.
+    split: PersonSplit = field(default_factory=lambda: PersonSplit(dev_share=0.0))
+    parts: dict[str, dict[str, Dataset]] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -71,24 +75,29 @@ class EvalContext:
         select: Select = "central",
         progress: bool = True,
         review: IdentityReview | None = None,
+        split: PersonSplit | None = None,
     ) -> EvalContext:
         cache = None
         if use_cache:
             cache = TemplateCache(cache_dir or default_cache_dir(), cache_namespace(engine, select))
-        return cls(engine, cache, select, progress, review)
+        return cls(engine, cache, select, progress, review, split=split or PersonSplit(0, 0.0))
 
-    def scan(self, root: Path, *, flat: bool = False) -> Dataset:
+    def scan(self, root: Path, *, flat: bool = False, part: Part = "test") -> Dataset:
         """A dataset folder with the identity review applied (LFW rows to folder-per-identity
-        sets, UTKFace rows to flat ones); what it changed is kept for the report."""
+        sets, UTKFace rows to flat ones), then the split's part of its people (the whole set
+        when the split is off); what the review changed is kept for the report."""
         ds = scan_flat(root) if flat else scan_any(root)
-        if self.review is None:
+        if self.review is not None:
+            # scan_any reads a folder without subfolders as flat, one person per image.
+            flat = flat or all(r.path.parent == ds.root for r in ds.records)
+            ds, summary = apply_review(ds, self.review, "utkface" if flat else "lfw", flat=flat)
+            if summary["images_left_out"] or summary["identities_merged"]:
+                self.reviewed[str(root)] = summary
+        if not self.split.active:
             return ds
-        # scan_any reads a folder without subfolders as flat, one person per image.
-        flat = flat or all(r.path.parent == ds.root for r in ds.records)
-        fixed, summary = apply_review(ds, self.review, "utkface" if flat else "lfw", flat=flat)
-        if summary["images_left_out"] or summary["identities_merged"]:
-            self.reviewed[str(root)] = summary
-        return fixed
+        out = self.split.part(ds, part)
+        self.parts.setdefault(str(root), {})[part] = out
+        return out
 
     def embed(self, ds: Dataset, description: str) -> EmbeddedSet:
         emb = embed_images(
@@ -188,6 +197,7 @@ def run_identification(
     if configurations is not None:
         co = configurations
         try:
+            dev = _dev_part(ctx, Path(data), extra_nonmated, max_identities, seed)
             config_part = run_configurations(
                 ds,
                 emb.vectors,
@@ -205,6 +215,7 @@ def run_identification(
                 default_threshold=default_threshold,
                 znorm=co.znorm,
                 seed=seed,
+                dev=dev,
             )
         except DatasetError as exc:
             # The single-image protocol above still stands; the report says what is missing.
@@ -231,6 +242,26 @@ def run_identification(
         configurations=config_part,
         configurations_unavailable=config_error,
     )
+
+
+def _dev_part(
+    ctx: EvalContext,
+    data: Path,
+    extra_nonmated: Path | None,
+    max_identities: int | None,
+    seed: int,
+) -> DevPart | None:
+    """The development people's templates (None when the split is off)."""
+    if not ctx.split.active:
+        return None
+    ds = _subset(ctx.scan(data, part="dev"), max_identities, seed)
+    emb = ctx.embed(ds, f"embedding {ds.name} (development part)")
+    extra = None
+    if extra_nonmated is not None:
+        xds = ctx.scan(extra_nonmated, flat=True, part="dev")
+        xemb = ctx.embed(xds, f"embedding {xds.name} (development part)")
+        extra = xemb.vectors[xemb.ok]
+    return DevPart(ds, emb.vectors, emb.ok, extra)
 
 
 def load_labels(ds: Dataset, labels: Sequence[Path]) -> Labels:

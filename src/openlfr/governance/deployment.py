@@ -147,17 +147,26 @@ def approval_problems(
     return []
 
 
-def threshold_problems(d: DeploymentFacts, approval: ModelApproval | None) -> list[str]:
+def threshold_problems(
+    d: DeploymentFacts,
+    approval: ModelApproval | None,
+    *,
+    watchlist_size: int | None = None,
+    max_photos: int = 1,
+) -> list[str]:
+    """C.9: the threshold is at least the certified floor for the list (its size, default the
+    cap, and its entries' photo counts), or a second officer countersigned it."""
     if d.threshold is None or approval is None:
         return []
-    floor = approval.validated_min_threshold
+    size = watchlist_size or d.watchlist_size_cap
+    floor, bound = approval.deployment_floor(size, max_photos)
     if d.threshold >= floor:
         return []
     cs = d.countersigned(Countersign.LOW_THRESHOLD)
     if cs is None:
         return [
-            f"threshold {d.threshold:g} is below the model's validated floor {floor:g}: "
-            "needs a second authorisation (countersign low_threshold)"
+            f"threshold {d.threshold:g} is below the floor {floor:g} for a list of {size:,} "
+            f"(bound by {bound}): needs a second authorisation (countersign low_threshold)"
         ]
     if cs.user_id == d.authoriser_id:
         return ["the second authorisation of a low threshold must be by a different officer"]
@@ -252,6 +261,7 @@ def start_problems(
     watchlist_size: int,
     signed_off: bool,
     key_available: bool,
+    max_photos: int = 1,
 ) -> list[str]:
     out: list[str] = []
     if d.state != DeploymentState.AUTHORISED:
@@ -274,7 +284,9 @@ def start_problems(
             "or the key file)"
         )
     out += approval_problems(d, approval, now)
-    out += threshold_problems(d, approval)
+    out += threshold_problems(
+        d, approval, watchlist_size=watchlist_size or None, max_photos=max_photos
+    )
     out += notice_problems(d)
     out += eu_problems(d)
     return out

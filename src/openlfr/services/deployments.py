@@ -263,6 +263,7 @@ class Deployments(Room):
                 watchlist_size=size,
                 signed_off=d.signed_off_at is not None,
                 key_available=key_ok,
+                max_photos=max(entry_photos.photo_counts(s, d.id).values(), default=1),
             )
             require("start", problems + profile_problems(ctx, s, d), source=d.id)
             ctx.data_key(s, d.id, ALERTS_KEY, create=True)

@@ -89,3 +89,43 @@ def test_calibration_file_must_match_the_running_contract(tmp_path: Path) -> Non
     (tmp_path / "bad.json").write_text("[1]")
     with pytest.raises(ModelError, match="not a usable calibration"):
         load_approval_file(tmp_path / "bad.json")
+
+
+def test_deployment_floor_is_the_highest_floor_the_list_can_hold() -> None:
+    floors = (
+        ConfigurationFloor(1, 1, 100, 0.55, "FPIR 0.001 calibration"),
+        ConfigurationFloor(1, 1, 1000, 0.61, "FPIR 0.001 calibration"),
+        ConfigurationFloor(2, 1, 1000, 0.64, "FPIR 0.001 calibration"),
+        ConfigurationFloor(1, 3, 1000, 0.60, "LFW gender"),
+        ConfigurationFloor(2, 3, 1000, None, "not certified"),
+    )
+    a = replace(_approval(), validated_min_threshold=0.7, configuration_floors=floors)
+    # A one-photo list of 1,000: the K=1 floors (1 and 3 shots), not the K=2 one, and not the
+    # validated minimum the single-image protocol set at another size.
+    assert a.deployment_floor(1000, max_photos=1) == (
+        0.61,
+        "FPIR 0.001 calibration (K=1, M=1, list of 1,000)",
+    )
+    # Entries with two photos bring the K=2 floor in.
+    t2, why2 = a.deployment_floor(1000, max_photos=2)
+    assert t2 == 0.64 and "K=2" in why2
+    # A list of 100 uses the floors measured at 100; fused shots were measured only at 1,000,
+    # whose floor then stands in (the larger list: the conservative side).
+    assert a.deployment_floor(100, max_photos=1, probe_shots=1)[0] == 0.55
+    assert a.deployment_floor(100, max_photos=1)[0] == 0.60
+    # Larger than anything measured: the validated minimum.
+    assert a.deployment_floor(5000) == (0.7, "the model's validated minimum threshold")
+
+
+def test_governance_enforces_the_list_floor_at_start() -> None:
+    from openlfr.governance.deployment import DeploymentFacts, threshold_problems
+
+    floors = (
+        ConfigurationFloor(1, 1, 1000, 0.61, "calibration"),
+        ConfigurationFloor(2, 1, 1000, 0.64, "calibration"),
+    )
+    a = replace(_approval(), validated_min_threshold=0.5, configuration_floors=floors)
+    d = DeploymentFacts(id="d1", name="n", threshold=0.62, watchlist_size_cap=1000)
+    assert threshold_problems(d, a) == []  # at authorisation: one photo per entry at least
+    problems = threshold_problems(d, a, watchlist_size=800, max_photos=2)
+    assert problems and "below the floor 0.64" in problems[0] and "K=2" in problems[0]

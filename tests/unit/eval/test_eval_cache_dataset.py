@@ -47,6 +47,26 @@ def test_cache_roundtrip_is_encrypted_and_key_is_private(tmp_path: Path) -> None
     assert TemplateCache(tmp_path, "ns-b").get("ab" * 32) is None
 
 
+def test_two_writers_of_one_entry_never_collide(tmp_path: Path) -> None:
+    """Two evaluations filling one cache at once (each writes the same images' entries) must not
+    rename each other's half-written file: that crashed a report with FileNotFoundError."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    TemplateCache(tmp_path, "ns")  # create the key once, as the first run does
+    vec = np.arange(16, dtype=np.float32)
+
+    def write(_: int) -> None:
+        c = TemplateCache(tmp_path, "ns")
+        for j in range(200):
+            c.put(f"{j % 4:02x}" * 32, CacheEntry(vec))
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))
+    assert not list(tmp_path.rglob("*.tmp"))
+    got = TemplateCache(tmp_path, "ns").get("00" * 32)
+    assert got is not None and got.vector is not None and np.array_equal(got.vector, vec)
+
+
 def test_tampered_entry_is_recomputed_and_loose_key_refused(tmp_path: Path) -> None:
     cache = TemplateCache(tmp_path, "ns")
     cache.put("ef" * 32, CacheEntry(np.ones(4, np.float32)))

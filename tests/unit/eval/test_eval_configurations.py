@@ -90,8 +90,10 @@ def test_configuration_searches_never_use_listed_people_as_non_mated() -> None:
     # 30 listed mated-capable people with 8 - 2 = 6 probe images: 5 single shots (cap), 2 triples.
     assert cs1.scores.n_mated == 30 * 5 and cs3.scores.n_mated == 30 * 2
     # The list at K=2, N=100: the 30, all 50 two-image people, 20 of the 40 three-image people.
-    # Off it: the other 20 three-image people, the 300 singles and the 25 extra images.
-    assert cs1.scores.n_nonmated == 20 * 3 + 300 + 25
+    # Off it: the other 20 three-image people, the 300 singles and the 25 extra images; FPIR is
+    # counted per person (their highest search), so the 20 count once each.
+    assert cs1.scores.n_nonmated == 20 + 300 + 25 == cs1.nonmated_people
+    assert len(set(cs1.nonmated_who)) == cs1.scores.n_nonmated
     # M=3 non-mated: only the 20 off-list people with 3 images, one triple each; no extras.
     assert cs3.scores.n_nonmated == 20 and cs3.nonmated_people == 20
     assert cs3.mated_people == 30 and cs3.scores.mated_rank1.mean() > 0.9

@@ -11,6 +11,7 @@ from openlfr.eval.identification import (
     calibrate_threshold,
     evaluate_size,
     min_searches_for,
+    per_person_max,
     plan_gallery,
     score_size,
     threshold_for_fpir,
@@ -39,7 +40,7 @@ def test_protocol_counts_and_nesting() -> None:
     assert set(gal.order[:40]) == {f"id{i:04d}" for i in range(40)}  # mated-capable first
     s10 = score_size(10, gal, vec)
     assert s10.n_mated == 20  # 10 identities x 2 other images
-    assert s10.n_nonmated == 30 * 3 + 60
+    assert s10.n_nonmated == 30 + 60  # FPIR per person: 30 three-image people count once each
     s50 = score_size(50, gal, vec)
     assert s50.n_mated == 80 and s50.n_nonmated == 50
     assert np.all(s10.mated_rank1) and float(s10.mated_score.min()) > 0.5
@@ -121,3 +122,11 @@ def test_pooled_calibration_is_a_tolerance_limit_and_one_outlier_does_not_set_it
     assert half is None or half > pooled
     k = int(np.sum(top >= pooled))
     assert upper_bound(k, top.size) <= 1e-3 and upper_bound(k + 1, top.size) > 1e-3
+
+
+def test_fpir_is_counted_per_person_with_their_highest_search() -> None:
+    top = np.array([0.2, 0.9, 0.1, 0.5, 0.4, 0.3], np.float32)
+    person = np.array([0, 0, 1, 2, 2, 2], np.int64)
+    keep = per_person_max(top, person)
+    assert keep.tolist() == [1, 2, 3]
+    assert top[keep].tolist() == pytest.approx([0.9, 0.1, 0.5])

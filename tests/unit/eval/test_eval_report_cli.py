@@ -96,8 +96,14 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     from openlfr.vision.mock import mock_engine
 
     def ctx(
-        engine: str | None, cache: Path | None, no_cache: bool, quiet: bool, review: str = "none"
+        engine: str | None,
+        cache: Path | None,
+        no_cache: bool,
+        quiet: bool,
+        review: str = "none",
+        split: tuple[int, float] = (0, 0.0),
     ) -> EvalContext:
+        # The split is off here: these synthetic sets are too small to divide (test_eval_split).
         from openlfr.eval.review import load_review
 
         rev = None if review in ("none", "packaged") else load_review(Path(review))
