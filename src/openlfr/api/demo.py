@@ -25,6 +25,7 @@ from openlfr.services.governance import GovernanceService
 
 CAMERA = "demo-cam-1"
 NAME = "Demo deployment"
+LIST_CAP = 100  # the demo list's size cap: its floor is the one measured for lists of 100
 ROLES = (
     ("officer", ["authorising_officer"]),
     ("reviewer", ["authorising_officer"]),
@@ -151,6 +152,24 @@ def demo_approval(contract_id: str, default: float, now_iso: str) -> ModelApprov
 class DemoWorld:
     deployment_id: str
     passwords: dict[str, str]
+    threshold_note: str = ""
+
+
+def demo_threshold(engine: Any, now_iso: str) -> tuple[ModelApproval, float, str]:
+    """The model's packaged evaluation (its approval section) and the threshold a list of the
+    demo's size runs with, with what bound it; a placeholder where the package has none for
+    this model (the mock engine of the unit tests)."""
+    from openlfr.errors import ModelError
+    from openlfr.eval.calibration import approval_for
+    from openlfr.vision.engine import default_threshold
+
+    try:
+        approval = approval_for(engine.contract, None)
+    except ModelError:
+        t = default_threshold(engine.contract)
+        return demo_approval(engine.contract.id, t, now_iso), t, "a placeholder approval"
+    t, bound = approval.deployment_floor(LIST_CAP, max_photos=1)
+    return approval, t, f"the packaged evaluation's floor for a one-photo list: {bound}"
 
 
 def subject_from_video(engine: Any, path: str, seconds: float = 1.0) -> bytes:
@@ -180,8 +199,6 @@ def prepare(
 ) -> DemoWorld:
     """Users, a model approval, an authorised deployment with the astronaut enrolled and signed
     off: everything except the start, which is the operator's to do from the console."""
-    from openlfr.vision.engine import default_threshold
-
     admin = svc.accounts.authenticate("admin", admin_password)
     passwords = {"admin": admin_password}
     people = {}
@@ -189,8 +206,7 @@ def prepare(
         passwords[name] = random_password()
         people[name] = svc.accounts.create_user(admin, name, passwords[name], roles, name.title())
     now = svc.ctx.clock()
-    threshold = default_threshold(engine.contract)
-    approval = demo_approval(engine.contract.id, threshold, now.isoformat())
+    approval, threshold, note = demo_threshold(engine, now.isoformat())
     svc.approvals.record_model_approval(admin, approval)
     # A second person countersigns (separation of duties): the demo's officer.
     from openlfr.services.approvals import report_digest
@@ -212,7 +228,7 @@ def prepare(
         model_contract_id=engine.contract.id,
         threshold=threshold,
         expected_faces=2000,
-        watchlist_size_cap=100,
+        watchlist_size_cap=LIST_CAP,
         public_notice_at=now - timedelta(days=1),
         compiler="compiler",
         operators=["operator"],
@@ -233,13 +249,15 @@ def prepare(
         subject_ref="DEMO-1",
     )
     svc.watchlists.sign_off(people["reviewer"], dep)
-    return DemoWorld(dep, passwords)
+    return DemoWorld(dep, passwords, f"threshold {threshold:.4f}, bound by {note}")
 
 
 def instructions(url: str, w: DemoWorld, data_dir: Path) -> str:
     pw = w.passwords
     return f"""OpenLFR demo is running at {url}
 Data (temporary, deleted when you stop): {data_dir}
+
+Operating threshold: {w.threshold_note}
 
 One-time passwords (printed once, never stored in clear):
   operator   {pw["operator"]}   (live alerts: start, confirm/reject, outcome)

@@ -22,7 +22,7 @@ eval_app = typer.Typer(
 def identification(
     run: EvalRun,
     data: o.Data,
-    watchlist_sizes: o.Sizes = "100,1000,5000",
+    watchlist_sizes: o.Sizes = "100,1000,3000",
     nonmated: Annotated[
         Path | None,
         typer.Option(
@@ -108,7 +108,7 @@ def full_report(
         list[Path],
         typer.Option("--lfw-labels", help="LFW labels (folder or files) for FNMR per group."),
     ] = [],  # noqa: B006
-    watchlist_sizes: o.Sizes = "100,1000,5000",
+    watchlist_sizes: o.Sizes = "100,1000,3000",
     min_age: o.MinAge = 18,
     min_groupsize: o.MinGroup = 5,
 ) -> None:

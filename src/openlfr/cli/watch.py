@@ -162,8 +162,8 @@ def _derived_threshold(engine: object, size: int, fpir: float, calibration: Path
     d = derive_threshold(appr, size, fpir)
     typer.echo(
         f"threshold {d.threshold:.4f} for {size:,} watchlist entries at policy FPIR {fpir:g} "
-        f"(bound by {d.bound_by}; policy alone {d.policy_threshold:.4f}, validated minimum "
-        f"{d.validated_min:.4f}); expected false alerts per 1,000 faces: "
+        f"(bound by {d.bound_by}; FPIR calibration alone {d.policy_threshold:.4f}, "
+        f"{d.floor_kind} {d.validated_min:.4f}); expected false alerts per 1,000 faces: "
         f"{d.false_alerts_per_1000:.2f} (FPIR upper bound {d.fpir_upper:.1e})",
         err=True,
     )

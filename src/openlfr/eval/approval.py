@@ -63,6 +63,9 @@ class ModelApproval:
     configuration_floors: tuple[ConfigurationFloor, ...] = field(default=())
     template_rule: str = "max"  # how an entry's several photos are combined (see evaluation)
     score_normalisation: str = "none"  # "none" or "znorm" (adopted only on measured evidence)
+    # The effect-size fairness floor alone (None in approvals recorded before it was kept
+    # apart): with the FPIR calibration for a list's size it makes the deployed threshold.
+    fairness_floor: float | None = None
 
     def fpir_at(self, watchlist_size: int, threshold: float) -> float:
         """Upper-bound FPIR at a threshold and watchlist size, interpolated from the curve.
@@ -203,6 +206,9 @@ class ModelApproval:
             dataset=d.get("dataset", ""),
             template_rule=d.get("template_rule", "max"),
             score_normalisation=d.get("score_normalisation", "none"),
+            fairness_floor=(
+                None if d.get("fairness_floor") is None else float(d["fairness_floor"])
+            ),
             **points,
         )
 

@@ -82,11 +82,15 @@ class DerivedThreshold:
     watchlist_size: int
     policy_fpir: float
 
+    floor_kind: str = "the model's validated minimum threshold"
+
     @property
     def bound_by(self) -> str:
         if self.validated_min > self.policy_threshold:
-            return "the model's validated (fair) minimum threshold"
-        return f"the policy FPIR {self.policy_fpir:g} at {self.watchlist_size:,} entries"
+            return self.floor_kind
+        return (
+            f"the FPIR calibration: policy {self.policy_fpir:g} at {self.watchlist_size:,} entries"
+        )
 
     @property
     def false_alerts_per_1000(self) -> float:
@@ -121,12 +125,20 @@ def derive_threshold(
             f"no threshold up to {hi} meets FPIR {policy_fpir:g} at {watchlist_size:,} entries "
             "in the calibration: set --threshold explicitly"
         )
-    t = max(t_policy, appr.validated_min_threshold)
+    # The larger of the calibration for this list's size and the effect-size fairness floor;
+    # approvals recorded before the floor was kept apart use their validated minimum.
+    floor, kind = (
+        (appr.validated_min_threshold, "the model's validated minimum threshold")
+        if appr.fairness_floor is None
+        else (appr.fairness_floor, "the fairness floor (effect size)")
+    )
+    t = max(t_policy, floor)
     return DerivedThreshold(
         t,
         t_policy,
-        appr.validated_min_threshold,
+        floor,
         appr.fpir_at(watchlist_size, t),
         watchlist_size,
         policy_fpir,
+        kind,
     )

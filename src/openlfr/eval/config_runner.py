@@ -134,6 +134,7 @@ def run_configurations(
     seed: int = 0,
     cap: int = 5,
     dev: DevPart | None = None,
+    extra_people: Sequence[str] | None = None,
 ) -> ConfigurationPart:
     from openlfr.eval.config_demographics import evaluate_config_demographics
 
@@ -141,7 +142,9 @@ def run_configurations(
     ex = extra if extra is not None else np.zeros((0, vectors.shape[1]), np.float32)
 
     def run(k: int, m: int, n: int, r: Rule) -> ConfigResult | None:
-        cs = score_configuration(plan, vectors, k, m, n, r, extra_nonmated=ex, seed=seed)
+        cs = score_configuration(
+            plan, vectors, k, m, n, r, extra_nonmated=ex, seed=seed, extra_people=extra_people
+        )
         if cs is None:
             return None
         return evaluate_configuration(

@@ -250,6 +250,7 @@ def score_configuration(
     extra_nonmated: FloatArray | None = None,
     cohort: FloatArray | None = None,
     seed: int = 0,
+    extra_people: Sequence[str] | None = None,
 ) -> ConfigScores | None:
     """Scores of one configuration; None where the dataset cannot fill the watchlist."""
     listed = plan.watchlist(k, size)
@@ -281,10 +282,14 @@ def score_configuration(
         non_calib.extend([_stable_half(ident, seed)] * len(gs))
     probes = [fuse_rows(vectors, mated_groups), fuse_rows(vectors, non_groups)]
     if m == 1 and extra_nonmated is not None and extra_nonmated.shape[0]:
+        # Single images of people never on any list; `extra_people` names whose they are
+        # when one person has several (the development part's people), else one each.
+        n_extra = extra_nonmated.shape[0]
+        names = [f"extra {j}" for j in range(n_extra)] if extra_people is None else extra_people
         probes.append(extra_nonmated)
-        non_calib.extend(_stable_half(f"extra{j}", seed) for j in range(extra_nonmated.shape[0]))
-        who.extend(f"extra {j}" for j in range(extra_nonmated.shape[0]))
-        non_people += extra_nonmated.shape[0]
+        non_calib.extend(_stable_half(n.replace(" ", ""), seed) for n in names)
+        who.extend(names)
+        non_people += len(set(names))
     allp = np.concatenate(probes, axis=0)
     nm = len(mated_groups)
     if nm == 0 or allp.shape[0] == nm:

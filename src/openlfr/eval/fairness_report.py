@@ -52,11 +52,14 @@ def fairness_section(
     factor: float,
     deployed_threshold: float | None,
 ) -> dict[str, Any]:
-    evaluations = list(demo) + (list(cp.demographics) if cp else [])
     floors = {
-        f"{' x '.join(d.attributes)} ({Path(d.dataset).name}, K={d.configuration[0]}, "
-        f"M={d.configuration[1]})": d.floor_threshold
-        for d in evaluations
+        f"{' x '.join(d.attributes)} ({Path(d.dataset).name}, single images)": d.floor_threshold
+        for d in demo
+    }
+    floors |= {
+        f"{' x '.join(d.attributes)} ({Path(d.dataset).name}, {d.configuration[0]}-photo "
+        f"templates, {d.configuration[1]}-shot probes)": d.floor_threshold
+        for d in (cp.demographics if cp else [])
     }
     known = [f for f in floors.values() if f is not None]
     base = _base_item(cp, policy_size)

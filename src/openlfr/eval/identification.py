@@ -160,11 +160,13 @@ def score_size(
     *,
     seed: int = 0,
     progress: Any = None,
+    extra_people: Sequence[str] | None = None,
 ) -> SizeScores:
     if size > len(gallery.order):
         raise DatasetError(
             f"watchlist size {size} is larger than the {len(gallery.order)} identities "
-            "with a usable image"
+            "with a usable image (in the test part, when the people are split: lower "
+            "--dev-share or the size)"
         )
     enrolled = gallery.order[:size]
     g_rows = np.array([gallery.enrol_row[i] for i in enrolled], np.int64)
@@ -188,10 +190,13 @@ def score_size(
     probes = [vectors[np.array(mated_rows, np.int64)], vectors[np.array(non_rows, np.int64)]]
     if extra_nonmated is not None and extra_nonmated.shape[0]:
         probes.append(extra_nonmated)
-        # Extra images are one person each, so alternate rows make an identity-disjoint split.
-        non_calib.extend(_stable_half(f"extra{j}", seed) for j in range(extra_nonmated.shape[0]))
-        base = len(gallery.order)
-        non_person.extend(base + j for j in range(extra_nonmated.shape[0]))
+        # Extra images are one person each unless `extra_people` names them (the development
+        # part's people, several images each): the halves and FPIR are by person.
+        n_extra = extra_nonmated.shape[0]
+        names = [f"extra{j}" for j in range(n_extra)] if extra_people is None else extra_people
+        non_calib.extend(_stable_half(n.replace(" ", ""), seed) for n in names)
+        ids = {n: len(gallery.order) + j for j, n in enumerate(dict.fromkeys(names))}
+        non_person.extend(ids[n] for n in names)
     allp = (
         np.concatenate(probes, axis=0)
         if sum(p.shape[0] for p in probes)

@@ -124,6 +124,7 @@ def build_approval(
         ),
         template_rule=cp.rule if cp else "max",
         score_normalisation="znorm" if cp and cp.znorm.get("adopted") else "none",
+        fairness_floor=round(max(f for f in floors if f is not None), 4) if floors else None,
     )
     return approval, ""
 

@@ -75,10 +75,20 @@ Recommended operating threshold {{ '%.4f'|format(r.approval.default_threshold) }
 <img alt="DET curves" src="data:image/png;base64,{{ figs.det }}">
 <img alt="FPIR by threshold" src="data:image/png;base64,{{ figs.fpir }}">
 {% endif %}
+{% set fr = r.fairness %}{% if fr and fr.threshold is not none %}
+<h2>Fairness at the deployed threshold {{ '%.4f'|format(fr.threshold) }} (K=1, M=1, list of {{ '{:,}'.format(fr.configuration.watchlist_size) }})</h2>
+<p>Criterion: <b>effect size</b>, factor {{ fr.factor }}: the fair floor ({{ fr.floor }}) is the lowest threshold at which no group's false-match rate is shown (95% lower bound) to exceed {{ fr.factor }} x the pooled rate; significance tests are reported in each evaluation and never bind. {{ fr.reading }}</p>
+<table><tr><th class=l>group</th><th>FMR</th><th>FMR / pooled [95%]</th><th>TPIR [95% people bootstrap]</th><th>FNIR / pooled [95%]</th><th class=l>evidence</th></tr>
+{% for g in fr.groups %}<tr><td class=l>{{ g.group }}</td><td>{% if g.fmr is not none %}{{ '%.1e'|format(g.fmr) }}{% else %}&ndash;{% endif %}</td>
+<td>{% if g.fmr_ratio_upper is not none %}{{ '%.2f'|format(g.fmr_ratio or 0) }} [{{ '%.2f'|format(g.fmr_ratio_lower or 0) }}, {{ '%.2f'|format(g.fmr_ratio_upper) }}]{% else %}&ndash;{% endif %}</td>
+<td>{% if g.tpir is not none %}{{ '%.1f'|format(100*g.tpir) }}% [{{ '%.1f'|format(100*g.tpir_ci[0]) }}, {{ '%.1f'|format(100*g.tpir_ci[1]) }}]{% else %}&ndash;{% endif %}</td>
+<td>{% if g.fnir_ratio_ci %}{{ '%.2f'|format(g.fnir_ratio or 0) }} [{{ '%.2f'|format(g.fnir_ratio_ci[0] or 0) }}, {{ '%.2f'|format(g.fnir_ratio_ci[1] or 0) }}]{% else %}&ndash;{% endif %}</td>
+<td class=l {% if g.shown_above_factor or g.fnir_shown_above_factor %}class=warn{% endif %}>{% if g.shown_above_factor %}FMR shown above {{ fr.factor }}x{% elif g.fnir_shown_above_factor %}misses shown above {{ fr.factor }}x{% elif g.thin %}thin: cannot exclude {{ fr.factor }}x{% else %}excludes {{ fr.factor }}x{% endif %}</td></tr>{% endfor %}</table>{% endif %}
+{% if r.split %}<p>Split: {{ r.split.choices_on }} for choices, {{ r.split.figures_on }} for figures (person-disjoint, seed {{ r.split.seed }}, development share {{ r.split.dev_share }}).</p>{% endif %}
 {% for d in r.demographics %}{% set i = loop.index0 %}
 <h2>Demographics: {{ d.grouped_by|join(' x ') }} ({{ d.dataset }})</h2>
 <p>Filters: {{ d.filters }}. Left out: {{ d.left_out }}. {% if d.label_problems %}Label problems: {{ d.label_problems|join('; ') }}.{% endif %}
-Test: {{ d.test }}; effect size: each group's FMR as a ratio to the pooled FMR. <b>Fair floor: {{ d.floor_threshold }}</b>{% if d.floor %} (significance floor {{ d.floor.significance_floor }}, effect-size floor {{ d.floor.effect_size_floor }}: bound by {{ d.floor.bound_by }}; {{ d.floor.effect_size_rule }}){% endif %}. Configuration: K={{ d.enrol_photos }}, M={{ d.probe_shots }}.</p>
+Test: {{ d.test }}; effect size: each group's FMR as a ratio to the pooled FMR. <b>Fair floor: {{ d.floor_threshold }}</b>{% if d.floor %} (bound by {{ d.floor.bound_by }}; {{ d.floor.effect_size_rule }}; significance test, reported and not binding: it would put the floor at {{ d.floor.significance_floor }}){% endif %}. Configuration: K={{ d.enrol_photos }}, M={{ d.probe_shots }}.</p>
 {% for key, title in (('at_default_threshold', 'default threshold'), ('at_pooled_threshold', 'threshold for pooled FMR ' ~ d.pooled_fmr_target)) %}{% set row = d[key] %}
 <h3>At the {{ title }} {{ '%.4f'|format(row.threshold) }}: worst/best FMR ratio
 {% if row.worst_to_best_fmr_ratio %}{{ '%.1f'|format(row.worst_to_best_fmr_ratio.ratio) }} [{{ '%.1f'|format(row.worst_to_best_fmr_ratio.lower) }}, {{ '%.1f'|format(row.worst_to_best_fmr_ratio.upper) }}]{% endif %} ({{ row.worst_group }} / {{ row.best_group }})</h3>

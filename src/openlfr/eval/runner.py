@@ -35,6 +35,7 @@ from openlfr.eval.identification import (
 from openlfr.eval.report import IdentificationPart
 from openlfr.eval.review import IdentityReview, apply_review
 from openlfr.eval.split import Part, PersonSplit
+from openlfr.vision.contract import FloatArray
 from openlfr.vision.engine import FaceEngine, Select
 
 log = logging.getLogger(__name__)
@@ -154,10 +155,17 @@ def run_identification(
     ds = _subset(ctx.scan(Path(data)), max_identities, seed)
     emb = ctx.embed(ds, f"embedding {ds.name}")
     extra_vecs = None
+    extra_people: list[str] | None = None
     if extra_nonmated is not None:
         xds = ctx.scan(Path(extra_nonmated), flat=True)
         xemb = ctx.embed(xds, f"embedding {xds.name}")
         extra_vecs = xemb.vectors[xemb.ok]
+    dev = _dev_part(ctx, Path(data), extra_nonmated, max_identities, seed)
+    if dev is not None:
+        # The development people are never on a test list, so they are passers-by to it:
+        # more non-mated people make the calibration's person-level bound tighter, and no
+        # choice ever saw their scores against a test list (choices use development lists).
+        extra_vecs, extra_people = _passers_by(extra_vecs, dev)
     t_embed = time.perf_counter() - t0
     if not emb.ok.any():
         raise DatasetError("no image in the dataset gave a usable face", source=str(data))
@@ -181,6 +189,7 @@ def run_identification(
                 extra_vecs,
                 seed=seed,
                 progress=lambda n, task=task: bar.advance(task, n),
+                extra_people=extra_people,
             )
             results.append(
                 evaluate_size(
@@ -197,7 +206,6 @@ def run_identification(
     if configurations is not None:
         co = configurations
         try:
-            dev = _dev_part(ctx, Path(data), extra_nonmated, max_identities, seed)
             config_part = run_configurations(
                 ds,
                 emb.vectors,
@@ -216,6 +224,7 @@ def run_identification(
                 znorm=co.znorm,
                 seed=seed,
                 dev=dev,
+                extra_people=extra_people,
             )
         except DatasetError as exc:
             # The single-image protocol above still stands; the report says what is missing.
@@ -262,6 +271,23 @@ def _dev_part(
         xemb = ctx.embed(xds, f"embedding {xds.name} (development part)")
         extra = xemb.vectors[xemb.ok]
     return DevPart(ds, emb.vectors, emb.ok, extra)
+
+
+def _passers_by(extra: FloatArray | None, dev: DevPart) -> tuple[FloatArray, list[str]]:
+    """The test part's extra non-mated images followed by every development image, each
+    named by its person (UTKFace singles one each, development LFW people by identity)."""
+    parts: list[FloatArray] = []
+    names: list[str] = []
+    if extra is not None and extra.shape[0]:
+        parts.append(extra)
+        names += [f"extra {j}" for j in range(extra.shape[0])]
+    if dev.extra is not None and dev.extra.shape[0]:
+        parts.append(dev.extra)
+        names += [f"dev extra {j}" for j in range(dev.extra.shape[0])]
+    rows = np.flatnonzero(dev.ok)
+    parts.append(dev.vectors[rows])
+    names += [f"dev {dev.dataset.records[int(r)].identity}" for r in rows]
+    return np.concatenate(parts, axis=0).astype(np.float32), names
 
 
 def load_labels(ds: Dataset, labels: Sequence[Path]) -> Labels:

@@ -28,6 +28,10 @@ class Readiness:
     # pass a camera, for the list as it stands (single-photo assumed while it is empty).
     expected_hit_rate_now: float | None
     single_photo_entries: int
+    # The lowest threshold this list may run without a second officer, and what bound it (the
+    # FPIR calibration for its size and photo count, or the effect-size fairness floor).
+    threshold_floor: float | None = None
+    threshold_bound_by: str = ""
 
 
 def readiness(svc: GovernanceService, by: Actor, deployment_id: str) -> Readiness:
@@ -52,6 +56,10 @@ def readiness(svc: GovernanceService, by: Actor, deployment_id: str) -> Readines
                 at_cap = None
         size = rows.watchlist_size(s, d.id)
         hp = entry_photos.deployment_projection(svc.ctx, s, d)
+        floor: tuple[float | None, str] = (None, "")
+        if approval is not None:
+            photos = max(entry_photos.photo_counts(s, d.id).values(), default=1)
+            floor = approval.deployment_floor(size or d.watchlist_size_cap, photos)
     return Readiness(
         deployment_id,
         d.state,
@@ -61,6 +69,7 @@ def readiness(svc: GovernanceService, by: Actor, deployment_id: str) -> Readines
         size,
         hp.rate if hp else None,
         hp.single_photo_entries if hp else 0,
+        *floor,
     )
 
 

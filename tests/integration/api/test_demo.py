@@ -28,6 +28,8 @@ def test_demo_world_raises_an_alert(tmp_path: Path, monkeypatch: object) -> None
     world = prepare(b.service, b.admin_password, engine)
     text = instructions("http://127.0.0.1:8000", world, tmp_path)
     assert world.passwords["operator"] in text and "Start deployment" in text
+    # The threshold is the packaged evaluation's floor for the demo's list, and says what bound it.
+    assert "bound by the packaged evaluation's floor" in text, text
     scene = lambda: AstronautScene(loops=2, period_s=6.0, visible_s=4.0, realtime=False)  # noqa: E731
     app = create_app(
         b.service, engine_factory=build_engine, sources={CAMERA: scene}, retention=False
