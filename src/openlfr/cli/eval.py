@@ -139,7 +139,11 @@ def full_report(
         f"{' x '.join(d.attributes)} ({Path(d.dataset).name})": d.floor_threshold for d in demo
     }
     ident = run.identify(lfw, sizes, utkface, run.configurations(lfw_labels, floors))
-    run.finish(ident, demo, prov, out)
+    # M degraded shots of one photo beside M different photos (issue 18): its own module.
+    from openlfr.eval.camera_like import run_camera_like
+
+    camera = run_camera_like(run.ctx, lfw, ident, seed=run.seed, max_identities=run.max_identities)
+    run.finish(ident, demo, prov, out, camera_like=camera)
 
 
 @eval_app.command("expected-alerts")

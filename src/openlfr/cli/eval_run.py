@@ -144,7 +144,12 @@ class EvalRun:
         )
 
     def finish(
-        self, ident: Any, demo: list[Any], provenance: dict[str, str], out: Path | None
+        self,
+        ident: Any,
+        demo: list[Any],
+        provenance: dict[str, str],
+        out: Path | None,
+        camera_like: dict[str, Any] | None = None,
     ) -> None:
         """Build the report; write it to OUT.html/OUT.json if asked; print JSON or a summary."""
         from openlfr.eval.report import build_report, report_json
@@ -162,6 +167,10 @@ class EvalRun:
             demo=demo,
             provenance=provenance,
         )
+        if camera_like is not None:
+            from openlfr.eval.camera_like import attach
+
+            attach(rep, camera_like)
         rep["identity_review"] = (
             {"applied": False}
             if ctx.review is None
