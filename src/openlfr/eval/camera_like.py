@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -137,12 +138,43 @@ def _undegraded_top(
     return search(np.stack(own), gallery, rule)[0]
 
 
+def pass_widths(plan: ConfigPlan, passes: Passes, k: int, size: int) -> FloatArray:
+    """Face width (px) of each mated search's pass, in score_camera's order."""
+    listed = set(plan.watchlist(k, size) or ())
+    return np.array(
+        [cp.shots[0].face_px for ident, cp in passes.mated.items() if ident in listed], np.float32
+    )
+
+
+def by_width(
+    cs: ConfigScores, widths: FloatArray, threshold: float, edges: Sequence[float] = (40, 60, 90)
+) -> list[dict[str, Any]]:
+    """TPIR at `threshold` for passes whose face was in each width band: small faces are
+    where a camera loses people, so the figure depends on where it is mounted."""
+    sc = cs.scores
+    hit = sc.mated_rank1 & (sc.mated_score >= np.float32(threshold))
+    out = []
+    for lo, hi in pairwise(edges):
+        band = (widths >= lo) & ((widths < hi) | (hi == edges[-1]))
+        r = rate(int(hit[band].sum()), int(band.sum()))
+        out.append(
+            {
+                "face_width_px": [lo, hi],
+                "searches": r.n,
+                "tpir": r.value,
+                "tpir_ci": [r.lower, r.upper],
+            }
+        )
+    return out
+
+
 def camera_item(
     cs: ConfigScores,
     threshold: float | None,
     photos_tpir: float | None,
     undegraded_top: FloatArray,
     *,
+    widths: FloatArray | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """One configuration's camera-like figures at `threshold` (by_configuration's)."""
@@ -173,6 +205,8 @@ def camera_item(
         "same_people_undegraded_alerts": [uk, int(undegraded_top.size)],
         "highest_nonmated": float(sc.nonmated_top.max()) if sc.n_nonmated else None,
     }
+    if widths is not None and widths.size == sc.n_mated:
+        item["by_face_width"] = by_width(cs, widths, threshold)
     return item
 
 
@@ -218,7 +252,8 @@ def evaluate_camera_like(
             continue
         it = ref.get((k, m, n), {})
         und = _undegraded_top(plan, vectors, passes, k, n, rule)
-        items.append(camera_item(cs, it.get("threshold"), it.get("tpir"), und, seed=seed))
+        w = pass_widths(plan, passes, k, n)
+        items.append(camera_item(cs, it.get("threshold"), it.get("tpir"), und, widths=w, seed=seed))
         curve.extend(camera_curve(cs, grid, seed=seed))
     return {
         "protocol": PROTOCOL,
@@ -250,11 +285,13 @@ def run_camera_like(
     max_identities: int | None = None,
     nonmated_people: int = 300,
     cap: int = 5,
+    video: Any = None,
 ) -> dict[str, Any] | None:
     """Camera-like figures for an identification run's configurations (`ident`: the report's
     IdentificationPart, whose `by_configuration` thresholds they are measured at). Rebuilds
     the same plan from the same (reviewed, cached) dataset; embeds only the degraded shots.
-    None where the run measured no configurations."""
+    `video`: also the real-footage protocol (track_probes.py) on that clip, its tracks listed
+    among the policy-size list's other people. None where no configurations were measured."""
     from pathlib import Path
 
     from openlfr.eval.camera_probes import embed_pass
@@ -298,4 +335,27 @@ def run_camera_like(
     )
     section["mated_people"] = len(mated)
     section["nonmated_people"] = len(non)
+    if video is not None:
+        section["track_probes"] = _tracks(eng, Path(video), plan, emb.vectors, cp, ident)
     return section
+
+
+def _tracks(
+    eng: Any, video: Any, plan: ConfigPlan, vectors: FloatArray, cp: Any, ident: Any
+) -> Any:
+    from openlfr.eval.track_probes import collect_tracks, evaluate_tracks, video_frames
+
+    size = ident.policy_size
+    tracks = collect_tracks(eng, video_frames(video))
+    listed = plan.watchlist(1, size) or ()
+    # The list's other people: enrolment photos of the K=1 list, as many as leave room.
+    distractors = vectors[[plan.order[i][0] for i in listed[: max(0, size - len(tracks))]]]
+    configs = [(k, m) for k in plan.enrol_photos for m in plan.probe_shots]
+    at = {
+        (it["enrol_photos"], it["probe_shots"]): it["threshold"]
+        for it in cp.items
+        if it["watchlist_size"] == size
+    }
+    out = evaluate_tracks(tracks, configs, at, distractors=distractors)
+    out["video"] = video.name
+    return out

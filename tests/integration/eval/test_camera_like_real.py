@@ -73,3 +73,17 @@ def test_degraded_shots_are_the_same_on_every_run(eval_ctx: EvalContext, lfw_dir
     own = eval_ctx.engine.face_from_image(image, select="central").template.vector
     fused = a.fused(3)
     assert fused is not None and 0.5 < float(fused @ own) < 0.99
+
+
+def test_walkers_tracks_match_their_own_later_shots(sface_engine, video_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Real footage, first second only (seconds of CPU): tracks are the identities."""
+    from openlfr.eval.track_probes import collect_tracks, evaluate_tracks, video_frames
+
+    tracks = collect_tracks(sface_engine, video_frames(video_path, limit=20))
+    out = evaluate_tracks(tracks, [(1, 1), (1, 3)], {(1, 1): 0.6, (1, 3): 0.6})
+    assert out["tracks_used"] >= 3
+    one, fused = out["items"]
+    assert one["tracks"] == out["tracks_used"] and one["searches"] > fused["searches"] > 0
+    # A person's later frames of one pass are mostly their own best match.
+    assert one["rank1_share"] > 0.5 and one["genuine_score"]["median"] > 0.4
+    assert "can_show" in out and "cannot_show" in out

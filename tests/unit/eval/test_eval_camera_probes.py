@@ -128,6 +128,9 @@ def test_section_reports_at_by_configuration_thresholds_and_feeds_the_approval()
     it = sec["mild"]["items"][0]
     assert it["threshold"] == 0.6 and it["different_photos_tpir"] == 0.9
     assert it["tpir_ci"][0] <= it["tpir"] <= it["tpir_ci"][1]
+    bands = it["by_face_width"]
+    assert [b["face_width_px"] for b in bands] == [[40, 60], [60, 90]]
+    assert sum(b["searches"] for b in bands) == it["mated_searches"]
     assert sec["harsh"]["items"][0]["tpir"] < it["tpir"]  # harsher shots, fewer found
     assert sec["mild"]["items"][1]["threshold"] is None  # no by_configuration item: no figure
     assert len(sec["mild"]["tpir_curve"]) == 2 * len(grid)
