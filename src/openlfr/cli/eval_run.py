@@ -190,6 +190,10 @@ class EvalRun:
             from openlfr.cli.eval_summary import print_summary
 
             print_summary(rep)
+            if "camera_like" in rep:
+                from openlfr.eval.camera_like import summary_lines
+
+                typer.echo("\n".join(summary_lines(rep["camera_like"])))
 
 
 def open_context(

@@ -268,6 +268,29 @@ def evaluate_camera_like(
     }
 
 
+def summary_lines(section: dict[str, Any]) -> list[str]:
+    """What the console summary says of the camera-like figures, beside the photo ones."""
+    out = [f"camera-like ({section['shots_per_pass']} degraded shots of one photo per pass):"]
+    for it in section.get("items", []):
+        if it.get("tpir") is None:
+            continue
+        lo, hi = it["tpir_ci"]
+        photos = it.get("different_photos_tpir")
+        out.append(
+            f"  K={it['enrol_photos']} x M={it['probe_shots']}, list {it['watchlist_size']:,}, "
+            f"T={it['threshold']:.3f}: TPIR {100 * it['tpir']:.1f}% [{100 * lo:.1f}, "
+            f"{100 * hi:.1f}]"
+            + ("" if photos is None else f" (M different photos: {100 * photos:.1f}%)")
+        )
+    for it in (section.get("track_probes") or {}).get("items", []):
+        if it.get("hit_share") is not None:
+            out.append(
+                f"  walk-past tracks K={it['enrol_photos']} x M={it['probe_shots']}: "
+                f"{it['tracks_with_a_hit']}/{it['tracks']} tracks found their own later shots"
+            )
+    return out
+
+
 def attach(report: dict[str, Any], section: dict[str, Any]) -> None:
     """Put the section in the report and its curve in the approval (if there is one), so
     expected hits at authorisation use the camera-like figure (approval.camera_tpir_curve)."""

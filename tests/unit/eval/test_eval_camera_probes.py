@@ -134,6 +134,11 @@ def test_section_reports_at_by_configuration_thresholds_and_feeds_the_approval()
     assert sec["harsh"]["items"][0]["tpir"] < it["tpir"]  # harsher shots, fewer found
     assert sec["mild"]["items"][1]["threshold"] is None  # no by_configuration item: no figure
     assert len(sec["mild"]["tpir_curve"]) == 2 * len(grid)
+    from openlfr.eval.camera_like import summary_lines
+
+    lines = summary_lines(sec["mild"])
+    assert len(lines) == 2 and "K=2 x M=3, list 100, T=0.600" in lines[1]
+    assert "(M different photos: 90.0%)" in lines[1]
     rep: dict[str, object] = {"approval": {"tpir_curve": []}}
     attach(rep, sec["mild"])
     assert "tpir_curve" not in rep["camera_like"]  # type: ignore[operator]
