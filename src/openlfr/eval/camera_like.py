@@ -309,6 +309,7 @@ def run_camera_like(
     nonmated_people: int = 300,
     cap: int = 5,
     video: Any = None,
+    plan: ConfigPlan | None = None,
 ) -> dict[str, Any] | None:
     """Camera-like figures for an identification run's configurations (`ident`: the report's
     IdentificationPart, whose `by_configuration` thresholds they are measured at). Rebuilds
@@ -328,7 +329,11 @@ def run_camera_like(
         return None
     ds = _subset(ctx.scan(Path(data)), max_identities, seed)
     emb = ctx.embed(ds, f"embedding {ds.name}")
-    plan = plan_configurations(ds, emb.ok, cp.enrol_photos, cp.probe_shots, seed=seed, cap=cap)
+    # The plan run_configurations built (same data, seed and grid give the same one); a run
+    # that plans differently (a person split) passes its own, over the same dataset's rows.
+    plan = plan or plan_configurations(
+        ds, emb.ok, cp.enrol_photos, cp.probe_shots, seed=seed, cap=cap
+    )
     shots = plan.m_max
     eng = ctx.engine
 
