@@ -111,6 +111,14 @@ def full_report(
     watchlist_sizes: o.Sizes = "100,1000,3000",
     min_age: o.MinAge = 18,
     min_groupsize: o.MinGroup = 5,
+    camera_video: Annotated[
+        Path | None,
+        typer.Option(
+            "--camera-video",
+            help="A clip of people walking past a camera: genuine pairs from its face tracks "
+            "(enrol from a track's start, probe with its later shots; camera_like.track_probes).",
+        ),
+    ] = None,
 ) -> None:
     """The full model evaluation report with its approval section (what governance consumes)."""
     from openlfr.eval.runner import run_demographics
@@ -139,7 +147,13 @@ def full_report(
         f"{' x '.join(d.attributes)} ({Path(d.dataset).name})": d.floor_threshold for d in demo
     }
     ident = run.identify(lfw, sizes, utkface, run.configurations(lfw_labels, floors))
-    run.finish(ident, demo, prov, out)
+    # M degraded shots of one photo beside M different photos (issue 18): its own module.
+    from openlfr.eval.camera_like import run_camera_like
+
+    camera = run_camera_like(
+        run.ctx, lfw, ident, seed=run.seed, max_identities=run.max_identities, video=camera_video
+    )
+    run.finish(ident, demo, prov, out, camera_like=camera)
 
 
 @eval_app.command("expected-alerts")

@@ -152,7 +152,12 @@ class EvalRun:
         )
 
     def finish(
-        self, ident: Any, demo: list[Any], provenance: dict[str, str], out: Path | None
+        self,
+        ident: Any,
+        demo: list[Any],
+        provenance: dict[str, str],
+        out: Path | None,
+        camera_like: dict[str, Any] | None = None,
     ) -> None:
         """Build the report; write it to OUT.html/OUT.json if asked; print JSON or a summary."""
         from openlfr.eval.report import build_report, report_json
@@ -171,6 +176,10 @@ class EvalRun:
             provenance=provenance,
         )
         rep["split"] = ctx.split.describe(ctx.parts)
+        if camera_like is not None:
+            from openlfr.eval.camera_like import attach
+
+            attach(rep, camera_like)
         rep["identity_review"] = (
             {"applied": False}
             if ctx.review is None
@@ -190,6 +199,10 @@ class EvalRun:
             from openlfr.cli.eval_summary import print_summary
 
             print_summary(rep)
+            if "camera_like" in rep:
+                from openlfr.eval.camera_like import summary_lines
+
+                typer.echo("\n".join(summary_lines(rep["camera_like"])))
 
 
 def open_context(

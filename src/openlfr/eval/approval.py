@@ -66,6 +66,9 @@ class ModelApproval:
     # The effect-size fairness floor alone (None in approvals recorded before it was kept
     # apart): with the FPIR calibration for a list's size it makes the deployed threshold.
     fairness_floor: float | None = None
+    # TPIR of camera-like probes (M degraded shots of one photo, eval/camera_like.py): what
+    # expected hits use where present; `tpir_curve` (M different photos) is kept beside it.
+    camera_tpir_curve: tuple[TpirPoint, ...] = field(default=())
 
     def fpir_at(self, watchlist_size: int, threshold: float) -> float:
         """Upper-bound FPIR at a threshold and watchlist size, interpolated from the curve.
@@ -114,6 +117,7 @@ class ModelApproval:
         *,
         watchlist_size: int | None = None,
         lower: bool = False,
+        camera_like: bool = True,
     ) -> float | None:
         """Expected share of listed people found (TPIR) for an entry with `enrol_photos` usable
         photos, probed with `probe_shots` fused shots, at `threshold`.
@@ -123,16 +127,21 @@ class ModelApproval:
         watchlist size at least `watchlist_size` (default: the largest measured; larger lists
         lower TPIR a little), interpolated linearly in threshold (the curve spans 0.30-1.00;
         outside it the nearest end is used). `lower`: the lower 95% bound instead of the point
-        estimate. None when the approval carries no TPIR curve (recorded before this existed),
-        or `enrol_photos`/`probe_shots` < 1, or no measured configuration is at or below the
-        asked one. For a whole list, average this over entries.
+        estimate. `camera_like`: read the camera-like curve where the approval has one (shots
+        of one pass, not different photos; see `tpir_curve_used`). None when the approval
+        carries no TPIR curve (recorded before this existed), or `enrol_photos`/`probe_shots`
+        < 1, or no measured configuration is at or below the asked one. For a whole list,
+        average this over entries.
         """
-        if not self.tpir_curve or enrol_photos < 1 or probe_shots < 1:
+        curve = (
+            self.camera_tpir_curve
+            if self.tpir_curve_used(camera_like) == "camera_like"
+            else self.tpir_curve
+        )
+        if not curve or enrol_photos < 1 or probe_shots < 1:
             return None
         below = [
-            p
-            for p in self.tpir_curve
-            if p.enrol_photos <= enrol_photos and p.probe_shots <= probe_shots
+            p for p in curve if p.enrol_photos <= enrol_photos and p.probe_shots <= probe_shots
         ]
         if not below:
             return None
@@ -144,6 +153,10 @@ class ModelApproval:
         if watchlist_size is not None:
             size = next((s for s in sizes if s >= watchlist_size), sizes[-1])
         return _interp([p for p in pts if p.watchlist_size == size], threshold, lower)
+
+    def tpir_curve_used(self, camera_like: bool = True) -> str:
+        """Which curve `expected_tpir` reads: "camera_like" or "different_photos"."""
+        return "camera_like" if camera_like and self.camera_tpir_curve else "different_photos"
 
     def floor_for(
         self, enrol_photos: int, probe_shots: int, watchlist_size: int
@@ -226,6 +239,7 @@ _POINT_LISTS: dict[str, type[FpirPoint | TpirPoint | ConfigurationFloor]] = {
     "fpir_curve": FpirPoint,
     "tpir_curve": TpirPoint,
     "configuration_floors": ConfigurationFloor,
+    "camera_tpir_curve": TpirPoint,
 }
 
 

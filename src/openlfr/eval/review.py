@@ -8,7 +8,13 @@ decided after looking at each candidate (every UTKFace image and every LFW ident
 best image-to-image score is high; the file header says how high): `merge` two folders into one
 identity, `exclude_image` a file, or `keep` a pair as different people (twins, siblings, and
 pairs that could not be told for certain stay as non-mated searches). The report states the
-review it applied and its digest; `--identity-review none` runs without it.
+review it applied and its digest; `--identity-review none` runs without it, so a reader can
+compare the figures with and without it.
+
+Each row also says who decided it and on what basis (`decided_by`, `basis`): candidates are
+found by score, so a row states honestly whether the score was known when the images were
+looked at. Files written before these columns existed read with both empty, and the report
+counts such unattributed decisions.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ class ReviewRow:
     item: str  # folder, or file (folder/file for LFW, file name for UTKFace)
     other: str
     reason: str
+    decided_by: str = ""  # who, and when, e.g. "openlfr-dev, 2026-12-04"
+    basis: str = ""  # what the decision rested on (images viewed, whether the score was known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +67,14 @@ def load_review(path: Path | None = None) -> IdentityReview:
             raise DatasetError(
                 f"identity review line {n}: needs dataset, action, item", source=p.name
             )
-        other, reason = rec.get("other") or "", rec.get("reason") or ""
-        rows.append(ReviewRow(rec["dataset"], rec["action"], rec["item"], other, reason))
+        rows.append(
+            ReviewRow(
+                rec["dataset"],
+                rec["action"],
+                rec["item"],
+                *(rec.get(k) or "" for k in ("other", "reason", "decided_by", "basis")),
+            )
+        )
     digest = hashlib.sha256(text.encode()).hexdigest()
     return IdentityReview(p.name, digest, tuple(rows))
 
@@ -97,6 +111,9 @@ def apply_review(
         "identities_merged": len(merged_into),
         "kept_as_different_people": len(review.of(dataset, "keep")),
         "rows_not_in_this_copy": _absent(ds, review, dataset, flat, present),
+        "decisions_without_decider_or_basis": sum(
+            1 for r in review.rows if r.dataset == dataset and not (r.decided_by and r.basis)
+        ),
     }
     return Dataset.from_records(ds.root, out, ds.name), summary
 

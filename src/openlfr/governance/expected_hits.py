@@ -33,8 +33,12 @@ def expected_tpir(
     watchlist_size: int | None = None,
 ) -> float | None:
     """TPIR for one entry of `enrol_photos` photos: the approval's lookup (`eval.approval`),
-    at its lower confidence bound where the curve carries bounds; None where not measured."""
-    bounded = any(p.tpir_lower > 0 for p in approval.tpir_curve)
+    at its lower confidence bound where the curve carries bounds; None where not measured.
+    The camera-like curve (shots of one pass) where the approval has one: M different photos
+    describe no camera, and would promise more hits than a deployment gets."""
+    camera = approval.tpir_curve_used() == "camera_like"
+    curve = approval.camera_tpir_curve if camera else approval.tpir_curve
+    bounded = any(p.tpir_lower > 0 for p in curve)
     return approval.expected_tpir(
         enrol_photos, probe_shots, threshold, watchlist_size=watchlist_size, lower=bounded
     )
@@ -55,6 +59,8 @@ class HitProjection:
     # to come is assumed to have one photo (the lowest rate), as false alerts are projected at
     # the size cap.
     basis: str = "list"
+    # The approval's curve it was read from: "camera_like" or "different_photos" (older).
+    curve: str = "different_photos"
 
     @property
     def single_photo_entries(self) -> int:
@@ -102,6 +108,7 @@ def expected_hit_rate(
         photo_counts=dict(counts) if photo_counts else {},
         rate_by_photos=by_photos,
         basis=basis,
+        curve=approval.tpir_curve_used(),
     )
 
 

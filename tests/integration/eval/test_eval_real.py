@@ -182,3 +182,13 @@ def test_packaged_identity_review_matches_the_shared_datasets(
     assert s1["images_left_out"] == len(rev.of("lfw", "exclude_image"))
     assert s2["images_left_out"] == len(rev.of("utkface", "exclude_image"))
     assert "Sepp_Blatter" not in lfw.identities and "Joseph_Blatter" in lfw.identities
+    # Rows revisited for issue 18: the toddlers stay in, the mislabelled photos go.
+    names = {r.path.name for r in utk.records}
+    assert "3_1_2_20161219151448835.jpg.chip.jpg" in names
+    lfw_files = {r.path.name for r in lfw.records}
+    assert "Michael_Schumacher_0008.jpg" not in lfw_files
+    assert not {"Anja_Paerson_0001.jpg", "Janica_Kostelic_0001.jpg"} & lfw_files
+    # Every UTKFace keep row and every duplicate's kept copy names a file this copy holds.
+    for r in rev.of("utkface", "keep") + rev.of("utkface", "exclude_image"):
+        assert r.other.endswith(".jpg") is False or r.other in names, r
+        assert r.action != "keep" or r.item in names, r

@@ -129,3 +129,28 @@ def test_governance_enforces_the_list_floor_at_start() -> None:
     assert threshold_problems(d, a) == []  # at authorisation: one photo per entry at least
     problems = threshold_problems(d, a, watchlist_size=800, max_photos=2)
     assert problems and "below the floor 0.64" in problems[0] and "K=2" in problems[0]
+
+
+def test_expected_hits_use_the_camera_like_curve_and_keep_the_photos_one() -> None:
+    from openlfr.governance.expected_hits import expected_hit_rate, expected_tpir
+
+    a = _approval()
+    # Camera-like shots find fewer people than different photos: half, at every point.
+    cam = tuple(replace(p, tpir=p.tpir / 2, tpir_lower=p.tpir / 4) for p in a.tpir_curve)
+    b = replace(a, camera_tpir_curve=cam)
+    photos = a.expected_tpir(2, 3, 0.65)
+    assert photos is not None
+    assert b.expected_tpir(2, 3, 0.65) == pytest.approx(photos / 2)
+    assert b.expected_tpir(2, 3, 0.65, camera_like=False) == pytest.approx(photos)
+    assert (a.tpir_curve_used(), b.tpir_curve_used()) == ("different_photos", "camera_like")
+    # Governance reads the camera-like lower bound, and says which curve it read.
+    assert expected_tpir(b, 2, 3, 0.65) == pytest.approx(photos / 4)
+    proj = expected_hit_rate(b, [2, 2], probe_shots=3, threshold=0.65)
+    assert proj.curve == "camera_like" and proj.to_dict()["curve"] == "camera_like"
+    assert expected_hit_rate(a, [2], probe_shots=3, threshold=0.65).curve == "different_photos"
+    # The new curve round-trips through the report JSON; older approvals read it as empty.
+    again = ModelApproval.from_dict(json.loads(json.dumps(b.to_dict())))
+    assert again.camera_tpir_curve == cam
+    old = b.to_dict()
+    old.pop("camera_tpir_curve")
+    assert ModelApproval.from_dict(old).camera_tpir_curve == ()

@@ -224,6 +224,8 @@ def test_cli_full_report_with_utkface_style_names(cli: typer.Typer, tmp_path: Pa
     assert demo["grouped_by"] == ["gender", "race"]
     assert demo["left_out"]["outside_age_range"] == 1
     assert rep["kind"] in (REPORT_KIND, PARTIAL_KIND)
+    # Camera-like probes beside every measured configuration (eval/camera_like.py).
+    assert ("camera_like" in rep) == (rep["identification"]["configurations"] is not None)
     if rep["kind"] == REPORT_KIND:
         ModelApproval.from_report_json(out.with_suffix(".json").read_text())
 

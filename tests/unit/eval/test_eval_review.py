@@ -72,9 +72,36 @@ def test_packaged_review_is_well_formed_and_holds_no_image_data() -> None:
     rev = load_review(PACKAGED)
     kinds = {(r.dataset, r.action) for r in rev.rows}
     allowed = {("lfw", "merge"), ("lfw", "exclude_image"), ("lfw", "keep")}
-    assert kinds <= allowed | {("utkface", "exclude_image")}
-    assert all(r.reason for r in rev.rows)
+    assert kinds <= allowed | {("utkface", "exclude_image"), ("utkface", "keep")}
+    assert all(r.reason and r.basis for r in rev.rows)
+    # A UTKFace copy left out as a duplicate of another keeps that other one in.
+    gone = {r.item for r in rev.of("utkface", "exclude_image")}
+    assert not gone & {r.other for r in rev.of("utkface", "exclude_image")}
     # Names only: no row carries anything longer than a file name and a reason.
     assert max(len(r.item) for r in rev.rows) < 120
     merged = {r.item for r in rev.of("lfw", "merge")}
     assert not merged & {r.other for r in rev.of("lfw", "merge")}  # no chains of merges
+
+
+NEW_COLUMNS = """dataset,action,item,other,best_score,reason,decided_by,basis
+lfw,exclude_image,A/A_0001.jpg,B,,shows B,"dev, 2026-12-04",images viewed side by side
+utkface,keep,3_1_2_x.jpg,Princess_Aiko,0.65,a toddler,"dev, 2026-12-04",images viewed
+utkface,exclude_image,57_0_0_x.jpg,Pierce_Brosnan,0.76,public figure,,
+"""
+
+
+def test_rows_say_who_decided_and_on_what_and_old_files_still_read(tmp_path: Path) -> None:
+    new, old = tmp_path / "new.csv", tmp_path / "old.csv"
+    new.write_text(NEW_COLUMNS)
+    old.write_text(REVIEW)
+    rev = load_review(new)
+    assert rev.rows[0].decided_by == "dev, 2026-12-04"
+    assert rev.rows[0].basis == "images viewed side by side"
+    assert all(r.decided_by == r.basis == "" for r in load_review(old).rows)
+    root = tmp_path / "utk"
+    recs = [ImageRecord(root / n, n) for n in ("57_0_0_x.jpg", "3_1_2_x.jpg")]
+    fixed, summary = apply_review(Dataset.from_records(root, recs), rev, "utkface", flat=True)
+    # A `keep` row leaves its image in (the Princess_Aiko toddlers are non-mated searches).
+    assert [r.path.name for r in fixed.records] == ["3_1_2_x.jpg"]
+    assert summary["kept_as_different_people"] == 1
+    assert summary["decisions_without_decider_or_basis"] == 1
