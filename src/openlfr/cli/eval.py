@@ -121,6 +121,7 @@ def full_report(
     ] = None,
 ) -> None:
     """The full model evaluation report with its approval section (what governance consumes)."""
+    from openlfr.eval.fairness_report import dataset_name
     from openlfr.eval.runner import run_demographics
 
     sizes = int_list(watchlist_sizes, "watchlist sizes")
@@ -144,7 +145,7 @@ def full_report(
         )
         prov["demographics (FNMR)"] = f"{lfw} with {', '.join(map(str, lfw_labels))}"
     floors = {
-        f"{' x '.join(d.attributes)} ({Path(d.dataset).name})": d.floor_threshold for d in demo
+        f"{' x '.join(d.attributes)} ({dataset_name(d.dataset)})": d.floor_threshold for d in demo
     }
     ident = run.identify(lfw, sizes, utkface, run.configurations(lfw_labels, floors))
     # M degraded shots of one photo beside M different photos (issue 18): its own module.

@@ -31,6 +31,12 @@ READING = (
 )
 
 
+def dataset_name(path: str) -> str:
+    """A dataset's name for readers: its folder, or the folder above a generic `images`."""
+    p = Path(path)
+    return p.parent.name if p.name == "images" and p.parent.name else p.name
+
+
 def _base_item(cp: ConfigurationPart | None, size: int) -> dict[str, Any] | None:
     if cp is None:
         return None
@@ -53,11 +59,11 @@ def fairness_section(
     deployed_threshold: float | None,
 ) -> dict[str, Any]:
     floors = {
-        f"{' x '.join(d.attributes)} ({Path(d.dataset).name}, single images)": d.floor_threshold
+        f"{' x '.join(d.attributes)} ({dataset_name(d.dataset)}, single images)": d.floor_threshold
         for d in demo
     }
     floors |= {
-        f"{' x '.join(d.attributes)} ({Path(d.dataset).name}, {d.configuration[0]}-photo "
+        f"{' x '.join(d.attributes)} ({dataset_name(d.dataset)}, {d.configuration[0]}-photo "
         f"templates, {d.configuration[1]}-shot probes)": d.floor_threshold
         for d in (cp.demographics if cp else [])
     }
@@ -73,10 +79,10 @@ def fairness_section(
     if t is not None:
         for d in demo:
             attrs = " x ".join(d.attributes)
-            ds = Path(d.dataset).name
+            ds = dataset_name(d.dataset)
             row = d.row_at(t)
             for g, ev in group_evidence(row.fmr, factor).items():
-                tp = found.get(attrs, {}).get(g) if ds == Path(cp_dataset(cp)).name else None
+                tp = found.get(attrs, {}).get(g) if d.dataset == cp_dataset(cp) else None
                 groups.append(_entry(ds, attrs, g, ev.to_dict(), tp))
                 if tp is not None:
                     seen.add((attrs, g))
@@ -84,7 +90,7 @@ def fairness_section(
         for attrs, rows in found.items():
             for g, tp in rows.items():
                 if (attrs, g) not in seen:
-                    groups.append(_entry(Path(cp_dataset(cp)).name, attrs, g, None, tp))
+                    groups.append(_entry(dataset_name(cp_dataset(cp)), attrs, g, None, tp))
     return {
         "criterion": "effect_size",
         "factor": factor,

@@ -14,7 +14,6 @@ import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from openlfr.eval.approval import (
 from openlfr.eval.config_runner import ConfigurationPart
 from openlfr.eval.demographics import DemographicResult
 from openlfr.eval.fairness import DEFAULT_FACTOR
+from openlfr.eval.fairness_report import dataset_name
 from openlfr.eval.identification import SizeResult
 from openlfr.eval.stats import rate
 
@@ -196,7 +196,8 @@ def build_report(
         "policy_fpir": ident.policy_fpir,
         "policy_watchlist_size": ident.policy_size,
         "demographic_floors": {
-            " x ".join(d.attributes) + f" ({Path(d.dataset).name})": d.floor_threshold for d in demo
+            " x ".join(d.attributes) + f" ({dataset_name(d.dataset)})": d.floor_threshold
+            for d in demo
         },
     }
     return report
