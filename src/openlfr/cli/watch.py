@@ -101,7 +101,15 @@ def watch(
             typer.echo("error: the watchlist enrolled nobody", err=True)
             raise typer.Exit(2)
         if threshold is None:
-            threshold = _derived_threshold(engine, len(wl), fpir, calibration)
+            photos = max(
+                (
+                    sum(1 for f in d.iterdir() if f.is_file())
+                    for d in Path(watchlist).iterdir()
+                    if d.is_dir()
+                ),
+                default=1,
+            )
+            threshold = _derived_threshold(engine, len(wl), fpir, calibration, photos)
         sink: AlertSink
         mode: Literal["files", "base64"] = "base64" if images == "base64" else "files"
         sink = JsonlAlertSink(alerts_out, images=mode) if alerts_out else MemoryAlertSink()
@@ -154,12 +162,14 @@ def watch(
         )
 
 
-def _derived_threshold(engine: object, size: int, fpir: float, calibration: Path | None) -> float:
+def _derived_threshold(
+    engine: object, size: int, fpir: float, calibration: Path | None, photos: int = 1
+) -> float:
     """The calibrated threshold for this list, printed with what it costs in false alerts."""
     from openlfr.eval.calibration import approval_for, derive_threshold
 
     appr = approval_for(engine.contract, calibration)  # type: ignore[attr-defined]
-    d = derive_threshold(appr, size, fpir)
+    d = derive_threshold(appr, size, fpir, max_photos=max(1, photos))
     typer.echo(
         f"threshold {d.threshold:.4f} for {size:,} watchlist entries at policy FPIR {fpir:g} "
         f"(bound by {d.bound_by}; FPIR calibration alone {d.policy_threshold:.4f}, "

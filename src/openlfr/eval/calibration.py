@@ -20,6 +20,7 @@ A packaged file whose contract differs from the running engine's is refused, nev
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -102,7 +103,12 @@ def max_calibrated_size(appr: ModelApproval) -> int:
 
 
 def derive_threshold(
-    appr: ModelApproval, watchlist_size: int, policy_fpir: float = 1e-3, *, step: float = 0.0025
+    appr: ModelApproval,
+    watchlist_size: int,
+    policy_fpir: float = 1e-3,
+    *,
+    step: float = 0.0025,
+    max_photos: int = 1,
 ) -> DerivedThreshold:
     """Lowest threshold whose FPIR upper bound at this list size meets the policy, and at least
     the validated minimum. Refuses a list larger than the calibration measured (extrapolating
@@ -125,13 +131,17 @@ def derive_threshold(
             f"no threshold up to {hi} meets FPIR {policy_fpir:g} at {watchlist_size:,} entries "
             "in the calibration: set --threshold explicitly"
         )
-    # The larger of the calibration for this list's size and the effect-size fairness floor;
-    # approvals recorded before the floor was kept apart use their validated minimum.
-    floor, kind = (
-        (appr.validated_min_threshold, "the model's validated minimum threshold")
-        if appr.fairness_floor is None
-        else (appr.fairness_floor, "the fairness floor (effect size)")
-    )
+    # One threshold everywhere: at the approval's own policy the certified floor governance
+    # enforces for this list (the larger of the FPIR calibration for its size and photo count
+    # and the effect-size floor); at another policy the FPIR curve for this size with the
+    # fairness floor. Approvals recorded before either existed use their validated minimum.
+    if appr.configuration_floors and math.isclose(policy_fpir, appr.policy_fpir):
+        floor, kind = appr.deployment_floor(watchlist_size, max_photos)
+        kind = f"the certified floor for this list: {kind}"
+    elif appr.fairness_floor is not None:
+        floor, kind = appr.fairness_floor, "the fairness floor (effect size)"
+    else:
+        floor, kind = appr.validated_min_threshold, "the model's validated minimum threshold"
     t = max(t_policy, floor)
     return DerivedThreshold(
         t,

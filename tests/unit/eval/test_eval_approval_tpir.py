@@ -68,7 +68,13 @@ def test_derived_threshold_meets_policy_and_floor(tmp_path: Path) -> None:
     d = derive_threshold(a, 1000, 1e-3)
     assert a.fpir_at(1000, d.threshold) <= 1e-3 and d.threshold >= a.validated_min_threshold
     assert d.false_alerts_per_1000 == pytest.approx(1000 * d.fpir_upper)
+    # One threshold everywhere: at the approval's own policy, the certified floor governance
+    # enforces for the list (here K=1, M=1 at 1,000: 0.72), never the curve alone.
     small = derive_threshold(a, 50, 1e-3)
+    assert small.threshold == a.deployment_floor(50)[0] == 0.72
+    assert "certified floor" in small.bound_by and "K=1, M=1" in small.bound_by
+    old = replace(a, configuration_floors=())  # recorded before configuration floors existed
+    small = derive_threshold(old, 50, 1e-3)
     assert small.threshold == a.validated_min_threshold and "validated" in small.bound_by
     with pytest.raises(ModelError, match="covers at most 1,000"):
         derive_threshold(a, 1001)
