@@ -84,10 +84,9 @@ def test_unreachable_database(site: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_expired_and_expiring_model_approval(site: Path) -> None:
+    from openlfr.storage.db import make_engine
     from openlfr.vision.mock import MOCK_CONTRACT
     from tests.unit.governance._support import approval_for, approve_model, make_world
-
-    from openlfr.storage.db import make_engine
 
     url = f"sqlite:///{site / 'a.sqlite3'}"
     w = make_world(url)
