@@ -14,6 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 REPORT_KIND = "openlfr.model-evaluation"
+# Whose measurement an approval rests on: "local" (the site ran `openlfr eval report` on data
+# it chose) or "supplier" (the report shipped in the package, `openlfr model approve
+# --shipped`): enough for a pilot, with the recommendation to re-run on local data.
+LOCAL, SUPPLIER = "local", "supplier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ class ModelApproval:
     configuration_floors: tuple[ConfigurationFloor, ...] = field(default=())
     template_rule: str = "max"  # how an entry's several photos are combined (see evaluation)
     score_normalisation: str = "none"  # "none" or "znorm" (adopted only on measured evidence)
+    evidence: str = LOCAL  # LOCAL or SUPPLIER (see above)
 
     def fpir_at(self, watchlist_size: int, threshold: float) -> float:
         """Upper-bound FPIR at a threshold and watchlist size, interpolated from the curve.
@@ -176,6 +181,7 @@ class ModelApproval:
             dataset=d.get("dataset", ""),
             template_rule=d.get("template_rule", "max"),
             score_normalisation=d.get("score_normalisation", "none"),
+            evidence=d.get("evidence", LOCAL),
             **points,
         )
 

@@ -118,14 +118,21 @@ def dep_countersign(
 @command(app, "authorise")
 def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
     """Authorise a draft: refuses listing every missing item; records expected false alerts."""
+    from openlfr.eval.approval import SUPPLIER
+    from openlfr.services.approvals import SUPPLIER_RECOMMENDATION
+
     with acting(user) as (svc, me):
         efa = svc.deployments.authorise(me, deployment)
-        hits = svc.deployments.deployment(deployment)["expected_hit_rate"]
+        d = svc.deployments.deployment(deployment)
+        hits = d["expected_hit_rate"]
+        evidence = svc.approvals.evidence(d["model_contract_id"] or "")
     typer.echo(f"authorised; expected false alerts at the size cap: {efa:.2f}")
     typer.echo(
         "expected share of listed people found if they pass a camera: "
         + ("not measured" if hits is None else f"{hits:.0%}")
     )
+    if evidence == SUPPLIER:
+        typer.secho(f"recommendation: {SUPPLIER_RECOMMENDATION}", fg=typer.colors.YELLOW)
 
 
 @command(app, "start")
