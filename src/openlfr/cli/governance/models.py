@@ -81,3 +81,31 @@ def model_countersign(
     with acting(user) as (svc, me):
         svc.approvals.countersign(me, approval.contract_id, digest)
     typer.echo(f"model {approval.contract_id} approved")
+
+
+@command(app, "show")
+def model_show(
+    report: Path | None = typer.Argument(None, help="An `openlfr eval report` JSON."),
+    shipped: bool = ShippedOpt,
+    field: str | None = typer.Option(
+        None, help="Print only this field (e.g. contract_id, default_threshold) for scripts."
+    ),
+) -> None:
+    """What a report would approve: model, thresholds, date (read-only, no login)."""
+    from openlfr.cli.governance._common import show
+
+    approval, digest = _read(report, shipped)
+    summary = {
+        "contract_id": approval.contract_id,
+        "created_at": approval.created_at,
+        "default_threshold": approval.default_threshold,
+        "validated_min_threshold": approval.validated_min_threshold,
+        "evidence": approval.evidence,
+        "report_sha256": digest,
+    }
+    if field is None:
+        show(summary)
+    elif field not in summary:
+        fail(f"no field {field!r}: one of {', '.join(summary)}")
+    else:
+        typer.echo(summary[field])
