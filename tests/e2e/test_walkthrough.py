@@ -104,7 +104,7 @@ def test_walkthrough_reaches_a_first_alert(tmp_path: Path, video_path: Path, sfa
     out = log.read_text()
     assert rc == 0, out[-6000:]
     alerts = json.loads(out[out.rindex("\n[") + 1 : out.rindex("]") + 1])
-    assert alerts and alerts[0]["camera_id"] == "cam-1"
+    assert alerts and alerts[0]["camera"] == "cam-1"
     assert "recommendation: the model's evidence is the supplier's" in out
 
     logs = {p.name: p.read_text() for p in (site / "var/lib/openlfr").glob("*.log")}

@@ -6,6 +6,7 @@ a temporary directory), reading the example configuration files shipped beside t
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shlex
 import shutil
@@ -168,6 +169,12 @@ def test_processes_start_with_the_units_arguments(tmp_path: Path, nats_server) -
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0, (logs / "worker").read_text()
         assert "worker stopped: shutdown" in (logs / "worker").read_text()
+        # The example files ask for JSON logs: every log line of the worker is one object.
+        records = [
+            json.loads(x) for x in (logs / "worker").read_text().splitlines() if x.startswith("{")
+        ]
+        assert any("started: centre" in r["message"] for r in records)
+        assert all(r["level"] in ("INFO", "WARNING") for r in records), records
         text = (logs / "worker").read_text() + (logs / "centre").read_text()
         assert tok.read_text().strip() not in text
         assert base64.b64encode(b"scrape-token").decode() not in text
