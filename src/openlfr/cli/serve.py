@@ -23,7 +23,8 @@ def serve(
         "--camera",
         "-c",
         help="CAMERA_ID=SOURCE (file, stream URL or camera index); repeatable; replaces "
-        "[serve.cameras]. A live deployment runs every whitelisted camera that has a source.",
+        "the config's serve.cameras. A live deployment runs every whitelisted camera that "
+        "has a source.",
     ),
     broker: str | None = typer.Option(
         None,
@@ -38,7 +39,7 @@ def serve(
     """Run the REST API, the operator console and the live pipelines of running deployments.
 
     Options not given here come from the environment (OPENLFR_SERVE_*) or the configuration
-    file's [serve] table."""
+    file's serve table."""
     from openlfr.api import create_app
     from openlfr.api.context import ApiContext
     from openlfr.api.server import bootstrap, run_server

@@ -20,21 +20,22 @@ log = logging.getLogger("openlfr.worker")
 
 def worker(
     centre: str | None = typer.Option(
-        None, "--centre", help="The centre's base URL (https://...). [worker] centre"
+        None, "--centre", help="The centre's base URL (https://...); config: worker.centre."
     ),
     broker: str | None = typer.Option(
-        None, "--broker", help="NATS URL, e.g. nats://HOST:4222. [worker] broker"
+        None, "--broker", help="NATS URL, e.g. nats://HOST:4222; config: worker.broker."
     ),
     camera: list[str] = typer.Option(
         [],
         "--camera",
         "-c",
-        help="CAMERA_ID=SOURCE (file, stream URL or camera index); replaces [worker.cameras].",
+        help="CAMERA_ID=SOURCE (file, stream URL or camera index); replaces the config's "
+        "worker.cameras.",
     ),
     token_file: Path | None = typer.Option(
         None,
-        help=f"File holding this worker's token (else ${TOKEN_ENV}, else [worker] token_file); "
-        "never on the command line.",
+        help=f"File holding this worker's token (else ${TOKEN_ENV}, else worker.token_file "
+        "in the config); never on the command line.",
     ),
     lease_s: float | None = typer.Option(
         None, help="Stop every camera when the centre has not answered for this long (30)."
