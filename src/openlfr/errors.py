@@ -146,3 +146,9 @@ class WorkerAuthError(OpenLFRError):
     """A worker token is missing, unknown or revoked, or a worker asked beyond its assignment."""
 
     code = "worker_not_authorised"
+
+
+class ConfigError(OpenLFRError):
+    """The configuration file or a setting cannot be read or is not valid."""
+
+    code = "config_error"

@@ -157,6 +157,7 @@ class LiveManager:
         try:
             engine = self.engine.get()
             source = self._open(self.sources[run.camera_id])
+            log.info("camera %s started deployment=%s", run.camera_id, run.deployment_id)
             res = run_deployment(
                 self.service,
                 by,

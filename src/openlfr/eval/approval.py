@@ -16,6 +16,10 @@ from typing import Any
 REPORT_KIND = "openlfr.model-evaluation"
 # Shots a live track fuses at most (pipeline best-shot K): the floors of 1..3 shots apply.
 PROBE_SHOTS = 3
+# Whose measurement an approval rests on: "local" (the site ran `openlfr eval report` on data
+# it chose) or "supplier" (the report shipped in the package, `openlfr model approve
+# --shipped`): enough for a pilot, with the recommendation to re-run on local data.
+LOCAL, SUPPLIER = "local", "supplier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class ModelApproval:
     # TPIR of camera-like probes (M degraded shots of one photo, eval/camera_like.py): what
     # expected hits use where present; `tpir_curve` (M different photos) is kept beside it.
     camera_tpir_curve: tuple[TpirPoint, ...] = field(default=())
+    evidence: str = LOCAL  # LOCAL or SUPPLIER (see above)
 
     def fpir_at(self, watchlist_size: int, threshold: float) -> float:
         """Upper-bound FPIR at a threshold and watchlist size, interpolated from the curve.
@@ -222,6 +227,7 @@ class ModelApproval:
             fairness_floor=(
                 None if d.get("fairness_floor") is None else float(d["fairness_floor"])
             ),
+            evidence=d.get("evidence", LOCAL),
             **points,
         )
 

@@ -32,6 +32,10 @@ from openlfr.eval.approval import REPORT_KIND, ModelApproval
 from openlfr.vision.contract import EmbeddingContract
 
 PACKAGE_DIR = "calibrations"
+# The full evaluation report of the default model, as `openlfr eval report` wrote it
+# (provenance and digests included), for `openlfr model approve --shipped`.
+SHIPPED_DIR = "reports"
+DEFAULT_MODEL_ID = "opencv-zoo/sface"
 
 
 def calibration_filename(model_id: str) -> str:
@@ -40,6 +44,12 @@ def calibration_filename(model_id: str) -> str:
 
 def packaged_path(model_id: str) -> Path:
     return Path(str(resources.files("openlfr.eval").joinpath(PACKAGE_DIR))) / (
+        calibration_filename(model_id)
+    )
+
+
+def shipped_report_path(model_id: str = DEFAULT_MODEL_ID) -> Path:
+    return Path(str(resources.files("openlfr.eval").joinpath(SHIPPED_DIR))) / (
         calibration_filename(model_id)
     )
 

@@ -51,6 +51,10 @@ class ProfileInfo:
     law: str
     eu_mode: bool
     police: bool
+    # The model must have been evaluated by the operator on data of its own choosing: the
+    # supplier's shipped report is not enough (AI Act Art 9(6)-(8), 26(1): testing for the
+    # intended purpose, by the deployer).
+    local_evaluation: bool = False
 
 
 PROFILES = {
@@ -67,6 +71,7 @@ PROFILES = {
         "AI Act Art 5(1)(h), 5(2)-(3), 14, 26(10); LED",
         True,
         True,
+        local_evaluation=True,
     ),
     Profile.PRIVATE_VENUE_UK: ProfileInfo(
         Profile.PRIVATE_VENUE_UK,

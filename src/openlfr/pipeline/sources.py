@@ -67,6 +67,9 @@ class PyAVSource:
     threads add only their synchronisation (~10% more CPU) and a frame of delay each, on cores
     the other cameras need; a file read as fast as it goes uses FFmpeg's choice.
 
+    `loop` (files only) starts the file again at its end, its media time running on, so that a
+    recorded clip stands in for a camera in a rehearsal; each new pass is logged.
+
     `decode_for_stride(n)` (the pipeline calls it with its detection stride) lets a lazy source
     skip decoding the non-reference pictures between the frames the detector looks at
     (FFmpeg's skip_frame=NONREF, set per packet): they come out timed but without pixels. On the
@@ -90,6 +93,7 @@ class PyAVSource:
         options: dict[str, str] | None = None,
         lazy: bool = True,
         decoder_threads: int | None = None,
+        loop: bool = False,
     ) -> None:
         network = url.startswith(STREAM_SCHEMES)
         if not network and not Path(url).is_file():
@@ -117,6 +121,8 @@ class PyAVSource:
         self._fps: float | None = None
         self._closed = threading.Event()
         self._network = network
+        self.loop = loop and not network
+        self.passes = 0  # times a looping file started again at its start
 
     @property
     def fps(self) -> float | None:
@@ -181,6 +187,8 @@ class PyAVSource:
         delays = self.backoff.delays()
         t0_wall: float | None = None
         pace_t0: float | None = None
+        offset = 0.0  # media time of the passes a looping file has already played
+        last_media_s = 0.0
         while not self._closed.is_set():
             try:
                 container = self._open()
@@ -212,6 +220,7 @@ class PyAVSource:
                     attempts,
                 )
             opened_once, lost_at, attempts, delays = True, None, 0, self.backoff.delays()
+            looped, read_before = False, self.stats.frames_read
             try:
                 stream = container.streams.video[0]
                 for vf, pts_s in self._pictures(container, stream):
@@ -225,7 +234,8 @@ class PyAVSource:
                     else:
                         if pts_s + 1e-6 < self.start_s:
                             continue  # seek lands on a keyframe before the start
-                        media_s = pts_s
+                        media_s = pts_s + offset
+                    last_media_s = media_s
                     if self.realtime and not self._network:
                         if pace_t0 is None:
                             pace_t0 = now - media_s
@@ -244,9 +254,12 @@ class PyAVSource:
                         image = vf.to_ndarray(format="bgr24")
                         yield Frame(self.stats.frames_read, image, now, media_s)
                     self.stats.frames_read += 1
-                if not self.reconnect:
+                if self.loop and self.stats.frames_read > read_before:
+                    looped = True
+                elif not self.reconnect:
                     return
-                log.warning("source %s ended unexpectedly; reconnecting", self.name)
+                else:
+                    log.warning("source %s ended unexpectedly; reconnecting", self.name)
             except (av.FFmpegError, OSError) as exc:
                 if not self.reconnect:
                     raise SourceError(f"read failed ({self._why(exc)})", source=self.name) from exc
@@ -255,6 +268,16 @@ class PyAVSource:
                 )
             finally:
                 container.close()
+            if looped:
+                step = 1.0 / self._fps if self._fps else 0.04
+                offset = last_media_s + step - self.start_s
+                self.passes += 1
+                log.info(
+                    "source %s reached its end: starting again (pass %d)",
+                    self.name,
+                    self.passes + 1,
+                )
+                continue
             lost_at = time.time()
 
     def close(self) -> None:
@@ -348,8 +371,11 @@ class ImageFolderSource:
         self._closed.set()
 
 
-def open_source(spec: str, *, realtime: bool = False, start_s: float = 0.0) -> FrameSource:
-    """A source from a CLI string: a camera index, a stream URL, an image folder or a file."""
+def open_source(
+    spec: str, *, realtime: bool = False, start_s: float = 0.0, loop: bool = False
+) -> FrameSource:
+    """A source from a CLI string: a camera index, a stream URL, an image folder or a file.
+    `loop`: a file starts again at its end (other sources have no end to loop at)."""
     if spec.isdigit():
         return CameraSource(int(spec))
     if spec.startswith(STREAM_SCHEMES):
@@ -358,5 +384,5 @@ def open_source(spec: str, *, realtime: bool = False, start_s: float = 0.0) -> F
     if p.is_dir():
         return ImageFolderSource(p)
     if p.is_file():
-        return PyAVSource(str(p), realtime=realtime, start_s=start_s)
+        return PyAVSource(str(p), realtime=realtime, start_s=start_s, loop=loop)
     raise SourceError("not a camera index, stream URL, folder or file", source=spec)

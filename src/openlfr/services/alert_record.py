@@ -10,6 +10,7 @@ nothing behind and needs no savepoint.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from openlfr.storage import models as m
 from openlfr.storage.audit import Entry
 from openlfr.storage.crypto import seal
 from openlfr.vision.contract import Template
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +106,13 @@ def record_alerts(
                 )
             dk = once(keys, d.id, lambda k: ctx.data_key(s, k, ALERTS_KEY, create=False))
         except OpenLFRError as e:
+            log.warning("alert refused deployment=%s camera=%s: %s", deployment_id, a.camera_id,
+                        e.code)  # fmt: skip
             out.append(e)
             continue
         aid = uuid.uuid4().hex
+        # Ids only: never the entry's name, the score's face, or the images.
+        log.info("alert %s raised deployment=%s camera=%s", aid, d.id, a.camera_id)
         new.append(_row(aid, d, a, dk, now))
         entries.append(_entry(aid, d.id, a))
         out.append(aid)

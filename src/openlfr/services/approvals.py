@@ -13,14 +13,21 @@ from typing import Any
 
 from openlfr.dicts import pick
 from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
-from openlfr.eval.approval import ModelApproval
+from openlfr.eval.approval import SUPPLIER, ModelApproval
 from openlfr.governance.deployment import Actor
+from openlfr.governance.profiles import PROFILES, parse_profile
 from openlfr.governance.vocab import Role
 from openlfr.services import rows
 from openlfr.services.room import Room
 from openlfr.storage import models as m
 
 PENDING, APPROVED = "pending_countersignature", "approved"
+# Shown wherever a deployment is authorised on the supplier's shipped report.
+SUPPLIER_RECOMMENDATION = (
+    "the model's evidence is the supplier's evaluation report shipped with OpenLFR, not a "
+    "measurement on this site's data: re-run `openlfr eval report` on data like this "
+    "deployment's cameras and watchlists, and record that report, before relying on the figures"
+)
 # Who may record or countersign: an administrator or an authorising officer, two people.
 APPROVERS = (Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)
 
@@ -38,6 +45,7 @@ class Approvals(Room):
     ) -> str:
         """Propose an approval; it is pending until a second person countersigns it."""
         self.ctx.need_role(by, *APPROVERS)
+        self._require_evidence_allowed(approval)
         digest = digest or report_digest(approval)
         with self.ctx.tx() as s:
             row = s.get(m.ModelApprovalRow, approval.contract_id)
@@ -82,6 +90,7 @@ class Approvals(Room):
                     "the report differs from the one recorded (SHA-256 "
                     f"{digest[:12]}… is not {str(row.report_digest)[:12]}…)"
                 )
+            self._require_evidence_allowed(ModelApproval.from_dict(json.loads(row.approval_json)))
             if problems:
                 raise RuleViolation("model approval countersignature", problems, source=contract_id)
             row.countersigned_by, row.countersigned_at = by.id, self.ctx.now()
@@ -90,6 +99,29 @@ class Approvals(Room):
             )
             self.ctx.audit(s, by.username, "model.approval", f"model:{contract_id}", after=signed)
         return APPROVED
+
+    def _require_evidence_allowed(self, approval: ModelApproval) -> None:
+        profile = parse_profile(self.ctx.settings.controller_profile)
+        if approval.evidence == SUPPLIER and PROFILES[profile].local_evaluation:
+            raise RuleViolation(
+                "model approval",
+                [
+                    f"the {profile.value} profile requires the model evaluated on local data: "
+                    "the supplier's shipped report is not enough; run `openlfr eval report` "
+                    "and approve that report"
+                ],
+                source=approval.contract_id,
+            )
+
+    def evidence(self, contract_id: str) -> str | None:
+        """Whose measurement the model's approval rests on ("local" or "supplier")."""
+        with self.ctx.tx() as s:
+            row = s.get(m.ModelApprovalRow, contract_id)
+            return (
+                None
+                if row is None
+                else ModelApproval.from_dict(json.loads(row.approval_json)).evidence
+            )
 
     def status(self, contract_id: str) -> str | None:
         with self.ctx.tx() as s:

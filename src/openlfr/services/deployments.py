@@ -50,9 +50,17 @@ def end_deployment(
     )
 
 
+# Fields whose value is a list (of camera ids or user names).
+LIST_FIELDS = frozenset({"cameras", "officers", "operators"})
+
+
 def _apply(s: Session, d: m.Deployment, fields: dict[str, Any]) -> None:
     problems: list[str] = []
     for k, v in fields.items():
+        if k in LIST_FIELDS and not isinstance(v, list | tuple):
+            # A bare string would otherwise be read as a list of its characters.
+            problems.append(f"{k} must be a list of names, not {type(v).__name__}")
+            continue
         if k in PLAIN_FIELDS:
             if k == "purpose" and v is not None:
                 try:

@@ -132,6 +132,8 @@ class ReadinessOut(mirror(Readiness)):  # type: ignore[misc]
 class AuthoriseOut(BaseModel):
     expected_false_alerts: float
     expected_hit_rate: float | None = None
+    # E.g. that the model's evidence is the supplier's shipped report, to re-run locally.
+    recommendations: list[str] = Field(default_factory=list)
 
 
 class CountersignIn(BaseModel):

@@ -15,6 +15,7 @@ from openlfr.api.deps import ALL_ROLES, get_ctx, grant_of
 from openlfr.api.roles import ALERTS_VIEW, AUDIT
 from openlfr.api.routers.public import published
 from openlfr.errors import PermissionDeniedError
+from openlfr.eval.approval import SUPPLIER
 from openlfr.governance import transparency
 from openlfr.governance.access import Access
 from openlfr.governance.vocab import (
@@ -27,6 +28,7 @@ from openlfr.governance.vocab import (
     Role,
 )
 from openlfr.services import console
+from openlfr.services.approvals import SUPPLIER_RECOMMENDATION
 from openlfr.services.assurance_public import annual
 from openlfr.services.audit_log import RECEIPT_ACTIONS
 
@@ -223,6 +225,8 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
         countersigns=[c.value for c in Countersign],
         signage=list(transparency.SIGNAGE_CHECKLIST),
         live=ctx.live.status(deployment_id),
+        supplier_evidence=svc.approvals.evidence(d["model_contract_id"] or "") == SUPPLIER,
+        supplier_recommendation=SUPPLIER_RECOMMENDATION,
         alerts=svc.alerts.alerts(g.actor, deployment_id)
         if svc.access.allowed(g.actor, deployment_id, Access.ALERTS)
         else [],

@@ -22,10 +22,12 @@ from openlfr.api.defs.deployments import (
 from openlfr.api.deps import Id32, get_ctx, require
 from openlfr.api.roles import AsAllRoles, AsAo, AsEdit
 from openlfr.api.routing import api_router
+from openlfr.eval.approval import SUPPLIER
 from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services import console
+from openlfr.services.approvals import SUPPLIER_RECOMMENDATION
 
 router = api_router("/api/v1/deployments", "deployments")
 RUN = (Role.OPERATOR, Role.AUTHORISING_OFFICER)
@@ -87,8 +89,13 @@ def countersign(request: Request, body: CountersignIn, deployment_id: Id32, acto
 def authorise(request: Request, deployment_id: Id32, actor: AsAo) -> AuthoriseOut:
     svc = get_ctx(request).service
     efa = svc.deployments.authorise(actor, deployment_id)
-    hits = svc.deployments.deployment(deployment_id)["expected_hit_rate"]
-    return AuthoriseOut(expected_false_alerts=efa, expected_hit_rate=hits)
+    d = svc.deployments.deployment(deployment_id)
+    supplier = svc.approvals.evidence(d["model_contract_id"] or "") == SUPPLIER
+    return AuthoriseOut(
+        expected_false_alerts=efa,
+        expected_hit_rate=d["expected_hit_rate"],
+        recommendations=[SUPPLIER_RECOMMENDATION] if supplier else [],
+    )
 
 
 @router.post("/{deployment_id}/cancel")

@@ -1,6 +1,7 @@
 """Governance commands, one Typer sub-app per group as `openlfr --help` lists them.
 
-db, keys, user, model, deployment, watchlist, alert, purge, audit, report, sar, assurance. Each
+db, keys, user, model, deployment, watchlist, alert, purge, audit, report, sar, assurance,
+workers. Each
 command is a thin call into the service room it names (`openlfr.services.*`).
 """
 
@@ -20,6 +21,7 @@ from openlfr.cli.governance import (
     sar,
     users,
     watchlists,
+    workers,
 )
 
 
@@ -37,3 +39,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(reports.app, name="report")
     app.add_typer(sar.app, name="sar")
     app.add_typer(assurance.app, name="assurance")
+    app.add_typer(workers.app, name="workers")

@@ -24,7 +24,7 @@ _DATETIME = {"starts_at", "ends_at", "public_notice_at"}
 _FLOAT = {"threshold"}
 _INT = {"expected_faces", "watchlist_size_cap"}
 _BOOL = {"eu_mode", "urgent"}
-_LIST = {"cameras", "operators"}
+_LIST = {"cameras", "officers", "operators"}  # as services.deployments.LIST_FIELDS
 
 SetOpt = typer.Option([], "--set", "-s", help="field=value (repeatable); lists comma-separated.")
 FileOpt = typer.Option(None, "--file", "-f", help="JSON object of fields.")
@@ -42,7 +42,7 @@ def _parse_fields(pairs: list[str], file: Path | None) -> dict[str, Any]:
         v: Any = v0
         if isinstance(v, str):
             if v == "":
-                v = None
+                v = [] if k in _LIST else None
             elif k in _DATETIME:
                 v = datetime.fromisoformat(v)
                 if v.tzinfo is None:
@@ -55,6 +55,8 @@ def _parse_fields(pairs: list[str], file: Path | None) -> dict[str, Any]:
                 v = v.lower() in ("1", "true", "yes")
             elif k in _LIST:
                 v = [x.strip() for x in v.split(",") if x.strip()]
+        elif k in _LIST and v is None:
+            v = []
         elif k in _DATETIME and v is not None:
             v = datetime.fromisoformat(str(v))
         out[k] = v
@@ -116,14 +118,21 @@ def dep_countersign(
 @command(app, "authorise")
 def dep_authorise(deployment: str, user: str | None = UserOpt) -> None:
     """Authorise a draft: refuses listing every missing item; records expected false alerts."""
+    from openlfr.eval.approval import SUPPLIER
+    from openlfr.services.approvals import SUPPLIER_RECOMMENDATION
+
     with acting(user) as (svc, me):
         efa = svc.deployments.authorise(me, deployment)
-        hits = svc.deployments.deployment(deployment)["expected_hit_rate"]
+        d = svc.deployments.deployment(deployment)
+        hits = d["expected_hit_rate"]
+        evidence = svc.approvals.evidence(d["model_contract_id"] or "")
     typer.echo(f"authorised; expected false alerts at the size cap: {efa:.2f}")
     typer.echo(
         "expected share of listed people found if they pass a camera: "
         + ("not measured" if hits is None else f"{hits:.0%}")
     )
+    if evidence == SUPPLIER:
+        typer.secho(f"recommendation: {SUPPLIER_RECOMMENDATION}", fg=typer.colors.YELLOW)
 
 
 @command(app, "start")

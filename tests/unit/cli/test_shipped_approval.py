@@ -1,0 +1,118 @@
+"""`openlfr model approve --shipped`: the packaged report recorded as the supplier's evidence,
+countersigned like any report, with the recommendation to re-run locally shown at
+authorisation; refused by a profile that requires local evaluation."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from openlfr.config.governance import GovernanceSettings
+from openlfr.errors import RuleViolation
+from openlfr.eval.approval import LOCAL, REPORT_KIND, SUPPLIER
+from openlfr.vision.mock import MOCK_CONTRACT
+from tests.unit.governance._support import (
+    KEY,
+    PASSWORD,
+    World,
+    approval_for,
+    full_fields,
+    make_world,
+)
+
+
+def _report(path: Path) -> Path:
+    """A small report of the shape `openlfr eval report` writes (kind, approval, provenance)."""
+    path.write_text(json.dumps({
+        "kind": REPORT_KIND,
+        "approval": approval_for(MOCK_CONTRACT).to_dict(),
+        "provenance": {"data": "synthetic", "openlfr": "test"},
+    }))  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[CliRunner, World]]:
+    import typer
+
+    from openlfr.cli import governance
+    from openlfr.config.settings import get_settings
+    from openlfr.eval import calibration
+
+    report = _report(tmp_path / "shipped.json")
+    monkeypatch.setattr(calibration, "shipped_report_path", lambda *_: report)
+    monkeypatch.setenv("OPENLFR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
+    monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
+    monkeypatch.delenv("OPENLFR_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    w = make_world(f"sqlite:///{tmp_path / 'openlfr.sqlite3'}")
+    app = typer.Typer()
+    governance.register(app)
+    runner = CliRunner()
+    runner.app = app  # type: ignore[attr-defined]
+    yield runner, w
+    get_settings.cache_clear()
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str]:
+    r = cli.invoke(cli.app, list(args))  # type: ignore[attr-defined]
+    return r.exit_code, r.output
+
+
+def test_shipped_report_is_the_suppliers_evidence(cli: tuple[CliRunner, World]) -> None:
+    runner, w = cli
+    code, out = run(runner, "model", "approve", "--shipped", "--user", "admin")
+    assert code == 0, out
+    assert "recommendation" in out and "openlfr eval report" in out
+    code, out = run(runner, "model", "countersign", "--shipped", "--user", "admin")
+    assert code == 2 and "second person" in out
+    code, out = run(runner, "model", "countersign", "--shipped", "--user", "ao2")
+    assert code == 0, out
+    assert w.svc.approvals.status(MOCK_CONTRACT.id) == "approved"
+    assert w.svc.approvals.evidence(MOCK_CONTRACT.id) == SUPPLIER
+    now = datetime.now(UTC)  # the command runs on the real clock
+    window = dict(
+        starts_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=9),
+        public_notice_at=now - timedelta(days=2),
+    )  # fmt: skip
+    dep = w.svc.deployments.create_deployment(w.ao1, "Pilot", **full_fields(**window))
+    code, out = run(runner, "deployment", "authorise", dep, "--user", "ao1")
+    assert code == 0, out
+    assert "recommendation: the model's evidence is the supplier's" in out
+
+
+def test_report_or_shipped_not_both(cli: tuple[CliRunner, World], tmp_path: Path) -> None:
+    runner, _ = cli
+    code, out = run(runner, "model", "approve", "--user", "admin")
+    assert code == 2 and "either REPORT or --shipped" in out
+    code, out = run(
+        runner, "model", "approve", str(_report(tmp_path / "r.json")), "--shipped", "-u", "admin"
+    )
+    assert code == 2
+
+
+def test_a_local_report_stays_local(cli: tuple[CliRunner, World], tmp_path: Path) -> None:
+    runner, w = cli
+    code, out = run(runner, "model", "approve", str(_report(tmp_path / "r.json")), "-u", "admin")
+    assert code == 0 and "recommendation" not in out
+    assert w.svc.approvals.evidence(MOCK_CONTRACT.id) == LOCAL
+
+
+def test_a_profile_requiring_local_evaluation_refuses_it(tmp_path: Path) -> None:
+    import dataclasses
+
+    w = make_world(
+        f"sqlite:///{tmp_path / 'eu.sqlite3'}",
+        settings=GovernanceSettings(controller_profile="eu_law_enforcement"),
+    )
+    shipped = dataclasses.replace(approval_for(MOCK_CONTRACT), evidence=SUPPLIER)
+    with pytest.raises(RuleViolation, match="requires the model evaluated on local data"):
+        w.svc.approvals.record_model_approval(w.admin, shipped)
+    w.svc.approvals.record_model_approval(w.admin, approval_for(MOCK_CONTRACT))  # local: fine
