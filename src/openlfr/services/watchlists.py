@@ -189,6 +189,10 @@ class Watchlists(Room):
                     "flags": entry_flags(json.loads(e.flags_json), counts.get(e.id, 1)),
                     "image_captured_on": e.image_captured_on,
                     "added_by": e.added_by,
+                    # What the reviewing officer signs off on beside the photo (no template).
+                    "legal_basis": e.legal_basis,
+                    "reason": e.reason,
+                    "source_system": e.source_system,
                     # Usable photos (each passed the enrolment checks) and the share of
                     # passes by this person the model should find with that many.
                     "photos": counts.get(e.id, 1),

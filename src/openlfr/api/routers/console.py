@@ -3,6 +3,9 @@ are posted by web/static/app.js to the API with the session's CSRF token."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +23,6 @@ from openlfr.governance.access import Access
 from openlfr.governance.vocab import (
     Category,
     Countersign,
-    Decision,
     DeploymentState,
     OutcomeResult,
     Purpose,
@@ -29,6 +31,7 @@ from openlfr.governance.vocab import (
 from openlfr.services import console
 from openlfr.services.assurance_public import annual
 from openlfr.services.audit_log import RECEIPT_ACTIONS
+from openlfr.web import present
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -40,6 +43,7 @@ def _pct(rate: float | None) -> str:
 
 
 templates.env.globals["pct"] = _pct
+present.register(templates.env)
 router = APIRouter(include_in_schema=False)
 
 HOME = (
@@ -53,6 +57,7 @@ HOME = (
 
 def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLResponse:
     roles = sorted(g.actor.roles) if g else []
+    profile = get_ctx(request).service.assurance.profile
     return templates.TemplateResponse(
         request,
         name,
@@ -60,7 +65,8 @@ def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLRespon
             "me": g.actor if g else None,
             "roles": [r.value for r in roles],
             "csrf": g.csrf if g else "",
-            "controller_profile": get_ctx(request).service.assurance.profile,
+            "controller_profile": profile,
+            "zone": present.zone_for(profile),
             **kw,
         },
         headers={"Cache-Control": "no-store"},
@@ -155,8 +161,8 @@ def operator(request: Request, g: Watching) -> Response:
         held={d["id"]: svc.assurance.held(d["id"]) for d in live},
         # Deployments whose faces this user may see: the page fetches evidence for those only.
         mine=svc.access.ids(g.actor, Access.FACES),
-        decisions=[d.value for d in Decision],
         results=[r.value for r in OutcomeResult],
+        actions=present.ACTIONS,
     )
 
 
@@ -170,6 +176,7 @@ def deployments(request: Request, g: AnyRole) -> Response:
         deployments=svc.deployments.visible(g.actor),
         purposes=[p.value for p in Purpose],
         users=_names(request, g),
+        models=console.approved_models(svc),
     )
 
 
@@ -218,8 +225,16 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
         ready=ready,
         entries=svc.watchlists.entries(g.actor, deployment_id) if can_see_list else [],
         can_see_list=can_see_list,
+        # The officers and compiler see each entry's photo (each view audited) beside its basis.
+        show_photos=can_see_list
+        and svc.access.allowed(g.actor, deployment_id, Access.FACES)
+        and (g.actor.has(Role.AUTHORISING_OFFICER) or g.actor.has(Role.WATCHLIST_COMPILER)),
         names=names,
         categories=[c.value for c in Category],
+        purposes=[p.value for p in Purpose],
+        users=_names(request, g),
+        models=console.approved_models(svc) if ready else [],
+        false_alert_warn=present.FALSE_ALERT_WARN,
         countersigns=[c.value for c in Countersign],
         signage=list(transparency.SIGNAGE_CHECKLIST),
         live=ctx.live.status(deployment_id),
@@ -229,17 +244,68 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
     )
 
 
+AUDIT_FILTERS = ("actor", "action", "deployment", "since", "until")
+
+
+def _audit_rows(request: Request) -> tuple[dict[str, str], list[dict[str, Any]], dict[str, str]]:
+    """The audit search as asked in the query string: the filters, the records, and names for
+    the subjects (deployments and users by name, not id)."""
+    svc = get_ctx(request).service
+    f = {k: request.query_params.get(k, "").strip()[:200] for k in AUDIT_FILTERS}
+    zone = present.zone_for(svc.assurance.profile)
+    records = svc.audit.search(
+        actor=f["actor"] or None,
+        action=f["action"] or None,
+        deployment_id=f["deployment"] or None,
+        since=present.utc_iso(f["since"], zone),
+        until=present.utc_iso(f["until"], zone),
+    )
+    names = {d["id"]: d["name"] for d in svc.deployments.deployments()}
+    names |= {u["id"]: u["username"] for u in svc.accounts.users()}
+    return f, records, names
+
+
 @router.get("/audit")
 def audit(request: Request, g: Annotated[Grant, session(*AUDIT)]) -> Response:
     svc = get_ctx(request).service
+    filters, records, names = _audit_rows(request)
     return _page(
         request,
         "audit.html",
         g,
         chain=svc.audit.verify_audit(),
-        records=svc.audit.audit_records(limit=200),
+        records=records,
+        filters=filters,
+        names=names,
+        actions=svc.audit.actions(),
+        people=sorted(u["username"] for u in svc.accounts.users()),
+        deployments=svc.deployments.deployments(),
         receipts=svc.audit.audit_records(limit=100, actions=RECEIPT_ACTIONS),
         published=published(svc),
+    )
+
+
+@router.get("/audit.csv")
+def audit_csv(request: Request, g: Annotated[Grant, session(*AUDIT)]) -> Response:
+    """The audit search as CSV, in words and local time; no cell can run as a formula."""
+    svc = get_ctx(request).service
+    _, records, names = _audit_rows(request)
+    zone = present.zone_for(svc.assurance.profile)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["#", "time", "person", "action", "subject", "details"])
+    for r in records:
+        detail = json.dumps({"before": r["before"], "after": r["after"]}, default=str)
+        row = [r["seq"], present.when(r["at"], zone, seconds=True), r["actor"]]
+        row += [present.label(r["action"]), present.subject(r["subject"], names), detail]
+        w.writerow([present.csv_cell(c) for c in row])
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="openlfr-audit.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

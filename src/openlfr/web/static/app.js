@@ -63,6 +63,7 @@ function then(spec, data) {
     return;
   }
   if (spec.startsWith("redirect:")) { location.href = spec.slice(9); return; }
+  if (spec.startsWith("secret:")) { showSecret(spec.slice(7), data); return; }
   if (spec.startsWith("show:")) {
     const el = document.querySelector(spec.slice(5));
     if (el) el.textContent = JSON.stringify(data, null, 2);
@@ -81,6 +82,7 @@ document.addEventListener("submit", async (ev) => {
   const [method, url] = form.dataset.api.split(" ");
   const err = errorBox(form);
   if (err) err.textContent = "";
+  if (form.dataset.confirm && !(await askConfirm(form.dataset.confirmTitle, form.dataset.confirm, form.dataset.confirmYes))) return;
   const btn = form.querySelector('button[type="submit"]');
   if (btn) btn.disabled = true;
   try {
@@ -99,6 +101,10 @@ document.addEventListener("click", async (ev) => {
   if (!b) return;
   const err = errorBox(b);
   if (err) err.textContent = "";
+  if (b.dataset.confirm && !(await askConfirm(b.dataset.confirmTitle, b.dataset.confirm, b.dataset.confirmYes))) {
+    b.focus();
+    return;
+  }
   b.disabled = true;
   try {
     const data = await api("POST", b.dataset.post, {});
@@ -114,107 +120,37 @@ document.addEventListener("DOMContentLoaded", () => {
   if (out) out.addEventListener("click", async () => {
     try { await api("POST", "/api/v1/auth/logout", {}); } finally { location.href = "/login"; }
   });
-  const box = document.getElementById("alerts");
-  if (box) liveAlerts(box);
 });
 
-// -- operator view: live alerts over server-sent events ------------------------------------
-function liveAlerts(box) {
-  const tpl = document.getElementById("alert-template");
-  const status = document.getElementById("stream-status");
-  const results = box.dataset.results.split(",");
-  const canReview = box.dataset.canReview === "True";
-  // Evidence (faces) is fetched only for alerts of deployments this operator is named on; the
-  // server refuses the rest anyway, and an auditor never sees a face.
-  const mine = new Set((box.dataset.mine || "").split(",").filter(Boolean));
-  const cards = new Map();
+// -- confirmation and one-time secrets, in native <dialog>s (keyboard and screen readers) -----
+function askConfirm(title, text, yes) {
+  const dlg = document.getElementById("confirm-dialog");
+  if (!dlg || typeof dlg.showModal !== "function") return Promise.resolve(false);
+  document.getElementById("confirm-title").textContent = title || "Are you sure?";
+  document.getElementById("confirm-text").textContent = text || "";
+  document.getElementById("confirm-yes").textContent = yes || "Yes";
+  return new Promise((resolve) => {
+    dlg.addEventListener("close", () => resolve(dlg.returnValue === "yes"), { once: true });
+    dlg.returnValue = "";
+    dlg.showModal();
+    document.getElementById("confirm-cancel").focus();
+  });
+}
 
-  function setStatus(card, st) {
-    card.dataset.status = st;
-    const badge = card.querySelector(".a-status");
-    badge.textContent = st;
-    badge.className = `badge a-status s-${st}`;
-    card.querySelector("form.review").hidden = !canReview || st === "confirmed" || st === "rejected";
-    card.querySelector("form.outcome").hidden = !canReview || st !== "confirmed" || card.dataset.outcome === "1";
-    // C.12: only after review, once, and optional.
-    card.querySelector("form.group").hidden = !canReview || card.dataset.group === "1" ||
-      (st !== "confirmed" && st !== "rejected");
+function showSecret(title, data) {
+  const dlg = document.getElementById("secret-dialog");
+  document.getElementById("secret-title").textContent = title || "Shown once";
+  const body = document.getElementById("secret-body");
+  body.replaceChildren();
+  for (const [k, v] of Object.entries(data || {})) {
+    if (v === null || typeof v === "object") continue;
+    const dt = document.createElement("dt");
+    dt.textContent = k.replace(/_/g, " ");
+    const dd = document.createElement("dd");
+    dd.textContent = String(v);
+    if (/password|token/.test(k)) { dd.className = "secret"; dd.id = `secret-${k}`; }
+    body.append(dt, dd);
   }
-
-  // An alert card's own form: `send(form, ev)` posts it; a refusal is shown in the form.
-  function onCardSubmit(card, selector, send) {
-    card.querySelector(selector).addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const form = ev.target;
-      const err = form.querySelector(".form-error");
-      err.textContent = "";
-      try { await send(form, ev); } catch (e) { err.textContent = e.message; }
-    });
-  }
-
-  async function add(a) {
-    let card = cards.get(a.id);
-    if (card) { setStatus(card, a.status); return; }
-    card = tpl.content.firstElementChild.cloneNode(true);
-    card.id = `alert-${a.id}`;
-    cards.set(a.id, card);
-    card.querySelector(".a-title").textContent = `Alert ${a.id.slice(0, 8)}`;
-    card.querySelector(".a-score").textContent = a.score.toFixed(3);
-    card.querySelector(".a-threshold").textContent = a.threshold.toFixed(3);
-    card.querySelector(".a-camera").textContent = a.camera;
-    card.querySelector(".a-time").textContent = new Date(a.detected_at).toLocaleString();
-    const sel = card.querySelector("select[name=result]");
-    for (const r of results) { const o = document.createElement("option"); o.textContent = r; sel.appendChild(o); }
-    if (a.result) card.dataset.outcome = "1";
-    setStatus(card, a.status);
-    box.prepend(card);
-    const noLive = document.getElementById("no-live");
-    if (noLive) noLive.remove();
-
-    onCardSubmit(card, "form.review", async (form, ev) => {
-      const decision = ev.submitter ? ev.submitter.value : "unsure";
-      const r = await api("POST", `/api/v1/alerts/${a.id}/review`,
-        { decision, reason: form.reason.value });
-      setStatus(card, r.status);
-    });
-    onCardSubmit(card, "form.outcome", async (form) => {
-      const dur = form.duration_s.value.trim();
-      await api("POST", `/api/v1/alerts/${a.id}/outcome`, {
-        engaged: form.engaged.checked,
-        duration_s: dur === "" ? null : parseFloat(dur),
-        result: form.result.value,
-      });
-      card.dataset.outcome = "1";
-      form.hidden = true;
-      const done = document.createElement("p");
-      done.className = "ok outcome-recorded";
-      done.textContent = `Outcome recorded: ${form.result.value}`;
-      card.appendChild(done);
-    });
-
-    onCardSubmit(card, "form.group", async (form) => {
-      if (!form.group.value) return;
-      await api("POST", `/api/v1/alerts/${a.id}/perceived-group`, { group: form.group.value });
-      card.dataset.group = "1";
-      form.hidden = true;
-    });
-
-    if (!mine.has(a.deployment_id)) {
-      card.querySelector(".a-category").textContent = "—";
-      return;
-    }
-    try {
-      const ev = await api("GET", `/api/v1/alerts/${a.id}/evidence`);
-      if (ev.probe_jpeg_b64) card.querySelector(".a-probe").src = `data:image/jpeg;base64,${ev.probe_jpeg_b64}`;
-      if (ev.watchlist_jpeg_b64) card.querySelector(".a-ref").src = `data:image/jpeg;base64,${ev.watchlist_jpeg_b64}`;
-      card.querySelector(".a-category").textContent = ev.category || "—";
-    } catch (e) {
-      card.querySelector(".a-category").textContent = `evidence unavailable: ${e.message}`;
-    }
-  }
-
-  const es = new EventSource("/api/v1/events");
-  es.onopen = () => { status.textContent = "live: connected, new alerts appear below"; };
-  es.onerror = () => { status.textContent = "connection lost, retrying…"; };
-  es.addEventListener("alert", (m) => { add(JSON.parse(m.data)); });
+  dlg.addEventListener("close", () => location.reload(), { once: true });
+  dlg.showModal();
 }
