@@ -32,6 +32,7 @@ from openlfr.services import console
 from openlfr.services.assurance_public import annual
 from openlfr.services.audit_log import RECEIPT_ACTIONS
 from openlfr.web import present
+from openlfr.web.public_text import public_text
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -328,12 +329,25 @@ def account(request: Request, g: Signed) -> Response:
 @router.get("/transparency")
 def public(request: Request) -> Response:
     g = grant_of(request)
-    year = get_ctx(request).service.ctx.now().year
+    svc = get_ctx(request).service
+    year = svc.ctx.now().year
+    pub = published(svc)
+    # When each ran, not only the authorised window.
+    actual = {}
+    for p in pub:
+        d = svc.deployments.deployment(p.notice.deployment_id)
+        actual[p.notice.deployment_id] = {k: d.get(k) for k in ("started_at", "ended_at")}
+    pt = public_text(
+        svc.ctx.settings, svc.assurance.profile.profile.value, request.query_params.get("lang")
+    )
     return _page(
         request,
         "transparency.html",
         g if g and g.kind == "session" else None,
-        published=published(get_ctx(request).service),
+        published=pub,
+        actual=actual,
         year=year,
-        annual=annual(get_ctx(request).service, year),
+        annual=annual(svc, year),
+        pt=pt,
+        lang=pt.lang,
     )
