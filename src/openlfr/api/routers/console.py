@@ -90,7 +90,9 @@ def _session(request: Request, *roles: Role) -> Grant:
     if g.must_change_password and request.url.path != "/account":
         raise PageRefused(RedirectResponse("/account", status_code=303))
     if roles and not any(g.actor.has(r) for r in roles):
-        raise PageRefused(_page(request, "forbidden.html", g, needed=[r.value for r in roles]))
+        refused = _page(request, "forbidden.html", g, needed=[r.value for r in roles])
+        refused.status_code = 403
+        raise PageRefused(refused)
     return g
 
 
