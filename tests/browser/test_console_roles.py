@@ -72,6 +72,8 @@ class World:
     def __init__(self, base: str, svc: GovernanceService, dep: str, entries: list[str]) -> None:
         self.base, self.svc, self.dep, self.entries = base, svc, dep, entries
         self.probe = b""
+        self.group_photo = b""  # two people side by side: the compiler picks one
+        self.second_photo = Path()  # another photo of the right-hand person
         self.contract = ""
         self.threshold = 0.0
 
@@ -157,9 +159,9 @@ def world(
         officers=["ao2"],
     )
     svc.deployments.authorise(ppl["ao1"], dep)
-    pairs = _two_photo_people(lfw_dir, sface_engine, 2)
+    pairs = _two_photo_people(lfw_dir, sface_engine, 4)
     entries = []
-    for i, (enrol, _) in enumerate(pairs):
+    for i, (enrol, _) in enumerate(pairs[:2]):
         eid, _ = svc.watchlists.add_entry_from_photo(
             ppl["compiler"],
             dep,
@@ -183,7 +185,21 @@ def world(
     with running_server(app) as base:
         w = World(base, svc, dep, entries)
         w.probe, w.contract, w.threshold = bytes(buf.tobytes()), c.id, t
+        w.group_photo = _side_by_side(sface_engine, pairs[2][0], pairs[3][0])
+        w.second_photo = pairs[3][1]
         yield w
+
+
+def _side_by_side(engine: FaceEngine, left: Path, right: Path) -> bytes:
+    """A photo of two people: each LFW face cropped (so no one else is in it), side by side."""
+    crops = []
+    for p in (left, right):
+        found = engine.best_face_crop(load_image(p), min_width=20, margin=0.5)
+        assert found is not None
+        crops.append(cv2.resize(found[1], (200, 200)))
+    ok, buf = cv2.imencode(".jpg", cv2.hconcat(crops), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return bytes(buf.tobytes())
 
 
 @pytest.fixture(scope="module")
@@ -407,6 +423,48 @@ def test_officer_drafts_completes_and_authorises(world: World, shots: Any, artif
     page.click("#authorise")
     _confirm(page, "on your name")
     page.wait_for_selector("#dep-state:has-text('Authorised')")
+
+
+def test_compiler_picks_a_face_and_adds_a_second_photo(
+    world: World, shots: Any, artifacts: Path, tmp_path: Path
+) -> None:
+    page, w = shots, world
+    dep = next(
+        d["id"] for d in w.svc.deployments.deployments() if d["name"].startswith("Market square")
+    )
+    _login(page, w.base, "compiler")
+    page.goto(f"{w.base}/deployments/{dep}")
+    group = tmp_path / "two-people.jpg"
+    group.write_bytes(w.group_photo)
+    f = "#entry-form"
+    page.set_input_files(f"{f} [name=photo]", str(group))
+    page.locator("#face-picker").wait_for(state="visible")
+    choices = page.locator("#face-picker input[name=face]")
+    assert choices.count() == 2
+    page.select_option(f"{f} [name=category]", "wanted_by_courts_or_police")
+    page.fill(f"{f} [name=legal_basis]", "Warrant 2026/114")
+    page.fill(f"{f} [name=source_system]", "Custody")
+    page.fill(f"{f} [name=image_captured_on]", "2025-06-01")
+    page.fill(f"{f} [name=subject_ref]", "WANTED-114")
+    page.fill(f"{f} [name=reason]", "named in the warrant")
+    # Without a pick the browser refuses to send; with it, the right-hand face is enrolled.
+    page.click(f"{f} button[type=submit]")
+    assert page.locator("#watchlist tr[data-entry]").count() == 0
+    _look(page, artifacts, "compiler-face-picker")
+    choices.nth(1).check()
+    with page.expect_navigation():
+        page.click(f"{f} button[type=submit]")
+    rows = page.locator("#watchlist tr[data-entry]")
+    assert rows.count() == 1
+    # The second photo (another occasion) of the same person matches the picked face.
+    rows.nth(0).locator("form.add-photo [name=photo]").set_input_files(str(w.second_photo))
+    rows.nth(0).locator("form.add-photo [name=image_captured_on]").fill("2024-03-01")
+    with page.expect_navigation():
+        rows.nth(0).locator("form.add-photo button[type=submit]").click()
+    row = page.locator("#watchlist tr[data-entry]").nth(0)
+    assert row.locator("td.photos").inner_text() == "2"
+    assert "unlike other photos" not in row.inner_text().lower()  # the picked face: same person
+    _look(page, artifacts, "compiler-deployment")
 
 
 def test_reviewer_sees_photos_and_the_end_counts_unreviewed(

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openlfr.errors import ContractMismatchError, NotFoundError
+from openlfr.errors import ContractMismatchError, NoFaceError, NotFoundError
 from openlfr.eval.approval import ModelApproval
 from openlfr.governance import expected_hits as hits
 from openlfr.governance import watchlist as wl_rules
@@ -35,6 +35,9 @@ from openlfr.services.rows import WATCHLIST_KEY, facts
 from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed, seal
 from openlfr.vision.contract import Template
+from openlfr.vision.engine import FaceResult
+from openlfr.vision.imageio import load_image
+from openlfr.vision.quality import assess
 
 # Least privilege (G.21): the people who compile, approve, use or oversee the list.
 _VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
@@ -125,13 +128,26 @@ def record_projection(d: m.Deployment, stage: str, p: hits.HitProjection | None)
     d.expected_hits_json = json.dumps(doc, sort_keys=True)
 
 
-def enrolment_face(engine: Any, photo: Path | bytes) -> tuple[bytes, Any]:
-    """The photo's bytes and its one face (`select="strict"`), for a first or further photo."""
+def enrolment_face(engine: Any, photo: Path | bytes, face: int | None = None) -> tuple[bytes, Any]:
+    """The photo's bytes and its one face (`select="strict"`), for a first or further photo; or,
+    for a photo of several people, face number `face` of `faces_in` (the compiler's pick)."""
     data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
-    res = engine.face_from_file(
-        data, select="strict", name=str(photo)[:200] if not isinstance(photo, bytes) else None
-    )
-    return data, res
+    name = str(photo)[:200] if not isinstance(photo, bytes) else None
+    if face is None:
+        return data, engine.face_from_file(data, select="strict", name=name)
+    image, faces = faces_in(engine, data)
+    if not 0 <= face < len(faces):
+        raise NoFaceError(f"no face number {face + 1}: the photo has {len(faces)}", source=name)
+    chosen = engine.choose_face(image, [faces[face]], "strict", name)  # the size check
+    chip = engine.align(image, [chosen])[0]
+    vec = engine.embed_chips([chip])[0]
+    return data, FaceResult(chosen, assess(chosen, chip), Template(vec, engine.contract))
+
+
+def faces_in(engine: Any, data: bytes) -> tuple[Any, list[Any]]:
+    """The decoded photo and its faces, left to right: the numbering a pick refers to."""
+    image = load_image(data, limits=engine.limits, name="photo")
+    return image, sorted(engine.detect(image), key=lambda f: (f.x1, f.y1))
 
 
 def require_list_open(by: Actor, d: m.Deployment, what: str, size: int = 0) -> None:

@@ -116,6 +116,8 @@ document.addEventListener("click", async (ev) => {
 });
 
 document.addEventListener("DOMContentLoaded", () => {
+  const entry = document.getElementById("entry-form");
+  if (entry && entry.dataset.faces) facePicker(entry);
   const out = document.getElementById("logout");
   if (out) out.addEventListener("click", async () => {
     try { await api("POST", "/api/v1/auth/logout", {}); } finally { location.href = "/login"; }
@@ -153,4 +155,56 @@ function showSecret(title, data) {
   }
   dlg.addEventListener("close", () => location.reload(), { once: true });
   dlg.showModal();
+}
+
+// -- enrolment: a photo of several people needs the compiler to pick the face ------------------
+function facePicker(form) {
+  const input = form.querySelector("input[name=photo]");
+  const picker = document.getElementById("face-picker");
+  const box = picker.querySelector(".faces");
+  const status = document.getElementById("face-status");
+  input.addEventListener("change", async () => {
+    box.replaceChildren();
+    picker.hidden = true;
+    status.textContent = "";
+    const file = input.files && input.files[0];
+    if (!file) return;
+    const body = new FormData();
+    body.append("photo", file);
+    let got;
+    try { got = await api("POST", form.dataset.faces, body, true); } catch (e) {
+      status.textContent = `Could not read the photo: ${e.message}`;
+      return;
+    }
+    if (got.faces.length === 0) { status.textContent = "No face found in this photo."; return; }
+    if (got.faces.length === 1) { status.textContent = "One face found."; return; }
+    status.textContent = `${got.faces.length} faces found: pick one below.`;
+    const url = await new Promise((resolve) => {
+      const r = new FileReader();
+      r.onload = () => resolve(r.result);
+      r.readAsDataURL(file);
+    });
+    const img = new Image();
+    await new Promise((resolve) => { img.onload = resolve; img.src = url; });
+    const sx = img.naturalWidth / got.width;
+    const sy = img.naturalHeight / got.height;
+    got.faces.forEach((f, i) => {
+      // Each face is cut out in the page only (a canvas), to show; nothing is uploaded here.
+      const m = 0.3 * f.width;
+      const c = document.createElement("canvas");
+      c.width = 120; c.height = 120;
+      c.getContext("2d").drawImage(img, (f.x - m) * sx, (f.y - m) * sy, (f.width + 2 * m) * sx,
+        (f.height + 2 * m) * sy, 0, 0, 120, 120);
+      const label = document.createElement("label");
+      label.className = "face-choice";
+      const radio = document.createElement("input");
+      radio.type = "radio"; radio.name = "face"; radio.value = String(i); radio.required = true;
+      const face = document.createElement("img");
+      face.src = c.toDataURL("image/jpeg");
+      face.alt = `Face ${i + 1} from the left`;
+      label.append(radio, face, document.createTextNode(` Face ${i + 1} (from the left)`));
+      box.appendChild(label);
+    });
+    picker.hidden = false;
+  });
 }
