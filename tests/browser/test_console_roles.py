@@ -62,6 +62,7 @@ PEOPLE = {
     "compiler": "watchlist_compiler",
     "op1": "operator",
     "dpo": "auditor",
+    "dpo2": "auditor",
     "spare": "operator",
 }
 
@@ -74,6 +75,7 @@ class World:
         self.probe = b""
         self.group_photo = b""  # two people side by side: the compiler picks one
         self.second_photo = Path()  # another photo of the right-hand person
+        self.subject_photo = Path()  # a photo of the first listed person, who asks for data
         self.contract = ""
         self.threshold = 0.0
 
@@ -187,6 +189,7 @@ def world(
         w.probe, w.contract, w.threshold = bytes(buf.tobytes()), c.id, t
         w.group_photo = _side_by_side(sface_engine, pairs[2][0], pairs[3][0])
         w.second_photo = pairs[3][1]
+        w.subject_photo = pairs[0][1]
         yield w
 
 
@@ -516,9 +519,22 @@ def test_admin_resets_and_deactivates(world: World, shots: Any, artifacts: Path)
     with page.expect_navigation():
         _confirm(page, "can no longer log in")
     assert page.locator("tr[data-user=spare] .u-active").inner_text() == "Deactivated"
-    assert not w.svc.accounts.users()[-1]["active"] or any(
-        u["username"] == "spare" and not u["active"] for u in w.svc.accounts.users()
-    )
+    assert any(u["username"] == "spare" and not u["active"] for u in w.svc.accounts.users())
+    # Workers: a token is issued (shown once, in the dialog) and the worker revoked.
+    page.goto(f"{w.base}/workers")
+    page.fill("#new-worker-form [name=name]", "edge-7")
+    page.click("#new-worker-form button[type=submit]")
+    page.locator("#secret-dialog").wait_for(state="visible")
+    assert len(page.inner_text("#secret-token").strip()) >= 20
+    with page.expect_navigation():
+        page.click("#secret-ok")
+    form = page.locator(".revoke-form[data-worker=edge-7]")
+    form.locator("[name=reason]").fill("stolen van")
+    form.locator("button[type=submit]").click()
+    with page.expect_navigation():
+        _confirm(page, "token stops working")
+    assert page.locator(".revoke-form[data-worker=edge-7]").count() == 0
+    _look(page, artifacts, "admin-workers")
 
 
 def test_auditor_searches_and_exports(world: World, shots: Any, artifacts: Path) -> None:
@@ -545,6 +561,33 @@ def test_auditor_searches_and_exports(world: World, shots: Any, artifacts: Path)
     for line in got[1:]:
         assert line[2] == "op1" and not line[5].startswith(("=", "+", "-", "@"))
 
+    # Subject access in words, and erasure in two steps by two auditors.
+    page.goto(f"{w.base}/audit")
+    page.set_input_files("#sar-form [name=photo]", str(w.subject_photo))
+    page.click("#sar-form button[type=submit]")
+    page.locator("#sar-result").wait_for(state="visible")
+    assert "found about this person" in page.inner_text("#sar-summary")
+    hits = page.locator("#sar-hits tbody tr")
+    assert hits.count() >= 1 and "Station gate" in page.inner_text("#sar-hits")
+    assert "{" not in page.inner_text("#sar-result")  # words, not raw JSON
+    ticks = page.locator("input.erase-hit")
+    for i in range(1, ticks.count()):
+        ticks.nth(i).uncheck()  # erase one record only
+    page.fill("#erase-form [name=reason]", "data subject's request, ref SAR-9")
+    _look(page, artifacts, "auditor-subject-access")
+    page.click("#erase-form button[type=submit]")
+    with page.expect_navigation():
+        _confirm(page, "second auditor approves")
+    req = page.locator(".erase-request").first
+    assert "another auditor must approve" in req.inner_text()
+    _login(page, w.base, "dpo2")
+    page.goto(f"{w.base}/audit")
+    page.locator(".erase-request button.approve-erase").first.click()
+    with page.expect_navigation():
+        _confirm(page, "cannot be recovered")
+    assert page.locator(".erase-request").count() == 0
+    assert page.locator("#receipts tbody tr").count() >= 1
+
 
 def test_every_other_page_at_both_widths(world: World, shots: Any, artifacts: Path) -> None:
     page, w = shots, world
@@ -554,7 +597,7 @@ def test_every_other_page_at_both_widths(world: World, shots: Any, artifacts: Pa
     for user, pages in {
         "ao1": ["/deployments"],
         "compiler": [f"/deployments/{w.dep}"],
-        "admin": ["/workers", "/account"],
+        "admin": ["/account"],
     }.items():
         _login(page, w.base, user)
         for path in pages:

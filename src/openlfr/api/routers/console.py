@@ -285,7 +285,15 @@ def audit(request: Request, g: Annotated[Grant, session(*AUDIT)]) -> Response:
         deployments=svc.deployments.deployments(),
         receipts=svc.audit.audit_records(limit=100, actions=RECEIPT_ACTIONS),
         published=published(svc),
+        erase_pending=_erase_pending(svc),
     )
+
+
+def _erase_pending(svc: Any) -> list[dict[str, Any]]:
+    """Erasure requests no second auditor has carried out yet (both steps are audit records)."""
+    done = {r["subject"] for r in svc.audit.search(action="subject.erase_approved")}
+    asked = svc.audit.search(action="subject.erase_request")
+    return [r for r in asked if f"erase_request:{r['seq']}" not in done]
 
 
 @router.get("/audit.csv")

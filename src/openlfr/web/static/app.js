@@ -64,6 +64,7 @@ function then(spec, data) {
   }
   if (spec.startsWith("redirect:")) { location.href = spec.slice(9); return; }
   if (spec.startsWith("secret:")) { showSecret(spec.slice(7), data); return; }
+  if (spec === "sar") { showSubjectAccess(data); return; }
   if (spec.startsWith("show:")) {
     const el = document.querySelector(spec.slice(5));
     if (el) el.textContent = JSON.stringify(data, null, 2);
@@ -208,3 +209,55 @@ function facePicker(form) {
     picker.hidden = false;
   });
 }
+
+// -- subject access: the hits in words, and the first step of erasure ------------------------
+function showSubjectAccess(found) {
+  const form = document.getElementById("sar-form");
+  const names = JSON.parse(form.dataset.names || "{}");
+  const box = document.getElementById("sar-result");
+  const body = document.querySelector("#sar-hits tbody");
+  const what = { alert: "Alert (camera image)", watchlist_entry: "Watchlist entry (photo)",
+    watchlist_stub: "Former watchlist entry (record only)" };
+  body.replaceChildren();
+  for (const h of found.hits) {
+    const tr = document.createElement("tr");
+    const tick = document.createElement("td");
+    if (h.kind !== "watchlist_stub") {
+      const c = document.createElement("input");
+      c.type = "checkbox"; c.value = h.id; c.className = "erase-hit"; c.checked = true;
+      c.setAttribute("aria-label", `Erase ${what[h.kind]} ${h.id.slice(0, 8)}`);
+      tick.appendChild(c);
+    } else tick.textContent = "kept (audit trail)";
+    const cells = [what[h.kind] || h.kind, names[h.deployment_id] || h.deployment_id,
+      h.score === null ? "—" : h.score.toFixed(3),
+      Object.entries(h.detail || {}).map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`).join("; ")];
+    tr.appendChild(tick);
+    for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+    body.appendChild(tr);
+  }
+  const n = found.hits.length;
+  document.getElementById("sar-summary").textContent = n
+    ? `${n} record${n === 1 ? "" : "s"} found about this person (search ${found.search_id}).`
+    : `Nothing found about this person (search ${found.search_id}).`;
+  const erase = document.getElementById("erase-form");
+  erase.hidden = !found.hits.some((h) => h.kind !== "watchlist_stub");
+  erase.dataset.search = String(found.search_id);
+  box.hidden = false;
+  document.getElementById("sar-summary").focus();
+}
+
+document.addEventListener("submit", async (ev) => {
+  const form = ev.target;
+  if (form.id !== "erase-form") return;
+  ev.preventDefault();
+  const err = form.querySelector(".form-error");
+  err.textContent = "";
+  const ids = [...document.querySelectorAll("input.erase-hit:checked")].map((c) => c.value);
+  if (!ids.length) { err.textContent = "Tick at least one record."; return; }
+  if (!(await askConfirm(form.dataset.confirmTitle, form.dataset.confirm, form.dataset.confirmYes))) return;
+  try {
+    await api("POST", "/api/v1/subject-access/erase",
+      { search_id: parseInt(form.dataset.search, 10), hit_ids: ids, reason: form.reason.value });
+    location.reload();
+  } catch (e) { err.textContent = e.message; }
+});
