@@ -468,6 +468,17 @@ def test_compiler_picks_a_face_and_adds_a_second_photo(
     assert row.locator("td.photos").inner_text() == "2"
     assert "unlike other photos" not in row.inner_text().lower()  # the picked face: same person
     _look(page, artifacts, "compiler-deployment")
+    # Removing an entry asks first; Cancel keeps it, Remove deletes it.
+    row.locator("details.remove-entry summary").click()
+    row.locator("details.remove-entry [name=reason]").fill("warrant withdrawn")
+    row.locator("details.remove-entry button[type=submit]").click()
+    page.locator("#confirm-dialog").wait_for(state="visible")
+    page.click("#confirm-cancel")
+    assert page.locator("#watchlist tr[data-entry]").count() == 1
+    row.locator("details.remove-entry button[type=submit]").click()
+    with page.expect_navigation():
+        _confirm(page, "deleted from this watchlist")
+    assert page.locator("#watchlist tr[data-entry]").count() == 0
 
 
 def test_reviewer_sees_photos_and_the_end_counts_unreviewed(

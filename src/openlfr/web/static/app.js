@@ -87,8 +87,14 @@ document.addEventListener("submit", async (ev) => {
   const btn = form.querySelector('button[type="submit"]');
   if (btn) btn.disabled = true;
   try {
-    const body = "multipart" in form.dataset ? new FormData(form) : formJson(form);
-    const data = await api(method, url, body, "multipart" in form.dataset);
+    let data;
+    if ("query" in form.dataset) {
+      // Routes that take their few fields in the query (a DELETE's reason).
+      data = await api(method, `${url}?${new URLSearchParams(formJson(form))}`);
+    } else {
+      const body = "multipart" in form.dataset ? new FormData(form) : formJson(form);
+      data = await api(method, url, body, "multipart" in form.dataset);
+    }
     then(form.dataset.then, data);
   } catch (e) {
     if (err) err.textContent = e.message;
