@@ -214,7 +214,7 @@ def test_walkby_flag_acknowledgement_and_accessible_public_page(
     # -- operator: start; the profile is shown; enrol two consenting staff from photos ------
     _login(page, base, "op1")
     page.goto(dep_url)
-    assert "police_uk" in page.inner_text("#controller-profile")
+    assert "Police (UK)" in page.inner_text("#controller-profile")
     page.click("#start")
     page.click("#confirm-yes")
     page.wait_for_url(f"{base}/operator")
