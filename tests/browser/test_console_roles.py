@@ -614,6 +614,12 @@ def test_every_other_page_at_both_widths(world: World, shots: Any, artifacts: Pa
         for path in pages:
             page.goto(f"{w.base}{path}")
             _look(page, artifacts, f"{user}-{path.strip('/').split('/')[0]}")
+    # A page of another role: refused in words (403), and accessible too.
+    _login(page, w.base, "compiler")
+    r = page.goto(f"{w.base}/admin")
+    assert r is not None and r.status == 403 and "needs one of the roles" in page.inner_text("main")
+    _look(page, artifacts, "compiler-forbidden")
+    page.goto(f"{w.base}/account")
     # The skip link is the first thing the keyboard reaches, and it moves focus to the page.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
