@@ -96,7 +96,16 @@ class Alerts(Room):
             ref = subject_ref = None
             if e is not None and faces:
                 wk = self.ctx.data_key(s, e.deployment_id, WATCHLIST_KEY, create=False)
-                ref = open_sealed(wk, e.image_enc, f"watchlist_entries:{e.id}:image")
+                # The entry's best photo (highest quality of its own and its further photos).
+                best = max(
+                    [(e.quality_score, f"watchlist_entries:{e.id}", e.image_enc)]
+                    + [
+                        (p.quality_score, f"watchlist_entry_photos:{p.id}", p.image_enc)
+                        for p in e.photos
+                    ],
+                    key=lambda x: x[0],
+                )
+                ref = open_sealed(wk, best[2], f"{best[1]}:image")
                 subject_ref = open_sealed(
                     wk, e.subject_ref_enc, f"watchlist_entries:{e.id}:subject"
                 ).decode()
