@@ -491,7 +491,8 @@ def test_reviewer_sees_photos_and_the_end_counts_unreviewed(
     rows = page.locator("#watchlist tr[data-entry]")
     assert rows.count() == 2
     assert "Missing person report 7" in rows.nth(0).locator("td.basis").inner_text()
-    assert rows.nth(0).locator("img.thumb").evaluate("i => i.complete && i.naturalWidth > 0")
+    thumb = rows.nth(0).locator("img.thumb")
+    _wait(lambda: thumb.evaluate("i => i.complete && i.naturalWidth > 0"), "no entry photo")
     _look(page, artifacts, "reviewer-deployment")
     # Ending with an alert unreviewed says so, and Cancel ends nothing.
     w.alert(1)
@@ -653,4 +654,6 @@ def test_public_page_for_the_public(world: World, shots: Any, artifacts: Path) -
     assert page.get_attribute("html", "lang") == "cy"
     assert "Sut i gwyno" in page.inner_text("#public-intro")
     assert "Cododd y system" in rec.locator(".results-words").inner_text()
+    assert "Dod o hyd i bobl sydd ar goll" in rec.inner_text()  # the purpose in Welsh too
+    assert re.search(r"(Llun|Maw|Mer|Iau|Gwe|Sad|Sul) \d+ \w+ 20\d\d", rec.inner_text())
     _look(page, artifacts, "public-cy")

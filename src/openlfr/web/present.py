@@ -105,7 +105,7 @@ def zone_for(profile: Any) -> str:
     return ZONES.get(name, DEFAULT_ZONE)
 
 
-def _dt(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -120,7 +120,7 @@ def _dt(value: Any) -> datetime | None:
 
 def when(value: Any, zone: str = DEFAULT_ZONE, *, seconds: bool = False) -> str:
     """A moment as a local clock reads it: `Fri 4 Dec 2026, 20:19 GMT`; '—' when unset."""
-    dt = _dt(value)
+    dt = parse_time(value)
     if dt is None:
         return "—" if value in (None, "") else str(value)
     local = dt.astimezone(ZoneInfo(zone))

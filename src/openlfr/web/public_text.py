@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from openlfr.web import present
+
 EN: dict[str, str] = {
     "lang_name": "English",
     "title": "Live facial recognition: information for the public",
@@ -109,6 +111,60 @@ CY: dict[str, str] = {
     "downloads": "Lawrlwytho'r ffigurau",
 }
 
+# Values and figure names on the public page in Welsh; anything missing falls back to English.
+CY_WORDS: dict[str, str] = {
+    "locate_wanted_persons": "Dod o hyd i bobl y mae'r llysoedd neu'r heddlu eu heisiau",
+    "locate_suspects_serious_offence": "Dod o hyd i bobl a amheuir o drosedd ddifrifol",
+    "enforce_bail_or_court_conditions": "Gorfodi amodau mechnïaeth neu lys",
+    "locate_missing_or_vulnerable": "Dod o hyd i bobl sydd ar goll neu'n agored i niwed",
+    "prevent_risk_of_harm": "Atal risg o niwed",
+    "wanted_by_courts_or_police": "Yn eisiau gan y llysoedd neu'r heddlu",
+    "suspected_of_offence": "Dan amheuaeth o drosedd",
+    "bail_or_court_conditions": "Ar fechnïaeth neu amodau llys",
+    "missing_or_vulnerable": "Ar goll neu'n agored i niwed",
+    "risk_of_harm_to_self_or_others": "Mewn perygl o niweidio eu hunain neu eraill",
+    "authorised": "Wedi'i awdurdodi",
+    "live": "Yn fyw",
+    "ended": "Wedi dod i ben",
+    "cancelled": "Wedi'i ganslo",
+    "camera_count": "nifer y camerâu",
+    "watchlist_size": "maint y rhestr wylio",
+    "model_version": "fersiwn y model",
+    "threshold": "trothwy",
+    "faces_processed": "wynebau a wiriwyd",
+    "alerts": "rhybuddion",
+    "true_alerts": "rhybuddion cywir",
+    "false_alerts": "rhybuddion anghywir",
+    "unresolved_alerts": "rhybuddion heb eu datrys",
+    "engagements": "pobl y siaradodd swyddogion â nhw",
+    "arrests": "arestiadau",
+    "deployments": "defnyddiau",
+    "walkby_runs": "profion cerdded heibio",
+    "walkby_runs_below_level": "profion cerdded heibio islaw'r lefel",
+    "monitor_pauses": "seibiannau'r monitor rhybuddion anghywir",
+    "summary": "Crynodeb ar gyfer {year}",
+    "summary_caption": "Pob defnydd a ddechreuodd yn {year}",
+}
+EN_WORDS = {
+    "summary": "Summary for {year}",
+    "summary_caption": "All deployments started in {year}",
+}
+CY_DAYS = ("Llun", "Maw", "Mer", "Iau", "Gwe", "Sad", "Sul")
+CY_MONTHS = (
+    "Ion",
+    "Chwef",
+    "Maw",
+    "Ebr",
+    "Mai",
+    "Meh",
+    "Gorff",
+    "Awst",
+    "Medi",
+    "Hyd",
+    "Tach",
+    "Rhag",
+)
+
 # Where to complain beyond the controller itself, by controller profile.
 COMPLAINTS: dict[str, dict[str, str]] = {
     "police_uk": {
@@ -167,6 +223,27 @@ class PublicText:
     contact: str
     complaints: str
     data_requests: str
+
+    def word(self, value: Any, **fill: Any) -> str:
+        """A value or figure name in the page's language (labels, in English)."""
+        v = str(value)
+        if self.lang == "cy" and v in CY_WORDS:
+            return CY_WORDS[v].format(**fill)
+        if v in EN_WORDS:
+            return EN_WORDS[v].format(**fill)
+        return present.label(v) if v in present.LABELS else v.replace("_", " ")
+
+    def when(self, value: Any, zone: str) -> str:
+        """A local time with the day and month in the page's language."""
+        text = present.when(value, zone)
+        dt = present.parse_time(value)
+        if self.lang != "cy" or dt is None:
+            return text
+        local = dt.astimezone(present.ZoneInfo(zone))
+        return (
+            f"{CY_DAYS[local.weekday()]} {local.day} {CY_MONTHS[local.month - 1]} {local.year}, "
+            f"{local:%H:%M %Z}"
+        )
 
     def results(self, record: dict[str, Any]) -> str:
         """A deployment's results in a sentence."""
