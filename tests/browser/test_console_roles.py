@@ -311,6 +311,14 @@ def test_operator_reviews_an_alert_safely(world: World, shots: Any, artifacts: P
     size = card.locator(".a-ref").evaluate("i => [i.naturalWidth, i.naturalHeight]")
     assert size[0] < 250 and abs(size[0] - size[1]) < 0.3 * size[0], size
 
+    # The entry's other photos come on demand.
+    card.locator("button.a-more").click()
+    others = card.locator(".a-others img.other-photo")
+    others.first.wait_for()
+    _wait(lambda: others.first.evaluate(loaded), "the other photos did not load")
+    card.locator("button.a-more").click()
+    assert card.locator(".a-others").is_hidden()
+
     # Enter in the reason box records nothing.
     reason = card.locator("textarea[name=reason]")
     reason.fill("=same face, scar above left eye")

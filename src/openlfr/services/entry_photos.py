@@ -284,6 +284,21 @@ class EntryPhotos(Room):
                 for p in e.photos
             ]
 
+    def photo_image(self, by: Actor, photo_id: str) -> bytes:
+        """A further photo of an entry (the alert card's "other photos"): audited like the
+        first photo's view, for those who may see the deployment's faces."""
+        self.ctx.need_role(by, Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
+        with self.ctx.tx() as s:
+            p = s.get(m.WatchlistEntryPhoto, photo_id)
+            if p is None:
+                raise NotFoundError("no such entry photo", source=photo_id)
+            access.require(by, p.entry.deployment, Access.FACES)
+            dk = self.ctx.data_key(s, p.deployment_id, WATCHLIST_KEY, create=False)
+            self.ctx.audit(
+                s, by.username, "watchlist.view_image", f"entry:{p.entry_id}", after={"photo": p.id}
+            )
+            return open_sealed(dk, p.image_enc, f"watchlist_entry_photos:{p.id}:image")
+
     def remove_photo(self, by: Actor, photo_id: str, reason: str) -> None:
         with self.ctx.tx() as s:
             p = s.get(m.WatchlistEntryPhoto, photo_id)

@@ -229,6 +229,30 @@ function liveAlerts(box) {
         render(c);
       } catch (e) { err.textContent = e.message; }
     });
+    // The entry's other photos, on demand (each view is audited by the server).
+    el.querySelector(".a-more").addEventListener("click", async (ev) => {
+      const btn = ev.currentTarget;
+      const box = el.querySelector(".a-others");
+      if (!box.hidden) { box.hidden = true; btn.setAttribute("aria-expanded", "false"); return; }
+      const a = alerts.get(c.ids[0]);
+      try {
+        if (!box.childElementCount) {
+          const photos = await api("GET", `/api/v1/watchlist/entries/${a.entry_id}/photos`);
+          for (const p of photos) {
+            const img = document.createElement("img");
+            img.src = p.first ? `/api/v1/watchlist/entries/${a.entry_id}/image`
+              : `/api/v1/watchlist/photos/${p.id}/image`;
+            img.alt = `Watchlist photo taken ${p.image_captured_on || "on an unknown date"}`;
+            img.className = "other-photo";
+            box.appendChild(img);
+          }
+        }
+        box.hidden = false;
+        btn.setAttribute("aria-expanded", "true");
+      } catch (e) {
+        el.querySelector("form.review .form-error").textContent = e.message;
+      }
+    });
     el.querySelector("button.record-group").addEventListener("click", async () => {
       const form = el.querySelector("form.group");
       const err = form.querySelector(".form-error");
@@ -255,6 +279,7 @@ function liveAlerts(box) {
       el.querySelector(".a-action").textContent = actions[ev.category] || "Compare the faces; if confirmed, engage and verify identity.";
       el.querySelector(".a-location").textContent = ev.location || "—";
       el.querySelector(".a-title").textContent = ev.subject_ref ? `Alert: ${ev.subject_ref}` : "Alert";
+      if (ev.watchlist_jpeg_b64) el.querySelector(".a-more").hidden = false;
     } catch (e) {
       el.querySelector(".a-category").textContent = `evidence unavailable: ${e.message}`;
     }
