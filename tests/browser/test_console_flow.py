@@ -248,7 +248,7 @@ def test_whole_flow_in_chromium(
     page.goto(f"{base}/transparency")
     record = page.locator("section.public").first
     text = record.inner_text()
-    assert "Arcade (browser test)" in text and "ended" in text
+    assert "Arcade (browser test)" in text and "Ended" in text
     assert re.search(r"true alerts\s+1", text) and re.search(r"engagements\s+1", text)
     shot("10-public-transparency")
     page.close()

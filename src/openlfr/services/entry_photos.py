@@ -145,9 +145,12 @@ def enrolment_face(engine: Any, photo: Path | bytes, face: int | None = None) ->
 
 
 def faces_in(engine: Any, data: bytes) -> tuple[Any, list[Any]]:
-    """The decoded photo and its faces, left to right: the numbering a pick refers to."""
+    """The decoded photo and its faces large enough to enrol (as `strict` counts them), left
+    to right: the numbering a pick refers to."""
     image = load_image(data, limits=engine.limits, name="photo")
-    return image, sorted(engine.detect(image), key=lambda f: (f.x1, f.y1))
+    least = getattr(engine, "min_face_px", 0)
+    usable = [f for f in engine.detect(image) if f.width >= least]
+    return image, sorted(usable, key=lambda f: (f.x1, f.y1))
 
 
 def require_list_open(by: Actor, d: m.Deployment, what: str, size: int = 0) -> None:
