@@ -287,6 +287,7 @@ def test_operator_reviews_an_alert_safely(world: World, shots: Any, artifacts: P
     first = w.alert(0)
     card = page.locator(f"#alert-{first}")
     card.wait_for()
+    assert card.locator(".a-repeats").is_hidden()  # one sighting: no repeat badge
     # The alert calls for attention: the title counts it, the live region says it.
     _wait(lambda: page.title().startswith("(1) "), f"title did not count: {page.title()}")
     _wait(lambda: "New alert" in page.inner_text("#announcer"), "the live region stayed quiet")
