@@ -430,6 +430,8 @@ def test_officer_drafts_completes_and_authorises(world: World, shots: Any, artif
     page.locator("#confirm-dialog").wait_for(state="visible")
     assert "Market square" in page.inner_text("#confirm-text")
     page.screenshot(path=str(artifacts / "r-officer-authorise-dialog-1366.png"))
+    bad = _axe(page)  # the dialog too
+    assert not bad, [(v["id"], v["impact"], v["help"]) for v in bad]
     page.click("#confirm-cancel")
     assert "Draft" in page.inner_text("#dep-state")
     page.click("#authorise")
