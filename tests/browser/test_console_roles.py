@@ -626,6 +626,16 @@ def test_every_other_page_at_both_widths(world: World, shots: Any, artifacts: Pa
         for path in pages:
             page.goto(f"{w.base}{path}")
             _look(page, artifacts, f"{user}-{path.strip('/').split('/')[0]}")
+    # Cancelling a draft asks first and says it cannot be undone.
+    pier = w.svc.deployments.create_deployment(w.svc.accounts.actor("ao1"), "Pier (to cancel)")
+    _login(page, w.base, "ao1")
+    page.goto(f"{w.base}/deployments/{pier}")
+    page.click("#cancel-deployment summary")
+    page.fill("#cancel-deployment [name=reason]", "event called off")
+    page.click("#cancel-deployment button[type=submit]")
+    with page.expect_navigation():
+        _confirm(page, "never go live")
+    assert "Cancelled" in page.inner_text("#dep-state")
     # A page of another role: refused in words (403), and accessible too.
     _login(page, w.base, "compiler")
     r = page.goto(f"{w.base}/admin")
