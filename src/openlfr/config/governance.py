@@ -50,6 +50,10 @@ class GovernanceSettings(BaseModel):
     expected_probe_shots: int = Field(default=1, ge=1, le=20)
     # The in-server retention job runs this often (B.8 needs watchlists gone within 24 h).
     purge_interval_minutes: int = Field(default=15, ge=1, le=60)
+    # The console (issue 20): expected false alerts at authorisation from this many on are
+    # called out as above policy; local times in this IANA zone (None: the profile's own).
+    false_alert_policy: float = Field(default=1.0, ge=0)
+    time_zone: str | None = Field(default=None, max_length=64)
     # The public page (issue 20): who runs the deployments and how a member of the public
     # reaches them. Empty fields take the controller profile's defaults (web/public_text.py).
     public_controller: str = ""  # e.g. "South Wales Police"

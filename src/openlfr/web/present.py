@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Domain values as people say them. Anything not here falls back to its words unjoined.
 LABELS: dict[str, str] = {
@@ -83,10 +83,6 @@ ZONES: dict[str, str] = {
 }
 DEFAULT_ZONE = "Europe/London"
 
-# Expected false alerts at or above this, at authorisation, are called out as above policy:
-# each is a passer-by stopped by mistake.
-FALSE_ALERT_WARN = 1.0
-
 
 def label(value: Any) -> str:
     if value is None or value == "":
@@ -100,7 +96,14 @@ def labels() -> dict[str, str]:
     return dict(LABELS)
 
 
-def zone_for(profile: Any) -> str:
+def zone_for(profile: Any, configured: str | None = None) -> str:
+    """The configured IANA zone when it is a real one, else the profile's jurisdiction's."""
+    if configured:
+        try:
+            ZoneInfo(configured)
+            return configured
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
     name = getattr(getattr(profile, "profile", None), "value", None) or str(profile or "")
     return ZONES.get(name, DEFAULT_ZONE)
 

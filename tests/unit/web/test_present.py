@@ -43,6 +43,12 @@ def test_times_are_local_to_the_deployment_zone() -> None:
     assert present.utc_iso("not a time") is None
 
 
+def test_zone_configured_or_by_profile() -> None:
+    assert present.zone_for("us_illinois_bipa") == "America/Chicago"
+    assert present.zone_for("police_uk", "Europe/Dublin") == "Europe/Dublin"
+    assert present.zone_for("police_uk", "Not/AZone") == "Europe/London"
+
+
 def test_score_band_in_words() -> None:
     assert "weak" in present.band(0.52, 0.5)
     assert "fair" in present.band(0.6, 0.5)

@@ -67,11 +67,17 @@ def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLRespon
             "roles": [r.value for r in roles],
             "csrf": g.csrf if g else "",
             "controller_profile": profile,
-            "zone": present.zone_for(profile),
+            "zone": zone(request),
             **kw,
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+def zone(request: Request) -> str:
+    """The console's time zone: configured, or the controller profile's."""
+    svc = get_ctx(request).service
+    return present.zone_for(svc.assurance.profile, svc.ctx.settings.time_zone)
 
 
 class PageRefused(Exception):
@@ -237,7 +243,7 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
         purposes=[p.value for p in Purpose],
         users=_names(request, g),
         models=console.approved_models(svc) if ready else [],
-        false_alert_warn=present.FALSE_ALERT_WARN,
+        false_alert_warn=svc.ctx.settings.false_alert_policy,
         countersigns=[c.value for c in Countersign],
         signage=list(transparency.SIGNAGE_CHECKLIST),
         live=ctx.live.status(deployment_id),
@@ -255,13 +261,12 @@ def _audit_rows(request: Request) -> tuple[dict[str, str], list[dict[str, Any]],
     the subjects (deployments and users by name, not id)."""
     svc = get_ctx(request).service
     f = {k: request.query_params.get(k, "").strip()[:200] for k in AUDIT_FILTERS}
-    zone = present.zone_for(svc.assurance.profile)
     records = svc.audit.search(
         actor=f["actor"] or None,
         action=f["action"] or None,
         deployment_id=f["deployment"] or None,
-        since=present.utc_iso(f["since"], zone),
-        until=present.utc_iso(f["until"], zone),
+        since=present.utc_iso(f["since"], zone(request)),
+        until=present.utc_iso(f["until"], zone(request)),
     )
     names = {d["id"]: d["name"] for d in svc.deployments.deployments()}
     names |= {u["id"]: u["username"] for u in svc.accounts.users()}
@@ -299,15 +304,14 @@ def _erase_pending(svc: Any) -> list[dict[str, Any]]:
 @router.get("/audit.csv")
 def audit_csv(request: Request, g: Annotated[Grant, session(*AUDIT)]) -> Response:
     """The audit search as CSV, in words and local time; no cell can run as a formula."""
-    svc = get_ctx(request).service
     _, records, names = _audit_rows(request)
-    zone = present.zone_for(svc.assurance.profile)
+    tz = zone(request)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["#", "time", "person", "action", "subject", "details"])
     for r in records:
         detail = json.dumps({"before": r["before"], "after": r["after"]}, default=str)
-        row = [r["seq"], present.when(r["at"], zone, seconds=True), r["actor"]]
+        row = [r["seq"], present.when(r["at"], tz, seconds=True), r["actor"]]
         row += [present.label(r["action"]), present.subject(r["subject"], names), detail]
         w.writerow([present.csv_cell(c) for c in row])
     return Response(
