@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import String, func, literal_column, or_, select
 
 from openlfr.services.room import Room
 from openlfr.storage import audit
@@ -72,10 +72,11 @@ class AuditLog(Room):
         if action:
             q = q.where(or_(rec.action == action, rec.action.like(f"{action}.%")))
         if deployment_id:
-            alerts = select(literal("alert:") + m.Alert.id).where(
+            # The prefix is SQL text, not a bound parameter: PostgreSQL cannot type `$1 || id`.
+            alerts = select(literal_column("'alert:'", String) + m.Alert.id).where(
                 m.Alert.deployment_id == deployment_id
             )
-            entries = select(literal("entry:") + m.WatchlistEntry.id).where(
+            entries = select(literal_column("'entry:'", String) + m.WatchlistEntry.id).where(
                 m.WatchlistEntry.deployment_id == deployment_id
             )
             q = q.where(
