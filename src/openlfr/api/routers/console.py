@@ -214,6 +214,7 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
     if svc.access.allowed(g.actor, deployment_id, Access.EDIT):
         ready = console.readiness(svc, g.actor, deployment_id)
     can_see_list = svc.access.allowed(g.actor, deployment_id, Access.WATCHLIST)
+    sees_alerts = svc.access.allowed(g.actor, deployment_id, Access.ALERTS)
     names = {u["id"]: u["username"] for u in svc.accounts.users()}
     me = g.actor.id
     try:
@@ -247,9 +248,8 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
         countersigns=[c.value for c in Countersign],
         signage=list(transparency.SIGNAGE_CHECKLIST),
         live=ctx.live.status(deployment_id),
-        alerts=svc.alerts.alerts(g.actor, deployment_id)
-        if svc.access.allowed(g.actor, deployment_id, Access.ALERTS)
-        else [],
+        alerts=svc.alerts.alerts(g.actor, deployment_id) if sees_alerts else [],
+        sees_alerts=sees_alerts,
     )
 
 
