@@ -593,6 +593,7 @@ def test_auditor_searches_and_exports(world: World, shots: Any, artifacts: Path)
     hits = page.locator("#sar-hits tbody tr")
     assert hits.count() >= 1 and "Station gate" in page.inner_text("#sar-hits")
     assert "{" not in page.inner_text("#sar-result")  # words, not raw JSON
+    assert "Missing or vulnerable" in page.inner_text("#sar-hits")  # labels, not enum values
     ticks = page.locator("input.erase-hit")
     for i in range(1, ticks.count()):
         ticks.nth(i).uncheck()  # erase one record only

@@ -224,6 +224,17 @@ function showSubjectAccess(found) {
   const body = document.querySelector("#sar-hits tbody");
   const what = { alert: "Alert (camera image)", watchlist_entry: "Watchlist entry (photo)",
     watchlist_stub: "Former watchlist entry (record only)" };
+  const labels = JSON.parse(form.dataset.labels || "{}");
+  // Values as people read them: labels for the closed lists, times local to the console.
+  const words = (v) => {
+    const s = String(v);
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(s)) {
+      return new Date(s).toLocaleString("en-GB", { timeZone: form.dataset.zone || undefined,
+        day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+        timeZoneName: "short" });
+    }
+    return labels[s] || s;
+  };
   body.replaceChildren();
   for (const h of found.hits) {
     const tr = document.createElement("tr");
@@ -236,7 +247,7 @@ function showSubjectAccess(found) {
     } else tick.textContent = "kept (audit trail)";
     const cells = [what[h.kind] || h.kind, names[h.deployment_id] || h.deployment_id,
       h.score === null ? "—" : h.score.toFixed(3),
-      Object.entries(h.detail || {}).map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`).join("; ")];
+      Object.entries(h.detail || {}).map(([k, v]) => `${k.replace(/_/g, " ")}: ${words(v)}`).join("; ")];
     tr.appendChild(tick);
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     body.appendChild(tr);
