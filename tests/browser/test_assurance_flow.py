@@ -214,8 +214,9 @@ def test_walkby_flag_acknowledgement_and_accessible_public_page(
     # -- operator: start; the profile is shown; enrol two consenting staff from photos ------
     _login(page, base, "op1")
     page.goto(dep_url)
-    assert "police_uk" in page.inner_text("#controller-profile")
+    assert "Police (UK)" in page.inner_text("#controller-profile")
     page.click("#start")
+    page.click("#confirm-yes")
     page.wait_for_url(f"{base}/operator")
     app.state.ctx.live.stop(dep)  # the operational feeds are not under test here
     page.goto(dep_url)
@@ -265,6 +266,7 @@ def test_walkby_flag_acknowledgement_and_accessible_public_page(
     _login(page, base, "op1")
     page.goto(dep_url)
     page.click("#end")
+    page.click("#confirm-yes")
     page.wait_for_selector("#dep-state:has-text('ended')")
     page.context.clear_cookies()
     for label, size in (("desktop", (1280, 900)), ("phone", (390, 844))):

@@ -115,7 +115,6 @@ def test_whole_flow_in_chromium(
         "dpia_ref": "DPIA-T",
         "policy_ref": "APD-T",
         "eia_ref": "EIA-T",
-        "model_contract_id": sface_engine.contract.id,
         "threshold": str(default_threshold(sface_engine.contract)),
         "expected_faces": "5000",
         "public_notice_at": _local(now - timedelta(days=2)),
@@ -127,6 +126,7 @@ def test_whole_flow_in_chromium(
         page.fill(f"{form} [name={name}]", value)
     page.select_option(f"{form} [name=purpose]", "locate_missing_or_vulnerable")
     page.select_option(f"{form} [name=compiler]", "compiler")
+    page.select_option(f"{form} [name=model_contract_id]", sface_engine.contract.id)
     shot("01-officer-draft-form")
     page.click(f"{form} button[type=submit]")
     page.wait_for_url(re.compile(r"/deployments/[0-9a-f]+$"))
@@ -135,6 +135,7 @@ def test_whole_flow_in_chromium(
     assert page.inner_text("#efa") != ""
     shot("02-officer-ready-to-authorise")
     page.click("#authorise")
+    page.click("#confirm-yes")  # the confirmation says what authorising does
     page.wait_for_selector("#dep-state:has-text('authorised')")
 
     # -- compiler: enrol LFW photos and the subject, with quality feedback ------------------
@@ -195,6 +196,7 @@ def test_whole_flow_in_chromium(
     _login(page, base, "ao2")
     page.goto(dep_url)
     page.click("#sign-off")
+    page.click("#confirm-yes")
     page.wait_for_selector("#watchlist h2:has-text('signed off')")
     shot("04-reviewer-signed-off")
 
@@ -202,6 +204,7 @@ def test_whole_flow_in_chromium(
     _login(page, base, "op1")
     page.goto(dep_url)
     page.click("#start")
+    page.click("#confirm-yes")
     page.wait_for_url(f"{base}/operator")
     card = page.locator(".alert").first
     card.wait_for(timeout=180_000)
@@ -212,24 +215,24 @@ def test_whole_flow_in_chromium(
     while not all(card.locator(sel).evaluate(loaded) for sel in (".a-probe", ".a-ref")):
         assert time.monotonic() < deadline, "the alert's images did not load"
         page.wait_for_timeout(100)
-    assert float(card.locator(".a-score").inner_text()) >= float(
-        card.locator(".a-threshold").inner_text()
-    )
+    band = card.locator(".a-band")
+    assert float(band.get_attribute("data-score")) >= float(band.get_attribute("data-threshold"))
     assert card.locator(".a-camera").inner_text() == CAMERA
-    assert card.locator(".a-category").inner_text() == "missing_or_vulnerable"
+    assert card.locator(".a-category").inner_text() == "Missing or vulnerable"
     shot("05-operator-alert")
-    card.locator("input[name=reason]").fill("same face and clothing as the custody image")
+    card.locator("textarea[name=reason]").fill("same face and clothing as the custody image")
     card.locator("button.confirm").click()
     page.wait_for_selector(".alert[data-status=confirmed]")
     card.locator("input[name=engaged]").check()
     card.locator("input[name=duration_s]").fill("240")
     card.locator("select[name=result]").select_option("condition_check")
-    card.locator("form.outcome button[type=submit]").click()
+    card.locator("button.record-outcome").click()
     page.wait_for_selector(".outcome-recorded")
     shot("06-operator-confirmed")
     assert page.locator(".alert").count() == 1  # only the mated subject ever alerted
     page.goto(dep_url)
     page.click("#end")
+    page.click("#confirm-yes")
     page.wait_for_selector("#dep-state:has-text('ended')")
     shot("07-operator-ended")
 
@@ -245,7 +248,7 @@ def test_whole_flow_in_chromium(
     page.goto(f"{base}/transparency")
     record = page.locator("section.public").first
     text = record.inner_text()
-    assert "Arcade (browser test)" in text and "ended" in text
+    assert "Arcade (browser test)" in text and "Ended" in text
     assert re.search(r"true alerts\s+1", text) and re.search(r"engagements\s+1", text)
     shot("10-public-transparency")
     page.close()

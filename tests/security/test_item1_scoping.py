@@ -150,7 +150,7 @@ def test_event_stream_increments_stay_own_deployments(api: TestClient, two: Two,
 
 
 def test_console_fetches_evidence_only_for_its_own_deployments(api: TestClient, two: Two) -> None:
-    js = (Path(__file__).resolve().parents[2] / "src/openlfr/web/static/app.js").read_text()
+    js = (Path(__file__).resolve().parents[2] / "src/openlfr/web/static/alerts.js").read_text()
     # The page lists the deployments whose faces this user may see; the script fetches
     # evidence only for alerts of those (the server refuses the rest anyway).
     assert "mine.has(a.deployment_id)" in js

@@ -13,6 +13,10 @@ ControllerProfile = Literal[
 ]
 
 
+PublicLanguage = Literal["en", "cy"]
+ENGLISH_ONLY: tuple[PublicLanguage, ...] = ("en",)
+
+
 class GovernanceSettings(BaseModel):
     # Master key: base64 of 32 bytes in env OPENLFR_MASTER_KEY wins over the key file; with
     # neither, nothing biometric can be written or read and no deployment can start.
@@ -46,3 +50,16 @@ class GovernanceSettings(BaseModel):
     expected_probe_shots: int = Field(default=1, ge=1, le=20)
     # The in-server retention job runs this often (B.8 needs watchlists gone within 24 h).
     purge_interval_minutes: int = Field(default=15, ge=1, le=60)
+    # The console (issue 20): expected false alerts at authorisation from this many on are
+    # called out as above policy; local times in this IANA zone (None: the profile's own).
+    false_alert_policy: float = Field(default=1.0, ge=0)
+    time_zone: str | None = Field(default=None, max_length=64)
+    # The public page (issue 20): who runs the deployments and how a member of the public
+    # reaches them. Empty fields take the controller profile's defaults (web/public_text.py).
+    public_controller: str = ""  # e.g. "South Wales Police"
+    public_contact: str = ""  # e.g. "lfr@example.police.uk, 101"
+    public_complaints: str = ""  # how to complain, beyond the profile's regulator
+    public_data_requests: str = ""  # how to ask for your data (subject access)
+    # Languages of the public page, first the default; "cy" adds Welsh (Welsh public bodies
+    # publish bilingually).
+    public_languages: list[PublicLanguage] = Field(default_factory=lambda: list(ENGLISH_ONLY))

@@ -39,7 +39,8 @@ class Alerts(Room):
         with self.ctx.tx() as s:
             access.require(by, rows.deployment(s, deployment_id), Access.ALERTS)
             q = _listing().where(m.Alert.deployment_id == deployment_id)
-            return [_listed(r) for r in s.execute(q.order_by(m.Alert.detected_at))]
+            got = [_listed(r) for r in s.execute(q.order_by(m.Alert.detected_at))]
+            return _with_reviews(s, got)
 
     def feed(
         self, by: Actor, deployment_ids: list[str], since: int | None, full: list[str]
@@ -73,7 +74,9 @@ class Alerts(Room):
             if not full and not changed:
                 return head, []
             q = _listing().add_columns(deps).where(which).order_by(m.Alert.detected_at)
-            return head, [(r.deployment_id, _listed(r)) for r in s.execute(q)]
+            got = [(r.deployment_id, _listed(r)) for r in s.execute(q)]
+            _with_reviews(s, [a for _, a in got])
+            return head, got
 
     def alert_evidence(self, by: Actor, alert_id: str) -> dict[str, Any]:
         """The side-by-side view of D.13: probe crop, watchlist image, raw score, threshold.
@@ -90,11 +93,31 @@ class Alerts(Room):
                 dk = self.ctx.data_key(s, a.deployment_id, ALERTS_KEY, create=False)
                 probe = open_sealed(dk, a.probe_enc, f"alerts:{a.id}:probe")
             e = s.get(m.WatchlistEntry, a.entry_id)
-            ref = None
+            ref = subject_ref = None
             if e is not None and faces:
                 wk = self.ctx.data_key(s, e.deployment_id, WATCHLIST_KEY, create=False)
-                ref = open_sealed(wk, e.image_enc, f"watchlist_entries:{e.id}:image")
-            self.ctx.audit(s, by.username, "alert.view", f"alert:{a.id}")
+                # The entry's best photo (highest quality of its own and its further photos).
+                best = max(
+                    [(e.quality_score, f"watchlist_entries:{e.id}", e.image_enc)]
+                    + [
+                        (p.quality_score, f"watchlist_entry_photos:{p.id}", p.image_enc)
+                        for p in e.photos
+                    ],
+                    key=lambda x: x[0],
+                )
+                ref = open_sealed(wk, best[2], f"{best[1]}:image")
+                subject_ref = open_sealed(
+                    wk, e.subject_ref_enc, f"watchlist_entries:{e.id}:subject"
+                ).decode()
+            # Opening the evidence is audited once per person and alert: a card redrawn on
+            # every page load is the same look, not a new one.
+            seen = select(m.AuditRecord.seq).where(
+                m.AuditRecord.subject == f"alert:{a.id}",
+                m.AuditRecord.action == "alert.view",
+                m.AuditRecord.actor == by.username,
+            )
+            if s.execute(seen.limit(1)).first() is None:
+                self.ctx.audit(s, by.username, "alert.view", f"alert:{a.id}")
             return {
                 "probe_jpeg": probe,
                 "watchlist_jpeg": ref,
@@ -102,6 +125,13 @@ class Alerts(Room):
                 "threshold": a.threshold,
                 "category": e.category if e else None,
                 "status": a.status,
+                # What the operator decides on beside the faces (only with the faces).
+                "subject_ref": subject_ref,
+                "reason": e.reason if e is not None and faces else None,
+                "legal_basis": e.legal_basis if e is not None and faces else None,
+                "location": d.location,
+                "deployment_name": d.name,
+                "purpose": d.purpose,
             }
 
     def review(self, by: Actor, alert_id: str, decision: str, reason: str) -> AlertStatus:
@@ -200,6 +230,25 @@ _LISTED = {
 
 def _listing() -> Select[*tuple[Any, ...]]:
     return select(*_LISTED.values())
+
+
+def _with_reviews(s: Any, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each alert with its reviews (who, when, decision, reason), so a decided card keeps them;
+    one query for the lot."""
+    by_id = {a["id"]: a for a in alerts}
+    for a in alerts:
+        a["reviews"] = []
+    if not by_id:
+        return alerts
+    q = (
+        select(m.Review.alert_id, m.User.username, m.Review.decision, m.Review.reason, m.Review.at)
+        .join(m.User, m.User.id == m.Review.user_id, isouter=True)
+        .where(m.Review.alert_id.in_(by_id))
+        .order_by(m.Review.at)
+    )
+    for aid, who, decision, reason, at in s.execute(q):
+        by_id[aid]["reviews"].append({"by": who, "decision": decision, "reason": reason, "at": at})
+    return alerts
 
 
 def _listed(r: Any) -> dict[str, Any]:

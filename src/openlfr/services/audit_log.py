@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, literal_column, or_, select
 
 from openlfr.services.room import Room
 from openlfr.storage import audit
@@ -51,6 +51,54 @@ class AuditLog(Room):
                 q = q.where(m.AuditRecord.action.in_(actions))
             rows = s.execute(q.order_by(m.AuditRecord.seq.desc()).limit(limit)).scalars()
             return [{**audit.as_dict(r), "hash": r.hash} for r in rows]
+
+    def search(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        deployment_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Newest first, filtered: by who (username), what (an action or its family, e.g.
+        `alert`), which deployment (its own records and its alerts' and entries'), and when
+        (ISO times, compared as the chain stores them: UTC)."""
+        rec = m.AuditRecord
+        q = select(rec)
+        if actor:
+            q = q.where(rec.actor == actor)
+        if action:
+            q = q.where(or_(rec.action == action, rec.action.like(f"{action}.%")))
+        if deployment_id:
+            # The prefix is SQL text, not a bound parameter: PostgreSQL cannot type `$1 || id`.
+            alerts = select(literal_column("'alert:'", String) + m.Alert.id).where(
+                m.Alert.deployment_id == deployment_id
+            )
+            entries = select(literal_column("'entry:'", String) + m.WatchlistEntry.id).where(
+                m.WatchlistEntry.deployment_id == deployment_id
+            )
+            q = q.where(
+                or_(
+                    rec.subject == f"deployment:{deployment_id}",
+                    rec.subject.in_(alerts),
+                    rec.subject.in_(entries),
+                )
+            )
+        if since:
+            q = q.where(rec.at >= since)
+        if until:
+            q = q.where(rec.at <= until)
+        with self.ctx.tx() as s:
+            rows = s.execute(q.order_by(rec.seq.desc()).limit(limit)).scalars()
+            return [audit.as_dict(r) for r in rows]
+
+    def actions(self) -> list[str]:
+        """Every action the log holds, for the search form."""
+        with self.ctx.tx() as s:
+            q = select(m.AuditRecord.action).distinct().order_by(m.AuditRecord.action)
+            return list(s.execute(q).scalars())
 
     def audit_count(self) -> int:
         with self.ctx.tx() as s:

@@ -77,3 +77,16 @@ def live_deployment_ids(svc: GovernanceService) -> list[str]:
     return [
         d["id"] for d in svc.deployments.deployments() if d["state"] == DeploymentState.LIVE.value
     ]
+
+
+def approved_models(svc: GovernanceService) -> list[str]:
+    """Contract ids of the models whose approval a second person countersigned: the only ones
+    a draft may choose (the authorisation refuses the rest)."""
+    from sqlalchemy import select
+
+    from openlfr.storage import models as m
+
+    row = m.ModelApprovalRow
+    q = select(row.contract_id).where(row.countersigned_by.is_not(None))
+    with svc.ctx.tx() as s:
+        return sorted(s.execute(q).scalars())

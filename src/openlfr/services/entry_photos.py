@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openlfr.errors import ContractMismatchError, NotFoundError
+from openlfr.errors import ContractMismatchError, NoFaceError, NotFoundError
 from openlfr.eval.approval import ModelApproval
 from openlfr.governance import expected_hits as hits
 from openlfr.governance import watchlist as wl_rules
@@ -35,6 +35,9 @@ from openlfr.services.rows import WATCHLIST_KEY, facts
 from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed, seal
 from openlfr.vision.contract import Template
+from openlfr.vision.engine import FaceResult
+from openlfr.vision.imageio import load_image
+from openlfr.vision.quality import assess
 
 # Least privilege (G.21): the people who compile, approve, use or oversee the list.
 _VIEW = (Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
@@ -125,13 +128,29 @@ def record_projection(d: m.Deployment, stage: str, p: hits.HitProjection | None)
     d.expected_hits_json = json.dumps(doc, sort_keys=True)
 
 
-def enrolment_face(engine: Any, photo: Path | bytes) -> tuple[bytes, Any]:
-    """The photo's bytes and its one face (`select="strict"`), for a first or further photo."""
+def enrolment_face(engine: Any, photo: Path | bytes, face: int | None = None) -> tuple[bytes, Any]:
+    """The photo's bytes and its one face (`select="strict"`), for a first or further photo; or,
+    for a photo of several people, face number `face` of `faces_in` (the compiler's pick)."""
     data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
-    res = engine.face_from_file(
-        data, select="strict", name=str(photo)[:200] if not isinstance(photo, bytes) else None
-    )
-    return data, res
+    name = str(photo)[:200] if not isinstance(photo, bytes) else None
+    if face is None:
+        return data, engine.face_from_file(data, select="strict", name=name)
+    image, faces = faces_in(engine, data)
+    if not 0 <= face < len(faces):
+        raise NoFaceError(f"no face number {face + 1}: the photo has {len(faces)}", source=name)
+    chosen = engine.choose_face(image, [faces[face]], "strict", name)  # the size check
+    chip = engine.align(image, [chosen])[0]
+    vec = engine.embed_chips([chip])[0]
+    return data, FaceResult(chosen, assess(chosen, chip), Template(vec, engine.contract))
+
+
+def faces_in(engine: Any, data: bytes) -> tuple[Any, list[Any]]:
+    """The decoded photo and its faces large enough to enrol (as `strict` counts them), left
+    to right: the numbering a pick refers to."""
+    image = load_image(data, limits=engine.limits, name="photo")
+    least = getattr(engine, "min_face_px", 0)
+    usable = [f for f in engine.detect(image) if f.width >= least]
+    return image, sorted(usable, key=lambda f: (f.x1, f.y1))
 
 
 def require_list_open(by: Actor, d: m.Deployment, what: str, size: int = 0) -> None:
@@ -267,6 +286,21 @@ class EntryPhotos(Room):
                 }
                 for p in e.photos
             ]
+
+    def photo_image(self, by: Actor, photo_id: str) -> bytes:
+        """A further photo of an entry (the alert card's "other photos"): audited like the
+        first photo's view, for those who may see the deployment's faces."""
+        self.ctx.need_role(by, Role.OPERATOR, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER)
+        with self.ctx.tx() as s:
+            p = s.get(m.WatchlistEntryPhoto, photo_id)
+            if p is None:
+                raise NotFoundError("no such entry photo", source=photo_id)
+            access.require(by, p.entry.deployment, Access.FACES)
+            dk = self.ctx.data_key(s, p.deployment_id, WATCHLIST_KEY, create=False)
+            self.ctx.audit(
+                s, by.username, "watchlist.view_image", f"entry:{p.entry_id}", after={"photo": p.id}
+            )
+            return open_sealed(dk, p.image_enc, f"watchlist_entry_photos:{p.id}:image")
 
     def remove_photo(self, by: Actor, photo_id: str, reason: str) -> None:
         with self.ctx.tx() as s:

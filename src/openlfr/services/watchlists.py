@@ -148,12 +148,26 @@ class Watchlists(Room):
         engine: Any,
         photo: Path | bytes,
         profile_facts: EntryContext | None = None,
+        face: int | None = None,
         **proposal: Any,
     ) -> tuple[str, list[str]]:
-        """Enrol from a photo with the face engine (one face; B.6 quality from the engine)."""
-        data, res = entry_photos.enrolment_face(engine, photo)
+        """Enrol from a photo with the face engine (one face, or the `face` the compiler picked
+        in a photo of several; B.6 quality from the engine)."""
+        data, res = entry_photos.enrolment_face(engine, photo, face)
         prop = wl_rules.EntryProposal(quality_score=float(res.quality.score), **proposal)
         return self.add_entry(by, deployment_id, prop, res.template, data, profile_facts)
+
+    def faces_in_photo(
+        self, by: Actor, deployment_id: str, engine: Any, photo: bytes
+    ) -> dict[str, Any]:
+        """Where the faces are in a photo about to be enrolled, for the compiler to pick one:
+        boxes only, in memory; nothing is stored or logged."""
+        with self.ctx.tx() as s:
+            entry_photos.require_list_open(by, rows.deployment(s, deployment_id), "find faces")
+        image, faces = entry_photos.faces_in(engine, photo)
+        h, w = image.shape[:2]
+        boxes = [{"x": f.x1, "y": f.y1, "width": f.width, "height": f.y2 - f.y1} for f in faces]
+        return {"width": w, "height": h, "faces": boxes}
 
     def remove_entry(self, by: Actor, entry_id: str, reason: str) -> None:
         with self.ctx.tx() as s:
@@ -189,6 +203,10 @@ class Watchlists(Room):
                     "flags": entry_flags(json.loads(e.flags_json), counts.get(e.id, 1)),
                     "image_captured_on": e.image_captured_on,
                     "added_by": e.added_by,
+                    # What the reviewing officer signs off on beside the photo (no template).
+                    "legal_basis": e.legal_basis,
+                    "reason": e.reason,
+                    "source_system": e.source_system,
                     # Usable photos (each passed the enrolment checks) and the share of
                     # passes by this person the model should find with that many.
                     "photos": counts.get(e.id, 1),

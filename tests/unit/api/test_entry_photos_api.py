@@ -103,7 +103,7 @@ def test_console_shows_photos_and_expected_hits_beside_false_alerts(client: Test
     dep, eid = _compiled(client)
     _login(client, "compiler")
     page = client.get(f"/deployments/{dep}").text
-    assert 'class="photos">1<' in page and "single_photo" in page
+    assert 'class="photos">1<' in page and "Single photo" in page
     assert 'id="single-photo-warning"' in page and "add-photo" in page
     assert _photo(client, eid, "compiler").status_code == 201
     page = client.get(f"/deployments/{dep}").text

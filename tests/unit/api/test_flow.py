@@ -110,7 +110,10 @@ def test_live_alert_review_outcome_and_transparency(client: TestClient, w: World
     assert a["status"] == "pending" and a["score"] >= a["threshold"]
     ev = client.get(f"/api/v1/alerts/{a['id']}/evidence", headers=op).json()
     assert base64.b64decode(ev["probe_jpeg_b64"])[:3] == b"\xff\xd8\xff"
-    assert base64.b64decode(ev["watchlist_jpeg_b64"]) == face_png()
+    # The listed photo comes cropped to its face (in memory, for the card), not as enrolled.
+    ref = base64.b64decode(ev["watchlist_jpeg_b64"])
+    assert ref[:3] == b"\xff\xd8\xff" and ref != face_png()
+    assert ev["subject_ref"] and ev["legal_basis"] and ev["reason"]
     # No reason, no adjudication.
     r = client.post(
         f"/api/v1/alerts/{a['id']}/review", json={"decision": "confirm", "reason": ""}, headers=op

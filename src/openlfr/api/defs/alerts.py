@@ -7,6 +7,15 @@ from pydantic import BaseModel, Field
 from openlfr.governance.vocab import Decision, OutcomeResult
 
 
+class ReviewRecordOut(BaseModel):
+    """One review as the card shows it: who (username), when, the decision and why."""
+
+    by: str | None
+    decision: str
+    reason: str
+    at: datetime
+
+
 class AlertOut(BaseModel):
     id: str
     deployment_id: str
@@ -19,6 +28,7 @@ class AlertOut(BaseModel):
     detected_at: datetime
     expires_at: datetime
     legal_hold: str | None
+    reviews: list[ReviewRecordOut] = []
 
 
 class EvidenceOut(BaseModel):
@@ -32,6 +42,14 @@ class EvidenceOut(BaseModel):
     threshold: float
     category: str | None
     status: str
+    # Beside the faces only (None without them): the entry's reference, why it is listed, its
+    # legal basis; and where the deployment is.
+    subject_ref: str | None = None
+    reason: str | None = None
+    legal_basis: str | None = None
+    location: str | None = None
+    deployment_name: str | None = None
+    purpose: str | None = None
 
 
 class ReviewIn(BaseModel):

@@ -68,3 +68,18 @@ class WasOnListOut(BaseModel):
 
 
 CATEGORIES = [c.value for c in Category]
+
+
+class FaceBoxOut(BaseModel):
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+class FacesOut(BaseModel):
+    """The faces found in a photo, left to right (pick one by its index); the photo's size."""
+
+    width: int
+    height: int
+    faces: list[FaceBoxOut]

@@ -24,6 +24,7 @@ from openlfr.api.defs.common import OkOut
 from openlfr.api.deps import Id64, get_ctx, grant_of, require
 from openlfr.api.roles import ALERTS_VIEW, AsAlertsView, AsAo, AsOp
 from openlfr.api.routing import api_router
+from openlfr.errors import OpenLFRError
 from openlfr.governance.access import Access
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState, Role
@@ -48,20 +49,36 @@ def alerts(request: Request, deployment_id: Id64, actor: AsAlertsView) -> list[A
     summary="Probe crop beside the watchlist image, raw score and threshold (audited)",
 )
 def evidence(request: Request, alert_id: Id64, actor: AsEvidence) -> EvidenceOut:
-    ev = get_ctx(request).service.alerts.alert_evidence(actor, alert_id)
+    ctx = get_ctx(request)
+    ev = ctx.service.alerts.alert_evidence(actor, alert_id)
 
     def b64(x: bytes | None) -> str | None:
         return base64.b64encode(x).decode() if x else None
 
+    ref = ev["watchlist_jpeg"]
     return EvidenceOut(
         alert_id=alert_id,
         probe_jpeg_b64=b64(ev["probe_jpeg"]),
-        watchlist_jpeg_b64=b64(ev["watchlist_jpeg"]),
-        score=ev["score"],
-        threshold=ev["threshold"],
-        category=ev["category"],
-        status=ev["status"],
+        watchlist_jpeg_b64=b64(face_crop(ctx, ref) if ref else None),
+        **{k: ev[k] for k in EvidenceOut.model_fields if k in ev and not k.endswith("_b64")},
     )
+
+
+def face_crop(ctx: Any, jpeg: bytes) -> bytes:
+    """The listed photo cropped to its face (as the probe is), so the two faces are compared at
+    the same scale; the whole photo when no face is found. In memory only, never stored."""
+    from openlfr.vision.imageio import ImageLimits, decode_image, encode_jpeg
+
+    def crop(engine: Any) -> bytes:
+        img = decode_image(jpeg, limits=ImageLimits(), label="watchlist image")
+        got = engine.best_face_crop(img, min_width=20, margin=0.35)
+        return jpeg if got is None else encode_jpeg(got[1], 92)
+
+    try:
+        out: bytes = ctx.with_engine(crop)
+    except (OpenLFRError, OSError, RuntimeError):  # no face engine here: the photo as it is
+        return jpeg
+    return out
 
 
 @router.post("/alerts/{alert_id}/review", summary="Confirm, reject or mark unsure, with a reason")

@@ -3,6 +3,9 @@ are posted by web/static/app.js to the API with the session's CSRF token."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +24,6 @@ from openlfr.governance.access import Access
 from openlfr.governance.vocab import (
     Category,
     Countersign,
-    Decision,
     DeploymentState,
     OutcomeResult,
     Purpose,
@@ -31,6 +33,8 @@ from openlfr.services import console
 from openlfr.services.approvals import SUPPLIER_RECOMMENDATION
 from openlfr.services.assurance_public import annual
 from openlfr.services.audit_log import RECEIPT_ACTIONS
+from openlfr.web import present
+from openlfr.web.public_text import public_text
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -42,6 +46,7 @@ def _pct(rate: float | None) -> str:
 
 
 templates.env.globals["pct"] = _pct
+present.register(templates.env)
 router = APIRouter(include_in_schema=False)
 
 HOME = (
@@ -55,6 +60,7 @@ HOME = (
 
 def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLResponse:
     roles = sorted(g.actor.roles) if g else []
+    profile = get_ctx(request).service.assurance.profile
     return templates.TemplateResponse(
         request,
         name,
@@ -62,11 +68,18 @@ def _page(request: Request, name: str, g: Grant | None, **kw: Any) -> HTMLRespon
             "me": g.actor if g else None,
             "roles": [r.value for r in roles],
             "csrf": g.csrf if g else "",
-            "controller_profile": get_ctx(request).service.assurance.profile,
+            "controller_profile": profile,
+            "zone": zone(request),
             **kw,
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+def zone(request: Request) -> str:
+    """The console's time zone: configured, or the controller profile's."""
+    svc = get_ctx(request).service
+    return present.zone_for(svc.assurance.profile, svc.ctx.settings.time_zone)
 
 
 class PageRefused(Exception):
@@ -85,7 +98,9 @@ def _session(request: Request, *roles: Role) -> Grant:
     if g.must_change_password and request.url.path != "/account":
         raise PageRefused(RedirectResponse("/account", status_code=303))
     if roles and not any(g.actor.has(r) for r in roles):
-        raise PageRefused(_page(request, "forbidden.html", g, needed=[r.value for r in roles]))
+        refused = _page(request, "forbidden.html", g, needed=[r.value for r in roles])
+        refused.status_code = 403
+        raise PageRefused(refused)
     return g
 
 
@@ -157,8 +172,8 @@ def operator(request: Request, g: Watching) -> Response:
         held={d["id"]: svc.assurance.held(d["id"]) for d in live},
         # Deployments whose faces this user may see: the page fetches evidence for those only.
         mine=svc.access.ids(g.actor, Access.FACES),
-        decisions=[d.value for d in Decision],
         results=[r.value for r in OutcomeResult],
+        actions=present.ACTIONS,
     )
 
 
@@ -172,6 +187,7 @@ def deployments(request: Request, g: AnyRole) -> Response:
         deployments=svc.deployments.visible(g.actor),
         purposes=[p.value for p in Purpose],
         users=_names(request, g),
+        models=console.approved_models(svc),
     )
 
 
@@ -200,6 +216,7 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
     if svc.access.allowed(g.actor, deployment_id, Access.EDIT):
         ready = console.readiness(svc, g.actor, deployment_id)
     can_see_list = svc.access.allowed(g.actor, deployment_id, Access.WATCHLIST)
+    sees_alerts = svc.access.allowed(g.actor, deployment_id, Access.ALERTS)
     names = {u["id"]: u["username"] for u in svc.accounts.users()}
     me = g.actor.id
     try:
@@ -220,30 +237,94 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
         ready=ready,
         entries=svc.watchlists.entries(g.actor, deployment_id) if can_see_list else [],
         can_see_list=can_see_list,
+        # The officers and compiler see each entry's photo (each view audited) beside its basis.
+        show_photos=can_see_list
+        and svc.access.allowed(g.actor, deployment_id, Access.FACES)
+        and (g.actor.has(Role.AUTHORISING_OFFICER) or g.actor.has(Role.WATCHLIST_COMPILER)),
         names=names,
         categories=[c.value for c in Category],
+        purposes=[p.value for p in Purpose],
+        users=_names(request, g),
+        models=console.approved_models(svc) if ready else [],
+        false_alert_warn=svc.ctx.settings.false_alert_policy,
         countersigns=[c.value for c in Countersign],
         signage=list(transparency.SIGNAGE_CHECKLIST),
         live=ctx.live.status(deployment_id),
         supplier_evidence=svc.approvals.evidence(d["model_contract_id"] or "") == SUPPLIER,
         supplier_recommendation=SUPPLIER_RECOMMENDATION,
-        alerts=svc.alerts.alerts(g.actor, deployment_id)
-        if svc.access.allowed(g.actor, deployment_id, Access.ALERTS)
-        else [],
+        alerts=svc.alerts.alerts(g.actor, deployment_id) if sees_alerts else [],
+        sees_alerts=sees_alerts,
     )
+
+
+AUDIT_FILTERS = ("actor", "action", "deployment", "since", "until")
+
+
+def _audit_rows(request: Request) -> tuple[dict[str, str], list[dict[str, Any]], dict[str, str]]:
+    """The audit search as asked in the query string: the filters, the records, and names for
+    the subjects (deployments and users by name, not id)."""
+    svc = get_ctx(request).service
+    f = {k: request.query_params.get(k, "").strip()[:200] for k in AUDIT_FILTERS}
+    records = svc.audit.search(
+        actor=f["actor"] or None,
+        action=f["action"] or None,
+        deployment_id=f["deployment"] or None,
+        since=present.utc_iso(f["since"], zone(request)),
+        until=present.utc_iso(f["until"], zone(request)),
+    )
+    names = {d["id"]: d["name"] for d in svc.deployments.deployments()}
+    names |= {u["id"]: u["username"] for u in svc.accounts.users()}
+    return f, records, names
 
 
 @router.get("/audit")
 def audit(request: Request, g: Annotated[Grant, session(*AUDIT)]) -> Response:
     svc = get_ctx(request).service
+    filters, records, names = _audit_rows(request)
     return _page(
         request,
         "audit.html",
         g,
         chain=svc.audit.verify_audit(),
-        records=svc.audit.audit_records(limit=200),
+        records=records,
+        filters=filters,
+        names=names,
+        actions=svc.audit.actions(),
+        people=sorted(u["username"] for u in svc.accounts.users()),
+        deployments=svc.deployments.deployments(),
         receipts=svc.audit.audit_records(limit=100, actions=RECEIPT_ACTIONS),
         published=published(svc),
+        erase_pending=_erase_pending(svc),
+    )
+
+
+def _erase_pending(svc: Any) -> list[dict[str, Any]]:
+    """Erasure requests no second auditor has carried out yet (both steps are audit records)."""
+    done = {r["subject"] for r in svc.audit.search(action="subject.erase_approved")}
+    asked = svc.audit.search(action="subject.erase_request")
+    return [r for r in asked if f"erase_request:{r['seq']}" not in done]
+
+
+@router.get("/audit.csv")
+def audit_csv(request: Request, g: Annotated[Grant, session(*AUDIT)]) -> Response:
+    """The audit search as CSV, in words and local time; no cell can run as a formula."""
+    _, records, names = _audit_rows(request)
+    tz = zone(request)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["#", "time", "person", "action", "subject", "details"])
+    for r in records:
+        detail = json.dumps({"before": r["before"], "after": r["after"]}, default=str)
+        row = [r["seq"], present.when(r["at"], tz, seconds=True), r["actor"]]
+        row += [present.label(r["action"]), present.subject(r["subject"], names), detail]
+        w.writerow([present.csv_cell(c) for c in row])
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="openlfr-audit.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -266,12 +347,25 @@ def account(request: Request, g: Signed) -> Response:
 @router.get("/transparency")
 def public(request: Request) -> Response:
     g = grant_of(request)
-    year = get_ctx(request).service.ctx.now().year
+    svc = get_ctx(request).service
+    year = svc.ctx.now().year
+    pub = published(svc)
+    # When each ran, not only the authorised window.
+    actual = {}
+    for p in pub:
+        d = svc.deployments.deployment(p.notice.deployment_id)
+        actual[p.notice.deployment_id] = {k: d.get(k) for k in ("started_at", "ended_at")}
+    pt = public_text(
+        svc.ctx.settings, svc.assurance.profile.profile.value, request.query_params.get("lang")
+    )
     return _page(
         request,
         "transparency.html",
         g if g and g.kind == "session" else None,
-        published=published(get_ctx(request).service),
+        published=pub,
+        actual=actual,
         year=year,
-        annual=annual(get_ctx(request).service, year),
+        annual=annual(svc, year),
+        pt=pt,
+        lang=pt.lang,
     )

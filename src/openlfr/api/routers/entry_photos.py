@@ -6,11 +6,13 @@ from datetime import date
 
 from fastapi import Form, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.watchlist import ExpectedHitsOut, PhotoAddedOut, PhotoOut
 from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, on_upload
 from openlfr.api.roles import AsCompiler, AsWatchlistView
+from openlfr.api.routers.watchlist import AsImage
 from openlfr.api.routing import api_router
 from openlfr.errors import NotFoundError
 
@@ -45,6 +47,16 @@ async def add_photo(
 @router.get("/watchlist/entries/{entry_id}/photos")
 def photos(request: Request, entry_id: Id64, actor: AsWatchlistView) -> list[PhotoOut]:
     return [PhotoOut(**p) for p in get_ctx(request).service.entry_photos.photos(actor, entry_id)]
+
+
+@router.get(
+    "/watchlist/photos/{photo_id}/image",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "A further photo (audited)"}},
+)
+def photo_image(request: Request, photo_id: Id64, actor: AsImage) -> Response:
+    data = get_ctx(request).service.entry_photos.photo_image(actor, photo_id)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.delete("/watchlist/photos/{photo_id}")

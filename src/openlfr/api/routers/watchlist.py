@@ -8,7 +8,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from openlfr.api.defs.common import OkOut
-from openlfr.api.defs.watchlist import EntryAddedOut, EntryOut, SignOffOut, WasOnListOut
+from openlfr.api.defs.watchlist import (
+    EntryAddedOut,
+    EntryOut,
+    FacesOut,
+    SignOffOut,
+    WasOnListOut,
+)
 from openlfr.api.deps import FacePhoto, Id64, Reason, get_ctx, on_upload, require
 from openlfr.api.roles import AsAo, AsCompiler, AsWatchlistView
 from openlfr.api.routing import api_router
@@ -52,6 +58,9 @@ async def add_entry(
     sharing_agreement_ref: str | None = Form(None, max_length=200),
     written_notice_on: date | None = Form(None),
     written_release_ref: str | None = Form(None, max_length=200),
+    face: int | None = Form(
+        None, ge=0, le=100, description="In a photo of several people: which (0 = leftmost)"
+    ),
 ) -> EntryAddedOut:
     ctx = get_ctx(request)
     # What the controller profile asks of an entry (H.23): venue evidence, sharing, BIPA release.
@@ -77,7 +86,7 @@ async def add_entry(
         ctx,
         photo,
         lambda eng, data: ctx.service.watchlists.add_entry_from_photo(
-            actor, deployment_id, eng, data, facts, **proposal
+            actor, deployment_id, eng, data, facts, face, **proposal
         ),
     )
     projected = await run_in_threadpool(
@@ -126,3 +135,19 @@ def was_on_list(
     if r is None:
         raise NotFoundError("entry was never on this watchlist", source=entry_id)
     return WasOnListOut(**r)
+
+
+@router.post(
+    "/deployments/{deployment_id}/watchlist/faces",
+    summary="The faces in a photo about to be enrolled (boxes, left to right): nothing is kept",
+)
+async def faces(
+    request: Request, deployment_id: Id64, actor: AsCompiler, photo: FacePhoto
+) -> FacesOut:
+    ctx = get_ctx(request)
+    got = await on_upload(
+        ctx,
+        photo,
+        lambda eng, data: ctx.service.watchlists.faces_in_photo(actor, deployment_id, eng, data),
+    )
+    return FacesOut(**got)

@@ -63,6 +63,8 @@ function then(spec, data) {
     return;
   }
   if (spec.startsWith("redirect:")) { location.href = spec.slice(9); return; }
+  if (spec.startsWith("secret:")) { showSecret(spec.slice(7), data); return; }
+  if (spec === "sar") { showSubjectAccess(data); return; }
   if (spec.startsWith("show:")) {
     const el = document.querySelector(spec.slice(5));
     if (el) el.textContent = JSON.stringify(data, null, 2);
@@ -81,11 +83,18 @@ document.addEventListener("submit", async (ev) => {
   const [method, url] = form.dataset.api.split(" ");
   const err = errorBox(form);
   if (err) err.textContent = "";
+  if (form.dataset.confirm && !(await askConfirm(form.dataset.confirmTitle, form.dataset.confirm, form.dataset.confirmYes))) return;
   const btn = form.querySelector('button[type="submit"]');
   if (btn) btn.disabled = true;
   try {
-    const body = "multipart" in form.dataset ? new FormData(form) : formJson(form);
-    const data = await api(method, url, body, "multipart" in form.dataset);
+    let data;
+    if ("query" in form.dataset) {
+      // Routes that take their few fields in the query (a DELETE's reason).
+      data = await api(method, `${url}?${new URLSearchParams(formJson(form))}`);
+    } else {
+      const body = "multipart" in form.dataset ? new FormData(form) : formJson(form);
+      data = await api(method, url, body, "multipart" in form.dataset);
+    }
     then(form.dataset.then, data);
   } catch (e) {
     if (err) err.textContent = e.message;
@@ -99,6 +108,10 @@ document.addEventListener("click", async (ev) => {
   if (!b) return;
   const err = errorBox(b);
   if (err) err.textContent = "";
+  if (b.dataset.confirm && !(await askConfirm(b.dataset.confirmTitle, b.dataset.confirm, b.dataset.confirmYes))) {
+    b.focus();
+    return;
+  }
   b.disabled = true;
   try {
     const data = await api("POST", b.dataset.post, {});
@@ -110,111 +123,158 @@ document.addEventListener("click", async (ev) => {
 });
 
 document.addEventListener("DOMContentLoaded", () => {
+  const entry = document.getElementById("entry-form");
+  if (entry && entry.dataset.faces) facePicker(entry);
   const out = document.getElementById("logout");
   if (out) out.addEventListener("click", async () => {
     try { await api("POST", "/api/v1/auth/logout", {}); } finally { location.href = "/login"; }
   });
-  const box = document.getElementById("alerts");
-  if (box) liveAlerts(box);
 });
 
-// -- operator view: live alerts over server-sent events ------------------------------------
-function liveAlerts(box) {
-  const tpl = document.getElementById("alert-template");
-  const status = document.getElementById("stream-status");
-  const results = box.dataset.results.split(",");
-  const canReview = box.dataset.canReview === "True";
-  // Evidence (faces) is fetched only for alerts of deployments this operator is named on; the
-  // server refuses the rest anyway, and an auditor never sees a face.
-  const mine = new Set((box.dataset.mine || "").split(",").filter(Boolean));
-  const cards = new Map();
+// -- confirmation and one-time secrets, in native <dialog>s (keyboard and screen readers) -----
+function askConfirm(title, text, yes) {
+  const dlg = document.getElementById("confirm-dialog");
+  if (!dlg || typeof dlg.showModal !== "function") return Promise.resolve(false);
+  document.getElementById("confirm-title").textContent = title || "Are you sure?";
+  document.getElementById("confirm-text").textContent = text || "";
+  document.getElementById("confirm-yes").textContent = yes || "Yes";
+  return new Promise((resolve) => {
+    dlg.addEventListener("close", () => resolve(dlg.returnValue === "yes"), { once: true });
+    dlg.returnValue = "";
+    dlg.showModal();
+    document.getElementById("confirm-cancel").focus();
+  });
+}
 
-  function setStatus(card, st) {
-    card.dataset.status = st;
-    const badge = card.querySelector(".a-status");
-    badge.textContent = st;
-    badge.className = `badge a-status s-${st}`;
-    card.querySelector("form.review").hidden = !canReview || st === "confirmed" || st === "rejected";
-    card.querySelector("form.outcome").hidden = !canReview || st !== "confirmed" || card.dataset.outcome === "1";
-    // C.12: only after review, once, and optional.
-    card.querySelector("form.group").hidden = !canReview || card.dataset.group === "1" ||
-      (st !== "confirmed" && st !== "rejected");
+function showSecret(title, data) {
+  const dlg = document.getElementById("secret-dialog");
+  document.getElementById("secret-title").textContent = title || "Shown once";
+  const body = document.getElementById("secret-body");
+  body.replaceChildren();
+  for (const [k, v] of Object.entries(data || {})) {
+    if (v === null || typeof v === "object") continue;
+    const dt = document.createElement("dt");
+    dt.textContent = k.replace(/_/g, " ");
+    const dd = document.createElement("dd");
+    dd.textContent = String(v);
+    if (/password|token/.test(k)) { dd.className = "secret"; dd.id = `secret-${k}`; }
+    body.append(dt, dd);
   }
+  dlg.addEventListener("close", () => location.reload(), { once: true });
+  dlg.showModal();
+}
 
-  // An alert card's own form: `send(form, ev)` posts it; a refusal is shown in the form.
-  function onCardSubmit(card, selector, send) {
-    card.querySelector(selector).addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const form = ev.target;
-      const err = form.querySelector(".form-error");
-      err.textContent = "";
-      try { await send(form, ev); } catch (e) { err.textContent = e.message; }
-    });
-  }
-
-  async function add(a) {
-    let card = cards.get(a.id);
-    if (card) { setStatus(card, a.status); return; }
-    card = tpl.content.firstElementChild.cloneNode(true);
-    card.id = `alert-${a.id}`;
-    cards.set(a.id, card);
-    card.querySelector(".a-title").textContent = `Alert ${a.id.slice(0, 8)}`;
-    card.querySelector(".a-score").textContent = a.score.toFixed(3);
-    card.querySelector(".a-threshold").textContent = a.threshold.toFixed(3);
-    card.querySelector(".a-camera").textContent = a.camera;
-    card.querySelector(".a-time").textContent = new Date(a.detected_at).toLocaleString();
-    const sel = card.querySelector("select[name=result]");
-    for (const r of results) { const o = document.createElement("option"); o.textContent = r; sel.appendChild(o); }
-    if (a.result) card.dataset.outcome = "1";
-    setStatus(card, a.status);
-    box.prepend(card);
-    const noLive = document.getElementById("no-live");
-    if (noLive) noLive.remove();
-
-    onCardSubmit(card, "form.review", async (form, ev) => {
-      const decision = ev.submitter ? ev.submitter.value : "unsure";
-      const r = await api("POST", `/api/v1/alerts/${a.id}/review`,
-        { decision, reason: form.reason.value });
-      setStatus(card, r.status);
-    });
-    onCardSubmit(card, "form.outcome", async (form) => {
-      const dur = form.duration_s.value.trim();
-      await api("POST", `/api/v1/alerts/${a.id}/outcome`, {
-        engaged: form.engaged.checked,
-        duration_s: dur === "" ? null : parseFloat(dur),
-        result: form.result.value,
-      });
-      card.dataset.outcome = "1";
-      form.hidden = true;
-      const done = document.createElement("p");
-      done.className = "ok outcome-recorded";
-      done.textContent = `Outcome recorded: ${form.result.value}`;
-      card.appendChild(done);
-    });
-
-    onCardSubmit(card, "form.group", async (form) => {
-      if (!form.group.value) return;
-      await api("POST", `/api/v1/alerts/${a.id}/perceived-group`, { group: form.group.value });
-      card.dataset.group = "1";
-      form.hidden = true;
-    });
-
-    if (!mine.has(a.deployment_id)) {
-      card.querySelector(".a-category").textContent = "—";
+// -- enrolment: a photo of several people needs the compiler to pick the face ------------------
+function facePicker(form) {
+  const input = form.querySelector("input[name=photo]");
+  const picker = document.getElementById("face-picker");
+  const box = picker.querySelector(".faces");
+  const status = document.getElementById("face-status");
+  input.addEventListener("change", async () => {
+    box.replaceChildren();
+    picker.hidden = true;
+    status.textContent = "";
+    const file = input.files && input.files[0];
+    if (!file) return;
+    const body = new FormData();
+    body.append("photo", file);
+    let got;
+    try { got = await api("POST", form.dataset.faces, body, true); } catch (e) {
+      status.textContent = `Could not read the photo: ${e.message}`;
       return;
     }
-    try {
-      const ev = await api("GET", `/api/v1/alerts/${a.id}/evidence`);
-      if (ev.probe_jpeg_b64) card.querySelector(".a-probe").src = `data:image/jpeg;base64,${ev.probe_jpeg_b64}`;
-      if (ev.watchlist_jpeg_b64) card.querySelector(".a-ref").src = `data:image/jpeg;base64,${ev.watchlist_jpeg_b64}`;
-      card.querySelector(".a-category").textContent = ev.category || "—";
-    } catch (e) {
-      card.querySelector(".a-category").textContent = `evidence unavailable: ${e.message}`;
-    }
-  }
-
-  const es = new EventSource("/api/v1/events");
-  es.onopen = () => { status.textContent = "live: connected, new alerts appear below"; };
-  es.onerror = () => { status.textContent = "connection lost, retrying…"; };
-  es.addEventListener("alert", (m) => { add(JSON.parse(m.data)); });
+    if (got.faces.length === 0) { status.textContent = "No face found in this photo."; return; }
+    if (got.faces.length === 1) { status.textContent = "One face found."; return; }
+    status.textContent = `${got.faces.length} faces found: pick one below.`;
+    const url = await new Promise((resolve) => {
+      const r = new FileReader();
+      r.onload = () => resolve(r.result);
+      r.readAsDataURL(file);
+    });
+    const img = new Image();
+    await new Promise((resolve) => { img.onload = resolve; img.src = url; });
+    const sx = img.naturalWidth / got.width;
+    const sy = img.naturalHeight / got.height;
+    got.faces.forEach((f, i) => {
+      // Each face is cut out in the page only (a canvas), to show; nothing is uploaded here.
+      const m = 0.3 * f.width;
+      const c = document.createElement("canvas");
+      c.width = 120; c.height = 120;
+      c.getContext("2d").drawImage(img, (f.x - m) * sx, (f.y - m) * sy, (f.width + 2 * m) * sx,
+        (f.height + 2 * m) * sy, 0, 0, 120, 120);
+      const label = document.createElement("label");
+      label.className = "face-choice";
+      const radio = document.createElement("input");
+      radio.type = "radio"; radio.name = "face"; radio.value = String(i); radio.required = true;
+      const face = document.createElement("img");
+      face.src = c.toDataURL("image/jpeg");
+      face.alt = `Face ${i + 1} from the left`;
+      label.append(radio, face, document.createTextNode(` Face ${i + 1} (from the left)`));
+      box.appendChild(label);
+    });
+    picker.hidden = false;
+  });
 }
+
+// -- subject access: the hits in words, and the first step of erasure ------------------------
+function showSubjectAccess(found) {
+  const form = document.getElementById("sar-form");
+  const names = JSON.parse(form.dataset.names || "{}");
+  const box = document.getElementById("sar-result");
+  const body = document.querySelector("#sar-hits tbody");
+  const what = { alert: "Alert (camera image)", watchlist_entry: "Watchlist entry (photo)",
+    watchlist_stub: "Former watchlist entry (record only)" };
+  const labels = JSON.parse(form.dataset.labels || "{}");
+  // Values as people read them: labels for the closed lists, times local to the console.
+  const words = (v) => {
+    const s = String(v);
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(s)) {
+      return new Date(s).toLocaleString("en-GB", { timeZone: form.dataset.zone || undefined,
+        day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+        timeZoneName: "short" });
+    }
+    return labels[s] || s;
+  };
+  body.replaceChildren();
+  for (const h of found.hits) {
+    const tr = document.createElement("tr");
+    const tick = document.createElement("td");
+    if (h.kind !== "watchlist_stub") {
+      const c = document.createElement("input");
+      c.type = "checkbox"; c.value = h.id; c.className = "erase-hit"; c.checked = true;
+      c.setAttribute("aria-label", `Erase ${what[h.kind]} ${h.id.slice(0, 8)}`);
+      tick.appendChild(c);
+    } else tick.textContent = "kept (audit trail)";
+    const cells = [what[h.kind] || h.kind, names[h.deployment_id] || h.deployment_id,
+      h.score === null ? "—" : h.score.toFixed(3),
+      Object.entries(h.detail || {}).map(([k, v]) => `${k.replace(/_/g, " ")}: ${words(v)}`).join("; ")];
+    tr.appendChild(tick);
+    for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+    body.appendChild(tr);
+  }
+  const n = found.hits.length;
+  document.getElementById("sar-summary").textContent = n
+    ? `${n} record${n === 1 ? "" : "s"} found about this person (search ${found.search_id}).`
+    : `Nothing found about this person (search ${found.search_id}).`;
+  const erase = document.getElementById("erase-form");
+  erase.hidden = !found.hits.some((h) => h.kind !== "watchlist_stub");
+  erase.dataset.search = String(found.search_id);
+  box.hidden = false;
+  document.getElementById("sar-summary").focus();
+}
+
+document.addEventListener("submit", async (ev) => {
+  const form = ev.target;
+  if (form.id !== "erase-form") return;
+  ev.preventDefault();
+  const err = form.querySelector(".form-error");
+  err.textContent = "";
+  const ids = [...document.querySelectorAll("input.erase-hit:checked")].map((c) => c.value);
+  if (!ids.length) { err.textContent = "Tick at least one record."; return; }
+  if (!(await askConfirm(form.dataset.confirmTitle, form.dataset.confirm, form.dataset.confirmYes))) return;
+  try {
+    await api("POST", "/api/v1/subject-access/erase",
+      { search_id: parseInt(form.dataset.search, 10), hit_ids: ids, reason: form.reason.value });
+    location.reload();
+  } catch (e) { err.textContent = e.message; }
+});

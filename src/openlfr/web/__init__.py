@@ -1,0 +1,1 @@
+"""The console's templates, static files and presentation layer (present.py)."""
