@@ -377,13 +377,13 @@ def _tracks(
     tracks = collect_tracks(eng, video_frames(video))
     listed = plan.watchlist(1, size) or ()
     # The list's other people: enrolment photos of the K=1 list, as many as leave room.
-    distractors = vectors[[plan.order[i][0] for i in listed[: max(0, size - len(tracks))]]]
+    distractors = vectors[[plan.order[i][0] for i in listed]]
     configs = [(k, m) for k in plan.enrol_photos for m in plan.probe_shots]
     at = {
         (it["enrol_photos"], it["probe_shots"]): it["threshold"]
         for it in cp.items
         if it["watchlist_size"] == size
     }
-    out = evaluate_tracks(tracks, configs, at, distractors=distractors)
+    out = evaluate_tracks(tracks, configs, at, distractors=distractors, list_size=size)
     out["video"] = video.name
     return out
