@@ -71,10 +71,12 @@ def mated_sources(plan: ConfigPlan) -> list[tuple[str, int]]:
 
 
 def nonmated_sources(plan: ConfigPlan, listed: set[str], people: int) -> list[tuple[str, int]]:
-    """Up to `people` identities not in `listed` (seeded order: the plan's), first photo."""
-    out = []
+    """Up to `people` identities neither in `listed` nor mated-capable, each with its first
+    photo, in an order fixed by their names (a hash), so every run picks the same people."""
+    out: list[tuple[str, int]] = []
+    capable = set(plan.mated_capable)
     for ident in sorted(plan.order, key=_order_key):
-        if ident not in listed and ident not in set(plan.mated_capable):
+        if ident not in listed and ident not in capable:
             out.append((ident, plan.order[ident][0]))
             if len(out) >= people:
                 break
