@@ -115,6 +115,8 @@ def full_report(
         Path | None,
         typer.Option(
             "--camera-video",
+            exists=True,
+            dir_okay=False,
             help="A clip of people walking past a camera: genuine pairs from its face tracks "
             "(enrol from a track's start, probe with its later shots; camera_like.track_probes).",
         ),

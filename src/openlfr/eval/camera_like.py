@@ -71,10 +71,12 @@ def mated_sources(plan: ConfigPlan) -> list[tuple[str, int]]:
 
 
 def nonmated_sources(plan: ConfigPlan, listed: set[str], people: int) -> list[tuple[str, int]]:
-    """Up to `people` identities not in `listed` (seeded order: the plan's), first photo."""
-    out = []
+    """Up to `people` identities neither in `listed` nor mated-capable, each with its first
+    photo, in an order fixed by their names (a hash), so every run picks the same people."""
+    out: list[tuple[str, int]] = []
+    capable = set(plan.mated_capable)
     for ident in sorted(plan.order, key=_order_key):
-        if ident not in listed and ident not in set(plan.mated_capable):
+        if ident not in listed and ident not in capable:
             out.append((ident, plan.order[ident][0]))
             if len(out) >= people:
                 break
@@ -377,13 +379,13 @@ def _tracks(
     tracks = collect_tracks(eng, video_frames(video))
     listed = plan.watchlist(1, size) or ()
     # The list's other people: enrolment photos of the K=1 list, as many as leave room.
-    distractors = vectors[[plan.order[i][0] for i in listed[: max(0, size - len(tracks))]]]
+    distractors = vectors[[plan.order[i][0] for i in listed]]
     configs = [(k, m) for k in plan.enrol_photos for m in plan.probe_shots]
     at = {
         (it["enrol_photos"], it["probe_shots"]): it["threshold"]
         for it in cp.items
         if it["watchlist_size"] == size
     }
-    out = evaluate_tracks(tracks, configs, at, distractors=distractors)
+    out = evaluate_tracks(tracks, configs, at, distractors=distractors, list_size=size)
     out["video"] = video.name
     return out

@@ -127,10 +127,12 @@ def evaluate_tracks(
     thresholds: dict[tuple[int, int], float | None],
     *,
     distractors: FloatArray | None = None,
+    list_size: int | None = None,
     min_shots: int = 6,
 ) -> dict[str, Any]:
     """The `track_probes` figures: per (K, M), hits at that configuration's threshold, with
-    searches counted per track (a track's searches are one person's, not independent)."""
+    searches counted per track (a track's searches are one person's, not independent).
+    `distractors` (other people's templates) fill the list up to `list_size` (default: all)."""
     usable = [t for t in tracks if len(t) >= min_shots]
     items: list[dict[str, Any]] = []
     for k, m in configs:
@@ -141,8 +143,11 @@ def evaluate_tracks(
             continue
         vecs = [np.stack(t_of[s.track_id].vectors) for s in splits]
         gallery = np.stack([vecs[i][list(s.enrol)] for i, s in enumerate(splits)])
-        if distractors is not None and distractors.shape[0]:
-            pad = entry_templates(distractors, [[j] * k for j in range(distractors.shape[0])])
+        room = len(distractors) if distractors is not None else 0
+        if list_size is not None:
+            room = min(room, max(0, list_size - len(splits)))
+        if distractors is not None and room:
+            pad = entry_templates(distractors, [[j] * k for j in range(room)])
             gallery = np.concatenate([gallery, pad]).astype(np.float32)
         probes, mate, per_track = [], [], []
         for i, s in enumerate(splits):

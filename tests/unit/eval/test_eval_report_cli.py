@@ -186,6 +186,10 @@ def test_cli_bad_inputs_exit_cleanly(cli: typer.Typer, tmp_path: Path) -> None:
         cli, ["eval", "demographics", "--data", str(data), "--labels", str(labels)]
     )
     assert r.exit_code == 2 and "match none" in r.output
+    # A clip that is not there is refused before anything is embedded.
+    args = ["eval", "report", "--lfw", str(data), "--utkface", str(data), "--out", str(tmp_path)]
+    r = CliRunner().invoke(cli, [*args, "--camera-video", str(tmp_path / "no.mp4")])
+    assert r.exit_code == 2 and "camera-video" in r.output
 
 
 def test_cli_full_report_with_utkface_style_names(cli: typer.Typer, tmp_path: Path) -> None:

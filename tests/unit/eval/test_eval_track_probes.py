@@ -42,6 +42,9 @@ def test_tracks_find_themselves_and_the_output_holds_no_template() -> None:
     assert one["rank1_share"] > 0.9 and one["tracks_with_a_hit"] == 5
     assert fused["hit_share"] is None and fused["tracks_with_a_hit"] is None  # no threshold
     assert fused["genuine_score"]["median"] > one["genuine_score"]["median"]  # fusing helps
+    # Other people fill the list to its size, the tracks included.
+    at = evaluate_tracks(tracks, [(1, 1)], {}, distractors=distractors, list_size=30)
+    assert at["items"][0]["list_size"] == 30
     # Scores, counts and ids only: nothing that could rebuild a face or a template.
     flat = json.dumps(out)
     assert "vectors" not in flat and len(flat) < 5000
