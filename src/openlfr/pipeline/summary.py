@@ -28,6 +28,9 @@ class PipelineConfig:
     async_embed: bool = True
     # Build and emit alerts (snapshot, encoding, sink) on an alert thread; False: inline.
     async_alerts: bool = True
+    # Decide by detection update, never by when an embedding returns (inflight.py), so the same
+    # file gives the same alerts on every run. None: exact for files, best effort for live.
+    deterministic: bool | None = None
 
 
 @dataclass(slots=True)
