@@ -42,6 +42,7 @@ from openlfr.pipeline.buffer import BufferedSource
 from openlfr.pipeline.decision import decide_tracks
 from openlfr.pipeline.evidence import TrackEvidence
 from openlfr.pipeline.frame import Frame, FrameSource
+from openlfr.pipeline.gating import DetectionGate
 from openlfr.pipeline.inflight import InFlight, Pending
 from openlfr.pipeline.summary import Counters, PipelineConfig, RunSummary
 from openlfr.pipeline.timing import StageTimes
@@ -143,7 +144,7 @@ class Pipeline:
             if st is None:
                 st = self._tracks[tf.track_id] = TrackEvidence(frame.index, frame.index)
                 c.tracks += 1
-            st.last_frame = frame.index
+            st.last_frame, st.last_seen = frame.index, tf.detection
         t = tm.lap("track", t)
 
         # Shots: gate cheaply on geometry, align only the survivors, embed in one batch.
@@ -203,6 +204,16 @@ class Pipeline:
             self._times.seconds["embed"] += time.perf_counter() - t0
             if own_thread:  # on the pipeline thread it is already in the pipeline's CPU time
                 self._times.cpu["embed"] += time.thread_time() - c0
+
+    def _gate(self, gate: DetectionGate, frame: Frame) -> bool:
+        """Whether this due frame is worth a detection (gating.py)."""
+        if not gate.cfg.enabled:
+            return True
+        budget = self.config.shots.max_embeddings
+        live = self._tracks.values()
+        boxes = [st.last_seen for st in live if st.last_seen is not None]
+        settled = all(st.embedded >= budget for st in live)
+        return gate.due(frame.luma(gate.cfg.step), frame.media_s, boxes, settled)
 
     def _decide(self, due: Iterable[Pending]) -> None:
         for p in due:  # in submission order, waiting for each one's embeddings if need be
@@ -360,6 +371,7 @@ class Pipeline:
             self._alerter = ThreadPoolExecutor(1, thread_name_prefix=f"alert:{cfg.camera_id}")
         self._alert_jobs = deque()
         buf = BufferedSource(source, maxsize=cfg.queue_size)
+        gate = DetectionGate(cfg.motion)
         t_wait, unprocessed, since = t0, 0, stride - 1
         try:
             for frame in buf:
@@ -375,10 +387,12 @@ class Pipeline:
                 # surviving indices are arbitrary and could all miss a fixed phase. A due frame
                 # the source did not decode passes the detection on to the next one it did.
                 since += 1
-                if since >= stride and frame.has_pixels:
+                if since >= stride and frame.has_pixels and self._gate(gate, frame):
                     since = 0
                     self._updates += 1
                     self._process(frame, tracker, self._updates)
+                elif since >= stride and frame.has_pixels:
+                    since = 0  # looked at, and skipped: nothing new can be in it
                 elif self._pending:
                     self._decide(self._pending.between_updates())  # live: as soon as in
                 if self._alert_jobs:
@@ -412,6 +426,8 @@ class Pipeline:
                 c.media_s = last.media_s - first.media_s + 1.0 / fps
             tm.cpu["process"] = time.process_time() - cpu0
             tm.cpu["main"] = time.thread_time() - main0
+            c.detect_skipped_still = gate.skipped_still
+            c.detect_skipped_settled = gate.skipped_settled
             c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed, buf.read_cpu_s)
             c.cpu = tm.cpu_report(c.media_s)
         log.info(

@@ -35,6 +35,7 @@ class BatchStats:
     chips: int = 0
     calls: int = 0
     busy_s: float = 0.0
+    cpu_s: float = 0.0  # the batching thread's CPU time in the model (its share of the cores)
 
     @property
     def mean_batch(self) -> float:
@@ -98,7 +99,7 @@ class BatchingEmbedder:
             if not batch:
                 continue
             chips = [c for req, _ in batch for c in req]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 vecs = self.embedder.embed(chips)
             except BaseException as exc:  # the callers see the model's error, the worker lives
@@ -108,6 +109,7 @@ class BatchingEmbedder:
             finally:
                 del chips
             self.stats.busy_s += time.perf_counter() - t0
+            self.stats.cpu_s += time.thread_time() - c0
             self.stats.calls += 1
             self.stats.requests += len(batch)
             i = 0
