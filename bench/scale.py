@@ -211,11 +211,17 @@ def stages(rs: list[dict[str, Any]], embed_busy_s: float, embed_cpu_s: float) ->
         "embed": embed_cpu_s,
     }
     cpu["other"] = max(0.0, process - sum(cpu.values()))
+    # Per frame the cameras delivered (dropped ones included: they were decoded): CPU per
+    # camera-second of video / 25. Where cameras fall behind, this is what they got, not what
+    # they needed: read it from a K that keeps up.
+    delivered = max(1, sum(r["frames"] for r in rs))
     return {
         "stages_ms_per_frame": {k: round(v, 2) for k, v in per.items()},
-        "cpu_ms_per_frame_per_camera": {k: round(1000.0 * v / n, 2) for k, v in cpu.items()},
-        # Cores one camera needs at 25 fps (all its threads), and so cameras per core.
-        "cpu_cores_per_camera": round(process / n * 25.0, 3),
+        "cpu_ms_per_frame_per_camera": {
+            k: round(1000.0 * v / delivered, 2) for k, v in cpu.items()
+        },
+        # Cores one camera used at 25 fps (all its threads): 1 / this is cameras per core.
+        "cpu_cores_per_camera": round(process / delivered * 25.0, 3),
         # The process's CPU seconds per wall second (all cameras, decoder and embedder threads).
         "cpu_cores_used": round(max(r["cpu"]["process_s"] for r in rs) / wall, 2),
     }
