@@ -9,7 +9,10 @@
      weight DequantizeLinear nodes re-run per call, every frame converted to BGR on the reader
      thread, and the old shot budget (at most 3 embeddings, a second shot within 0.9 of the best);
    - `fast_old_shots`: the new engine and decoding with the old shot budget (throughput alone);
-   - `new`: the defaults (new engine and decoding, K diverse shots per track, fused).
+   - `today`: the defaults before the motion gate (pipeline/gating.py), detection on every
+     due frame: the same-run reference for the gate (people tracked must not fall);
+   - `new`: the defaults (new engine and decoding, K diverse shots per track, fused, the
+     motion gate).
    Each reports the real-time factor, embeddings and shots per track, alerts, the best
    non-mated score, and where the time goes per frame (`stages`: wait, convert, detect, track,
    quality, embed, search, alert, other on the main thread; decode on the reader thread).
@@ -55,6 +58,7 @@ import numpy as np
 from openlfr.config.settings import VisionSettings
 from openlfr.matching import Watchlist
 from openlfr.pipeline import MemoryAlertSink, Pipeline, PipelineConfig, PyAVSource, ShotPolicy
+from openlfr.pipeline.gating import MotionGate
 from openlfr.pipeline.tracking import FaceTracker
 from openlfr.vision import build_engine
 from openlfr.vision.engine import FaceEngine
@@ -120,6 +124,9 @@ def run_variant(
         "frames": d["frames_processed"],
         "tracks": d["tracks"],
         "tracks_confirmed": d["tracks_confirmed"],
+        "faces_detected": d["faces_detected"],
+        "detect_frames": d["detect_frames"],
+        "detect_skipped": d["detect_skipped_still"] + d["detect_skipped_settled"],
         "embeddings": d["embeddings"],
         "embeddings_per_track": d["embeddings_per_track"],
         "shots_per_track": d["shots_per_track"],
@@ -164,6 +171,7 @@ def pipeline_variants(a: argparse.Namespace) -> dict[str, object]:
     variants = [
         ("old", old, old_cfg, False),
         ("fast_old_shots", fast, fast_old, True),
+        ("today", fast, replace(base, motion=MotionGate(enabled=False)), True),
         ("new", fast, base, True),
     ]
     runs: dict[str, list[dict[str, object]]] = {v[0]: [] for v in variants}
@@ -183,6 +191,11 @@ def pipeline_variants(a: argparse.Namespace) -> dict[str, object]:
             2,
         )
         for name in runs
+    }
+    new, today = out["new"], out["today"]
+    out["new_vs_today"] = {  # the motion gate's cost in people found: must not fall
+        k: [new[k], today[k]]  # type: ignore[index]
+        for k in ("tracks", "tracks_confirmed", "tracks_min_shots", "faces_detected", "alerts")
     }
     out["watchlist"] = {"identities": len(wl), "photos_per_identity": round(photos, 2)}
     out["config"] = {

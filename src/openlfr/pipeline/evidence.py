@@ -13,6 +13,7 @@ import numpy as np
 from openlfr.pipeline.bestshot import ShotAction
 from openlfr.pipeline.decision import probe_vector
 from openlfr.vision.contract import FloatArray
+from openlfr.vision.types import Detection
 
 
 @dataclass(slots=True)
@@ -24,6 +25,7 @@ class TrackEvidence:
     shots: list[FloatArray] = field(default_factory=list)
     qualities: list[float] = field(default_factory=list)
     alerted: set[str] = field(default_factory=set)
+    last_seen: Detection | None = None  # its last box: where the motion gate expects it
 
     @property
     def best_quality(self) -> float:
@@ -45,3 +47,4 @@ class TrackEvidence:
     def clear(self) -> None:
         self.shots.clear()
         self.qualities.clear()
+        self.last_seen = None

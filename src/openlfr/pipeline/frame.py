@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from openlfr.vision.types import Image
@@ -31,6 +32,13 @@ STREAM_SCHEMES = (
 )
 
 _EMPTY: Image = np.empty((0, 0, 3), np.uint8)
+
+
+def luma_cells(y: Image, step: int) -> Image:
+    """Mean brightness of `step` x `step` cells: an edge moving by a pixel or two moves the
+    cell's mean (subsampling every `step`-th pixel would see it only when it crosses one)."""
+    h, w = y.shape[:2]
+    return cv2.resize(y, (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA)
 
 
 def not_decoded() -> Image:
@@ -54,7 +62,7 @@ class Frame:
     frame was received from the source; media_s: seconds into the media (files) or since the
     source first opened (live)."""
 
-    __slots__ = ("_convert", "_image", "index", "media_s", "t_capture")
+    __slots__ = ("_convert", "_image", "_luma", "index", "media_s", "t_capture")
 
     def __init__(
         self,
@@ -64,6 +72,7 @@ class Frame:
         media_s: float,
         *,
         convert: Callable[[], Image] | None = None,
+        luma: Callable[[int], Image] | None = None,
     ) -> None:
         if image is None and convert is None:
             raise ValueError("a frame needs its image or a way to convert it")
@@ -72,6 +81,7 @@ class Frame:
         self.media_s = media_s
         self._image = image
         self._convert = convert if image is None else None
+        self._luma = luma if image is None else None
 
     @property
     def converted(self) -> bool:
@@ -91,7 +101,14 @@ class Frame:
 
     @image.setter
     def image(self, value: Image) -> None:
-        self._image, self._convert = value, None
+        self._image, self._convert, self._luma = value, None, None
+
+    def luma(self, step: int) -> Image:
+        """Brightness averaged over `step` x `step` cells (the motion gate's input): from the
+        decoder's Y plane where the source gives it (no colour conversion), else from BGR."""
+        if self._image is None and self._luma is not None:
+            return self._luma(step)
+        return luma_cells(cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY), step)
 
     def release(self) -> None:
         """Drop the pixels (and the decoder's picture) now, keeping the frame's times."""

@@ -9,7 +9,9 @@ track, one identity per face per frame, one alert per track and subject, with a 
 alert's snapshot (full-resolution detection of the faces to pixelate, JPEG encoding) and its
 sink (sealing, publishing) run on an alert thread: at 1080p they take longer than the frame
 queue holds, and a camera thread waiting on them drops frames. Time per stage is accumulated as
-it goes (timing.py) and reported in the counters.
+it goes (timing.py) and reported in the counters. When a frame's embeddings are decided on is
+inflight.py's rule: for a file, by detection update and never by the clock, so the same file
+gives the same shots and alerts on every run however loaded the machine; live, best effort.
 
 Privacy boundary: a track's shots (embeddings) live in `TrackEvidence` in memory only and are
 deleted when the track ends; chips are never kept beyond the frame. Nothing here writes
@@ -22,9 +24,8 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from openlfr.errors import CameraNotAuthorisedError
 from openlfr.matching.watchlist import Watchlist
@@ -41,6 +42,8 @@ from openlfr.pipeline.buffer import BufferedSource
 from openlfr.pipeline.decision import decide_tracks
 from openlfr.pipeline.evidence import TrackEvidence
 from openlfr.pipeline.frame import Frame, FrameSource
+from openlfr.pipeline.gating import DetectionGate
+from openlfr.pipeline.inflight import InFlight, Pending
 from openlfr.pipeline.summary import Counters, PipelineConfig, RunSummary
 from openlfr.pipeline.timing import StageTimes
 from openlfr.pipeline.tracking import FaceTracker
@@ -54,19 +57,6 @@ from openlfr.vision.types import Detection, Detector, Image
 log = logging.getLogger(__name__)
 
 __all__ = ["Counters", "Pipeline", "PipelineConfig", "RunSummary"]
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A detection frame whose chips are being embedded: what its decisions will need."""
-
-    frame: Frame
-    image: Image  # kept until the decisions are made (an alert's crop and snapshot)
-    dets: list[Detection]
-    active: set[int]  # tracks seen in that frame
-    chosen: list[tuple[int, Detection, FaceQuality, ShotAction]]
-    future: Future[FloatArray]
-    update_no: int  # the detection update the shots were taken at
 
 
 class Pipeline:
@@ -102,7 +92,7 @@ class Pipeline:
         self._tracks: dict[int, TrackEvidence] = {}
         self._times = StageTimes()
         self._last_alert: dict[str, tuple[float, int]] = {}  # subject -> (media_s, track)
-        self._pending: deque[_Pending] = deque()  # in submission order
+        self._pending = InFlight(exact=True)  # run() sets the policy from the source
         self._executor: ThreadPoolExecutor | None = None
         self._alerter: ThreadPoolExecutor | None = None
         self._alert_jobs: deque[Future[None]] = deque()
@@ -141,20 +131,20 @@ class Pipeline:
         c.faces_detected += len(dets)
         tm.lap("detect", t)
         # Earlier detection frames' embeddings were computed while this one was detected:
-        # decide on those that are in, and let at most one stay in flight.
-        self._drain(keep=1)
+        # decide on those the policy says are due (inflight.py: for files, by update number).
+        self._decide(self._pending.at_update(update_no))
         t = time.perf_counter()
         tracked, ended = tracker.update(dets)
-        busy = {tid for p in self._pending for tid, *_ in p.chosen}
+        busy = self._pending.busy_tracks()
         if busy & set(ended):
-            self._drain(keep=0)  # a track's shots are decided on before it ends
+            self._decide(self._pending.everything())  # shots are decided before a track ends
             busy = set()
         for tf in tracked:
             st = self._tracks.get(tf.track_id)
             if st is None:
                 st = self._tracks[tf.track_id] = TrackEvidence(frame.index, frame.index)
                 c.tracks += 1
-            st.last_frame = frame.index
+            st.last_frame, st.last_seen = frame.index, tf.detection
         t = tm.lap("track", t)
 
         # Shots: gate cheaply on geometry, align only the survivors, embed in one batch.
@@ -185,11 +175,11 @@ class Pipeline:
         if chips:
             active = {tf.track_id for tf in tracked}
             fut = self._submit(chips)
-            self._pending.append(_Pending(frame, image, dets, active, chosen, fut, update_no))
+            self._pending.add(Pending(frame, image, dets, active, chosen, fut, update_no))
             t = tm.lap("embed_wait", t)  # synchronous: the embedding; else the hand-over
         del chips  # chips of non-matches never outlive their embedding
         if not cfg.async_embed:
-            self._drain(keep=0)
+            self._decide(self._pending.everything())
             t = time.perf_counter()
         self._end_tracks(ended)
         tm.lap("track", t)
@@ -197,7 +187,9 @@ class Pipeline:
     def _submit(self, chips: list[Image]) -> Future[FloatArray]:
         emb = self.engine.embedder
         if isinstance(emb, BatchingEmbedder):
-            return emb.submit(chips)
+            # Exact runs: a chip's vector must not depend on what other camera's chips it
+            # happened to be batched with (a kernel may sum differently for another batch size).
+            return emb.submit(chips, alone=self._pending.exact)
         if self._executor is None or not self.config.async_embed:
             fut: Future[FloatArray] = Future()
             fut.set_result(self._embed_timed(chips, own_thread=False))
@@ -213,14 +205,21 @@ class Pipeline:
             if own_thread:  # on the pipeline thread it is already in the pipeline's CPU time
                 self._times.cpu["embed"] += time.thread_time() - c0
 
-    def _drain(self, keep: int | None = None) -> None:
-        """Decide on pending frames in order: each whose embeddings are in, and (with `keep`)
-        waiting until at most `keep` remain in flight."""
-        q = self._pending
-        while q and (q[0].future.done() or (keep is not None and len(q) > keep)):
-            self._complete(q.popleft())
+    def _gate(self, gate: DetectionGate, frame: Frame) -> bool:
+        """Whether this due frame is worth a detection (gating.py)."""
+        if not gate.cfg.enabled:
+            return True
+        budget = self.config.shots.max_embeddings
+        live = self._tracks.values()
+        boxes = [st.last_seen for st in live if st.last_seen is not None]
+        settled = all(st.embedded >= budget for st in live)
+        return gate.due(frame.luma(gate.cfg.step), frame.media_s, boxes, settled)
 
-    def _complete(self, p: _Pending) -> None:
+    def _decide(self, due: Iterable[Pending]) -> None:
+        for p in due:  # in submission order, waiting for each one's embeddings if need be
+            self._complete(p)
+
+    def _complete(self, p: Pending) -> None:
         """Decide on the tracks of one detection frame whose shots were embedded."""
         c, cfg, tm = self.counters, self.config, self._times
         t = time.perf_counter()
@@ -274,10 +273,7 @@ class Pipeline:
     def _drop_pending(self) -> None:
         """End of run: frames still waiting for their embeddings are dropped undecided (their
         chips with them); alerts decided before the end are still raised, on the alert thread."""
-        while self._pending:
-            p = self._pending.popleft()
-            p.future.cancel()
-            p.chosen.clear()
+        self._pending.drop()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -366,13 +362,16 @@ class Pipeline:
         last: Frame | None = None
         t0, cpu0, main0 = time.perf_counter(), time.process_time(), time.thread_time()
         t_status = t0
-        self._updates, self._pending = 0, deque()
+        # Files are processed exactly (the same alerts on every run), live sources best effort.
+        exact = cfg.deterministic if cfg.deterministic is not None else not source.live
+        self._updates, self._pending = 0, InFlight(exact=exact)
         if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"embed:{cfg.camera_id}")
         if cfg.async_alerts:
             self._alerter = ThreadPoolExecutor(1, thread_name_prefix=f"alert:{cfg.camera_id}")
         self._alert_jobs = deque()
         buf = BufferedSource(source, maxsize=cfg.queue_size)
+        gate = DetectionGate(cfg.motion)
         t_wait, unprocessed, since = t0, 0, stride - 1
         try:
             for frame in buf:
@@ -388,12 +387,14 @@ class Pipeline:
                 # surviving indices are arbitrary and could all miss a fixed phase. A due frame
                 # the source did not decode passes the detection on to the next one it did.
                 since += 1
-                if since >= stride and frame.has_pixels:
+                if since >= stride and frame.has_pixels and self._gate(gate, frame):
                     since = 0
                     self._updates += 1
                     self._process(frame, tracker, self._updates)
+                elif since >= stride and frame.has_pixels:
+                    since = 0  # looked at, and skipped: nothing new can be in it
                 elif self._pending:
-                    self._drain()  # decide as soon as the embeddings are in
+                    self._decide(self._pending.between_updates())  # live: as soon as in
                 if self._alert_jobs:
                     self._check_alerts()
                 frame.release()  # the pixels (or the undecoded picture) go now
@@ -409,7 +410,7 @@ class Pipeline:
                     break
                 t_wait = time.perf_counter()
             if stopped_by != "should_stop":
-                self._drain(keep=0)  # the last detection frames' decisions
+                self._decide(self._pending.everything())  # the last detection frames' decisions
             self._check_alerts(wait=True)
         finally:
             self._drop_pending()
@@ -425,6 +426,8 @@ class Pipeline:
                 c.media_s = last.media_s - first.media_s + 1.0 / fps
             tm.cpu["process"] = time.process_time() - cpu0
             tm.cpu["main"] = time.thread_time() - main0
+            c.detect_skipped_still = gate.skipped_still
+            c.detect_skipped_settled = gate.skipped_settled
             c.stages = tm.report(c.wall_s, buf.read_s, c.frames_processed, buf.read_cpu_s)
             c.cpu = tm.cpu_report(c.media_s)
         log.info(

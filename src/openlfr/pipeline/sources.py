@@ -14,7 +14,7 @@ import heapq
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from openlfr.pipeline.frame import (
     FrameSource,
     Gap,
     SourceStats,
+    luma_cells,
     not_decoded,
     redact_url,
 )
@@ -249,7 +250,10 @@ class PyAVSource:
                             if vf is None
                             else functools.partial(vf.to_ndarray, format="bgr24")
                         )
-                        yield Frame(self.stats.frames_read, None, now, media_s, convert=convert)
+                        luma = None if vf is None else _luma_of(vf)
+                        yield Frame(
+                            self.stats.frames_read, None, now, media_s, convert=convert, luma=luma
+                        )
                     else:
                         image = vf.to_ndarray(format="bgr24")
                         yield Frame(self.stats.frames_read, image, now, media_s)
@@ -282,6 +286,20 @@ class PyAVSource:
 
     def close(self) -> None:
         self._closed.set()
+
+
+def _luma_of(vf: Any) -> Callable[[int], np.ndarray] | None:
+    """The decoded picture's Y plane, subsampled, where its format has one (YUV): read as
+    decoded, so the motion gate costs no colour conversion."""
+    if not vf.format.name.startswith(("yuv", "yuvj", "nv12", "nv21")):
+        return None
+
+    def luma(step: int) -> np.ndarray:
+        p = vf.planes[0]
+        y = np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width]
+        return luma_cells(y, step)
+
+    return luma
 
 
 def _pts_s(pts: int | None, time_base: Any) -> float | None:

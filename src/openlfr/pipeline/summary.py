@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from openlfr.pipeline.bestshot import QualityGate, ShotPolicy
+from openlfr.pipeline.gating import MotionGate
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,8 @@ class PipelineConfig:
     threshold: float | None = None  # None: the model's default operating threshold
     detect_max_side: int = 960
     detect_stride: int = 3
+    # Which due detections to skip: nothing moves, or every track settled (gating.py).
+    motion: MotionGate = field(default_factory=MotionGate)
     gate: QualityGate = field(default_factory=QualityGate)
     shots: ShotPolicy = field(default_factory=ShotPolicy)
     fuse_shots: bool = True
@@ -28,6 +31,9 @@ class PipelineConfig:
     async_embed: bool = True
     # Build and emit alerts (snapshot, encoding, sink) on an alert thread; False: inline.
     async_alerts: bool = True
+    # Decide by detection update, never by when an embedding returns (inflight.py), so the same
+    # file gives the same alerts on every run. None: exact for files, best effort for live.
+    deterministic: bool | None = None
 
 
 @dataclass(slots=True)
@@ -35,6 +41,9 @@ class Counters:
     frames: int = 0  # frames the source delivered
     frames_processed: int = 0  # frames the pipeline consumed (frames - dropped)
     detect_frames: int = 0
+    # Due detections the motion gate skipped: nothing moved / every track settled (gating.py).
+    detect_skipped_still: int = 0
+    detect_skipped_settled: int = 0
     faces_detected: int = 0
     faces_gated_out: int = 0
     tracks: int = 0

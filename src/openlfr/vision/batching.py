@@ -5,6 +5,11 @@ drains every pending request into one model call (greedily: whatever queued whil
 call ran goes into the next, so no request waits for a batch to fill) and splits the result.
 Sharing one session also shares its memory and its threads: K cameras cost one embedder.
 `embed()` is the synchronous form, so the object also serves as an ordinary `Embedder`.
+A request submitted `alone` gets a model call of its own: a runtime may pick another kernel,
+and sum in another order, for another batch size (SFace on onnxruntime 1.32 here gives the same
+bits for batches of 1-8, but nothing promises it), so a file that must give the same scores on
+every run does not let its chips' vectors depend on whose chips happened to queue beside them;
+batching buys little on CPU (27 ms per SFace chip alone, 29 in a batch of 8, this machine).
 
 Privacy: chips live only in the queue until embedded; nothing is kept or logged.
 """
@@ -30,6 +35,7 @@ class BatchStats:
     chips: int = 0
     calls: int = 0
     busy_s: float = 0.0
+    cpu_s: float = 0.0  # the batching thread's CPU time in the model (its share of the cores)
 
     @property
     def mean_batch(self) -> float:
@@ -42,13 +48,14 @@ class BatchingEmbedder:
         self.contract: EmbeddingContract = embedder.contract
         self.max_batch = max(1, max_batch)
         self.stats = BatchStats()
-        self._q: deque[tuple[list[Image], Future[FloatArray]]] = deque()
+        self._q: deque[tuple[list[Image], Future[FloatArray], bool]] = deque()
         self._cv = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="embedder", daemon=True)
         self._thread.start()
 
-    def submit(self, chips: Sequence[Image]) -> Future[FloatArray]:
+    def submit(self, chips: Sequence[Image], *, alone: bool = False) -> Future[FloatArray]:
+        """`alone`: embedded in a call of its own (the same vectors whatever else queued)."""
         fut: Future[FloatArray] = Future()
         if not chips:
             fut.set_result(np.zeros((0, self.contract.dim), np.float32))
@@ -56,7 +63,7 @@ class BatchingEmbedder:
         with self._cv:
             if self._closed:
                 raise RuntimeError("the shared embedder is closed")
-            self._q.append((list(chips), fut))
+            self._q.append((list(chips), fut, alone))
             self._cv.notify()
         return fut
 
@@ -69,12 +76,18 @@ class BatchingEmbedder:
                 self._cv.wait()
             if not self._q:
                 return None
-            batch: list[tuple[list[Image], Future[FloatArray]]] = []
-            n = 0
-            while self._q and (not batch or n + len(self._q[0][0]) <= self.max_batch):
-                item = self._q.popleft()
-                batch.append(item)
-                n += len(item[0])
+            req, fut, alone = self._q.popleft()
+            batch = [(req, fut)]
+            n = len(req)
+            while (
+                not alone
+                and self._q
+                and not self._q[0][2]
+                and n + len(self._q[0][0]) <= (self.max_batch)
+            ):
+                req, fut, _ = self._q.popleft()
+                batch.append((req, fut))
+                n += len(req)
             return batch
 
     def _run(self) -> None:
@@ -86,7 +99,7 @@ class BatchingEmbedder:
             if not batch:
                 continue
             chips = [c for req, _ in batch for c in req]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 vecs = self.embedder.embed(chips)
             except BaseException as exc:  # the callers see the model's error, the worker lives
@@ -96,6 +109,7 @@ class BatchingEmbedder:
             finally:
                 del chips
             self.stats.busy_s += time.perf_counter() - t0
+            self.stats.cpu_s += time.thread_time() - c0
             self.stats.calls += 1
             self.stats.requests += len(batch)
             i = 0
