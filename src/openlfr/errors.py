@@ -146,3 +146,16 @@ class WorkerAuthError(OpenLFRError):
     """A worker token is missing, unknown or revoked, or a worker asked beyond its assignment."""
 
     code = "worker_not_authorised"
+
+
+class AlertClaimError(GovernanceError):
+    """A remote worker's alert claims what the centre cannot reproduce: a frame outside the
+    deployment's window, another threshold, a score its crop does not give."""
+
+    code = "alert_claim_refused"
+
+
+class WorkerEnrolledError(GovernanceError):
+    """The worker enrolled with another key: its identity is that key, not the token."""
+
+    code = "worker_enrolled_with_another_key"

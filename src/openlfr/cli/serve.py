@@ -9,20 +9,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from openlfr.cli.cameras import camera_sources as _sources
 from openlfr.errors import OpenLFRError
 
 if TYPE_CHECKING:
     from openlfr.api.live import SourceSpec
-
-
-def _sources(cameras: list[str]) -> dict[str, SourceSpec]:
-    out: dict[str, SourceSpec] = {}
-    for c in cameras:
-        if "=" not in c:
-            raise typer.BadParameter(f"--camera needs ID=SOURCE, got {c!r}")
-        cam, spec = c.split("=", 1)
-        out[cam.strip()] = spec.strip()
-    return out
 
 
 def serve(
@@ -71,7 +62,7 @@ def serve(
         from openlfr.edge.centre import CentreLink
 
         try:
-            link = CentreLink(b.service, broker).start()
+            link = CentreLink(b.service, broker, engine=app.state.ctx.live.engine.get).start()
         except OpenLFRError as e:
             typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None

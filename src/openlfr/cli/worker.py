@@ -34,9 +34,15 @@ def worker(
     nats_ca: Path | None = typer.Option(None, help="CA bundle for the broker's TLS."),
     centre_ca: Path | None = typer.Option(None, help="CA bundle for the centre's TLS."),
     detect_stride: int | None = typer.Option(None, help="Run the detector every k-th frame."),
+    key_file: Path | None = typer.Option(
+        None,
+        help="This worker's Ed25519 signing key, made at first start and enrolled with the "
+        "centre (default: $XDG_STATE_HOME/openlfr/worker-<id>.key). Keep it: the centre "
+        "accepts no other key for this worker.",
+    ),
 ) -> None:
     """Run the live pipeline for the cameras of live deployments the centre assigns here."""
-    from openlfr.cli.serve import _sources
+    from openlfr.cli.cameras import camera_sources as _sources
     from openlfr.edge.worker import Worker, WorkerConfig
 
     if token_file is not None:
@@ -57,7 +63,13 @@ def worker(
         from openlfr.pipeline.runner import PipelineConfig
 
         pipeline_config = PipelineConfig(detect_stride=detect_stride)
+    from openlfr.broker.protocol import parse_token
+
     try:
+        wid, _ = parse_token(token)
+        if key_file is None:
+            state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+            key_file = Path(state) / "openlfr" / f"worker-{wid}.key"
         w = Worker(
             WorkerConfig(
                 centre=centre,
@@ -70,6 +82,7 @@ def worker(
                 pipeline_config=pipeline_config,
                 broker_options=opts,
                 verify_tls=str(centre_ca) if centre_ca else True,
+                key_file=key_file,
             )
         )
     except OpenLFRError as e:

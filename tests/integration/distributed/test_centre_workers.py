@@ -146,9 +146,9 @@ def test_centre_two_workers_three_cameras_two_deployments(
     ws = WorkerService(svc)
     w1, tok1 = ws.issue(w.admin, "van-1")
     w2, tok2 = ws.issue(w.admin, "van-2")
-    ws.assign(w.admin, w1, deps["A"])
-    ws.assign(w.admin, w1, deps["B"])
-    ws.assign(w.admin, w2, deps["A"])
+    ws.assign(w.ao1, w1, deps["A"])  # by the deployments' officer (an administrator cannot)
+    ws.assign(w.ao1, w1, deps["B"])
+    ws.assign(w.ao1, w2, deps["A"])
 
     rtsp_port = _free_port()
     rtsp = _start_server(video_path, rtsp_port)
