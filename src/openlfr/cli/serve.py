@@ -56,7 +56,7 @@ def serve(
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
     if broker and camera:
         raise typer.BadParameter("--camera runs video in this process; with --broker use workers")
-    app = create_app(b.service, sources=_sources(camera), **ApiContext.options(settings.api))
+    app = create_app(b.service, sources=dict(_sources(camera)), **ApiContext.options(settings.api))
     link = None
     if broker:
         from openlfr.edge.centre import CentreLink
