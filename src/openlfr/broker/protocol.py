@@ -133,14 +133,19 @@ def is_fresh(sent_at: Any, now: float, max_age_s: float, skew_s: float = CLOCK_S
 
 
 def control_message(
-    key: SigningKey, worker_id: str, action: str, deployment_id: str | None
+    key: SigningKey,
+    worker_id: str,
+    action: str,
+    deployment_id: str | None,
+    *,
+    at: float | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "kind": "control",
         "worker_id": worker_id,
         "action": action,
         "deployment_id": deployment_id,
-        "at": time.time(),
+        "at": time.time() if at is None else at,
         "nonce": new_nonce(),
     }
     return {**body, SIG: key.sign(body)}
