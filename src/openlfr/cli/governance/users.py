@@ -79,3 +79,23 @@ def user_reset_password(username: str, user: str | None = UserOpt) -> None:
     me = login(svc, user)
     otp = svc.accounts.reset_password(me, _user_id(svc, username))
     typer.echo(f"one-time password for {username} (printed once): {otp}")
+
+
+@command(app, "confirm-roles")
+def user_confirm_roles(
+    username: str,
+    host: bool = typer.Option(
+        False,
+        "--host",
+        help="Confirm as the host's operator, with no second administrator: only for the "
+        "single-administrator bootstrap (docs/deployment.md); audited as 'system:host'.",
+    ),
+    user: str | None = UserOpt,
+) -> None:
+    """Confirm the roles another administrator granted USERNAME: until then (and until its
+    holder sets their own password) the account cannot be one of the two people of a
+    two-person rule (erasure, model approval)."""
+    svc = open_service()
+    me = None if host else login(svc, user)
+    svc.accounts.confirm_roles(me, _user_id(svc, username))
+    typer.echo(f"roles of {username} confirmed by {me.username if me else 'the host'}")
