@@ -39,6 +39,7 @@ class ClaimChecker:
     ) -> None:
         self.ctx, self.s, self.engine = ctx, s, engine
         self._dk: dict[str, tuple[bytes, str]] = {}
+        self._rows: dict[str, np.ndarray] = {}  # entry id -> its template rows (this batch)
 
     def check(self, d: m.Deployment, msg: AlertMessage, p: AlertPayload) -> float:
         """The re-computed score; AlertClaimError when the claim does not stand."""
@@ -64,8 +65,10 @@ class ClaimChecker:
         e = self.s.get(m.WatchlistEntry, p.subject_id)
         if e is None or e.deployment_id != d.id:
             raise NotFoundError("alert names an entry that is not on this watchlist", source=label)
-        dk, rule = self._key(d)
-        rows_ = combine_templates(entry_photos.entry_vectors(dk, e), rule)  # type: ignore[arg-type]
+        if e.id not in self._rows:
+            dk, rule = self._key(d)
+            self._rows[e.id] = combine_templates(entry_photos.entry_vectors(dk, e), rule)  # type: ignore[arg-type]
+        rows_ = self._rows[e.id]
         if rows_.shape[1] != probe.shape[0]:
             raise AlertClaimError("probe and entry templates differ in size", source=label)
         return float(np.max(rows_ @ probe))

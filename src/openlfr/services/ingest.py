@@ -160,8 +160,8 @@ class Ingestor:
                 d = s.get(m.Deployment, msg.deployment_id)
                 if d is None:
                     raise PermissionDeniedError("no such deployment", source=msg.deployment_id)
-                claims.check(d, msg, payload)
-                alert = self._alert_in(msg, payload)
+                rescored = claims.check(d, msg, payload)
+                alert = self._alert_in(msg, payload, rescored)
                 held = self._held(s, holds, msg.deployment_id, alert.score)
             except OpenLFRError as e:
                 out[i] = e
@@ -224,7 +224,7 @@ class Ingestor:
         )  # fmt: skip
 
     @staticmethod
-    def _alert_in(msg: AlertMessage, p: AlertPayload) -> AlertIn:
+    def _alert_in(msg: AlertMessage, p: AlertPayload, rescored: float) -> AlertIn:
         template = None
         if p.template is not None and p.template_contract:
             # record_alert checks it is the deployment's contract.
@@ -240,7 +240,8 @@ class Ingestor:
             probe_jpeg=p.probe_jpeg,
             scene_jpeg=p.scene_jpeg,
             latency_ms=(p.raised_at - p.frame_time) * 1000.0,
-            source_ref=f"edge {msg.alert_id}: frame {p.frame_index} ({p.media_s:.2f} s)",
+            source_ref=f"edge {msg.alert_id}: frame {p.frame_index} ({p.media_s:.2f} s), "
+            f"re-scored {rescored:.4f} at the centre",
         )
 
     def counters(self, msg: CountersMessage) -> str:
