@@ -8,6 +8,7 @@ from the probe template against the entry's template.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import numpy as np
 import pytest
@@ -90,11 +91,11 @@ def test_the_centre_re_embeds_the_crop_with_its_own_engine(w: World) -> None:
     (a,) = ws.assignments(WorkerIdentity(wid, "van"))
     blue = face_png(BLUE)
 
-    def alert(probe_png: bytes) -> AlertMessage:
+    def alert(probe_png: bytes, face: dict[str, Any] | None = None) -> AlertMessage:
         now = w.clock.now.timestamp()
         p = AlertPayload(
             entry, 1.0, 0.5, MOCK_CONTRACT.id, now, now, 1, 0.0, probe_png, b"",
-            template=red_t.vector, template_contract=MOCK_CONTRACT.to_dict(),
+            template=red_t.vector, template_contract=MOCK_CONTRACT.to_dict(), probe_face=face,
         )  # fmt: skip
         return AlertMessage.seal(
             bytes.fromhex(a["alert_public_key"]), alert_id=uuid.uuid4().hex, deployment_id=dep,
@@ -106,3 +107,9 @@ def test_the_centre_re_embeds_the_crop_with_its_own_engine(w: World) -> None:
     with pytest.raises(AlertClaimError, match="does not reproduce"):
         ing(alert(blue), False)
     assert ing(alert(red), False) == "recorded"
+    # With the pipeline's face geometry the centre aligns the crop as the pipeline did: the
+    # face where the worker says it is re-scores; a box on the background does not.
+    lm = [[80.0, 90.0], [120.0, 90.0], [100.0, 110.0], [85.0, 125.0], [115.0, 125.0]]
+    assert ing(alert(red, {"box": [60, 60, 140, 140], "landmarks": lm}), False) == "recorded"
+    with pytest.raises(AlertClaimError, match="does not reproduce"):
+        ing(alert(red, {"box": [0, 0, 50, 50], "landmarks": lm}), False)

@@ -45,6 +45,7 @@ class AlertPayload:
     scene_jpeg: bytes = field(repr=False)
     template: np.ndarray | None = field(default=None, repr=False)  # float32 unit vector
     template_contract: dict[str, Any] | None = None  # EmbeddingContract.to_dict() of `template`
+    probe_face: dict[str, list[Any]] | None = None  # box and landmarks in the crop's pixels
 
     def to_bytes(self) -> bytes:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}

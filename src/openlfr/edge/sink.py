@@ -55,6 +55,7 @@ class BrokerAlertSink:
             scene_jpeg=alert.scene_jpeg,
             template=template,
             template_contract=contract,
+            probe_face=getattr(alert, "probe_face", None),
         )
         msg = AlertMessage.seal(
             self.public_key,

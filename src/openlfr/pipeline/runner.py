@@ -33,6 +33,7 @@ from openlfr.pipeline.alerts import (
     AlertSink,
     encode_snapshot,
     face_crop,
+    face_in_crop,
     pixelate_faces,
     same_head,
 )
@@ -327,6 +328,7 @@ class Pipeline:
             n_shots=n_shots,
             probe_crop_jpeg=encode_jpeg(face_crop(image, det), 92),
             scene_jpeg=encode_snapshot(scene),
+            probe_face=face_in_crop(det),
         )
         self.sink.emit(alert)
         self.counters.alerts += 1

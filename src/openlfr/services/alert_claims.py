@@ -27,6 +27,7 @@ from openlfr.services.context import ServiceContext
 from openlfr.services.rows import WATCHLIST_KEY, facts
 from openlfr.storage import models as m
 from openlfr.vision.imageio import ImageLimits, decode_image
+from openlfr.vision.types import Detection
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +79,13 @@ class ClaimChecker:
         if eng is not None and eng.contract.id == d.model_contract_id:
             try:
                 img = decode_image(p.probe_jpeg, limits=ImageLimits(), label=label)
-                t = eng.face_from_image(img, select="largest").template
+                face = _face(p.probe_face)
+                if face is None:  # no geometry sent: find the face in the crop
+                    return np.asarray(eng.face_from_image(img, select="largest").template.vector)
+                # Aligned by the landmarks the pipeline used: the same chip, less JPEG noise.
+                return np.asarray(eng.embed_chips(eng.align(img, [face]))[0], np.float32)
             except (FaceError, ImageError):
                 raise AlertClaimError("no face in the alert's crop", source=label) from None
-            return np.asarray(t.vector, np.float32)
         if p.template is None:
             raise AlertClaimError("the alert carries no probe to re-score", source=label)
         v = np.asarray(p.template, np.float32)
@@ -106,3 +110,17 @@ class ClaimChecker:
             rule = entry_photos.template_rule(self.ctx, rows.approval(self.s, d.model_contract_id))
             self._dk[d.id] = (dk, rule)
         return self._dk[d.id]
+
+
+def _face(geometry: dict[str, Any] | None) -> Detection | None:
+    """The pipeline's face in the crop; None when absent or malformed (then it is detected)."""
+    try:
+        if not geometry:
+            return None
+        x1, y1, x2, y2 = (float(v) for v in geometry["box"])
+        lm = np.asarray(geometry["landmarks"], np.float32)
+        if lm.shape != (5, 2) or not np.isfinite(lm).all() or not x2 > x1 or not y2 > y1:
+            return None
+        return Detection(x1, y1, x2, y2, 1.0, lm)
+    except (KeyError, TypeError, ValueError):
+        return None
