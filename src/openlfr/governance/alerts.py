@@ -75,11 +75,14 @@ def outcome_problems(
 
 
 # How far a remote worker's clock may run ahead of the centre's, and how far a re-computed
-# score may differ from the one the worker claimed (the worker scored the aligned face from the
-# full frame, the centre re-scores the JPEG crop it was sent: measured differences are well
-# under this; see tests/security/test_finding5_clock_score.py).
+# score may differ from the one the worker claimed. The pipeline scores the face (fused over
+# its best shots) from the full frame; the centre re-embeds one JPEG crop of it, aligned by the
+# same landmarks. Measured on the walkers clip with SFace (tests/integration/distributed, -s):
+# the centre's score was lower by 0.014, 0.014, 0.033 and 0.084; 0.15 leaves room for that.
+# The crop itself must still match, to within RESCORE_UNDER_THRESHOLD of the threshold.
 CLOCK_SKEW = 30.0
-SCORE_TOLERANCE = 0.08
+SCORE_TOLERANCE = 0.15
+RESCORE_UNDER_THRESHOLD = 0.05
 
 
 def alert_claim_problems(
@@ -115,6 +118,6 @@ def score_problems(claimed: float, rescored: float, threshold: float) -> list[st
     out = []
     if abs(claimed - rescored) > SCORE_TOLERANCE:
         out.append(f"the score does not reproduce ({rescored:.3f} against {claimed:.3f} claimed)")
-    if rescored < threshold - SCORE_TOLERANCE:
+    if rescored < threshold - RESCORE_UNDER_THRESHOLD:
         out.append(f"the re-computed score {rescored:.3f} is under the threshold {threshold}")
     return out
