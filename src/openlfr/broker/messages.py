@@ -164,6 +164,7 @@ def parse_event(raw: bytes) -> AlertMessage | CountersMessage:
         if d.pop("v") != WIRE_VERSION:
             raise ValueError("wire version")
         kind = d.pop("kind")
+        _check_ids(d)
         if kind == "alert":
             d["sealed"] = _unb64(d["sealed"])
             return AlertMessage(**d)
@@ -172,6 +173,17 @@ def parse_event(raw: bytes) -> AlertMessage | CountersMessage:
         raise ValueError(f"kind {kind!r}")
     except (ValueError, KeyError, TypeError) as e:
         raise BrokerMessageError(f"not an OpenLFR broker event: {e}") from None
+
+
+# The ledger's and the records' column sizes: an id longer than these is not one of ours (and,
+# stored, would fail the whole batch's transaction again and again).
+_ID_MAX = {"deployment_id": 32, "worker_id": 32, "camera_id": 100, "alert_id": 100, "msg_id": 100}
+
+
+def _check_ids(d: dict[str, Any]) -> None:
+    for k, n in _ID_MAX.items():
+        if k in d and (not isinstance(d[k], str) or not 0 < len(d[k]) <= n):
+            raise ValueError(f"{k} is not an id")
 
 
 def dumps(d: dict[str, Any]) -> bytes:
