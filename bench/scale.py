@@ -101,6 +101,7 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
     from tests.integration.pipeline.conftest import video_frame
 
     from openlfr.broker.envelope import public_key_of
+    from openlfr.broker.protocol import SigningKey
     from openlfr.edge.sink import BrokerAlertSink
     from openlfr.matching import Watchlist
     from openlfr.pipeline import Pipeline, PipelineConfig
@@ -118,6 +119,7 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
     ids = ["mated", *[f"x{i}" for i in range(999)]]
     client = BrokerClient(url, name="bench-worker").start()
     pub = public_key_of(os.urandom(32))
+    signing = SigningKey.generate()  # the worker's Ed25519 key: every alert is signed with it
 
     def run(k: int, paced: bool) -> tuple[list[dict[str, Any]], dict[str, float]]:
         eng = build_engine()
@@ -127,7 +129,7 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
         results: list[dict[str, Any]] = [{} for _ in range(k)]
 
         def one(j: int) -> None:
-            sink = BrokerAlertSink(client, "bench", "dep", pub, b"bench-mac-key", e)
+            sink = BrokerAlertSink(client, "bench", "dep", pub, signing, e)
             pipe = Pipeline(
                 e,
                 Watchlist(ids, vecs, e.contract),

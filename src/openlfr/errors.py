@@ -152,3 +152,16 @@ class ConfigError(OpenLFRError):
     """The configuration file or a setting cannot be read or is not valid."""
 
     code = "config_error"
+
+
+class AlertClaimError(GovernanceError):
+    """A remote worker's alert claims what the centre cannot reproduce: a frame outside the
+    deployment's window, another threshold, a score its crop does not give."""
+
+    code = "alert_claim_refused"
+
+
+class WorkerEnrolledError(GovernanceError):
+    """The worker enrolled with another key: its identity is that key, not the token."""
+
+    code = "worker_enrolled_with_another_key"

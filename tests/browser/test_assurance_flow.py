@@ -33,7 +33,13 @@ from openlfr.vision.engine import FaceEngine, build_engine, default_threshold
 from tests.browser.conftest import REQUIRE_BROWSER
 from tests.conftest import ROOT
 from tests.unit.api._support import running_server
-from tests.unit.governance._support import FAST_HASHER, KEY, PASSWORD, approval_for
+from tests.unit.governance._support import (
+    FAST_HASHER,
+    KEY,
+    PASSWORD,
+    approval_for,
+    settle_accounts,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.data, pytest.mark.slow]
 AXE = Path(
@@ -120,6 +126,7 @@ def setup(
             ("op1", "operator"),
         )
     }
+    settle_accounts(svc)  # own passwords, roles confirmed: each may be one of two people
     c = sface_engine.contract
     t = default_threshold(c)
     now = datetime.now(UTC)

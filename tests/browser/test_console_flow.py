@@ -28,7 +28,13 @@ from openlfr.storage.db import make_engine, session_factory, upgrade
 from openlfr.vision.engine import FaceEngine, build_engine, default_threshold
 from tests.integration.governance.conftest import lfw_photos, mated_jpeg  # noqa: F401
 from tests.unit.api._support import running_server
-from tests.unit.governance._support import FAST_HASHER, KEY, PASSWORD, approval_for
+from tests.unit.governance._support import (
+    FAST_HASHER,
+    KEY,
+    PASSWORD,
+    approval_for,
+    settle_accounts,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.data, pytest.mark.slow]
 CAMERA = "arcade-1"
@@ -56,6 +62,7 @@ def server(tmp_path: Path, video_path: Path, sface_engine: FaceEngine) -> Iterat
     for name, roles in PEOPLE.items():
         if name != "admin":
             svc.accounts.create_user(admin, name, PASSWORD, roles)
+    settle_accounts(svc)  # own passwords, roles confirmed: each may be one of two people
     c = sface_engine.contract
     t = default_threshold(c)
     approval = approval_for(c, floor=t - 0.05, at=datetime.now(UTC) - timedelta(days=1))

@@ -18,6 +18,7 @@ from tests.unit.governance._support import (
     approve_model,
     full_fields,
     proposal,
+    settle_accounts,
     template,
 )
 
@@ -74,6 +75,7 @@ def two_deployments(w: World) -> Two:
     svc = w.svc
     for name, role in STAFF_B:
         w.people[name] = svc.accounts.create_user(w.admin, name, PASSWORD, [role])
+    settle_accounts(svc)
     approve_model(w)
     a = _side(w, "ao1", "ao2", "compiler", ["op1", "op2"], 1)
     b = _side(w, "aoB", "aoB2", "compiler2", ["opB"], 2)

@@ -13,7 +13,7 @@ from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.security._two import Two, two_deployments
 from tests.unit.api._support import PASSWORD, app_for, face_png, token
-from tests.unit.governance._support import World, approval_for, template
+from tests.unit.governance._support import World, approval_for, settle_accounts, template
 
 
 @pytest.fixture
@@ -103,6 +103,7 @@ def test_erasure_needs_a_recorded_search_and_a_second_person(w: World, two: Two)
     with pytest.raises(PermissionDeniedError):
         sr.approve_erasure(w.admin, req)  # not an administrator
     dpo2 = w.svc.accounts.create_user(w.admin, "dpo2", PASSWORD, ["auditor"])
+    settle_accounts(w.svc)  # its own password set, its role confirmed by a second admin
     n = sr.approve_erasure(dpo2, req)
     assert n == {"alerts": 0, "watchlist_entries": 1}  # only the chosen hit
     with pytest.raises(RuleViolation):

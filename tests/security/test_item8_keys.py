@@ -106,7 +106,9 @@ def test_warning_when_key_and_database_share_a_volume(
     b = bootstrap(st)
     assert b.key_file == tmp_path / "conf" / "master.key"
     assert any("same volume" in w for w in b.warnings)
-    assert (tmp_path / "conf" / "audit.key").is_file()
+    # The audit key is the instance's own, beside the master key (issue 19, finding 9).
+    (audit_key,) = (tmp_path / "conf" / "instances").glob("*/audit.key")
+    assert b.service.ctx.settings.audit_key_file == audit_key
     assert same_volume_warning(b.key_file, "postgresql+psycopg://db.example/openlfr") is None
 
 

@@ -117,3 +117,28 @@ def test_governance_rules_are_pure() -> None:
         if name == "openlfr.governance" or name.startswith("openlfr.governance."):
             bad = {i for i in _imports(name, path) if i.split(".")[0] in banned}
             assert not bad, f"{name} imports {sorted(bad)}: domain rules stay plain Python"
+
+
+# The centre's side of the broker (`edge.centre.CentreLink`) runs in the centre's process; every
+# other module of edge/ runs at the camera.
+CENTRE_SIDE = {"openlfr.edge.centre"}
+
+
+def test_a_worker_needs_nothing_of_services_or_storage() -> None:
+    """What a worker at the camera loads (edge/, broker/, pipeline/, vision/ and what they
+    import, transitively) reaches neither `services/` nor `storage/`: the wire protocol it
+    shares with the centre lives in broker/, and nothing of the database comes with it."""
+    graph = _graph()
+    roots = [n for n in graph if n.startswith("openlfr.edge.") and n not in CENTRE_SIDE]
+    roots.append("openlfr.cli.worker")
+    assert "openlfr.edge.worker" in roots
+    seen: dict[str, str] = {}  # module -> the module that pulled it in
+    todo = list(roots)
+    while todo:
+        n = todo.pop()
+        for d in graph.get(n, ()):
+            if d not in seen and d not in roots:
+                seen[d] = n
+                todo.append(d)
+    bad = sorted(d for d in seen if d.split(".")[1] in ("services", "storage", "api"))
+    assert not bad, "a worker imports " + ", ".join(f"{d} (via {seen[d]})" for d in bad)

@@ -205,6 +205,12 @@ def prepare(
     for name, roles in ROLES:
         passwords[name] = random_password()
         people[name] = svc.accounts.create_user(admin, name, passwords[name], roles, name.title())
+        # One person runs the demo and holds every account: as its holder it sets each password
+        # and, at the host, confirms each role grant (audited as the host's), so the demo's
+        # two-person steps can run. A real installation does this with two people.
+        passwords[name], first = random_password(), passwords[name]
+        svc.accounts.change_password(people[name], first, passwords[name])
+        svc.accounts.confirm_roles(None, people[name].id)
     now = svc.ctx.clock()
     approval, threshold, note = demo_threshold(engine, now.isoformat())
     svc.approvals.record_model_approval(admin, approval)

@@ -30,7 +30,11 @@ def bootstrap(settings: Settings, *, admin_username: str = "admin") -> Bootstrap
     There is no default password: the first start creates `admin` with a random one-time
     password that the caller prints once.
     """
-    from openlfr.services.keys import ensure_audit_key_file, same_volume_warning
+    from openlfr.services.keys import (
+        ensure_audit_key_file,
+        instance_settings,
+        same_volume_warning,
+    )
     from openlfr.storage.crypto import MASTER_KEY_ENV, MasterKey, generate_key_file
     from openlfr.storage.db import make_engine, session_factory, upgrade
 
@@ -43,17 +47,19 @@ def bootstrap(settings: Settings, *, admin_username: str = "admin") -> Bootstrap
     if not os.environ.get(MASTER_KEY_ENV) and not key_file.exists():
         generate_key_file(key_file)
         created = True
-    gs = settings.governance_resolved()
-    ensure_audit_key_file(
-        gs.audit_key_file or key_file.with_name("audit.key"), lambda: MasterKey.load(key_file)
-    )
+    factory = session_factory(make_engine(url))
+    # The audit key is this instance's own (instances/<id>/audit.key beside the master key):
+    # never one file that every instance a user runs would share.
+    gs = instance_settings(settings, factory)
+    if settings.governance.audit_key_file is not None:
+        ensure_audit_key_file(settings.governance.audit_key_file, lambda: MasterKey.load(key_file))
     warnings = []
     if not os.environ.get(MASTER_KEY_ENV):
         w = same_volume_warning(key_file, url)
         if w:
             warnings.append(w)
             log.warning(w)
-    svc = GovernanceService(session_factory(make_engine(url)), settings=gs)
+    svc = GovernanceService(factory, settings=gs)
     password = None
     if not svc.accounts.users():
         password = random_password()

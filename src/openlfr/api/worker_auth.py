@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openlfr.api.deps import ApiError, get_ctx, grant_of
+from openlfr.broker.protocol import TOKEN_PREFIX
 from openlfr.errors import WorkerAuthError
-from openlfr.services.workers import TOKEN_PREFIX, WorkerIdentity, WorkerService
+from openlfr.services.workers import WorkerIdentity, WorkerService
 
 worker_bearer = HTTPBearer(auto_error=False, description="Worker token (olw_...)")
 

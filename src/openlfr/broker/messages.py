@@ -7,8 +7,6 @@ matched entry id, scores, crops, scene and probe template travel inside the seal
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -17,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from openlfr.broker.envelope import open_sealed_to, seal_to
+from openlfr.broker.protocol import SIG, SigningKey, new_nonce, verify
 from openlfr.errors import BrokerMessageError
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2  # 2: Ed25519 signatures with a time and a nonce (1: HMAC)
 
 
 def _b64(b: bytes | None) -> str | None:
@@ -46,6 +45,7 @@ class AlertPayload:
     scene_jpeg: bytes = field(repr=False)
     template: np.ndarray | None = field(default=None, repr=False)  # float32 unit vector
     template_contract: dict[str, Any] | None = None  # EmbeddingContract.to_dict() of `template`
+    probe_face: dict[str, list[Any]] | None = None  # box and landmarks in the crop's pixels
 
     def to_bytes(self) -> bytes:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -78,19 +78,25 @@ class AlertMessage:
     camera_id: str
     published_at: float
     sealed: bytes = field(repr=False)
-    mac: str = ""  # HMAC-SHA256 by the worker's key over everything else
+    nonce: str = ""
+    sig: str = ""  # Ed25519 by the worker's key over everything else
 
     def _body(self) -> dict[str, Any]:
         d = asdict(self)
-        d.pop("mac")
+        d.pop(SIG)
         d["sealed"] = _b64(self.sealed)
         return {"v": WIRE_VERSION, "kind": "alert", **d}
 
-    def signed(self, key: bytes) -> AlertMessage:
-        return replace(self, mac=mac_of(key, self._body()))
+    @property
+    def sent_at(self) -> float:
+        return self.published_at
 
-    def verify(self, key: bytes) -> bool:
-        return bool(self.mac) and hmac.compare_digest(self.mac, mac_of(key, self._body()))
+    def signed(self, key: SigningKey) -> AlertMessage:
+        msg = self if self.nonce else replace(self, nonce=new_nonce())
+        return replace(msg, sig=key.sign(msg._body()))
+
+    def verify(self, public_key: bytes | None) -> bool:
+        return verify(public_key, {**self._body(), SIG: self.sig})
 
     @property
     def aad(self) -> str:
@@ -116,7 +122,7 @@ class AlertMessage:
         return AlertPayload.from_bytes(open_sealed_to(private_key, self.sealed, self.aad))
 
     def to_bytes(self) -> bytes:
-        return json.dumps({**self._body(), "mac": self.mac}).encode()
+        return json.dumps({**self._body(), SIG: self.sig}).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,27 +137,24 @@ class CountersMessage:
     faces: int
     final: bool = False
     summary: dict[str, Any] = field(default_factory=dict)  # counts of the run, on the final one
-    mac: str = ""
+    sent_at: float = 0.0
+    nonce: str = ""
+    sig: str = ""
 
     def _body(self) -> dict[str, Any]:
         d = asdict(self)
-        d.pop("mac")
+        d.pop(SIG)
         return {"v": WIRE_VERSION, "kind": "counters", **d}
 
-    def signed(self, key: bytes) -> CountersMessage:
-        return replace(self, mac=mac_of(key, self._body()))
+    def signed(self, key: SigningKey) -> CountersMessage:
+        msg = replace(self, sent_at=self.sent_at or time.time(), nonce=self.nonce or new_nonce())
+        return replace(msg, sig=key.sign(msg._body()))
 
-    def verify(self, key: bytes) -> bool:
-        return bool(self.mac) and hmac.compare_digest(self.mac, mac_of(key, self._body()))
+    def verify(self, public_key: bytes | None) -> bool:
+        return verify(public_key, {**self._body(), SIG: self.sig})
 
     def to_bytes(self) -> bytes:
-        return json.dumps({**self._body(), "mac": self.mac}).encode()
-
-
-def mac_of(key: bytes, body: dict[str, Any]) -> str:
-    """Who sent it: the broker's own permissions aside, a worker's messages carry its MAC."""
-    canon = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(key, canon, hashlib.sha256).hexdigest()
+        return json.dumps({**self._body(), SIG: self.sig}).encode()
 
 
 def parse_event(raw: bytes) -> AlertMessage | CountersMessage:
@@ -161,6 +164,7 @@ def parse_event(raw: bytes) -> AlertMessage | CountersMessage:
         if d.pop("v") != WIRE_VERSION:
             raise ValueError("wire version")
         kind = d.pop("kind")
+        _check_ids(d)
         if kind == "alert":
             d["sealed"] = _unb64(d["sealed"])
             return AlertMessage(**d)
@@ -169,6 +173,17 @@ def parse_event(raw: bytes) -> AlertMessage | CountersMessage:
         raise ValueError(f"kind {kind!r}")
     except (ValueError, KeyError, TypeError) as e:
         raise BrokerMessageError(f"not an OpenLFR broker event: {e}") from None
+
+
+# The ledger's and the records' column sizes: an id longer than these is not one of ours (and,
+# stored, would fail the whole batch's transaction again and again).
+_ID_MAX = {"deployment_id": 32, "worker_id": 32, "camera_id": 100, "alert_id": 100, "msg_id": 100}
+
+
+def _check_ids(d: dict[str, Any]) -> None:
+    for k, n in _ID_MAX.items():
+        if k in d and (not isinstance(d[k], str) or not 0 < len(d[k]) <= n):
+            raise ValueError(f"{k} is not an id")
 
 
 def dumps(d: dict[str, Any]) -> bytes:

@@ -1,4 +1,6 @@
-"""Camera options shared by `serve` and `worker`: ID=SOURCE pairs and looping file cameras."""
+"""Camera options shared by `serve` and `worker`: ID=SOURCE pairs and looping file cameras (kept
+apart from `serve`, which loads the API and the database layer a worker at the camera does not
+need)."""
 
 from __future__ import annotations
 

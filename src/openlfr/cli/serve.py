@@ -84,7 +84,7 @@ def serve(
         from openlfr.edge.centre import CentreLink
 
         try:
-            link = CentreLink(b.service, broker).start()
+            link = CentreLink(b.service, broker, engine=app.state.ctx.live.engine.get).start()
         except OpenLFRError as e:
             typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None

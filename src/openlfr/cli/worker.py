@@ -7,6 +7,7 @@ flag given here wins over the environment, which wins over the file.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from pathlib import Path
 
@@ -53,6 +54,12 @@ def worker(
     nats_ca: Path | None = typer.Option(None, help="CA bundle for the broker's TLS."),
     centre_ca: Path | None = typer.Option(None, help="CA bundle for the centre's TLS."),
     detect_stride: int | None = typer.Option(None, help="Run the detector every k-th frame."),
+    key_file: Path | None = typer.Option(
+        None,
+        help="This worker's Ed25519 signing key, made at first start and enrolled with the "
+        "centre (default: $XDG_STATE_HOME/openlfr/worker-<id>.key). Keep it: the centre "
+        "accepts no other key for this worker.",
+    ),
 ) -> None:
     """Run the live pipeline for the cameras of live deployments the centre assigns here."""
     from openlfr.cli.cameras import camera_sources, looping
@@ -74,6 +81,7 @@ def worker(
                 nats_ca=nats_ca,
                 centre_ca=centre_ca,
                 detect_stride=detect_stride,
+                key_file=key_file,
             )
         )
     except OpenLFRError as e:
@@ -96,7 +104,14 @@ def worker(
         from openlfr.pipeline.runner import PipelineConfig
 
         pipeline_config = PipelineConfig(detect_stride=st.detect_stride)
+    from openlfr.broker.protocol import parse_token
+
     try:
+        wid, _ = parse_token(token)
+        key_path = st.key_file
+        if key_path is None:
+            state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+            key_path = Path(state) / "openlfr" / f"worker-{wid}.key"
         w = Worker(
             WorkerConfig(
                 centre=st.centre,
@@ -109,6 +124,7 @@ def worker(
                 pipeline_config=pipeline_config,
                 broker_options=opts,
                 verify_tls=str(st.centre_ca) if st.centre_ca else True,
+                key_file=key_path,
             )
         )
     except OpenLFRError as e:

@@ -52,6 +52,8 @@ class WorkerSettings(FileSettings):
     nats_creds: Path | None = None
     nats_ca: Path | None = None
     centre_ca: Path | None = None
+    # This worker's Ed25519 signing key (made at first start; default under XDG_STATE_HOME).
+    key_file: Path | None = None
 
 
 def flags(**given: object) -> dict[str, object]:

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from openlfr.broker.centre import CentreConsumer
@@ -35,11 +36,15 @@ class CentreLink:
         *,
         down_after_s: float = 5.0,
         watch_every_s: float = 0.25,
+        engine: Callable[[], Any] | None = None,
     ) -> None:
         self.gov = gov
         self.workers = WorkerService(gov)
         self.client = BrokerClient(broker_url, name="openlfr-centre")
-        self.consumer = CentreConsumer(self.client, Ingestor(gov, self.workers).batch)
+        # `engine`: the centre's own face engine, to re-score each alert's crop (the worker's
+        # arithmetic is not taken on trust).
+        ingest = Ingestor(gov, self.workers, engine=engine)
+        self.consumer = CentreConsumer(self.client, ingest.batch)
         self.down_after_s, self.watch_every_s = down_after_s, watch_every_s
         self._beats: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=10_000)
         self._stop = threading.Event()
@@ -61,7 +66,8 @@ class CentreLink:
         self.client.close(drain_s=1)
 
     def control(self, worker_id: str, action: str, deployment_id: str | None = None) -> None:
-        msg = {"action": action, "deployment_id": deployment_id, "at": time.time()}
+        """Signed with the centre's key: a worker obeys nothing else on its control subject."""
+        msg = self.workers.control_message(worker_id, action, deployment_id)
         self.client.publish(control_subject(worker_id), dumps(msg))
 
     def _on_heartbeat(self, data: bytes) -> None:

@@ -45,17 +45,28 @@ class CentreClient:
             verify=verify,
         )
 
-    def _get(self, path: str) -> Any:
+    def _get(self, path: str, json: Any = None) -> Any:
         try:
-            r = self.http.get(path)
+            r = self.http.get(path) if json is None else self.http.post(path, json=json)
         except httpx.HTTPError as e:
             raise CentreUnreachable(type(e).__name__) from None
         if r.status_code == 401:
             raise WorkerAuthError("the centre refused this worker's token (revoked?)")
+        if r.status_code == 409:
+            raise WorkerAuthError(
+                "the centre holds another key for this worker: use the key file it enrolled "
+                "with, or have an administrator register a new worker"
+            )
         if r.status_code >= 500:
             raise CentreUnreachable(f"HTTP {r.status_code}")
         r.raise_for_status()
         return r.json()
+
+    def enrol(self, public_key: bytes) -> bytes:
+        """Give the centre this worker's public key (once; again with the same key is a no-op);
+        returns the centre's public key, which signs the control messages."""
+        d = self._get("/api/v1/worker/enrol", json={"public_key": public_key.hex()})
+        return bytes.fromhex(d["centre_public_key"])
 
     def assignments(self) -> list[Assignment]:
         out = []

@@ -13,6 +13,7 @@ from typing import Any
 
 from openlfr.broker.client import BrokerClient
 from openlfr.broker.messages import AlertMessage, AlertPayload
+from openlfr.broker.protocol import SigningKey
 from openlfr.broker.subjects import alert_subject
 from openlfr.errors import FaceError, ImageError
 from openlfr.vision.imageio import ImageLimits, decode_image
@@ -26,7 +27,7 @@ class BrokerAlertSink:
     worker_id: str
     deployment_id: str
     public_key: bytes
-    mac_key: bytes
+    key: SigningKey
     engine: Any = None
     published: int = 0
 
@@ -54,6 +55,7 @@ class BrokerAlertSink:
             scene_jpeg=alert.scene_jpeg,
             template=template,
             template_contract=contract,
+            probe_face=getattr(alert, "probe_face", None),
         )
         msg = AlertMessage.seal(
             self.public_key,
@@ -62,7 +64,7 @@ class BrokerAlertSink:
             worker_id=self.worker_id,
             camera_id=alert.camera_id,
             payload=payload,
-        ).signed(self.mac_key)
+        ).signed(self.key)
         self.client.publish_durable(
             alert_subject(self.deployment_id), msg.to_bytes(), msg_id=alert.alert_id
         )

@@ -11,9 +11,13 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from openlfr.broker.client import BrokerClient
 from openlfr.broker.messages import AlertMessage, AlertPayload
+from openlfr.broker.protocol import SigningKey
 from openlfr.broker.subjects import alert_subject
 
 # Not a face: a JPEG header and noise, so the wire format is the real one.
@@ -29,7 +33,10 @@ class Target:
     entry_ids: tuple[str, ...]
     contract_id: str
     threshold: float
-    mac_key: bytes  # services.workers.message_key(token)
+    key: SigningKey  # the worker's, enrolled with the centre
+    # Per entry, a probe template the centre re-scores the claim with (the entry's own: 1.0).
+    probes: tuple[np.ndarray, ...] = ()
+    contract: Any = None  # the EmbeddingContract of `probes`
 
 
 def synthetic_alerts(
@@ -45,9 +52,11 @@ def synthetic_alerts(
             time.sleep(wait)
         now = time.time()
         aid = uuid.uuid4().hex
+        k = i % len(target.entry_ids)
+        probe = target.probes[k] if target.probes else None
         payload = AlertPayload(
-            subject_id=target.entry_ids[i % len(target.entry_ids)],
-            score=target.threshold + 0.1,
+            subject_id=target.entry_ids[k],
+            score=1.0 if probe is not None else target.threshold + 0.1,
             threshold=target.threshold,
             contract_id=target.contract_id,
             frame_time=now,
@@ -56,6 +65,8 @@ def synthetic_alerts(
             media_s=i / 25.0,
             probe_jpeg=FAKE_JPEG_HEAD + os.urandom(crop_bytes),
             scene_jpeg=FAKE_JPEG_HEAD + os.urandom(crop_bytes * 4),
+            template=probe,
+            template_contract=target.contract.to_dict() if target.contract else None,
         )
         msg = AlertMessage.seal(
             target.public_key,
@@ -64,7 +75,7 @@ def synthetic_alerts(
             worker_id=target.worker_id,
             camera_id=target.camera_id,
             payload=payload,
-        ).signed(target.mac_key)
+        ).signed(target.key)
         client.publish_durable(alert_subject(target.deployment_id), msg.to_bytes(), aid)
         out.append((aid, now))
     return out

@@ -22,16 +22,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from openlfr.broker.client import BrokerClient
-from openlfr.broker.messages import CountersMessage, dumps, loads, mac_of
+from openlfr.broker.messages import CountersMessage, dumps, loads
+from openlfr.broker.protocol import SIG, ControlVerifier, SigningKey, new_nonce, parse_token
 from openlfr.broker.subjects import control_subject, counters_subject, heartbeat_subject
 from openlfr.edge.centre_api import Assignment, CentreClient, CentreUnreachable
 from openlfr.edge.sink import BrokerAlertSink
 from openlfr.errors import OpenLFRError, WorkerAuthError
 from openlfr.pipeline.threads import CameraThread, SharedEngine
-from openlfr.services.workers import message_key, parse_token
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ class WorkerConfig:
     pipeline_config: Any = None
     broker_options: dict[str, Any] = field(default_factory=dict)
     verify_tls: Any = True
+    # This worker's Ed25519 key (made at first start, kept here); None: a key in memory only,
+    # enrolled afresh (tests; a restarted worker then needs a new registration).
+    key_file: Path | None = None
 
 
 @dataclass
@@ -80,7 +84,10 @@ class Worker:
     ) -> None:
         self.config = config
         self.worker_id, _ = parse_token(config.token)
-        self.mac_key = message_key(config.token)
+        self.key = (
+            SigningKey.load_or_create(config.key_file) if config.key_file else SigningKey.generate()
+        )
+        self.control = ControlVerifier(self.worker_id)
         self.engine = SharedEngine(engine_factory or _default_engine)
         self.clock = clock
         self.centre = CentreClient(config.centre, config.token, verify=config.verify_tls)
@@ -100,6 +107,10 @@ class Worker:
         try:
             msg = loads(data)
         except OpenLFRError:
+            return
+        if not self.control.accept(msg):
+            # Anyone on the broker can publish here: only the centre's signature counts.
+            log.warning("ignored a control message not signed by the centre (or replayed)")
             return
         action, dep = msg.get("action"), msg.get("deployment_id")
         log.info("control %s deployment=%s", action, dep)
@@ -144,6 +155,8 @@ class Worker:
 
     def _poll(self) -> None:
         try:
+            if self.control.centre_key is None:
+                self.control.centre_key = self.centre.enrol(self.key.public)
             wanted = {a.deployment_id: a for a in self.centre.assignments()}
         except CentreUnreachable as e:
             away = time.monotonic() - self.last_ok
@@ -208,7 +221,7 @@ class Worker:
             watchlist = Watchlist(wl.entry_ids, wl.vectors, engine.contract)
             del wl
             sink = BrokerAlertSink(
-                self.broker, self.worker_id, a.deployment_id, a.public_key, self.mac_key, engine
+                self.broker, self.worker_id, a.deployment_id, a.public_key, self.key, engine
             )
             cfg = PipelineConfig(
                 **{
@@ -290,7 +303,7 @@ class Worker:
         msg = CountersMessage(
             f"{run.run_id}:{run.seq}", run.assignment.deployment_id, self.worker_id,
             run.camera_id, frames, faces, final, summary or {},
-        ).signed(self.mac_key)  # fmt: skip
+        ).signed(self.key)  # fmt: skip
         run.sent_frames, run.sent_faces = run.frames, run.faces
         self.broker.publish_durable(
             counters_subject(run.assignment.deployment_id), msg.to_bytes(), msg.msg_id
@@ -338,8 +351,8 @@ class Worker:
 
     def _heartbeats(self) -> None:
         while not self.shutdown.wait(self.config.heartbeat_s):
-            st = self.status()
-            st["mac"] = mac_of(self.mac_key, st)
+            st = {**self.status(), "nonce": new_nonce()}
+            st[SIG] = self.key.sign(st)
             self.broker.publish(heartbeat_subject(self.worker_id), dumps(st))
 
 

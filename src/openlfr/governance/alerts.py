@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from openlfr.governance.deployment import Actor, DeploymentFacts
 from openlfr.governance.vocab import AlertStatus, Decision, OutcomeResult, Role
@@ -70,4 +71,53 @@ def outcome_problems(
         out.append("an engagement duration was given but engaged is false")
     if status == AlertStatus.REJECTED and result == OutcomeResult.ARREST.value:
         out.append("an alert rejected as a false match cannot record an arrest")
+    return out
+
+
+# How far a remote worker's clock may run ahead of the centre's, and how far a re-computed
+# score may differ from the one the worker claimed. The pipeline scores the face (fused over
+# its best shots) from the full frame; the centre re-embeds one JPEG crop of it, aligned by the
+# same landmarks. Measured on the walkers clip with SFace (tests/integration/distributed, -s):
+# the centre's score was lower by 0.014, 0.014, 0.033 and 0.084; 0.15 leaves room for that.
+# The crop itself must still match, to within RESCORE_UNDER_THRESHOLD of the threshold.
+CLOCK_SKEW = 30.0
+SCORE_TOLERANCE = 0.15
+RESCORE_UNDER_THRESHOLD = 0.05
+
+
+def alert_claim_problems(
+    d: DeploymentFacts,
+    *,
+    frame_at: datetime,
+    sent_at: datetime,
+    score: float,
+    threshold: float,
+) -> list[str]:
+    """What is wrong with a remote worker's alert before its score is re-checked: a frame time
+    outside the deployment's authorised window (or after the message was sent), a threshold
+    other than the one in force, or a score under it."""
+    out = []
+    skew = timedelta(seconds=CLOCK_SKEW)
+    if d.starts_at is not None and frame_at < d.starts_at:
+        out.append("the frame is from before the deployment's window opened")
+    if d.started_at is not None and frame_at < d.started_at - skew:
+        out.append("the frame is from before the deployment went live")
+    if d.ends_at is not None and frame_at >= d.ends_at:
+        out.append("the frame is from after the deployment's window closed")
+    if frame_at > sent_at + skew:
+        out.append("the frame time is later than the message was sent")
+    if d.threshold is None or abs(threshold - d.threshold) > 1e-6:
+        out.append("the alert claims a threshold other than the one in force")
+    if d.threshold is not None and score < d.threshold:
+        out.append("the claimed score is under the threshold in force")
+    return out
+
+
+def score_problems(claimed: float, rescored: float, threshold: float) -> list[str]:
+    """A re-computed score that does not reproduce the claim, or falls under the threshold."""
+    out = []
+    if abs(claimed - rescored) > SCORE_TOLERANCE:
+        out.append(f"the score does not reproduce ({rescored:.3f} against {claimed:.3f} claimed)")
+    if rescored < threshold - RESCORE_UNDER_THRESHOLD:
+        out.append(f"the re-computed score {rescored:.3f} is under the threshold {threshold}")
     return out

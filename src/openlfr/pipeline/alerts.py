@@ -41,6 +41,10 @@ class Alert:
     n_shots: int
     probe_crop_jpeg: bytes = field(repr=False)
     scene_jpeg: bytes = field(repr=False)
+    # The face's box and five landmarks in the crop's own pixels: whoever re-embeds the crop
+    # (the centre re-checks an edge alert's score) aligns it exactly as the pipeline did,
+    # rather than re-detecting a face in a small crop.
+    probe_face: dict[str, list[Any]] | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -114,6 +118,16 @@ def face_crop(image: Image, det: Detection, margin: float = 0.25) -> Image:
     x1, y1 = max(0, int(det.x1 - mx)), max(0, int(det.y1 - my))
     x2, y2 = min(w, int(det.x2 + mx)), min(h, int(det.y2 + my))
     return np.ascontiguousarray(image[y1:y2, x1:x2])
+
+
+def face_in_crop(det: Detection, margin: float = 0.25) -> dict[str, list[Any]]:
+    """`det`'s box and landmarks in the pixels of `face_crop(image, det, margin)`."""
+    ox = max(0, int(det.x1 - det.width * margin))
+    oy = max(0, int(det.y1 - det.height * margin))
+    return {
+        "box": [det.x1 - ox, det.y1 - oy, det.x2 - ox, det.y2 - oy],
+        "landmarks": [[float(x) - ox, float(y) - oy] for x, y in det.landmarks],
+    }
 
 
 def pixelate_faces(

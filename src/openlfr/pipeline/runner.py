@@ -34,6 +34,7 @@ from openlfr.pipeline.alerts import (
     AlertSink,
     encode_snapshot,
     face_crop,
+    face_in_crop,
     pixelate_faces,
     same_head,
 )
@@ -77,9 +78,8 @@ class Pipeline:
         self.sink = sink
         self.config = config or PipelineConfig()
         self.camera_allowed = camera_allowed
-        # Faces to pixelate in an alert's snapshot are searched for again on the full-resolution
-        # frame (small faces the downscaled detection missed), by this detector if given (e.g.
-        # one with a lower score threshold: a pixelated poster costs nothing).
+        # Snapshot faces to pixelate are searched for again at full resolution (small faces the
+        # downscaled detection missed), by this detector if given (a lower score threshold).
         self.snapshot_detector = snapshot_detector or engine.detector
         watchlist.contract.require_same(engine.contract)
         self.threshold = (
@@ -323,6 +323,7 @@ class Pipeline:
             n_shots=n_shots,
             probe_crop_jpeg=encode_jpeg(face_crop(image, det), 92),
             scene_jpeg=encode_snapshot(scene),
+            probe_face=face_in_crop(det),
         )
         self.sink.emit(alert)
         self.counters.alerts += 1

@@ -59,6 +59,10 @@ class Accounts(Room):
                 roles=",".join(sorted(parsed)),
                 active=True,
                 created_at=self.ctx.now(),
+                # The installation's first account is made by no one; any other by an
+                # administrator, who chose its password and its roles.
+                password_by_holder=by is None,
+                roles_granted_by=by.username if by else None,
             )
             s.add(u)
             s.flush()
@@ -118,6 +122,7 @@ class Accounts(Room):
                     "username": u.username,
                     "roles": u.roles.split(","),
                     "active": u.active,
+                    "two_person_ready": not two_person_problems(u),
                 }
                 for u in s.execute(select(m.User).order_by(m.User.username)).scalars()
             ]
@@ -144,6 +149,7 @@ class Accounts(Room):
                 self.ctx.audit(s, by.username, "user.password_change_failed", f"user:{u.id}")
             else:
                 u.password_hash = hasher.hash(new)
+                u.password_by_holder = True
                 self.ctx.audit(s, by.username, "user.password_change", f"user:{u.id}")
         if not ok:
             raise PermissionDeniedError("the current password is wrong", source=by.username)
@@ -211,6 +217,8 @@ class Accounts(Room):
             if u.id == by.id and Role.ADMINISTRATOR not in parsed:
                 raise PermissionDeniedError("administrators cannot drop their own role")
             before = u.roles.split(",")
+            if sorted(before) != list(parsed):
+                u.roles_granted_by, u.roles_confirmed_by = by.username, None
             u.roles = ",".join(parsed)
             self.ctx.audit(
                 s,
@@ -232,7 +240,57 @@ class Accounts(Room):
             if u.id == by.id:
                 raise PermissionDeniedError("change your own password under Account instead")
             u.password_hash = self.ctx.hasher.hash(password)
+            u.password_by_holder = False
             grants.remove_user(s, u.id)
             self.ctx.audit(s, by.username, "user.password_reset", f"user:{u.id}")
             self.ctx.audit(s, by.username, "user.one_time_password", f"user:{u.id}")
         return password
+
+    # -- two people means two people -----------------------------------------------------------
+    def confirm_roles(self, by: Actor | None, user_id: str) -> None:
+        """A second administrator confirms the roles another one granted (not their own grant,
+        not their own account). `by=None`: the host's command line, for the single-administrator
+        bootstrap (docs/deployment.md), audited as such."""
+        with self.ctx.tx() as s:
+            u = s.get(m.User, user_id)
+            if u is None:
+                raise NotFoundError("no such user", source=user_id)
+            if by is not None:
+                self.ctx.need_role(by, Role.ADMINISTRATOR)
+                if by.username in (u.roles_granted_by, u.username):
+                    raise PermissionDeniedError(
+                        "a second administrator must confirm a role grant (not the one who "
+                        "made it, nor its holder)",
+                        source=u.username,
+                    )
+            who = by.username if by else HOST
+            u.roles_confirmed_by = who
+            self.ctx.audit(
+                s, who, "user.roles_confirm", f"user:{u.id}",
+                after={"roles": u.roles.split(","), "granted_by": u.roles_granted_by},
+            )  # fmt: skip
+
+    def require_second_person(self, by: Actor, rule: str) -> None:
+        """Refuse `by` as one of the two people of `rule` while an administrator alone could
+        be holding this account (its password, or its roles unconfirmed)."""
+        with self.ctx.tx() as s:
+            u = s.get(m.User, by.id)
+            problems = two_person_problems(u) if u is not None else ["no such user"]
+        if problems:
+            raise PermissionDeniedError(
+                f"{by.username} cannot take part in {rule} yet: " + "; ".join(problems)
+            )
+
+
+HOST = "system:host"
+
+
+def two_person_problems(u: m.User) -> list[str]:
+    out = []
+    if not u.password_by_holder:
+        out.append("the password was set by an administrator; its holder must set their own")
+    if u.roles_granted_by is not None and u.roles_confirmed_by is None:
+        out.append(
+            f"the roles {u.roles_granted_by} granted await confirmation by a second administrator"
+        )
+    return out

@@ -18,6 +18,7 @@ from openlfr.governance.deployment import Actor
 from openlfr.governance.profiles import PROFILES, parse_profile
 from openlfr.governance.vocab import Role
 from openlfr.services import rows
+from openlfr.services.accounts import Accounts
 from openlfr.services.room import Room
 from openlfr.storage import models as m
 
@@ -46,6 +47,7 @@ class Approvals(Room):
         """Propose an approval; it is pending until a second person countersigns it."""
         self.ctx.need_role(by, *APPROVERS)
         self._require_evidence_allowed(approval)
+        Accounts(self.ctx).require_second_person(by, "a model approval")
         digest = digest or report_digest(approval)
         with self.ctx.tx() as s:
             row = s.get(m.ModelApprovalRow, approval.contract_id)
@@ -74,6 +76,7 @@ class Approvals(Room):
     def countersign(self, by: Actor, contract_id: str, digest: str) -> str:
         """The second person's signature over the same report: the approval now counts."""
         self.ctx.need_role(by, *APPROVERS)
+        Accounts(self.ctx).require_second_person(by, "a model approval")
         with self.ctx.tx() as s:
             row = s.get(m.ModelApprovalRow, contract_id)
             if row is None:

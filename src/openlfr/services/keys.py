@@ -8,6 +8,7 @@ and a crash part-way leaves either the old key and old wrappings or the new key 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from openlfr.config.governance import GovernanceSettings
+from openlfr.config.settings import Settings
 from openlfr.errors import KeyUnavailableError
 from openlfr.storage import audit
 from openlfr.storage import models as m
@@ -58,6 +61,73 @@ def ensure_audit_key_file(path: Path, master: Callable[[], MasterKey]) -> bool:
         key = secrets.token_bytes(32)
     write_key_file(path, key)
     return True
+
+
+def instance_id(s: Session) -> str:
+    """This database's installation id (made on first use)."""
+    row = s.get(m.InstanceInfo, 1)
+    if row is None:
+        row = m.InstanceInfo(id=1, instance_id=secrets.token_hex(8), created_at=datetime.now(UTC))
+        s.add(row)
+        s.flush()
+    return row.instance_id
+
+
+def instance_audit_key_file(
+    factory: sessionmaker[Session], key_file: Path, master: Callable[[], MasterKey]
+) -> Path:
+    """The audit key file of this instance: KEY_DIR/instances/<instance id>/audit.key, beside
+    the master key but in a folder no other instance uses. A user running two instances with
+    one key folder had one `audit.key` for both, and each reported the other's chain BROKEN.
+
+    On first use it is filled with the key this database's chain was already written with:
+    the shared `audit.key` of older versions or the master-key-derived one, whichever verifies
+    the chain's first keyed record (so nothing written before stops verifying); a new chain
+    gets a fresh random key. With no candidate that verifies, the old shared path is kept (and
+    `keys verify` will say what is wrong) rather than starting a key that cannot verify it."""
+    legacy = key_file.with_name("audit.key")
+    with factory() as s, s.begin():
+        path = key_file.parent / "instances" / instance_id(s) / "audit.key"
+        if path.exists() or os.environ.get(AUDIT_KEY_ENV):
+            return path
+        first = (
+            s.execute(
+                select(m.AuditRecord)
+                .where(m.AuditRecord.alg == audit.KEYED)
+                .order_by(m.AuditRecord.seq)
+            )
+            .scalars()
+            .first()
+        )
+        if first is None:
+            key = secrets.token_bytes(32)
+        else:
+            candidates = [load_key_text(AUDIT_KEY_ENV, legacy)]
+            with contextlib.suppress(KeyUnavailableError):
+                candidates.append(master().derive(AUDIT_PURPOSE))
+            match = [k for k in candidates if k and _verifies(first, k)]
+            if not match:
+                return legacy
+            key = match[0]
+        write_key_file(path, key)
+    return path
+
+
+def instance_settings(settings: Settings, factory: sessionmaker[Session]) -> GovernanceSettings:
+    """Governance settings with both key files filled in, the audit key this instance's own
+    (unless a file is configured). Needs the schema (for the instance id)."""
+    gs = settings.governance_resolved()
+    if settings.governance.audit_key_file is not None:
+        return gs
+    key_file = settings.resolved_key_file
+    path = instance_audit_key_file(factory, key_file, lambda: MasterKey.load(key_file))
+    return gs.model_copy(update={"audit_key_file": path})
+
+
+def _verifies(r: m.AuditRecord, key: bytes) -> bool:
+    import hmac
+
+    return hmac.compare_digest(audit.record_hash(r.prev_hash, r, key), r.hash)
 
 
 @dataclass(frozen=True, slots=True)

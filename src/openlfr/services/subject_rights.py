@@ -24,6 +24,7 @@ from openlfr.errors import (
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import Role
 from openlfr.services import entry_photos, rows
+from openlfr.services.accounts import Accounts
 from openlfr.services.room import Room
 from openlfr.services.rows import ALERTS_KEY, WATCHLIST_KEY
 from openlfr.storage import models as m
@@ -146,6 +147,7 @@ class SubjectRights(Room):
         when `hit_ids` is None). Returns the request id for a second auditor to approve."""
         ctx = self.ctx
         ctx.need_role(by, Role.AUDITOR)
+        Accounts(ctx).require_second_person(by, "an erasure")
         require("erasure", [] if reason.strip() else ["an erasure needs a reason"])
         with ctx.tx() as s:
             rec = s.get(m.AuditRecord, search_id)
@@ -174,6 +176,7 @@ class SubjectRights(Room):
         """Second person: carry out an erasure request; stubs stay as the audit trail."""
         ctx = self.ctx
         ctx.need_role(by, Role.AUDITOR)
+        Accounts(ctx).require_second_person(by, "an erasure")
         n = {"alerts": 0, "watchlist_entries": 0}
         with ctx.tx() as s:
             req = s.get(m.AuditRecord, request_id)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,19 +22,39 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.broker.envelope import public_key_of
-from openlfr.broker.messages import mac_of
-from openlfr.errors import InvalidStateError, NotFoundError, PermissionDeniedError, WorkerAuthError
+from openlfr.broker.protocol import (
+    SIG,
+    TOKEN_PREFIX,
+    SigningKey,
+    control_message,
+    is_fresh,
+    parse_token,
+    verify,
+)
+from openlfr.errors import (
+    InvalidStateError,
+    NotFoundError,
+    PermissionDeniedError,
+    WorkerAuthError,
+    WorkerEnrolledError,
+)
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import DeploymentState, Role
+from openlfr.services import access
+from openlfr.services.access import Access
 from openlfr.services.governance import GovernanceService
+from openlfr.services.rows import actor_of as rows_actor
 from openlfr.services.rows import facts
 from openlfr.services.watchlists import LoadedWatchlist
 from openlfr.storage import models as m
 from openlfr.storage import models_workers as mw
 
-TOKEN_PREFIX = "olw_"
 TRANSPORT_KEY = "transport"  # data-key purpose: the deployment's X25519 alert key
+# The centre's Ed25519 control key: a data key (wrapped by the master key, so a copy of the
+# database cannot sign control messages) under a reserved owner id no deployment can have.
+CENTRE_KEY_OWNER, CONTROL_KEY = "centre", "control"
+HEARTBEAT_MAX_AGE_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,23 +69,6 @@ class WorkerIdentity:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def parse_token(token: str) -> tuple[str, str]:
-    """`olw_<worker id>_<secret>` -> (worker id, secret); WorkerAuthError otherwise."""
-    if not token.startswith(TOKEN_PREFIX):
-        raise WorkerAuthError("not a worker token")
-    wid, _, secret = token[len(TOKEN_PREFIX) :].partition("_")
-    if len(wid) != 32 or not secret:
-        raise WorkerAuthError("not a worker token")
-    return wid, secret
-
-
-def message_key(token: str) -> bytes:
-    """The key a worker signs its broker messages with: the digest the centre keeps of its
-    secret (so the centre can check them, and the secret itself is still never stored)."""
-    _, secret = parse_token(token)
-    return _digest(secret).encode()
 
 
 def watchlist_versions(s: Session, deployment_ids: list[str]) -> dict[str, str]:
@@ -133,15 +137,22 @@ class WorkerService:
             return [a.deployment_id for a in self._assignments(s, w.id)]
 
     def assign(self, by: Actor, worker_id: str, deployment_id: str) -> None:
-        self._admin(by)
+        """Only an authorising officer of the deployment puts a worker on it: a worker reads
+        the deployment's watchlist, so an administrator (who may never) must not be able to
+        route one there."""
         with self.ctx.tx() as s:
             w = self._worker(s, worker_id)
-            if w.revoked_at is not None:
-                raise PermissionDeniedError("worker is revoked", source=worker_id)
             d = s.get(m.Deployment, deployment_id)
             if d is None:
                 raise NotFoundError("no such deployment", source=deployment_id)
-            if s.get(mw.WorkerAssignment, (w.id, d.id)) is None:
+            access.require(by, d, Access.OFFICER)
+            if w.revoked_at is not None:
+                raise PermissionDeniedError("worker is revoked", source=worker_id)
+            a = s.get(mw.WorkerAssignment, (w.id, d.id))
+            if a is None or a.assigned_by != by.username:
+                if a is not None:
+                    s.delete(a)
+                    s.flush()
                 s.add(
                     mw.WorkerAssignment(
                         worker_id=w.id,
@@ -151,12 +162,19 @@ class WorkerService:
                     )
                 )
                 self.ctx.audit(
-                    s, by.username, "worker.assign", f"deployment:{d.id}", after={"worker": w.id}
-                )
+                    s, by.username, "worker.assign", f"deployment:{d.id}",
+                    after={"worker": w.id, "name": w.name},
+                )  # fmt: skip
 
     def unassign(self, by: Actor, worker_id: str, deployment_id: str) -> None:
-        self._admin(by)
+        """The deployment's officers, or an administrator (taking a worker off a deployment
+        opens nothing)."""
         with self.ctx.tx() as s:
+            d = s.get(m.Deployment, deployment_id)
+            if d is None:
+                raise NotFoundError("no such deployment", source=deployment_id)
+            if not by.has(Role.ADMINISTRATOR):
+                access.require(by, d, Access.OFFICER)
             a = s.get(mw.WorkerAssignment, (worker_id, deployment_id))
             if a is None:
                 raise NotFoundError("not assigned", source=f"{worker_id}/{deployment_id}")
@@ -165,6 +183,32 @@ class WorkerService:
                 s, by.username, "worker.unassign", f"deployment:{deployment_id}",
                 after={"worker": worker_id},
             )  # fmt: skip
+
+    def deployment_workers(self, by: Actor, deployment_id: str) -> list[dict[str, Any]]:
+        """The workers on a deployment's page: who assigned each, when, and whether that
+        assignment counts (made by one of its authorising officers)."""
+        with self.ctx.tx() as s:
+            d = s.get(m.Deployment, deployment_id)
+            if d is None:
+                raise NotFoundError("no such deployment", source=deployment_id)
+            access.require(by, d, Access.VIEW)
+            q = (
+                select(mw.WorkerAssignment, mw.Worker)
+                .join(mw.Worker, mw.Worker.id == mw.WorkerAssignment.worker_id)
+                .where(mw.WorkerAssignment.deployment_id == d.id)
+                .order_by(mw.Worker.name)
+            )
+            return [
+                {
+                    "worker_id": w.id,
+                    "name": w.name,
+                    "assigned_by": a.assigned_by,
+                    "assigned_at": a.assigned_at,
+                    "by_officer": by_officer(s, a, d),
+                    "revoked": w.revoked_at is not None,
+                }
+                for a, w in s.execute(q).all()
+            ]
 
     def visible_workers(self, by: Actor) -> list[dict[str, Any]]:
         """Administrators and auditors see every worker; anyone else only the cameras and
@@ -226,6 +270,40 @@ class WorkerService:
                 raise WorkerAuthError("worker token revoked", source=w.id)
             return WorkerIdentity(w.id, w.name)
 
+    def centre_key(self, s: Session) -> SigningKey:
+        return SigningKey.from_seed(
+            self.ctx.data_key(s, CENTRE_KEY_OWNER, CONTROL_KEY, create=True)
+        )
+
+    def centre_public_key(self) -> bytes:
+        with self.ctx.tx() as s:
+            return self.centre_key(s).public
+
+    def control_message(
+        self, worker_id: str, action: str, deployment_id: str | None
+    ) -> dict[str, Any]:
+        with self.ctx.tx() as s:
+            key = self.centre_key(s)
+        return control_message(key, worker_id, action, deployment_id)
+
+    def enrol(self, worker: WorkerIdentity, public_key: bytes) -> bytes:
+        """Keep the worker's Ed25519 public key (its first enrolment; the same key again is a
+        no-op, another one is refused: a stolen token cannot take over a worker's identity);
+        returns the centre's public key, which signs control messages."""
+        if len(public_key) != 32:
+            raise InvalidStateError("an Ed25519 public key is 32 bytes", source=worker.id)
+        with self.ctx.tx() as s:
+            w = self._worker(s, worker.id)
+            if w.public_key is None:
+                w.public_key = public_key.hex()
+                self.ctx.audit(
+                    s, worker.actor_name, "worker.enrol", f"worker:{w.id}",
+                    after={"public_key": public_key.hex()},
+                )  # fmt: skip
+            elif not hmac.compare_digest(w.public_key, public_key.hex()):
+                raise WorkerEnrolledError("worker already enrolled with another key", source=w.id)
+            return self.centre_key(s).public
+
     def transport_private_key(self, s: Session, deployment_id: str, *, create: bool) -> bytes:
         return self.ctx.data_key(s, deployment_id, TRANSPORT_KEY, create=create)
 
@@ -236,7 +314,7 @@ class WorkerService:
         with self.ctx.tx() as s:
             for a in self._assignments(s, worker.id):
                 d = s.get(m.Deployment, a.deployment_id)
-                if d is None or d.state != DeploymentState.LIVE.value:
+                if d is None or d.state != DeploymentState.LIVE.value or not by_officer(s, a, d):
                     continue
                 try:
                     dep_rules.check_live(facts(d), now)
@@ -259,9 +337,12 @@ class WorkerService:
 
     def watchlist(self, worker: WorkerIdentity, deployment_id: str) -> LoadedWatchlist:
         with self.ctx.tx() as s:
-            if s.get(mw.WorkerAssignment, (worker.id, deployment_id)) is None:
+            a = s.get(mw.WorkerAssignment, (worker.id, deployment_id))
+            d = s.get(m.Deployment, deployment_id)
+            if a is None or d is None or not by_officer(s, a, d):
                 raise PermissionDeniedError(
-                    "deployment is not assigned to this worker", source=deployment_id
+                    "deployment is not assigned to this worker by one of its officers",
+                    source=deployment_id,
                 )
         wl = self.gov.watchlists.load_watchlist(deployment_id)  # refuses unless live and in window
         with self.ctx.tx() as s:
@@ -286,7 +367,11 @@ class WorkerService:
                     m.Deployment.state == DeploymentState.LIVE.value,
                 )
             )
-            pairs = [(a, d) for a, d in s.execute(q).all() if d.ends_at is None or now < d.ends_at]
+            pairs = [
+                (a, d)
+                for a, d in s.execute(q).all()
+                if (d.ends_at is None or now < d.ends_at) and by_officer(s, a, d)
+            ]
             versions = watchlist_versions(s, sorted({d.id for _, d in pairs}))
             for a, d in pairs:
                 out[(a.worker_id, d.id)] = (d.threshold, versions[d.id])
@@ -294,19 +379,24 @@ class WorkerService:
 
     # -- liveness -----------------------------------------------------------------------------
 
-    def heartbeat(self, worker_id: str, status: dict[str, Any]) -> None:
-        """Record a heartbeat signed by its worker (a forged one could hide a dead worker)."""
+    def heartbeat(self, worker_id: str, status: dict[str, Any], now_s: float | None = None) -> bool:
+        """Record a heartbeat signed by its worker (a forged one could hide a dead worker),
+        recent (a replayed old one could too) and newer than the last one kept."""
         now = self.ctx.now()
-        body = {k: v for k, v in status.items() if k != "mac"}
+        now_s = time.time() if now_s is None else now_s
+        body = {k: v for k, v in status.items() if k != SIG}
         with self.ctx.tx() as s:
             w = s.get(mw.Worker, worker_id)
-            if w is None or w.revoked_at is not None:
-                return
-            mac = status.get("mac")
-            if not isinstance(mac, str) or not hmac.compare_digest(
-                mac, mac_of(w.token_digest.encode(), body)
-            ):
-                return
+            if w is None or w.revoked_at is not None or w.public_key is None:
+                return False
+            if not verify(bytes.fromhex(w.public_key), status):
+                return False
+            sent = status.get("at")
+            if not is_fresh(sent, now_s, HEARTBEAT_MAX_AGE_S):
+                return False
+            last = json.loads(w.status_json or "{}").get("at")
+            if isinstance(last, int | float) and float(sent) <= float(last):  # type: ignore[arg-type]
+                return False
             if w.down_since is not None:
                 gap = (now - w.down_since).total_seconds()
                 self.ctx.audit(
@@ -315,6 +405,7 @@ class WorkerService:
                 w.down_since = None
             w.last_seen_at = now
             w.status_json = json.dumps(body, sort_keys=True, default=str)
+            return True
 
     def mark_down(self, after_s: float) -> list[str]:
         """Workers silent for `after_s`: mark down, audit which cameras went dark and since when."""
@@ -341,6 +432,14 @@ class WorkerService:
 
 
 SYSTEM_ACTOR = "system"
+
+
+def by_officer(s: Session, a: mw.WorkerAssignment, d: m.Deployment) -> bool:
+    """Whether the assignment was made by someone who is (still) an authorising officer of
+    the deployment: an assignment by anyone else (an administrator, before this rule) opens
+    nothing."""
+    u = s.execute(select(m.User).where(m.User.username == a.assigned_by)).scalar_one_or_none()
+    return u is not None and u.active and access.allowed(rows_actor(u), d, Access.OFFICER)
 
 
 def _iso(t: datetime) -> str:

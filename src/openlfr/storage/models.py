@@ -76,6 +76,12 @@ class User(Base):
     roles: Mapped[str] = mapped_column(String(200))  # comma-separated Role values
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Two people means two people (issue 19): an account an administrator made or reset counts
+    # as one of the two in a two-person rule only once its holder has set their own password
+    # and a second administrator has confirmed the roles the first one granted.
+    password_by_holder: Mapped[bool] = mapped_column(default=False, server_default="1")
+    roles_granted_by: Mapped[str | None] = mapped_column(String(80))  # None: the installation
+    roles_confirmed_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class ModelApprovalRow(Base):
@@ -291,6 +297,16 @@ class AuditRecord(Base):
     # "hmac-sha256": keyed with the audit key, which is never in the database; "sha256":
     # records written before the key existed (or with no key configured).
     alg: Mapped[str] = mapped_column(String(20), default="sha256")
+
+
+class InstanceInfo(Base):
+    """One row: this installation's id, which names its own key folder (its audit key), so two
+    instances run by one user never share a key file."""
+
+    __tablename__ = "instance_info"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
 
 
 class AuditHead(Base):

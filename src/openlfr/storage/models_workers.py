@@ -19,6 +19,9 @@ class Worker(Base):
     id: Mapped[Key32]
     name: Mapped[str] = mapped_column(String(120), unique=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # Ed25519 public key (hex) the worker made when it enrolled: its messages are checked with
+    # it, and the database holds nothing that can sign them.
+    public_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(80))
     revoked_at: Mapped[datetime | None]
@@ -38,7 +41,9 @@ class WorkerAssignment(Base):
 
 
 class IngestedEvent(Base):
-    """One row per broker message whose effect is committed: redeliveries find it and stop."""
+    """One row per authentic broker message whose fate is decided (recorded, held or refused):
+    a redelivery or a replay finds it and stops. A refusal is kept too, so an alert refused
+    today (worker unassigned, out of window) cannot be recorded by replaying it tomorrow."""
 
     __tablename__ = "ingested_events"
     msg_id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -49,3 +54,4 @@ class IngestedEvent(Base):
     frames: Mapped[int] = mapped_column(default=0)
     faces: Mapped[int] = mapped_column(default=0)
     at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(60), default="recorded", server_default="recorded")

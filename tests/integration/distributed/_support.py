@@ -119,7 +119,7 @@ def start_worker(
 ) -> subprocess.Popen[bytes]:
     workdir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "openlfr.cli.main", "-v", "worker", "--centre", centre,
-           "--broker", broker, *args]  # fmt: skip
+           "--broker", broker, "--key-file", str(workdir / "worker.key"), *args]  # fmt: skip
     for cam, src in cameras.items():
         cmd += ["--camera", f"{cam}={src}"]
     return subprocess.Popen(
@@ -144,8 +144,9 @@ def wait_until(fn: Any, timeout: float, every: float = 0.2, what: str = "conditi
 def generator_target(w: World, name: str = "Generator") -> Any:
     """A live deployment on camera cam-1 with a worker assigned, as the synthetic alert
     generator needs it (`edge.synthetic.Target`): for the fault tests and bench/scale.py."""
+    from openlfr.broker.protocol import SigningKey
     from openlfr.edge.synthetic import Target
-    from openlfr.services.workers import WorkerIdentity, WorkerService, message_key
+    from openlfr.services.workers import WorkerIdentity, WorkerService
     from openlfr.vision.mock import MOCK_CONTRACT
     from tests.unit.governance._support import add_entries, approval_for, approve_model
 
@@ -156,8 +157,23 @@ def generator_target(w: World, name: str = "Generator") -> Any:
     w.svc.watchlists.sign_off(w.ao2, dep)
     go_live(w, dep)
     ws = WorkerService(w.svc)
-    wid, tok = ws.issue(w.admin, "gen")
-    ws.assign(w.admin, wid, dep)
+    wid, _ = ws.issue(w.admin, "gen")
+    signing = SigningKey.generate()
+    ws.enrol(WorkerIdentity(wid, "gen"), signing.public)
+    ws.assign(w.ao1, wid, dep)
     (a,) = ws.assignments(WorkerIdentity(wid, "gen"))
     key = bytes.fromhex(a["alert_public_key"])
-    return Target(wid, dep, key, "cam-1", tuple(entries), MOCK_CONTRACT.id, 0.5, message_key(tok))
+    wl = w.svc.watchlists.load_watchlist(dep)
+    probes = tuple(wl.vectors[wl.entry_ids.index(e)] for e in entries)  # each entry's own face
+    return Target(
+        wid,
+        dep,
+        key,
+        "cam-1",
+        tuple(entries),
+        MOCK_CONTRACT.id,
+        0.5,
+        signing,
+        probes,
+        MOCK_CONTRACT,
+    )

@@ -40,7 +40,7 @@ from tests.integration.distributed._support import (
 )
 from tests.integration.pipeline.conftest import video_frame
 from tests.integration.pipeline.test_rtsp import _free_port, _start_server, rtsp_ok  # noqa: F401
-from tests.unit.governance._support import PASSWORD, approval_for, approve_model
+from tests.unit.governance._support import PASSWORD, World, approval_for, approve_model
 
 pytestmark = [
     pytest.mark.data,
@@ -146,9 +146,9 @@ def test_centre_two_workers_three_cameras_two_deployments(
     ws = WorkerService(svc)
     w1, tok1 = ws.issue(w.admin, "van-1")
     w2, tok2 = ws.issue(w.admin, "van-2")
-    ws.assign(w.admin, w1, deps["A"])
-    ws.assign(w.admin, w1, deps["B"])
-    ws.assign(w.admin, w2, deps["A"])
+    ws.assign(w.ao1, w1, deps["A"])  # by the deployments' officer (an administrator cannot)
+    ws.assign(w.ao1, w1, deps["B"])
+    ws.assign(w.ao1, w2, deps["A"])
 
     rtsp_port = _free_port()
     rtsp = _start_server(video_path, rtsp_port)
@@ -181,6 +181,7 @@ def test_centre_two_workers_three_cameras_two_deployments(
                 300, 1.0, "alerts from every camera",
             )  # fmt: skip
             recorded = alerts(deps["A"]) + alerts(deps["B"])
+            _print_rescoring(w)
             evidence = []
             for a in recorded:
                 ev = c.get(f"/api/v1/alerts/{a['id']}/evidence", headers=op).json()
@@ -310,3 +311,16 @@ def test_centre_two_workers_three_cameras_two_deployments(
             assert m not in raw, f"image bytes in clear in {p}"
         for n in needles:
             assert n not in raw, f"biometric bytes in {p}"
+
+
+def _print_rescoring(w: World) -> None:
+    """The worker's score against the centre's re-computation from the crop (for the record of
+    the tolerance in governance/alerts.py; shown with -s)."""
+    from sqlalchemy import select
+
+    from openlfr.storage import models as m
+
+    with w.svc.ctx.factory() as s:
+        for score, ref in s.execute(select(m.Alert.score, m.Alert.source_ref)):
+            again = float(str(ref).rsplit("re-scored ", 1)[1].split()[0])
+            print(f"rescore claimed={score:.4f} centre={again:.4f} diff={again - score:+.4f}")

@@ -94,26 +94,28 @@ def token(client: httpx.Client | Any, username: str, password: str = PASSWORD) -
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def ready_deployment(client: Any, w: World) -> str:
+def ready_deployment(client: Any, w: World, colour: tuple[int, int, int] = RED) -> str:
     """Draft -> authorised -> one red entry -> signed off, via the API; window open."""
     ao1, ao2, comp = token(client, "ao1"), token(client, "ao2"), token(client, "compiler")
     r = client.post("/api/v1/deployments", json={"name": "Test", **draft_fields()}, headers=ao1)
     assert r.status_code == 201, r.text
     dep: str = r.json()["id"]
     assert client.post(f"/api/v1/deployments/{dep}/authorise", headers=ao1).status_code == 200
-    enrol_red(client, dep, comp)
+    enrol_red(client, dep, comp, colour)
     r = client.post(f"/api/v1/deployments/{dep}/watchlist/sign-off", headers=ao2)
     assert r.status_code == 200, r.text
     w.clock.advance(hours=1)  # into the window
     return dep
 
 
-def enrol_red(client: Any, dep: str, compiler: dict[str, str]) -> str:
+def enrol_red(
+    client: Any, dep: str, compiler: dict[str, str], colour: tuple[int, int, int] = RED
+) -> str:
     """The red test person enrolled on `dep` through the API, by its compiler; the entry id."""
     r = client.post(
         f"/api/v1/deployments/{dep}/watchlist",
         headers=compiler,
-        files={"photo": ("red.png", face_png(), "image/png")},
+        files={"photo": ("red.png", face_png(colour), "image/png")},
         data=entry_form(),
     )
     assert r.status_code == 201, r.text

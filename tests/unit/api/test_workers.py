@@ -22,13 +22,15 @@ def _issue(client: TestClient, admin: dict[str, str], name: str) -> tuple[str, d
 
 def test_worker_tokens_are_scoped_to_assignments_and_revocable(w: World) -> None:
     with TestClient(app_for(w, sources={})) as client:
-        admin = token(client, "admin")
+        admin, ao = token(client, "admin"), token(client, "ao1")
         dep = ready_deployment(client, w)
         w1, t1 = _issue(client, admin, "van-1")
         w2, t2 = _issue(client, admin, "van-2")
+        # Registered by the administrator; assigned by the deployment's officer only.
         assert (
-            client.put(f"/api/v1/workers/{w1}/deployments/{dep}", headers=admin).status_code == 200
+            client.put(f"/api/v1/workers/{w1}/deployments/{dep}", headers=admin).status_code == 403
         )
+        assert client.put(f"/api/v1/workers/{w1}/deployments/{dep}", headers=ao).status_code == 200
         # Not live yet: nothing to run, no watchlist.
         assert client.get("/api/v1/worker/assignments", headers=t1).json() == []
         r = client.get(f"/api/v1/worker/deployments/{dep}/watchlist", headers=t1)
@@ -71,9 +73,7 @@ def test_worker_tokens_are_scoped_to_assignments_and_revocable(w: World) -> None
         assert listing[w1]["revoked"] and not listing[w2]["revoked"]
 
         # Ended: the assignment gives nothing any more.
-        assert (
-            client.put(f"/api/v1/workers/{w2}/deployments/{dep}", headers=admin).status_code == 200
-        )
+        assert client.put(f"/api/v1/workers/{w2}/deployments/{dep}", headers=ao).status_code == 200
         assert len(client.get("/api/v1/worker/assignments", headers=t2).json()) == 1
         assert client.post(f"/api/v1/deployments/{dep}/end", headers=op).status_code == 200
         assert client.get("/api/v1/worker/assignments", headers=t2).json() == []

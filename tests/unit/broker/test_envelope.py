@@ -73,3 +73,22 @@ def test_parse_event_refuses_foreign_messages() -> None:
     for bad in (b"nope", b'{"v": 2, "kind": "alert"}', b'{"v": 1, "kind": "other"}'):
         with pytest.raises(BrokerMessageError):
             parse_event(bad)
+
+
+def test_ids_longer_than_the_ledger_holds_are_not_events() -> None:
+    """A signed message with an over-long id would fail its batch's commit on every redelivery
+    (a poison message): it is refused at parsing and dropped instead."""
+    import json
+
+    import pytest
+
+    from openlfr.broker.messages import CountersMessage, parse_event
+    from openlfr.errors import BrokerMessageError
+
+    ok = CountersMessage("run:1", "d" * 12, "w" * 32, "cam-1", 1, 0)
+    assert parse_event(ok.to_bytes()).msg_id == "run:1"
+    for field, value in (("deployment_id", "d" * 33), ("msg_id", "m" * 101), ("worker_id", 7)):
+        raw = json.loads(ok.to_bytes())
+        raw[field] = value
+        with pytest.raises(BrokerMessageError):
+            parse_event(json.dumps(raw).encode())

@@ -1,5 +1,6 @@
-"""`openlfr workers`: administrators register and assign workers; anyone else is refused; the
-token goes to an owner-only file and never to the terminal."""
+"""`openlfr workers`: administrators register workers, only a deployment's authorising officer
+assigns one to it; anyone else is refused; the token goes to an owner-only file and never to the
+terminal."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ def test_issue_assign_revoke_and_who_may(setup: tuple[CliRunner, World], tmp_pat
     code, out = run(cli, "workers", "issue", "again", "--token-out", str(tok), "--user", "admin")
     assert code == 2 and "never overwritten" in out
     dep = w.svc.deployments.create_deployment(w.ao1, "Van")
-    code, out = run(cli, "workers", "assign", wid, dep, "--user", "ao1")
-    assert code == 2 and "permission_denied" in out
+    # An administrator cannot route a worker (and so the deployment's watchlist) anywhere.
     code, out = run(cli, "workers", "assign", wid, dep, "--user", "admin")
+    assert code == 2 and "permission_denied" in out
+    assert WorkerService(w.svc).assigned_workers(dep) == []
+    code, out = run(cli, "workers", "assign", wid, dep, "--user", "ao1")
     assert code == 0, out
     assert WorkerService(w.svc).assigned_workers(dep) == [wid]
     code, out = run(cli, "workers", "list", "--user", "op2")  # sees no deployment of it

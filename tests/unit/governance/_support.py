@@ -22,6 +22,7 @@ from openlfr.governance.clock import FrozenClock
 from openlfr.governance.deployment import Actor
 from openlfr.governance.watchlist import EntryProposal
 from openlfr.services.governance import GovernanceService
+from openlfr.storage import models as m
 from openlfr.storage.crypto import MasterKey
 from openlfr.storage.db import make_engine, session_factory, upgrade
 from openlfr.vision.contract import EmbeddingContract, Template, l2_normalise
@@ -144,6 +145,7 @@ def make_world(
         ("multi", ["authorising_officer", "operator", "watchlist_compiler"]),
     ):
         people[name] = svc.accounts.create_user(people["admin"], name, PASSWORD, roles)
+    settle_accounts(svc)
     return World(svc, clock, url, people)
 
 
@@ -205,6 +207,20 @@ def proposal(**over: Any) -> EntryProposal:
 
 
 MARKER = b"OPENLFR-TEST-IMAGE-MARKER-"
+
+
+def settle_accounts(svc: GovernanceService) -> None:
+    """The fixture's people as if each had set their own password and a second administrator
+    had confirmed their roles (tests of the two-person rule itself start from scratch)."""
+    from sqlalchemy import update
+
+    with svc.ctx.tx() as s:
+        s.execute(
+            update(m.User)
+            .where(m.User.roles_granted_by.is_not(None), m.User.roles_confirmed_by.is_(None))
+            .values(roles_confirmed_by="fixture")
+        )
+        s.execute(update(m.User).values(password_by_holder=True))
 
 
 def add_entries(w: World, dep: str, n: int = 3, by: Actor | None = None) -> list[str]:

@@ -126,6 +126,7 @@ def test_cli_entry_photos_and_expected_hits(
         approval_for,
         full_fields,
         proposal,
+        settle_accounts,
         template,
     )
 
@@ -139,6 +140,7 @@ def test_cli_entry_photos_and_expected_hits(
         svc.accounts.create_user(admin, name, PASSWORD, [role])
     for name in ("op1", "op2"):
         svc.accounts.create_user(admin, name, PASSWORD, ["operator"])
+    settle_accounts(svc)  # as if each had set their password, a second admin confirmed
     from openlfr.services.approvals import report_digest
 
     svc.approvals.record_model_approval(admin, approval_for(MOCK_CONTRACT))

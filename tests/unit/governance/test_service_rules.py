@@ -29,6 +29,7 @@ from tests.unit.governance._support import (
     live,
     make_world,
     proposal,
+    settle_accounts,
     template,
 )
 
@@ -414,6 +415,7 @@ def test_subject_access_and_erasure(world: World) -> None:
         world.dpo, found.id, None, "erasure request 2026/17"
     )
     dpo2 = world.svc.accounts.create_user(world.admin, "dpo2", PASSWORD, ["auditor"])
+    settle_accounts(world.svc)  # its own password set, its role confirmed by a second admin
     n = world.svc.subject_rights.approve_erasure(dpo2, req)
     assert n == {"alerts": 1, "watchlist_entries": 1}
     assert world.svc.alerts.alerts(world.dpo, dep) == []

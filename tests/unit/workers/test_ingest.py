@@ -11,15 +11,24 @@ import pytest
 from sqlalchemy import func, select
 
 from openlfr.broker.messages import AlertMessage, AlertPayload, CountersMessage
+from openlfr.broker.protocol import SigningKey
 from openlfr.errors import NotFoundError, PermissionDeniedError
 from openlfr.services.ingest import Ingestor
-from openlfr.services.workers import WorkerIdentity, WorkerService, message_key
+from openlfr.services.workers import WorkerIdentity, WorkerService
 from openlfr.storage import models as m
 from openlfr.storage import models_workers as mw
 from openlfr.vision.mock import MOCK_CONTRACT
-from tests.unit.governance._support import World, live, make_world
+from tests.unit.governance._support import World, live, make_world, template
 
-KEYS: dict[str, bytes] = {}
+KEYS: dict[str, SigningKey] = {}
+ENTRIES: dict[str, int] = {}  # entry id -> the seed of its template (governance _support)
+CLOCK: list[float] = []  # the world's time (frame times fall in the deployment's window)
+
+
+def enrolled(ws: WorkerService, wid: str) -> SigningKey:
+    KEYS[wid] = SigningKey.generate()
+    ws.enrol(WorkerIdentity(wid, "w"), KEYS[wid].public)
+    return KEYS[wid]
 
 
 @pytest.fixture
@@ -27,21 +36,26 @@ def setup(tmp_path: Path) -> tuple[World, str, list[str], str, bytes]:
     w = make_world(f"sqlite:///{tmp_path / 'i.sqlite3'}")
     dep, entries = live(w, cameras=["cam-1"])
     ws = WorkerService(w.svc)
-    wid, tok = ws.issue(w.admin, "van")
-    KEYS[wid] = message_key(tok)
-    ws.assign(w.admin, wid, dep)
+    wid, _ = ws.issue(w.admin, "van")
+    enrolled(ws, wid)
+    ws.assign(w.ao1, wid, dep)
     (a,) = ws.assignments(WorkerIdentity(wid, "van"))
+    ENTRIES.update({e: i for i, e in enumerate(entries)})
+    CLOCK[:] = [w.clock.now.timestamp()]
     return w, dep, entries, wid, bytes.fromhex(a["alert_public_key"])
 
 
-def _alert(dep: str, wid: str, pub: bytes, entry: str) -> AlertMessage:
-    now = time.time()
+def _alert(dep: str, wid: str, pub: bytes, entry: str, **over: object) -> AlertMessage:
+    now = CLOCK[0] if CLOCK else time.time()
+    probe = template(ENTRIES.get(entry, 99)).vector  # the entry's own face: score 1.0
     p = AlertPayload(
-        entry, 0.7, 0.5, MOCK_CONTRACT.id, now, now, 3, 0.12, b"\xff\xd8p", b"\xff\xd8s"
-    )
+        entry, 1.0, 0.5, MOCK_CONTRACT.id, now, now, 3, 0.12, b"\xff\xd8p", b"\xff\xd8s",
+        template=probe, template_contract=MOCK_CONTRACT.to_dict(),
+    )  # fmt: skip
+    p = replace(p, **over)  # type: ignore[arg-type]
     return AlertMessage.seal(pub, alert_id=uuid.uuid4().hex, deployment_id=dep,
                              worker_id=wid, camera_id="cam-1", payload=p).signed(
-                                 KEYS.get(wid, b"unknown"))  # fmt: skip
+                                 KEYS.get(wid) or SigningKey.generate())  # fmt: skip
 
 
 def _count(w: World, dep: str) -> int:
@@ -72,8 +86,8 @@ def test_counters_once_and_unknown_or_revoked_workers_refused(setup) -> None:  #
     c = CountersMessage("run1:1", dep, wid, "cam-1", frames=100, faces=3).signed(KEYS[wid])
     assert ing(c) == "recorded" and ing(c) == "duplicate"
     assert w.svc.deployments.deployment(dep)["frames_processed"] == 100
-    other, otok = WorkerService(w.svc).issue(w.admin, "other")  # not assigned
-    KEYS[other] = message_key(otok)
+    other, _ = WorkerService(w.svc).issue(w.admin, "other")  # not assigned
+    enrolled(WorkerService(w.svc), other)
     with pytest.raises(PermissionDeniedError):
         ing(_alert(dep, other, pub, entries[0]), False)
     # Forged: claims to be the assigned worker, signed with another worker's key.
@@ -81,7 +95,7 @@ def test_counters_once_and_unknown_or_revoked_workers_refused(setup) -> None:  #
     f = replace(f, worker_id=wid).signed(KEYS[other])
     with pytest.raises(PermissionDeniedError, match="signed"):
         ing(f, False)
-    unsigned = replace(_alert(dep, wid, pub, entries[0]), mac="")
+    unsigned = replace(_alert(dep, wid, pub, entries[0]), sig="")
     with pytest.raises(PermissionDeniedError, match="signed"):
         ing(unsigned, False)
     WorkerService(w.svc).revoke(w.admin, wid, "stolen")
@@ -99,9 +113,13 @@ def test_one_bad_alert_does_not_sink_its_batch(setup) -> None:  # type: ignore[n
     assert out[0] == "recorded" and out[2] == "recorded"
     assert isinstance(out[1], NotFoundError)
     assert _count(w, dep) == 2
-    # The refused one left nothing: no alert, no ledger row, no audit record of it.
+    # The refused one left no alert, only its refusal: a ledger row (so a replay is refused
+    # too) and an audit record of why, with ids only.
     with w.svc.ctx.factory() as s:
-        assert s.get(mw.IngestedEvent, bad.alert_id) is None
+        row = s.get(mw.IngestedEvent, bad.alert_id)
+        assert row is not None and row.ref is None and row.outcome == "refused:not_found"
+        q = select(m.AuditRecord).where(m.AuditRecord.action == "ingest.refuse")
+        assert bad.alert_id in s.execute(q).scalar_one().after_json
 
 
 def test_watchlist_version_changes_when_an_entry_goes(setup) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +140,7 @@ def test_a_batch_keeps_one_audit_record_per_alert_and_a_valid_chain(setup) -> No
     w.svc.ctx.on_alerts.append(lambda: rung.append(1))
     good = [_alert(dep, wid, pub, entries[i % len(entries)]) for i in range(12)]
     bad = _alert(dep, wid, pub, "not-an-entry")
-    forged = replace(_alert(dep, wid, pub, entries[0]), mac="")
+    forged = replace(_alert(dep, wid, pub, entries[0]), sig="")
     items = [(g, False) for g in good] + [(bad, False), (bad, True), (forged, False)]
     items.append((good[3], True))  # a redelivered copy inside the same batch
     out = Ingestor(w.svc).batch(items)
@@ -131,8 +149,13 @@ def test_a_batch_keeps_one_audit_record_per_alert_and_a_valid_chain(setup) -> No
     assert isinstance(out[14], PermissionDeniedError)
     assert rung == [1]  # once per committed batch, not per alert
     with w.svc.ctx.factory() as s:
-        ledger = {e.msg_id: e.ref for e in s.execute(select(mw.IngestedEvent)).scalars()}
+        rows = list(s.execute(select(mw.IngestedEvent)).scalars())
+        ledger = {e.msg_id: e.ref for e in rows if e.outcome == "recorded"}
         assert set(ledger) == {g.alert_id for g in good}
+        # The refused one is kept as refused, once; the forged one (no signature) not at all.
+        assert {e.msg_id: e.outcome for e in rows if e.ref is None} == {
+            bad.alert_id: "refused:not_found"
+        }
         q = select(m.AuditRecord.subject).where(m.AuditRecord.action == "alert.record")
         assert sorted(s.execute(q).scalars()) == sorted(f"alert:{a}" for a in ledger.values())
     assert w.svc.audit.verify_audit().ok

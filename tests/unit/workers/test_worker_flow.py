@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -29,12 +30,36 @@ from tests.unit.pipeline.conftest import ListSource
 pytestmark = pytest.mark.nats
 
 
+# A red far enough inside the mock embedder's colour bucket that the alert's JPEG crop,
+# re-embedded (by the worker, re-scored at the centre), lands in the same bucket as the frame.
+CLEAR_RED = (0, 0, 245)
+
+
+def in_world_time(w: World, make: Any) -> Any:
+    """Frames stamped by the world's clock: the centre checks each alert's frame time against
+    the deployment's window, which here is in the frozen test clock's time, not the wall's."""
+
+    def src() -> Any:
+        s = make()
+        frames, shift = s.frames, w.clock.now.timestamp() - time.time()
+
+        def restamped() -> Any:
+            for f in frames():
+                f.t_capture += shift
+                yield f
+
+        s.frames = restamped
+        return s
+
+    return src
+
+
 def _worker(w: World, url: str, nats: str, tok: str, **kw: object) -> Worker:
     cfg = WorkerConfig(
         centre=url,
         broker=nats,
         token=tok,
-        cameras={CAMERA: walking_source},
+        cameras={CAMERA: in_world_time(w, lambda: walking_source(CLEAR_RED))},
         poll_s=0.3,
         heartbeat_s=0.2,
         counters_every_s=0.2,
@@ -50,13 +75,17 @@ def test_alert_counters_and_stop_over_the_broker(w: World, nats_server) -> None:
         link = CentreLink(w.svc, nats_server.url, down_after_s=2.0).start()
         app.state.centre = link
         try:
-            admin, op = token(c, "admin"), token(c, "op1")
-            dep = ready_deployment(c, w)
+            admin, op, ao = token(c, "admin"), token(c, "op1"), token(c, "ao1")
+            dep = ready_deployment(c, w, CLEAR_RED)
             r = c.post("/api/v1/workers", json={"name": "van-1"}, headers=admin)
             wid, tok = r.json()["id"], r.json()["token"]
+            # An administrator registers the worker; only the deployment's officer assigns it.
             assert (
-                c.put(f"/api/v1/workers/{wid}/deployments/{dep}", headers=admin).status_code == 200
+                c.put(f"/api/v1/workers/{wid}/deployments/{dep}", headers=admin).status_code == 403
             )
+            assert c.put(f"/api/v1/workers/{wid}/deployments/{dep}", headers=ao).status_code == 200
+            (on,) = c.get(f"/api/v1/deployments/{dep}/workers", headers=op).json()
+            assert on["assigned_by"] == "ao1" and on["by_officer"]
             r = c.post(f"/api/v1/deployments/{dep}/start", headers=op)
             assert r.status_code == 200 and r.json()["cameras_running"] == []  # not in-process
 
@@ -105,7 +134,7 @@ class _Looping(ListSource):
 
 
 def _long_source() -> _Looping:
-    return _Looping(walking_source().images, live=True)
+    return _Looping(walking_source(CLEAR_RED).images, live=True)
 
 
 def test_stop_control_lease_and_down(w: World, nats_server) -> None:  # type: ignore[no-untyped-def]
@@ -114,13 +143,13 @@ def test_stop_control_lease_and_down(w: World, nats_server) -> None:  # type: ig
         link = CentreLink(w.svc, nats_server.url, down_after_s=2.0).start()
         app.state.centre = link
         try:
-            admin, op = token(c, "admin"), token(c, "op1")
-            dep = ready_deployment(c, w)
+            admin, op, ao = token(c, "admin"), token(c, "op1"), token(c, "ao1")
+            dep = ready_deployment(c, w, CLEAR_RED)
             r = c.post("/api/v1/workers", json={"name": "van-2"}, headers=admin)
             wid, tok = r.json()["id"], r.json()["token"]
-            c.put(f"/api/v1/workers/{wid}/deployments/{dep}", headers=admin)
+            c.put(f"/api/v1/workers/{wid}/deployments/{dep}", headers=ao)
             c.post(f"/api/v1/deployments/{dep}/start", headers=op)
-            cfg_cams = {CAMERA: _long_source}
+            cfg_cams = {CAMERA: in_world_time(w, _long_source)}
             wk = _worker(w, url, nats_server.url, tok, lease_s=1.5)
             object.__setattr__(wk.config, "cameras", cfg_cams)
             t = threading.Thread(target=wk.run, daemon=True)
@@ -163,16 +192,19 @@ def test_stop_control_lease_and_down(w: World, nats_server) -> None:  # type: ig
 def test_console_workers_page_shows_cameras_and_refuses_other_roles(w: World) -> None:
     from fastapi.testclient import TestClient
 
-    from openlfr.broker.messages import mac_of
-    from openlfr.services.workers import WorkerService, message_key
+    from openlfr.broker.protocol import SigningKey
+    from openlfr.services.workers import WorkerIdentity, WorkerService
 
     ws = WorkerService(w.svc)
-    wid, tok = ws.issue(w.admin, "van-9")
+    wid, _ = ws.issue(w.admin, "van-9")
+    key = SigningKey.generate()
+    ws.enrol(WorkerIdentity(wid, "van-9"), key.public)
     beat = {"cameras": {"cam-7": {"deployment_id": "d1", "state": "running", "fps": 24.5,
-                                  "frames": 1200, "dropped": 3, "alerts": 1}}}  # fmt: skip
-    ws.heartbeat(wid, {**beat, "mac": "forged"})  # not signed by the worker: ignored
+                                  "frames": 1200, "dropped": 3, "alerts": 1}},
+            "at": time.time(), "nonce": "n1"}  # fmt: skip
+    assert not ws.heartbeat(wid, {**beat, "sig": "forged"})  # not signed by the worker: ignored
     assert ws.workers()[0]["last_heartbeat"] is None
-    ws.heartbeat(wid, {**beat, "mac": mac_of(message_key(tok), beat)})
+    assert ws.heartbeat(wid, {**beat, "sig": key.sign(beat)})
     with TestClient(app_for(w, sources={})) as c:
         # op1 is on no deployment this worker serves: it is not theirs to see.
         for user, ok in (("op1", False), ("admin", True), ("dpo", True), ("compiler", False)):

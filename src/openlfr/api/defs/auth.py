@@ -46,6 +46,11 @@ class UserOut(BaseModel):
     username: str
     roles: list[str]
     active: bool
+    two_person_ready: bool = Field(
+        default=False,
+        description="Its holder set their own password and a second administrator confirmed "
+        "its roles: it may be one of the two people of a two-person rule",
+    )
 
 
 class NewUserOut(BaseModel):

@@ -48,3 +48,21 @@ class WatchlistOut(BaseModel):
     entry_ids: list[str]
     dim: int
     vectors_b64: str = Field(description="float32 little-endian, row-major, unit rows")
+
+
+class EnrolIn(BaseModel):
+    public_key: str = Field(pattern=r"^[0-9a-f]{64}$", description="Ed25519 public key (hex)")
+
+
+class EnrolOut(BaseModel):
+    worker_id: str
+    centre_public_key: str = Field(description="Ed25519 key (hex) control messages are signed with")
+
+
+class DeploymentWorkerOut(BaseModel):
+    worker_id: str
+    name: str
+    assigned_by: str
+    assigned_at: datetime
+    by_officer: bool = Field(description="Made by an authorising officer of the deployment")
+    revoked: bool

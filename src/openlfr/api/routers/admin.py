@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import Body, Path, Request
 
 from openlfr.api.defs.auth import NewUserOut, UserIn, UserOut
+from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.oversight import ApprovalOut, PurgeOut
 from openlfr.api.deps import get_ctx
 from openlfr.api.roles import AsAdmin, AsEdit
@@ -32,6 +33,14 @@ def create_user(request: Request, body: UserIn, actor: AsAdmin) -> NewUserOut:
     return NewUserOut(
         id=a.id, username=a.username, roles=sorted(a.roles), one_time_password=password
     )
+
+
+@router.post("/users/{user_id}/confirm-roles")
+def confirm_roles(request: Request, user_id: Annotated[str, Path()], actor: AsAdmin) -> OkOut:
+    """A second administrator confirms the roles another one granted (not their own grant,
+    nor their own account): only then can the account be one of a two-person rule's two."""
+    get_ctx(request).service.accounts.confirm_roles(actor, user_id)
+    return OkOut()
 
 
 def _approval(report: dict[str, Any]) -> ModelApproval:

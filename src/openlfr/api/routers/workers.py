@@ -1,4 +1,5 @@
-"""Edge workers: administration (issue, revoke, assign) and the worker's own two routes."""
+"""Edge workers: administration (issue, revoke), assignment by a deployment's officers, and the
+worker's own routes (enrol, assignments, watchlist)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ from fastapi import Depends, Request
 from openlfr.api.defs.common import OkOut
 from openlfr.api.defs.workers import (
     AssignmentOut,
+    DeploymentWorkerOut,
+    EnrolIn,
+    EnrolOut,
     NewWorkerOut,
     RevokeIn,
     WatchlistOut,
     WorkerIn,
     WorkerOut,
 )
-from openlfr.api.deps import require
-from openlfr.api.roles import WORKERS_VIEW, AsAdmin
+from openlfr.api.deps import ALL_ROLES, require
+from openlfr.api.roles import AO, WORKERS_VIEW, AsAdmin
 from openlfr.api.routing import api_router
 from openlfr.api.worker_auth import current_worker, worker_service
 from openlfr.governance.deployment import Actor
+from openlfr.governance.vocab import Role
 from openlfr.services.workers import WorkerIdentity
 
 router = api_router("/api/v1", "workers")
@@ -54,17 +59,45 @@ def revoke_worker(request: Request, worker_id: str, body: RevokeIn, actor: AsAdm
 
 
 @router.put(ASSIGNMENT)
-def assign_worker(request: Request, worker_id: str, deployment_id: str, actor: AsAdmin) -> OkOut:
+def assign_worker(
+    request: Request, worker_id: str, deployment_id: str, actor: Actor = Depends(require(*AO))
+) -> OkOut:
+    """An authorising officer of the deployment only (an administrator registers workers but
+    cannot route one, and with it the watchlist, anywhere)."""
     worker_service(request).assign(actor, worker_id, deployment_id)
     _control(request, worker_id, "refresh", deployment_id)
     return OkOut()
 
 
 @router.delete(ASSIGNMENT)
-def unassign_worker(request: Request, worker_id: str, deployment_id: str, actor: AsAdmin) -> OkOut:
+def unassign_worker(
+    request: Request,
+    worker_id: str,
+    deployment_id: str,
+    actor: Actor = Depends(require(Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER)),
+) -> OkOut:
     worker_service(request).unassign(actor, worker_id, deployment_id)
     _control(request, worker_id, "stop", deployment_id)
     return OkOut()
+
+
+@router.get("/deployments/{deployment_id}/workers")
+def deployment_workers(
+    request: Request, deployment_id: str, actor: Actor = Depends(require(*ALL_ROLES))
+) -> list[DeploymentWorkerOut]:
+    """The workers on a deployment, who assigned each and whether that counts (an officer)."""
+    ws = worker_service(request).deployment_workers(actor, deployment_id)
+    return [DeploymentWorkerOut(**w) for w in ws]
+
+
+@router.post("/worker/enrol", openapi_extra=WORKER_DOC)
+def enrol(
+    request: Request, body: EnrolIn, worker: WorkerIdentity = Depends(current_worker)
+) -> EnrolOut:
+    """The worker's Ed25519 public key (first time; the same key again is a no-op); answers
+    with the centre's key, which signs control messages."""
+    centre = worker_service(request).enrol(worker, bytes.fromhex(body.public_key))
+    return EnrolOut(worker_id=worker.id, centre_public_key=centre.hex())
 
 
 @router.get("/worker/assignments", openapi_extra=WORKER_DOC)

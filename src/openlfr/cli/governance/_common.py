@@ -63,7 +63,10 @@ def open_service() -> GovernanceService:
     engine = make_engine(st.resolved_database_url)
     if current_revision(engine) is None:
         fail("the database has no schema yet: run `openlfr db upgrade` first")
-    return GovernanceService(session_factory(engine), settings=st.governance_resolved())
+    from openlfr.services.keys import instance_settings
+
+    factory = session_factory(engine)
+    return GovernanceService(factory, settings=instance_settings(st, factory))
 
 
 def login(svc: GovernanceService, user: str | None) -> Actor:

@@ -57,7 +57,7 @@ def keys_rotate(
     rot = rotate_master_key(
         svc.ctx.factory,
         st.resolved_key_file,
-        st.resolved_audit_key_file,
+        svc.ctx.settings.audit_key_file or st.resolved_audit_key_file,
         actor=me.username,
         out=out,
     )

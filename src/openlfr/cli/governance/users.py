@@ -37,6 +37,23 @@ def user_add(
     typer.echo(f"user {a.username} created with roles {', '.join(sorted(a.roles))}")
 
 
+@command(app, "password")
+def user_password(user: str | None = UserOpt) -> None:
+    """Set your own password (the acting user's; the current one from env OPENLFR_PASSWORD or a
+    prompt, the new one from env OPENLFR_NEW_PASSWORD or a prompt). An account an administrator
+    made counts in a two-person rule only once its holder has done this."""
+    svc = open_service()
+    me = login(svc, user)
+    current = os.environ.get("OPENLFR_PASSWORD") or typer.prompt(
+        f"current password for {me.username}", hide_input=True
+    )
+    new = os.environ.get("OPENLFR_NEW_PASSWORD") or typer.prompt(
+        f"new password for {me.username}", hide_input=True, confirmation_prompt=True
+    )
+    svc.accounts.change_password(me, current, new)
+    typer.echo(f"password of {me.username} changed by its holder")
+
+
 @command(app, "list")
 def user_list() -> None:
     """Users and their roles."""
@@ -79,3 +96,23 @@ def user_reset_password(username: str, user: str | None = UserOpt) -> None:
     me = login(svc, user)
     otp = svc.accounts.reset_password(me, _user_id(svc, username))
     typer.echo(f"one-time password for {username} (printed once): {otp}")
+
+
+@command(app, "confirm-roles")
+def user_confirm_roles(
+    username: str,
+    host: bool = typer.Option(
+        False,
+        "--host",
+        help="Confirm as the host's operator, with no second administrator: only for the "
+        "single-administrator bootstrap (docs/deployment.md); audited as 'system:host'.",
+    ),
+    user: str | None = UserOpt,
+) -> None:
+    """Confirm the roles another administrator granted USERNAME: until then (and until its
+    holder sets their own password) the account cannot be one of the two people of a
+    two-person rule (erasure, model approval)."""
+    svc = open_service()
+    me = None if host else login(svc, user)
+    svc.accounts.confirm_roles(me, _user_id(svc, username))
+    typer.echo(f"roles of {username} confirmed by {me.username if me else 'the host'}")

@@ -38,7 +38,8 @@ def workers_issue(
 
 @command(app, "assign")
 def workers_assign(worker_id: str, deployment: str, user: str | None = UserOpt) -> None:
-    """Let a worker run a deployment's cameras (those it has a source for)."""
+    """Let a worker run a deployment's cameras (those it has a source for): the deployment's
+    authorising officers only, since the worker then reads its watchlist."""
     from openlfr.services.workers import WorkerService
 
     with acting(user) as (svc, me):

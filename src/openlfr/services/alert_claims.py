@@ -1,0 +1,126 @@
+"""The centre's check of what a remote worker claims about an alert, before it is recorded.
+
+A worker is a machine at the camera; its clock and its arithmetic are its own. So the frame
+time must fall in the deployment's authorised window, the threshold must be the one in force,
+and the score must reproduce: the centre re-embeds the alert's crop with its own engine when
+it has one for the deployment's model (a worker that holds the watchlist's templates could
+otherwise send the entry's own template as the "probe"), else takes the probe template the
+worker sent, and compares it with the named entry's template(s) under the deployment's rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from openlfr.broker.messages import AlertMessage, AlertPayload
+from openlfr.errors import AlertClaimError, FaceError, ImageError, NotFoundError, OpenLFRError
+from openlfr.governance import alerts as alert_rules
+from openlfr.matching.watchlist import combine_templates
+from openlfr.services import entry_photos, rows
+from openlfr.services.context import ServiceContext
+from openlfr.services.rows import WATCHLIST_KEY, facts
+from openlfr.storage import models as m
+from openlfr.vision.imageio import ImageLimits, decode_image
+from openlfr.vision.types import Detection
+
+log = logging.getLogger(__name__)
+
+
+class ClaimChecker:
+    """One per batch: each deployment's watchlist key and template rule are read once."""
+
+    def __init__(
+        self, ctx: ServiceContext, s: Session, engine: Callable[[], Any] | None = None
+    ) -> None:
+        self.ctx, self.s, self.engine = ctx, s, engine
+        self._dk: dict[str, tuple[bytes, str]] = {}
+        self._rows: dict[str, np.ndarray] = {}  # entry id -> its template rows (this batch)
+
+    def check(self, d: m.Deployment, msg: AlertMessage, p: AlertPayload) -> float:
+        """The re-computed score; AlertClaimError when the claim does not stand."""
+        problems = alert_rules.alert_claim_problems(
+            facts(d),
+            frame_at=datetime.fromtimestamp(p.frame_time, UTC),
+            sent_at=datetime.fromtimestamp(msg.published_at, UTC),
+            score=float(p.score),
+            threshold=float(p.threshold),
+        )
+        if problems:
+            raise AlertClaimError("; ".join(problems), source=msg.alert_id)
+        assert d.threshold is not None
+        rescored = self.rescore(d, p, msg.alert_id)
+        problems = alert_rules.score_problems(float(p.score), rescored, d.threshold)
+        log.debug("alert %s claimed %.4f re-scored %.4f", msg.alert_id, p.score, rescored)
+        if problems:
+            raise AlertClaimError("; ".join(problems), source=msg.alert_id)
+        return rescored
+
+    def rescore(self, d: m.Deployment, p: AlertPayload, label: str) -> float:
+        probe = self._probe(d, p, label)
+        e = self.s.get(m.WatchlistEntry, p.subject_id)
+        if e is None or e.deployment_id != d.id:
+            raise NotFoundError("alert names an entry that is not on this watchlist", source=label)
+        if e.id not in self._rows:
+            dk, rule = self._key(d)
+            self._rows[e.id] = combine_templates(entry_photos.entry_vectors(dk, e), rule)  # type: ignore[arg-type]
+        rows_ = self._rows[e.id]
+        if rows_.shape[1] != probe.shape[0]:
+            raise AlertClaimError("probe and entry templates differ in size", source=label)
+        return float(np.max(rows_ @ probe))
+
+    def _probe(self, d: m.Deployment, p: AlertPayload, label: str) -> np.ndarray:
+        eng = self._engine()
+        if eng is not None and eng.contract.id == d.model_contract_id:
+            try:
+                img = decode_image(p.probe_jpeg, limits=ImageLimits(), label=label)
+                face = _face(p.probe_face)
+                if face is None:  # no geometry sent: find the face in the crop
+                    return np.asarray(eng.face_from_image(img, select="largest").template.vector)
+                # Aligned by the landmarks the pipeline used: the same chip, less JPEG noise.
+                return np.asarray(eng.embed_chips(eng.align(img, [face]))[0], np.float32)
+            except (FaceError, ImageError):
+                raise AlertClaimError("no face in the alert's crop", source=label) from None
+        if p.template is None:
+            raise AlertClaimError("the alert carries no probe to re-score", source=label)
+        v = np.asarray(p.template, np.float32)
+        n = float(np.linalg.norm(v))
+        if v.ndim != 1 or not np.isfinite(n) or n == 0:
+            raise AlertClaimError("the alert's probe template is not a vector", source=label)
+        return v / n
+
+    def _engine(self) -> Any:
+        if self.engine is None:
+            return None
+        try:
+            return self.engine()
+        except (OpenLFRError, OSError) as e:  # no model here: the worker's template is used
+            log.warning("no engine at the centre to re-score alerts: %s", type(e).__name__)
+            self.engine = None
+            return None
+
+    def _key(self, d: m.Deployment) -> tuple[bytes, str]:
+        if d.id not in self._dk:
+            dk = self.ctx.data_key(self.s, d.id, WATCHLIST_KEY, create=False)
+            rule = entry_photos.template_rule(self.ctx, rows.approval(self.s, d.model_contract_id))
+            self._dk[d.id] = (dk, rule)
+        return self._dk[d.id]
+
+
+def _face(geometry: dict[str, Any] | None) -> Detection | None:
+    """The pipeline's face in the crop; None when absent or malformed (then it is detected)."""
+    try:
+        if not geometry:
+            return None
+        x1, y1, x2, y2 = (float(v) for v in geometry["box"])
+        lm = np.asarray(geometry["landmarks"], np.float32)
+        if lm.shape != (5, 2) or not np.isfinite(lm).all() or not x2 > x1 or not y2 > y1:
+            return None
+        return Detection(x1, y1, x2, y2, 1.0, lm)
+    except (KeyError, TypeError, ValueError):
+        return None

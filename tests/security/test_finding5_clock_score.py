@@ -1,0 +1,115 @@
+"""Finding 5: the centre trusted the worker's clock and score: an alert whose frame was three
+days before the deployment's window was recorded, and neither score nor threshold was checked.
+Now the frame time must fall in the authorised window, the threshold must be the one in force,
+and the score must reproduce from the alert's crop (the centre's own engine) or, without one,
+from the probe template against the entry's template.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from openlfr.broker.messages import AlertMessage, AlertPayload
+from openlfr.broker.protocol import SigningKey
+from openlfr.errors import AlertClaimError
+from openlfr.services.ingest import Ingestor
+from openlfr.services.workers import WorkerIdentity, WorkerService
+from openlfr.storage import models as m
+from openlfr.vision.imageio import ImageLimits, decode_image
+from openlfr.vision.mock import MOCK_CONTRACT, mock_engine
+from tests.security._edge import Edge, edge
+from tests.unit.api._support import CAMERA, face_png
+from tests.unit.governance._support import MARKER, World, draft, proposal
+from tests.unit.pipeline.conftest import BLUE
+
+DAY = 86400.0
+
+
+@pytest.fixture
+def e(w: World) -> Edge:
+    return edge(w)
+
+
+def _refusals(e: Edge) -> list[str]:
+    with e.w.svc.ctx.factory() as s:
+        q = select(m.AuditRecord.after_json).where(m.AuditRecord.action == "ingest.refuse")
+        return list(s.execute(q).scalars())
+
+
+def test_a_back_dated_alert_is_refused_and_audited(e: Edge) -> None:
+    ing = Ingestor(e.w.svc)
+    t = e.w.clock.now.timestamp() - 3 * DAY  # before the window opened
+    msg = e.alert(frame_time=t, raised_at=t)
+    with pytest.raises(AlertClaimError, match="before the deployment's window"):
+        ing(msg, False)
+    assert e.alerts_recorded() == 0
+    (why,) = _refusals(e)
+    assert msg.alert_id in why and "alert_claim_refused" in why
+
+
+def test_a_score_or_threshold_the_centre_cannot_reproduce_is_refused(e: Edge) -> None:
+    ing = Ingestor(e.w.svc)
+    with pytest.raises(AlertClaimError, match="threshold other than"):
+        ing(e.alert(threshold=0.3, score=0.35), False)
+    with pytest.raises(AlertClaimError, match="under the threshold"):
+        ing(e.alert(score=0.45), False)
+    # Another person's face claimed as a 0.99 match of the entry.
+    rng = np.random.default_rng(7)
+    stranger = rng.standard_normal(MOCK_CONTRACT.dim).astype(np.float32)
+    stranger /= np.linalg.norm(stranger)
+    with pytest.raises(AlertClaimError, match="does not reproduce"):
+        ing(e.alert(score=0.99, template=stranger), False)
+    assert e.alerts_recorded() == 0 and len(_refusals(e)) == 3
+    assert ing(e.alert(), False) == "recorded"  # the true one
+
+
+def test_the_centre_re_embeds_the_crop_with_its_own_engine(w: World) -> None:
+    """A worker holds the watchlist's templates, so it could send the entry's own template as
+    the "probe" of any face. With an engine for the deployment's model, the centre embeds the
+    crop itself: a blue face claimed as the red entry is refused, the red face recorded."""
+    eng = mock_engine()
+    red = face_png()
+    red_t = eng.face_from_image(decode_image(red, limits=ImageLimits(), label="red")).template
+    dep = draft(w, cameras=[CAMERA])
+    w.svc.deployments.authorise(w.ao1, dep)
+    entry, _ = w.svc.watchlists.add_entry(
+        w.compiler, dep, proposal(subject_ref="PND/red"), red_t, MARKER + b"r" * 40
+    )
+    w.svc.watchlists.sign_off(w.ao2, dep)
+    w.clock.advance(hours=1)
+    w.svc.deployments.start(w.op1, dep)
+    ws = WorkerService(w.svc)
+    wid, _ = ws.issue(w.admin, "van")
+    key = SigningKey.generate()
+    ws.enrol(WorkerIdentity(wid, "van"), key.public)
+    ws.assign(w.ao1, wid, dep)
+    (a,) = ws.assignments(WorkerIdentity(wid, "van"))
+    blue = face_png(BLUE)
+
+    def alert(probe_png: bytes, face: dict[str, Any] | None = None) -> AlertMessage:
+        now = w.clock.now.timestamp()
+        p = AlertPayload(
+            entry, 1.0, 0.5, MOCK_CONTRACT.id, now, now, 1, 0.0, probe_png, b"",
+            template=red_t.vector, template_contract=MOCK_CONTRACT.to_dict(), probe_face=face,
+        )  # fmt: skip
+        return AlertMessage.seal(
+            bytes.fromhex(a["alert_public_key"]), alert_id=uuid.uuid4().hex, deployment_id=dep,
+            worker_id=wid, camera_id=CAMERA, payload=p,
+        ).signed(key)  # fmt: skip
+
+    ing = Ingestor(w.svc, engine=lambda: eng)
+    # The forger sends the entry's own template with a blue face's crop.
+    with pytest.raises(AlertClaimError, match="does not reproduce"):
+        ing(alert(blue), False)
+    assert ing(alert(red), False) == "recorded"
+    # With the pipeline's face geometry the centre aligns the crop as the pipeline did: the
+    # face where the worker says it is re-scores; a box on the background does not.
+    lm = [[80.0, 90.0], [120.0, 90.0], [100.0, 110.0], [85.0, 125.0], [115.0, 125.0]]
+    assert ing(alert(red, {"box": [60, 60, 140, 140], "landmarks": lm}), False) == "recorded"
+    with pytest.raises(AlertClaimError, match="does not reproduce"):
+        ing(alert(red, {"box": [0, 0, 50, 50], "landmarks": lm}), False)
