@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from openlfr.cli import broker_options as bo
 from openlfr.errors import OpenLFRError
 
 if TYPE_CHECKING:
@@ -35,20 +36,31 @@ def serve(
         help="CAMERA_ID=SOURCE (file, stream URL or camera index); repeatable. A live "
         "deployment runs every whitelisted camera that has a source.",
     ),
-    broker: str | None = typer.Option(
-        None,
-        "--broker",
-        help="NATS URL (nats://HOST:4222): cameras run on `openlfr worker`s, alerts and "
-        "counters arrive over JetStream; this process decodes no video.",
-    ),
+    broker: str | None = bo.URL,
+    broker_ca: Path | None = bo.CA,
+    broker_cert: Path | None = bo.CERT,
+    broker_key: Path | None = bo.KEY,
+    broker_nkey_seed: Path | None = bo.NKEY,
+    broker_creds: Path | None = bo.CREDS,
+    broker_user: str | None = bo.USER,
+    broker_password_file: Path | None = bo.PASSWORD_FILE,
 ) -> None:
-    """Run the REST API, the operator console and the live pipelines of running deployments."""
+    """Run the REST API, the operator console and the live pipelines of running deployments.
+
+    With a broker (--broker or $OPENLFR_BROKER__URL) cameras run on `openlfr worker`s and
+    alerts and counters arrive over JetStream; this process decodes no video."""
     from openlfr.api import create_app
     from openlfr.api.context import ApiContext
     from openlfr.api.server import bootstrap, run_server
     from openlfr.config.settings import get_settings
 
     settings = get_settings()
+    link_settings = bo.broker_settings(
+        broker, broker_ca, broker_cert, broker_key, broker_nkey_seed, broker_creds,
+        broker_user, broker_password_file,
+    )  # fmt: skip
+    if link_settings.urls and camera:
+        raise typer.BadParameter("--camera runs video in this process; with --broker use workers")
     try:
         b = bootstrap(settings)
     except OpenLFRError as e:
@@ -63,20 +75,19 @@ def serve(
         )
     for w in b.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
-    if broker and camera:
-        raise typer.BadParameter("--camera runs video in this process; with --broker use workers")
     app = create_app(b.service, sources=_sources(camera), **ApiContext.options(settings.api))
     link = None
-    if broker:
+    if link_settings.urls:
         from openlfr.edge.centre import CentreLink
 
+        bo.warn_if_exposed(link_settings)
         try:
-            link = CentreLink(b.service, broker).start()
+            link = CentreLink(b.service, link_settings).start()
         except OpenLFRError as e:
             typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
         app.state.centre = link
-        typer.echo(f"consuming alerts and counters from {broker}")
+        typer.echo(f"consuming alerts and counters from {link_settings.describe()}")
     typer.echo(f"OpenLFR on http://{host}:{port}/  (API docs: /api/v1/docs)")
     try:
         run_server(app, host, port)

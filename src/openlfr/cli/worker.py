@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from openlfr.cli import broker_options as bo
 from openlfr.errors import OpenLFRError
 
 TOKEN_ENV = "OPENLFR_WORKER_TOKEN"
@@ -15,7 +16,14 @@ TOKEN_ENV = "OPENLFR_WORKER_TOKEN"
 
 def worker(
     centre: str = typer.Option(..., "--centre", help="The centre's base URL (https://...)."),
-    broker: str = typer.Option(..., "--broker", help="NATS URL, e.g. nats://HOST:4222."),
+    broker: str | None = bo.URL,
+    broker_ca: Path | None = bo.CA,
+    broker_cert: Path | None = bo.CERT,
+    broker_key: Path | None = bo.KEY,
+    broker_nkey_seed: Path | None = bo.NKEY,
+    broker_creds: Path | None = bo.CREDS,
+    broker_user: str | None = bo.USER,
+    broker_password_file: Path | None = bo.PASSWORD_FILE,
     camera: list[str] = typer.Option(
         [], "--camera", "-c", help="CAMERA_ID=SOURCE (file, stream URL or camera index)."
     ),
@@ -30,13 +38,12 @@ def worker(
     realtime: bool = typer.Option(
         True, help="Pace file sources at their frame rate (a camera); --no-realtime: flat out."
     ),
-    nats_creds: Path | None = typer.Option(None, help="NATS credentials file (.creds)."),
-    nats_ca: Path | None = typer.Option(None, help="CA bundle for the broker's TLS."),
     centre_ca: Path | None = typer.Option(None, help="CA bundle for the centre's TLS."),
     detect_stride: int | None = typer.Option(None, help="Run the detector every k-th frame."),
 ) -> None:
     """Run the live pipeline for the cameras of live deployments the centre assigns here."""
     from openlfr.cli.serve import _sources
+    from openlfr.config.broker import redact
     from openlfr.edge.worker import Worker, WorkerConfig
 
     if token_file is not None:
@@ -45,30 +52,32 @@ def worker(
         token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         raise typer.BadParameter(f"no worker token: --token-file or ${TOKEN_ENV}")
-    opts: dict[str, object] = {}
-    if nats_creds is not None:
-        opts["user_credentials"] = str(nats_creds)
-    if nats_ca is not None:
-        import ssl
-
-        opts["tls"] = ssl.create_default_context(cafile=str(nats_ca))
+    link = bo.broker_settings(
+        broker, broker_ca, broker_cert, broker_key, broker_nkey_seed, broker_creds,
+        broker_user, broker_password_file,
+    )  # fmt: skip
+    if not link.urls:
+        raise typer.BadParameter("no broker: --broker or $OPENLFR_BROKER__URL")
+    bo.warn_if_exposed(link)
     pipeline_config = None
     if detect_stride is not None:
         from openlfr.pipeline.runner import PipelineConfig
 
         pipeline_config = PipelineConfig(detect_stride=detect_stride)
+    from openlfr.broker.auth import connect_options
+
     try:
         w = Worker(
             WorkerConfig(
                 centre=centre,
-                broker=broker,
+                broker=",".join(link.urls),
                 token=token,
                 cameras=dict(_sources(camera)),
                 poll_s=poll_s,
                 lease_s=lease_s,
                 realtime=realtime,
                 pipeline_config=pipeline_config,
-                broker_options=opts,
+                broker_options=connect_options(link),
                 verify_tls=str(centre_ca) if centre_ca else True,
             )
         )
@@ -78,7 +87,7 @@ def worker(
     signal.signal(signal.SIGTERM, lambda *_: w.shutdown.set())
     signal.signal(signal.SIGINT, lambda *_: w.shutdown.set())
     typer.echo(
-        f"worker {w.worker_id}: centre {centre}, broker {broker}, "
+        f"worker {w.worker_id}: centre {redact(centre)}, broker {link.describe()}, "
         f"cameras {sorted(w.config.cameras)}"
     )
     try:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openlfr.config.api import ApiSettings
+from openlfr.config.broker import BrokerSettings
 from openlfr.config.governance import GovernanceSettings
 
 EngineName = Literal["sface", "dlib", "onnx"]
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     vision: VisionSettings = VisionSettings()
     governance: GovernanceSettings = GovernanceSettings()
     api: ApiSettings = ApiSettings()
+    broker: BrokerSettings = BrokerSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -15,10 +15,12 @@ import threading
 import time
 from typing import Any
 
+from openlfr.broker.auth import CENTRE_INBOX
 from openlfr.broker.centre import CentreConsumer
 from openlfr.broker.client import BrokerClient
 from openlfr.broker.messages import dumps, loads
 from openlfr.broker.subjects import HEARTBEAT_PREFIX, control_subject
+from openlfr.config.broker import BrokerSettings
 from openlfr.errors import OpenLFRError
 from openlfr.services.governance import GovernanceService
 from openlfr.services.ingest import Ingestor
@@ -31,14 +33,17 @@ class CentreLink:
     def __init__(
         self,
         gov: GovernanceService,
-        broker_url: str,
+        broker: str | BrokerSettings,
         *,
         down_after_s: float = 5.0,
         watch_every_s: float = 0.25,
     ) -> None:
         self.gov = gov
         self.workers = WorkerService(gov)
-        self.client = BrokerClient(broker_url, name="openlfr-centre")
+        settings = BrokerSettings(url=broker) if isinstance(broker, str) else broker
+        self.client = BrokerClient.from_settings(
+            settings, name="openlfr-centre", inbox_prefix=CENTRE_INBOX
+        )
         self.consumer = CentreConsumer(self.client, Ingestor(gov, self.workers).batch)
         self.down_after_s, self.watch_every_s = down_after_s, watch_every_s
         self._beats: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=10_000)

@@ -16,7 +16,15 @@ from typing import Any
 
 import httpx
 
+from tests.nats_secure import SecureNats
 from tests.unit.governance._support import KEY, World, full_fields, make_world
+
+Broker = SecureNats | str  # an authenticated TLS broker (the docs' setup), or a bare URL
+
+
+def broker_args(broker: Broker, client: str) -> list[str]:
+    """The command-line options that client (`centre` or a worker id) connects with."""
+    return ["--broker", broker] if isinstance(broker, str) else broker.cli_args(client)
 
 
 def free_port() -> int:
@@ -57,7 +65,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 class Centre:
-    def __init__(self, db_url: str, broker: str, workdir: Path) -> None:
+    def __init__(self, db_url: str, broker: Broker, workdir: Path) -> None:
         self.db_url, self.broker, self.workdir = db_url, broker, workdir
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -79,8 +87,7 @@ class Centre:
                 "serve",
                 "--port",
                 str(self.port),
-                "--broker",
-                self.broker,
+                *broker_args(self.broker, "centre"),
             ],
             env=_env(
                 OPENLFR_DATABASE_URL=self.db_url,
@@ -115,11 +122,26 @@ class Centre:
 
 
 def start_worker(
-    centre: str, broker: str, token: str, cameras: dict[str, str], workdir: Path, *args: str
+    centre: str,
+    broker: Broker,
+    token: str,
+    cameras: dict[str, str],
+    workdir: Path,
+    *args: str,
+    worker_id: str | None = None,
 ) -> subprocess.Popen[bytes]:
+    """`openlfr worker` as a process; on a SecureNats, with its own block in the broker's
+    config and its own certificate and nkey (what docs/deployment.md has an operator do)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    if not isinstance(broker, str):
+        from openlfr.services.workers import parse_token
+
+        wid = worker_id or parse_token(token)[0]
+        broker.add_worker(wid)
+    else:
+        wid = worker_id or ""
     cmd = [sys.executable, "-m", "openlfr.cli.main", "-v", "worker", "--centre", centre,
-           "--broker", broker, *args]  # fmt: skip
+           *broker_args(broker, wid), *args]  # fmt: skip
     for cam, src in cameras.items():
         cmd += ["--camera", f"{cam}={src}"]
     return subprocess.Popen(
