@@ -241,6 +241,36 @@ class SecureNats(NatsServer):
         raise RuntimeError("nats-server did not start")
 
 
+class PasswordNats(NatsServer):
+    """Users and passwords, no TLS: the simplest login nats-server has (and the one that
+    tempts people to put the password in the URL)."""
+
+    def __init__(self, root: Path, users: dict[str, str]) -> None:
+        super().__init__(root / "jetstream")
+        self.root, self.users = root, users
+
+    def start(self) -> PasswordNats:
+        self.root.mkdir(parents=True, exist_ok=True)
+        users = ", ".join(f'{{user: "{u}", password: "{p}"}}' for u, p in self.users.items())
+        conf = self.root / "nats-server.conf"
+        conf.write_text(
+            f'listen: "127.0.0.1:{self.port}"\njetstream {{ store_dir: "{self.store}" }}\n'
+            f"authorization {{ users: [ {users} ] }}\n"
+        )
+        conf.chmod(0o600)
+        self.proc = subprocess.Popen(
+            [self.exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nats-server did not start")
+
+
 @pytest.fixture
 def secure_nats(tmp_path: Path):  # type: ignore[no-untyped-def]
     srv = SecureNats(tmp_path / "nats").start()

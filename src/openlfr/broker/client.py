@@ -109,7 +109,7 @@ class BrokerClient:
             except BrokerUnreachable as e:
                 if retry_until is None:
                     raise
-                log.warning("%s; retrying in %.0f s", e, backoff)
+                log.warning("%s; retrying in %.1f s", e, backoff)
                 if retry_until.wait(backoff):
                     raise
                 backoff = min(30.0, backoff * 2)
@@ -180,6 +180,22 @@ class BrokerClient:
             await ensure_stream(self.js)
         self._wake = asyncio.Event()
         self._sender = asyncio.create_task(self._send_loop())
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        """A round trip to the broker now: the truth about the link, where `connected` only
+        says no disconnection has been noticed yet."""
+
+        async def rtt() -> None:
+            assert self.nc is not None
+            await self.nc.flush(timeout=max(1, int(timeout)))
+
+        if self.nc is None or not self.nc.is_connected:
+            return False
+        try:
+            self.call(rtt(), timeout=timeout + 1)
+            return True
+        except Exception:
+            return False
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)

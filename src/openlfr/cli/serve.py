@@ -87,6 +87,9 @@ def serve(
             typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
         app.state.centre = link
+        from openlfr.edge.health import CentreCollector
+
+        app.state.ctx.metrics.registry.register(CentreCollector(link))
         typer.echo(f"consuming alerts and counters from {link_settings.describe()}")
     typer.echo(f"OpenLFR on http://{host}:{port}/  (API docs: /api/v1/docs)")
     try:

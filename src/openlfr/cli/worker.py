@@ -40,6 +40,13 @@ def worker(
     ),
     centre_ca: Path | None = typer.Option(None, help="CA bundle for the centre's TLS."),
     detect_stride: int | None = typer.Option(None, help="Run the detector every k-th frame."),
+    health_port: int | None = typer.Option(
+        None,
+        help="Serve /healthz and /metrics on this port (0: any free one; default: off).",
+    ),
+    health_host: str = typer.Option(
+        "127.0.0.1", help="Address of the health endpoint (loopback unless a scraper needs it)."
+    ),
 ) -> None:
     """Run the live pipeline for the cameras of live deployments the centre assigns here."""
     from openlfr.cli.serve import _sources
@@ -90,11 +97,20 @@ def worker(
         f"worker {w.worker_id}: centre {redact(centre)}, broker {link.describe()}, "
         f"cameras {sorted(w.config.cameras)}"
     )
+    endpoint = None
+    if health_port is not None:
+        from openlfr.edge.health import WorkerEndpoint
+
+        endpoint = WorkerEndpoint(w, health_port, health_host).start()
+        typer.echo(f"health and metrics on http://{health_host}:{endpoint.port}/healthz")
     try:
         why = w.run()
     except OpenLFRError as e:
         typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
     typer.echo(f"worker stopped: {why}")
     if why == "revoked":
         raise typer.Exit(3)

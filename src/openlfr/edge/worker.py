@@ -155,6 +155,11 @@ class Worker:
             self.engine.close()
         return self.exit_reason or "shutdown"
 
+    @property
+    def centre_ok(self) -> bool:
+        """The centre answered within the lease (else every camera is stopped)."""
+        return time.monotonic() - self.last_ok <= self.config.lease_s
+
     def _centre_failed(self, e: CentreUnreachable) -> None:
         """Say why at WARNING, at growing intervals (a wrong --centre must not run silently,
         nor fill the log)."""
