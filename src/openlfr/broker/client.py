@@ -74,6 +74,7 @@ class BrokerClient:
         )
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
+        self._closing = False
         self.last_error: str | None = None  # what the broker last refused, for health
         self._outbox: collections.deque[tuple[str, bytes, str]] = collections.deque()
         self._wake: asyncio.Event | None = None
@@ -117,7 +118,7 @@ class BrokerClient:
     async def _connect(self, stream: bool) -> None:
         async def disconnected() -> None:
             self.connected.clear()
-            if self.js is not None:
+            if self.js is not None and not self._closing:
                 log.warning("broker disconnected (%s)", self.name)
 
         async def reconnected() -> None:
@@ -204,6 +205,8 @@ class BrokerClient:
         """Send what the outbox holds (up to `drain_s`), then disconnect."""
         if not self._thread.is_alive():
             return
+
+        self._closing = True
 
         async def _close() -> None:
             deadline = self.loop.time() + drain_s
