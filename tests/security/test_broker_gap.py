@@ -66,6 +66,23 @@ def _seen(w: World, wid: str) -> tuple[Any, Any]:
         )
 
 
+METRICS_TOKEN = "scrape-" + "x" * 24
+METRICS = {"OPENLFR_API__METRICS_TOKEN": METRICS_TOKEN}
+
+
+def _metrics(base: str) -> dict[str, float]:
+    r = httpx.get(
+        base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=5
+    )
+    assert r.status_code == 200, r.text
+    out = {}
+    for line in r.text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
 def _get(url: str) -> tuple[int, dict[str, Any]]:
     try:
         r = httpx.get(url, timeout=3)
@@ -84,7 +101,7 @@ def test_a_broker_gap_is_not_workers_dying(
     ws = WorkerService(w.svc)
     w1, tok1 = ws.issue(w.admin, "van-1")
     w2, tok2 = ws.issue(w.admin, "van-2")
-    centre = Centre(pg_url, nats, tmp_path / "centre").start()
+    centre = Centre(pg_url, nats, tmp_path / "centre", METRICS).start()
     hp1 = free_port()
     p1 = start_worker(centre.url, nats, tok1, {}, tmp_path / "w1", "--health-port", str(hp1))
     p2 = None
@@ -93,6 +110,11 @@ def test_a_broker_gap_is_not_workers_dying(
         wait_until(lambda: _get(f"http://127.0.0.1:{hp1}/healthz")[0] == 200, 30)
         code, ready = _get(centre.url + "/readyz")
         assert code == 200 and ready["checks"]["broker"]["ok"], ready
+        m = _metrics(centre.url)
+        assert m["openlfr_broker_connected"] == 1.0
+        assert m[f'openlfr_worker_heartbeat_age_seconds{{worker="{w1}"}}'] < 5.0
+        wm = httpx.get(f"http://127.0.0.1:{hp1}/metrics", timeout=5).text
+        assert "openlfr_worker_broker_connected 1.0" in wm
 
         nats.kill()
         # The centre says what is wrong, and so does the worker.
@@ -100,6 +122,7 @@ def test_a_broker_gap_is_not_workers_dying(
             lambda: (r := _get(centre.url + "/readyz"))[0] == 503 and r, 15, what="not ready"
         )
         assert "broker unreachable" in ready["checks"]["broker"]["why"], ready
+        assert _metrics(centre.url)["openlfr_broker_connected"] == 0.0
         code, h = wait_until(
             lambda: (r := _get(f"http://127.0.0.1:{hp1}/healthz"))[0] == 503 and r, 15
         )
@@ -142,7 +165,7 @@ def test_a_deleted_consumer_is_made_again_and_nothing_is_lost(
     nats = secure_nats
     w = real_time_world(pg_url)
     t = generator_target(w, "Consumer")
-    centre = Centre(pg_url, nats, tmp_path / "centre").start()
+    centre = Centre(pg_url, nats, tmp_path / "centre", METRICS).start()
     try:
         # Someone with stream rights (an operator's slip, or the centre's stolen credentials)
         # deletes the durable consumer.
@@ -172,5 +195,9 @@ def test_a_deleted_consumer_is_made_again_and_nothing_is_lost(
         (event,) = _audit(w, "broker.consumer_recreated")
         assert event[1]["consumer"] == CENTRE_CONSUMER
         assert _get(centre.url + "/readyz")[0] == 200
+        m = _metrics(centre.url)
+        assert m['openlfr_ingest_outcomes_total{outcome="recorded"}'] == len(sent)
+        assert m["openlfr_ingest_received_total"] >= len(sent)
+        assert m["openlfr_broker_consumer_ok"] == 1.0
     finally:
         centre.kill(signal.SIGTERM)

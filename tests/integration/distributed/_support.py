@@ -65,8 +65,11 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 class Centre:
-    def __init__(self, db_url: str, broker: Broker, workdir: Path) -> None:
+    def __init__(
+        self, db_url: str, broker: Broker, workdir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.db_url, self.broker, self.workdir = db_url, broker, workdir
+        self.env = env or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -93,6 +96,7 @@ class Centre:
                 OPENLFR_DATABASE_URL=self.db_url,
                 OPENLFR_MASTER_KEY=base64.b64encode(KEY).decode(),
                 OPENLFR_DATA_DIR=str(self.workdir / "data"),
+                **self.env,
             ),
             stdout=log,
             stderr=subprocess.STDOUT,
