@@ -51,7 +51,7 @@ def pg_url() -> Iterator[str]:
 def _audit(w: World, action: str) -> list[tuple[str, dict[str, Any]]]:
     with w.svc.ctx.factory() as s:
         rows = s.execute(
-            text("select subject, after_json from audit_log where action = :a order by id"),
+            text("select subject, after_json from audit_log where action = :a"),
             {"a": action},
         ).all()
     return [(subj, json.loads(a or "{}")) for subj, a in rows]

@@ -15,6 +15,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,41 +90,46 @@ def test_the_environment_alone_logs_in(
     c.close(0)
 
 
-def _run(args: list[str], tmp: Path, **env: str) -> subprocess.Popen[str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("OPENLFR_")}
-    e["PYTHONPATH"] = os.pathsep.join([SRC, e.get("PYTHONPATH", "")])
-    e.update(env)
-    return subprocess.Popen(
-        [sys.executable, "-m", "openlfr.cli.main", "-v", *args],
-        env=e, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+class Proc:
+    """A CLI process whose output (stdout and stderr) a thread collects as it comes."""
 
+    def __init__(self, args: list[str], tmp: Path, **env: str) -> None:
+        e = {k: v for k, v in os.environ.items() if not k.startswith("OPENLFR_")}
+        e["PYTHONPATH"] = os.pathsep.join([SRC, e.get("PYTHONPATH", "")])
+        e.update(env)
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "openlfr.cli.main", "-v", *args],
+            env=e, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-def _output_until(p: subprocess.Popen[str], needle: str, timeout: float = 60) -> str:
-    """Read the process's output until `needle` shows (or it ends), then stop it."""
-    assert p.stdout is not None
-    os.set_blocking(p.stdout.fileno(), False)
-    out, end = "", time.monotonic() + timeout
-    while time.monotonic() < end and needle not in out:
-        chunk = p.stdout.read()
-        if chunk:
-            out += chunk
-        elif p.poll() is not None:
-            break
-        else:
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            self.lines.append(line)
+
+    @property
+    def out(self) -> str:
+        return "".join(self.lines)
+
+    def until(self, needle: str, timeout: float = 60) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and needle not in self.out and self.p.poll() is None:
             time.sleep(0.1)
-    return out
+        return self.out
 
-
-def _stop(p: subprocess.Popen[str]) -> str:
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        rest, _ = p.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rest, _ = p.communicate()
-    return rest or ""
+    def stop(self) -> str:
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(10)
+        self._reader.join(10)
+        return self.out
 
 
 def _cmdline(pid: int) -> str:
@@ -141,28 +147,29 @@ def test_the_password_is_never_printed_nor_in_ps(w: World, tmp_path: Path) -> No
         base = ["worker", "--centre", nowhere, "--token-file", str(tmp_path / "token")]
 
         # 1. From a file: logs in, says how, and neither its output nor `ps` holds it.
-        p = _run([*base, "--broker", srv.url, "--broker-user", "van",
+        p = Proc([*base, "--broker", srv.url, "--broker-user", "van",
                   "--broker-password-file", str(tmp_path / "pw")], tmp_path)  # fmt: skip
-        out = _output_until(p, "unreachable")
-        assert secret not in _cmdline(p.pid)
-        out += _stop(p)
+        p.until("unreachable")
+        assert secret not in _cmdline(p.p.pid)
+        out = p.stop()
         assert f"broker {srv.url} (no TLS, user van)" in out, out
         assert f"centre {nowhere} unreachable" in out, out  # a wrong --centre is reported
         assert secret not in out
 
         # 2. From the environment, and wrong: refused in one line that does not repeat it.
-        p = _run([*base, "--broker", srv.url, "--broker-user", "van"], tmp_path,
+        p = Proc([*base, "--broker", srv.url, "--broker-user", "van"], tmp_path,
                  OPENLFR_BROKER__PASSWORD=secret + "-wrong")  # fmt: skip
-        out = _stop(p) if p.wait(60) is not None else ""
-        assert p.returncode == 2, out
+        p.p.wait(60)
+        out = p.stop()
+        assert p.p.returncode == 2, out
         assert "broker_refused" in out and "Authorization" in out, out
         assert "Traceback" not in out and secret not in out
 
         # 3. In the URL: it works, but the start-up line shows it redacted, with a warning
         # that `ps` shows it (it is on the command line: the one place we cannot hide it).
-        p = _run([*base, "--broker", f"nats://van:{secret}@127.0.0.1:{srv.port}"], tmp_path)
-        out = _output_until(p, "unreachable")
-        out += _stop(p)
+        p = Proc([*base, "--broker", f"nats://van:{secret}@127.0.0.1:{srv.port}"], tmp_path)
+        p.until("unreachable")
+        out = p.stop()
         assert f"nats://van:***@127.0.0.1:{srv.port} (no TLS, password in URL)" in out, out
         assert "`ps` and shell history show" in out
         assert out.count(secret) == 0, out
@@ -170,16 +177,16 @@ def test_the_password_is_never_printed_nor_in_ps(w: World, tmp_path: Path) -> No
         # 4. The centre: the same options, the same discipline.
         (tmp_path / "cpw").write_text(secret + "c")
         port = free_port()
-        p = _run(
+        p = Proc(
             ["serve", "--port", str(port), "--broker", srv.url, "--broker-user", "centre",
              "--broker-password-file", str(tmp_path / "cpw")],
             tmp_path, OPENLFR_DATABASE_URL=w.url,
             OPENLFR_MASTER_KEY=base64.b64encode(KEY).decode(),
             OPENLFR_DATA_DIR=str(tmp_path / "data"),
         )  # fmt: skip
-        out = _output_until(p, "OpenLFR on")
-        assert secret not in _cmdline(p.pid)
-        out += _stop(p)
+        p.until("OpenLFR on")
+        assert secret not in _cmdline(p.p.pid)
+        out = p.stop()
         assert f"consuming alerts and counters from {srv.url} (no TLS, user centre)" in out, out
         assert secret not in out
     finally:
