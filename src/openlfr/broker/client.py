@@ -29,6 +29,11 @@ from openlfr.config.broker import BrokerSettings, redact
 from openlfr.errors import BrokerRefusedError, BrokerUnreachable
 
 log = logging.getLogger(__name__)
+# asyncio's SSL transport says this at WARNING whenever a TLS peer closes (the broker going
+# away, or our own close): noise that would hide the warnings that matter.
+logging.getLogger("asyncio").addFilter(
+    lambda r: "eof_received() has no effect when using ssl" not in r.getMessage()
+)
 REPLICAS_ENV = "OPENLFR_BROKER_REPLICAS"  # JetStream replicas of a new events stream
 T = TypeVar("T")
 Handler = Callable[[bytes], Awaitable[None] | None]
