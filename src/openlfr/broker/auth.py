@@ -39,6 +39,9 @@ def tls_context(s: BrokerSettings) -> ssl.SSLContext:
 
 def connect_options(s: BrokerSettings, *, inbox_prefix: str | None = None) -> dict[str, Any]:
     """Keyword arguments for `nats.connect` (besides servers and callbacks)."""
+    problems = s.problems()
+    if problems:
+        raise BrokerError("; ".join(problems))
     opts: dict[str, Any] = {}
     if s.tls:
         opts["tls"] = tls_context(s)

@@ -58,13 +58,16 @@ def broker_settings(
     )  # fmt: skip
     base = get_settings().broker.model_dump(exclude_none=True)
     try:
-        return BrokerSettings.model_validate(
+        merged = BrokerSettings.model_validate(
             {**base, **{k: v for k, v in given.items() if v is not None}}
         )
     except ValidationError as e:
         # The messages only: pydantic's own text would repeat the input values.
-        msgs = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
+        msgs = "; ".join(str(err["msg"]) for err in e.errors())
         raise typer.BadParameter(msgs, param_hint="broker options") from None
+    if merged.problems():
+        raise typer.BadParameter("; ".join(merged.problems()), param_hint="broker options")
+    return merged
 
 
 def warn_if_exposed(s: BrokerSettings) -> None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 
 class BrokerSettings(BaseModel):
+    # A validation error must not repeat what it was given: that may be the password.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     # One URL, or several comma-separated (a cluster: any of them). nats:// or tls://.
     url: str | None = None
     # TLS: the CA that signed the broker's certificate, and this client's own certificate and
@@ -33,18 +36,21 @@ class BrokerSettings(BaseModel):
     password_file: Path | None = None
     password: SecretStr | None = None  # from the environment only (OPENLFR_BROKER__PASSWORD)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> BrokerSettings:
+    def problems(self) -> list[str]:
+        """What does not fit together. Checked once the command line is laid over the
+        environment (a user on the command line, its password in the environment), not
+        per source."""
+        out = []
         if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("a client certificate needs its key, and a key its certificate")
+            out.append("a client certificate needs its key, and a key its certificate")
         ways = [self.nkey_seed_file, self.creds_file, self.user]
         if sum(x is not None for x in ways) > 1:
-            raise ValueError("give one of: nkey seed file, credentials file, user and password")
+            out.append("give one of: nkey seed file, credentials file, user and password")
         if (self.password_file is not None or self.password is not None) and not self.user:
-            raise ValueError("a broker password needs a broker user")
+            out.append("a broker password needs a broker user")
         if self.password_file is not None and self.password is not None:
-            raise ValueError("give the broker password by file or by environment, not both")
-        return self
+            out.append("give the broker password by file or by environment, not both")
+        return out
 
     @property
     def urls(self) -> list[str]:

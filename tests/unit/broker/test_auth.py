@@ -24,9 +24,15 @@ def test_inconsistent_settings_are_refused_without_echoing_secrets(tmp_path: Pat
         dict(password=SecretStr("hunter2")),  # a password for no one
         dict(user="van", password_file=pw, password=SecretStr("hunter2")),
     ):
-        with pytest.raises(ValidationError) as e:
-            BrokerSettings(url="tls://h:4222", **bad)  # type: ignore[arg-type]
+        s = BrokerSettings(url="tls://h:4222", **bad)  # type: ignore[arg-type]
+        assert s.problems()
+        with pytest.raises(BrokerError) as e:
+            connect_options(s)
         assert "hunter2" not in str(e.value)
+    # A value of the wrong type: the error does not repeat what it was given.
+    with pytest.raises(ValidationError) as v:
+        BrokerSettings(url="tls://h:4222", user={"hunter2": 1})  # type: ignore[arg-type]
+    assert "hunter2" not in str(v.value)
 
 
 def test_user_and_password_from_a_file_or_the_environment(
