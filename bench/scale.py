@@ -1,7 +1,7 @@
 """Benchmark: many cameras on one worker, and the centre's alert intake over NATS JetStream.
 
     python bench/scale.py [--video PATH] [--ks 1,2,3,4] [--seconds 10] [--alerts 3000]
-                          [--rate 300] [--db postgres|sqlite] [--json]
+                          [--rate 300] [--db postgres|sqlite] [--no-auth] [--json]
 
 (a) cameras: K simulated cameras (the walkers clip looped at its 25 fps) through one worker
     process's pipelines (one engine shared by all cameras as `openlfr worker` builds it,
@@ -21,6 +21,10 @@
     real uvicorn app) and an operator listens to the console's event stream (SSE); reported:
     sustained alerts/s recorded, and publish -> visible-in-the-stream p50/p99.
 
+The broker is the one docs/deployment.md prescribes (docs/nats-server.conf: mutual TLS, an
+nkey user per client, each worker allowed its own subjects only), and every client logs in as
+the centre or its worker does; `--no-auth` runs an open broker instead, for comparison.
+
 Numbers depend on the machine and its load: the load average is printed beside them.
 """
 
@@ -34,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -45,9 +50,43 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "video" / "walkers_1080p.mp4"
 
+from tests.nats_secure import SecureNats  # noqa: E402
 from tests.nats_server import NatsServer  # noqa: E402
 
+from openlfr.broker.auth import CENTRE_INBOX, worker_inbox  # noqa: E402
 from openlfr.broker.client import BrokerClient  # noqa: E402
+from openlfr.config.broker import BrokerSettings  # noqa: E402
+
+
+class Broker:
+    """A private nats-server, authenticated as in the docs (or open with auth=False), and
+    the settings each side logs in with."""
+
+    def __init__(self, tmp: Path, auth: bool) -> None:
+        self.auth = auth
+        self.srv: NatsServer = SecureNats(tmp / "nats") if auth else NatsServer(tmp / "js")
+        self.srv.start()
+
+    def centre(self, name: str) -> BrokerClient:
+        s = self.centre_settings()
+        return BrokerClient.from_settings(s, name=name, inbox_prefix=CENTRE_INBOX)
+
+    def centre_settings(self) -> BrokerSettings:
+        if isinstance(self.srv, SecureNats):
+            return self.srv.centre
+        return BrokerSettings(url=self.srv.url)
+
+    def worker(self, worker_id: str, name: str) -> BrokerClient:
+        if isinstance(self.srv, SecureNats):
+            s = self.srv.add_worker(worker_id)
+        else:
+            s = BrokerSettings(url=self.srv.url)
+        return BrokerClient.from_settings(s, name=name, inbox_prefix=worker_inbox(worker_id))
+
+    def close(self) -> None:
+        self.srv.kill(signal.SIGTERM)
+
+
 from openlfr.pipeline.sources import Frame, PyAVSource, SourceStats  # noqa: E402
 
 
@@ -97,7 +136,7 @@ class LoopingCamera:
         self._closed = True
 
 
-def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[str, Any]:
+def cameras_bench(video: Path, ks: list[int], seconds: float, broker: Broker) -> dict[str, Any]:
     from tests.integration.pipeline.conftest import video_frame
 
     from openlfr.broker.envelope import public_key_of
@@ -117,7 +156,8 @@ def cameras_bench(video: Path, ks: list[int], seconds: float, url: str) -> dict[
     others = l2_normalise(rng.standard_normal((999, probe.contract.dim)).astype(np.float32))
     vecs = np.vstack([mated[None, :], others])
     ids = ["mated", *[f"x{i}" for i in range(999)]]
-    client = BrokerClient(url, name="bench-worker").start()
+    broker.centre("bench-centre").start().close(0)  # the centre makes the stream
+    client = broker.worker(uuid.uuid4().hex, "bench-worker").start(stream=False)
     pub = public_key_of(os.urandom(32))
     signing = SigningKey.generate()  # the worker's Ed25519 key: every alert is signed with it
 
@@ -229,7 +269,7 @@ def stages(rs: list[dict[str, Any]], embed_busy_s: float, embed_cpu_s: float) ->
     }
 
 
-def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str, Any]:
+def centre_bench(broker: Broker, n: int, rate: float, db: str, tmp: Path) -> dict[str, Any]:
     import httpx
     from sqlalchemy import func, select
     from tests.integration.distributed._support import generator_target, real_time_world
@@ -246,7 +286,7 @@ def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str,
         target = generator_target(w, "Bench")
         dep = target.deployment_id
         app = create_app(w.svc, sources={}, retention=False)
-        link = CentreLink(w.svc, url).start()
+        link = CentreLink(w.svc, broker.centre_settings()).start()
         seen: dict[str, float] = {}
         with running_server(app) as base, httpx.Client(base_url=base, timeout=60) as c:
             r = c.post("/api/v1/auth/token", json={"username": "op1", "password": PASSWORD})
@@ -264,7 +304,7 @@ def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str,
 
             threading.Thread(target=listen, daemon=True).start()
             time.sleep(1.0)
-            pubc = BrokerClient(url, name="bench-gen").start()
+            pubc = broker.worker(target.worker_id, "bench-gen").start(stream=False)
             t0 = time.time()
             synthetic_alerts(pubc, target, n, rate)
             pubc.flush(120)
@@ -289,6 +329,7 @@ def centre_bench(url: str, n: int, rate: float, db: str, tmp: Path) -> dict[str,
             "centre_p50_ms": round(float(np.percentile(lat, 50)), 1) if lat.size else None,
             "centre_p99_ms": round(float(np.percentile(lat, 99)), 1) if lat.size else None,
             "centre_db": db,
+            "broker_auth": "mutual TLS + nkey (docs/nats-server.conf)" if broker.auth else "none",
         }
 
     if db == "postgres":
@@ -312,20 +353,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     ap.add_argument("--skip-cameras", action="store_true")
     ap.add_argument("--skip-centre", action="store_true")
+    ap.add_argument("--no-auth", action="store_true", help="an open broker, for comparison")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     res: dict[str, Any] = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
-        nats = NatsServer(Path(tmp) / "js").start()
-        url = nats.url
+        broker = Broker(Path(tmp), auth=not a.no_auth)
         try:
             if not a.skip_cameras:
                 res.update(cameras_bench(a.video, [int(k) for k in a.ks.split(",")],
-                                         a.seconds, url))  # fmt: skip
+                                         a.seconds, broker))  # fmt: skip
             if not a.skip_centre:
-                res.update(centre_bench(url, a.alerts, a.rate, a.db, Path(tmp)))
+                res.update(centre_bench(broker, a.alerts, a.rate, a.db, Path(tmp)))
         finally:
-            nats.kill(signal.SIGTERM)
+            broker.close()
     res["load_average_after"] = os.getloadavg()
     if a.json:
         print(json.dumps(res))

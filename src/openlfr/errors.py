@@ -136,6 +136,19 @@ class BrokerError(OpenLFRError):
     code = "broker_error"
 
 
+class BrokerUnreachable(BrokerError):
+    """No broker answered (down, wrong address, network): may pass, worth retrying."""
+
+    code = "broker_unreachable"
+
+
+class BrokerRefusedError(BrokerError):
+    """The broker answered and refused: wrong credentials, or a certificate that does not
+    verify. Retrying cannot help; the configuration must change."""
+
+    code = "broker_refused"
+
+
 class BrokerMessageError(BrokerError):
     """A message on the broker is not one of ours (wrong version, kind or fields)."""
 

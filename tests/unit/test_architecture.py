@@ -121,7 +121,7 @@ def test_governance_rules_are_pure() -> None:
 
 # The centre's side of the broker (`edge.centre.CentreLink`) runs in the centre's process; every
 # other module of edge/ runs at the camera.
-CENTRE_SIDE = {"openlfr.edge.centre"}
+CENTRE_SIDE = {"openlfr.edge.centre", "openlfr.edge.centre_health"}
 
 
 def test_a_worker_needs_nothing_of_services_or_storage() -> None:

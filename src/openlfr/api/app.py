@@ -109,6 +109,7 @@ def create_app(
 
             scheduler = RetentionScheduler(service)
             scheduler.start()
+        app.state.scheduler = scheduler  # for /readyz
         if resume_live:
             live.resume()
         service.ctx.on_alerts.append(ctx.bell.ring)

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
-from openlfr.broker.client import BrokerClient
+from openlfr.broker.client import BrokerClient, ensure_stream
 from openlfr.broker.messages import AlertMessage, CountersMessage, parse_event
 from openlfr.broker.subjects import CENTRE_CONSUMER, EVENTS_STREAM
 from openlfr.errors import BrokerMessageError, OpenLFRError
@@ -33,11 +34,17 @@ Ingest = Callable[[list[tuple[Event, bool]]], list[str | BaseException]]
 @dataclass
 class ConsumerStats:
     outcomes: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)  # by error code
     invalid: int = 0
     retried: int = 0
+    received: int = 0
+    redelivered: int = 0
 
     def add(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        if outcome.startswith("refused:"):
+            code = outcome.split(":", 1)[1]
+            self.refused[code] = self.refused.get(code, 0) + 1
 
 
 class CentreConsumer:
@@ -51,6 +58,31 @@ class CentreConsumer:
     def start(self) -> CentreConsumer:
         self.client.call(self._start())
         return self
+
+    def ensure(self, timeout: float = 5.0) -> str:
+        """Check the durable consumer is there: "ok", "recreated" (it, or the stream, was
+        gone: someone deleted it; made again, and what the stream still holds is delivered
+        to it), or "unreachable" (the broker did not answer)."""
+        try:
+            return self.client.call(self._ensure(), timeout=timeout)
+        except Exception:
+            return "unreachable"
+
+    async def _ensure(self) -> str:
+        js = self.client.js
+        assert js is not None
+        try:
+            await js.consumer_info(EVENTS_STREAM, CENTRE_CONSUMER, timeout=2.0)
+            return "ok"
+        except NotFoundError:
+            pass
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await ensure_stream(js)
+        await self._start()
+        return "recreated"
 
     async def _start(self) -> None:
         js = self.client.js
@@ -93,6 +125,8 @@ class CentreConsumer:
         if not batch:
             return
         items = [(ev, msg.metadata.num_delivered > 1) for msg, ev in batch]
+        self.stats.received += len(items)
+        self.stats.redelivered += sum(r for _, r in items)
         try:
             results = await loop.run_in_executor(None, self.ingest, items)
         except Exception as e:  # the whole batch failed (database away): all come back

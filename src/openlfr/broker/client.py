@@ -12,6 +12,7 @@ import collections
 import contextlib
 import logging
 import os
+import ssl
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -22,10 +23,17 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
+from openlfr.broker.auth import connect_options, require_url
 from openlfr.broker.subjects import DUPLICATE_WINDOW_S, EVENTS_STREAM, event_subjects
-from openlfr.errors import BrokerError
+from openlfr.config.broker import BrokerSettings, redact
+from openlfr.errors import BrokerRefusedError, BrokerUnreachable
 
 log = logging.getLogger(__name__)
+# asyncio's SSL transport says this at WARNING whenever a TLS peer closes (the broker going
+# away, or our own close): noise that would hide the warnings that matter.
+logging.getLogger("asyncio").addFilter(
+    lambda r: "eof_received() has no effect when using ssl" not in r.getMessage()
+)
 REPLICAS_ENV = "OPENLFR_BROKER_REPLICAS"  # JetStream replicas of a new events stream
 T = TypeVar("T")
 Handler = Callable[[bytes], Awaitable[None] | None]
@@ -71,6 +79,8 @@ class BrokerClient:
         )
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
+        self._closing = False
+        self.last_error: str | None = None  # what the broker last refused, for health
         self._outbox: collections.deque[tuple[str, bytes, str]] = collections.deque()
         self._wake: asyncio.Event | None = None
         self._sender: asyncio.Task[None] | None = None
@@ -78,17 +88,43 @@ class BrokerClient:
         self.dropped = 0
         self.connected = threading.Event()
 
+    @classmethod
+    def from_settings(
+        cls, settings: BrokerSettings, *, name: str, inbox_prefix: str | None = None, **kw: Any
+    ) -> BrokerClient:
+        """The way `serve --broker` and `openlfr worker` connect: TLS and credentials from
+        the one settings class both take."""
+        opts = connect_options(settings, inbox_prefix=inbox_prefix)
+        return cls(require_url(settings), name=name, **opts, **kw)
+
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self, *, stream: bool = True) -> BrokerClient:
+    def start(
+        self, *, stream: bool = True, retry_until: threading.Event | None = None
+    ) -> BrokerClient:
+        """Connect. A broker that cannot be reached raises BrokerUnreachable, or with
+        `retry_until` is retried with back-off (each try logged at WARNING with why) until it
+        answers or the event is set. A broker that refuses these credentials or whose
+        certificate does not verify raises BrokerRefusedError at once: retrying cannot help."""
         self._thread.start()
-        self.call(self._connect(stream), timeout=self.connect_timeout_s + 5)
-        return self
+        backoff = 0.5
+        while True:
+            try:
+                self.call(self._connect(stream), timeout=self.connect_timeout_s + 10)
+                return self
+            except BrokerUnreachable as e:
+                if retry_until is None:
+                    raise
+                log.warning("%s; retrying in %.1f s", e, backoff)
+                if retry_until.wait(backoff):
+                    raise
+                backoff = min(30.0, backoff * 2)
 
     async def _connect(self, stream: bool) -> None:
         async def disconnected() -> None:
             self.connected.clear()
-            log.warning("broker disconnected (%s)", self.name)
+            if self.js is not None and not self._closing:
+                log.warning("broker disconnected (%s)", self.name)
 
         async def reconnected() -> None:
             self.connected.set()
@@ -96,29 +132,76 @@ class BrokerClient:
             if self._wake is not None:
                 self._wake.set()
 
-        async def error(e: Exception) -> None:
-            log.debug("broker error (%s): %s", self.name, type(e).__name__)
+        first: list[BaseException] = []
+        failed = asyncio.Event()
+        servers = [u.strip() for u in self.url.split(",") if u.strip()]  # a cluster: any
 
-        try:
-            self.nc = await nats.connect(
-                [u.strip() for u in self.url.split(",") if u.strip()],  # a cluster: any of them
-                name=self.name,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                connect_timeout=self.connect_timeout_s,
-                disconnected_cb=disconnected,
-                reconnected_cb=reconnected,
-                error_cb=error,
-                **self.options,
-            )
-        except Exception as e:
-            raise BrokerError(f"cannot connect: {type(e).__name__}", source=self.url) from None
+        async def error(e: Exception) -> None:
+            why = _why(e, self.options)
+            if self.js is None:  # still connecting
+                first.append(e)
+                if _refused(e) or len(first) >= len(servers):
+                    failed.set()
+            elif "violation" in why.lower():
+                # The broker refused something this client tried: a misconfigured permission
+                # (or an attack from these credentials) the operator must see.
+                self.last_error = why
+                log.warning("broker refused (%s): %s", self.name, why)
+            else:
+                self.last_error = why
+                log.debug("broker error (%s): %s", self.name, why)
+
+        nc = Client()
+        kw: dict[str, Any] = dict(
+            name=self.name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=self.connect_timeout_s,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
+            error_cb=error,
+        )
+        connecting = asyncio.ensure_future(nc.connect(servers, **kw, **self.options))
+        waiting = asyncio.ensure_future(failed.wait())
+        await asyncio.wait(
+            {connecting, waiting}, timeout=self.connect_timeout_s, return_when="FIRST_COMPLETED"
+        )
+        waiting.cancel()
+        if not connecting.done() or connecting.exception() is not None:
+            # nats-py retries a first connection forever with max_reconnect_attempts=-1; the
+            # errors it met say whether to try again later or to stop.
+            connecting.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(nc.close(), 2)
+            if not connecting.cancelled() and connecting.done() and connecting.exception():
+                first.append(connecting.exception())  # type: ignore[arg-type]
+            e = next((x for x in first if _refused(x)), first[-1] if first else None)
+            why = _why(e, self.options) if e is not None else "no answer"
+            cls = BrokerRefusedError if e is not None and _refused(e) else BrokerUnreachable
+            raise cls(f"cannot connect to the broker: {why}", source=redact(self.url))
+        self.nc = nc
         self.connected.set()
         self.js = self.nc.jetstream()
         if stream:
             await ensure_stream(self.js)
         self._wake = asyncio.Event()
         self._sender = asyncio.create_task(self._send_loop())
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        """A round trip to the broker now: the truth about the link, where `connected` only
+        says no disconnection has been noticed yet."""
+
+        async def rtt() -> None:
+            assert self.nc is not None
+            await self.nc.flush(timeout=max(1, int(timeout)))
+
+        if self.nc is None or not self.nc.is_connected:
+            return False
+        try:
+            self.call(rtt(), timeout=timeout + 1)
+            return True
+        except Exception:
+            return False
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -127,6 +210,8 @@ class BrokerClient:
         """Send what the outbox holds (up to `drain_s`), then disconnect."""
         if not self._thread.is_alive():
             return
+
+        self._closing = True
 
         async def _close() -> None:
             deadline = self.loop.time() + drain_s
@@ -227,3 +312,25 @@ class BrokerClient:
             return True
 
         return self.call(wait(), timeout=timeout + 5)
+
+
+def _refused(e: BaseException) -> bool:
+    """The broker answered and said no (credentials, permissions, TLS trust): final."""
+    if isinstance(e, nats.errors.AuthorizationError | ssl.SSLCertVerificationError):
+        return True
+    if isinstance(e, nats.errors.SecureConnRequiredError | nats.errors.SecureConnWantedError):
+        return True
+    text = str(e).lower()
+    return "authorization" in text or "authentication" in text or "certificate" in text
+
+
+def _why(e: BaseException, options: dict[str, Any]) -> str:
+    """An error as an operator may read it: its type and the broker's words (e.g.
+    'Authorization Violation'), with any secret this client holds cut out."""
+    text = str(e).strip()
+    for secret in (options.get("password"), options.get("token")):
+        if isinstance(secret, str) and secret:
+            text = text.replace(secret, "***")
+    text = redact(text) if "://" in text else text
+    name = type(e).__name__
+    return f"{name}: {text[:200]}" if text and text != name else name

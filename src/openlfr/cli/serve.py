@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from openlfr.cli import broker_options as bo
 from openlfr.errors import OpenLFRError
 
 if TYPE_CHECKING:
@@ -26,27 +27,30 @@ def serve(
         "the config's serve.cameras. A live deployment runs every whitelisted camera that "
         "has a source.",
     ),
-    broker: str | None = typer.Option(
-        None,
-        "--broker",
-        help="NATS URL (nats://HOST:4222): cameras run on `openlfr worker`s, alerts and "
-        "counters arrive over JetStream; this process decodes no video.",
-    ),
+    broker: str | None = bo.URL,
+    broker_ca: Path | None = bo.CA,
+    broker_cert: Path | None = bo.CERT,
+    broker_key: Path | None = bo.KEY,
+    broker_nkey_seed: Path | None = bo.NKEY,
+    broker_creds: Path | None = bo.CREDS,
+    broker_user: str | None = bo.USER,
+    broker_password_file: Path | None = bo.PASSWORD_FILE,
     loop: bool | None = typer.Option(
         None, "--loop/--no-loop", help="File cameras start again at their end (rehearsals)."
     ),
 ) -> None:
     """Run the REST API, the operator console and the live pipelines of running deployments.
 
+    With a broker (--broker, serve.broker or $OPENLFR_BROKER__URL) cameras run on `openlfr
+    worker`s and alerts and counters arrive over JetStream; this process decodes no video.
     Options not given here come from the environment (OPENLFR_SERVE_*) or the configuration
-    file's serve table."""
+    file's serve table (the broker login from its broker table)."""
     from openlfr.api import create_app
     from openlfr.api.context import ApiContext
     from openlfr.api.server import bootstrap, run_server
     from openlfr.cli.cameras import camera_sources, looping
     from openlfr.config.process import ServeSettings, flags
     from openlfr.config.settings import get_settings
-    from openlfr.pipeline.frame import redact_url
 
     try:
         settings = get_settings()
@@ -59,11 +63,21 @@ def serve(
                 loop=loop,
             )
         )
+    except OpenLFRError as e:
+        typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    link_settings = bo.broker_settings(
+        st.broker, broker_ca, broker_cert, broker_key, broker_nkey_seed, broker_creds,
+        broker_user, broker_password_file,
+    )  # fmt: skip
+    if link_settings.urls and st.cameras:
+        raise typer.BadParameter("--camera runs video in this process; with --broker use workers")
+    try:
         b = bootstrap(settings)
     except OpenLFRError as e:
         typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    host, port, broker = st.host, st.port, st.broker
+    host, port = st.host, st.port
     if b.key_created:
         typer.echo(f"created the master key {b.key_file}: back it up apart from the database")
     if b.admin_password:
@@ -73,23 +87,26 @@ def serve(
         )
     for w in b.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
-    if broker and st.cameras:
-        raise typer.BadParameter("--camera runs video in this process; with --broker use workers")
     sources: dict[str, SourceSpec] = (
         looping(st.cameras, realtime=True) if st.loop else dict(st.cameras)
     )
     app = create_app(b.service, sources=sources, **ApiContext.options(settings.api))
     link = None
-    if broker:
+    if link_settings.urls:
         from openlfr.edge.centre import CentreLink
+        from openlfr.edge.centre_health import CentreCollector
 
+        bo.warn_if_exposed(link_settings)
         try:
-            link = CentreLink(b.service, broker, engine=app.state.ctx.live.engine.get).start()
+            link = CentreLink(
+                b.service, link_settings, engine=app.state.ctx.live.engine.get
+            ).start()
         except OpenLFRError as e:
             typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
         app.state.centre = link
-        typer.echo(f"consuming alerts and counters from {redact_url(broker)}")
+        app.state.ctx.metrics.registry.register(CentreCollector(link))
+        typer.echo(f"consuming alerts and counters from {link_settings.describe()}")
     typer.echo(f"OpenLFR on http://{host}:{port}/  (API docs: /api/v1/docs)")
     try:
         run_server(app, host, port)

@@ -1,7 +1,8 @@
 """`openlfr worker`: run the cameras the centre assigns to this worker (see edge/worker.py).
 
-Every option also has a key in the configuration file's [worker] table (config/process.py); a
-flag given here wins over the environment, which wins over the file.
+Every option also has a key in the configuration file's [worker] table (config/process.py); the
+broker login has its own [broker] table (config/broker.py), shared with `serve --broker`. A flag
+given here wins over the environment, which wins over the file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from openlfr.cli import broker_options as bo
 from openlfr.errors import OpenLFRError
 
 TOKEN_ENV = "OPENLFR_WORKER_TOKEN"
@@ -23,9 +25,14 @@ def worker(
     centre: str | None = typer.Option(
         None, "--centre", help="The centre's base URL (https://...); config: worker.centre."
     ),
-    broker: str | None = typer.Option(
-        None, "--broker", help="NATS URL, e.g. nats://HOST:4222; config: worker.broker."
-    ),
+    broker: str | None = bo.URL,
+    broker_ca: Path | None = bo.CA,
+    broker_cert: Path | None = bo.CERT,
+    broker_key: Path | None = bo.KEY,
+    broker_nkey_seed: Path | None = bo.NKEY,
+    broker_creds: Path | None = bo.CREDS,
+    broker_user: str | None = bo.USER,
+    broker_password_file: Path | None = bo.PASSWORD_FILE,
     camera: list[str] = typer.Option(
         [],
         "--camera",
@@ -50,8 +57,6 @@ def worker(
     loop: bool | None = typer.Option(
         None, "--loop/--no-loop", help="File cameras start again at their end (rehearsals)."
     ),
-    nats_creds: Path | None = typer.Option(None, help="NATS credentials file (.creds)."),
-    nats_ca: Path | None = typer.Option(None, help="CA bundle for the broker's TLS."),
     centre_ca: Path | None = typer.Option(None, help="CA bundle for the centre's TLS."),
     detect_stride: int | None = typer.Option(None, help="Run the detector every k-th frame."),
     key_file: Path | None = typer.Option(
@@ -60,9 +65,19 @@ def worker(
         "centre (default: $XDG_STATE_HOME/openlfr/worker-<id>.key). Keep it: the centre "
         "accepts no other key for this worker.",
     ),
+    health_port: int | None = typer.Option(
+        None,
+        help="Serve /healthz and /metrics on this port (0: any free one; default: off).",
+    ),
+    health_host: str = typer.Option(
+        "127.0.0.1", help="Address of the health endpoint (loopback unless a scraper needs it)."
+    ),
 ) -> None:
     """Run the live pipeline for the cameras of live deployments the centre assigns here."""
+    from openlfr.broker.auth import connect_options
+    from openlfr.broker.protocol import parse_token
     from openlfr.cli.cameras import camera_sources, looping
+    from openlfr.config.broker import redact
     from openlfr.config.process import WorkerSettings, flags
     from openlfr.edge.worker import Worker, WorkerConfig
 
@@ -77,8 +92,6 @@ def worker(
                 poll_s=poll_s,
                 realtime=realtime,
                 loop=loop,
-                nats_creds=nats_creds,
-                nats_ca=nats_ca,
                 centre_ca=centre_ca,
                 detect_stride=detect_stride,
                 key_file=key_file,
@@ -90,22 +103,22 @@ def worker(
     token = st.token.get_secret_value().strip() if st.token is not None else ""
     if not token:
         raise typer.BadParameter(f"no worker token: --token-file, ${TOKEN_ENV} or token_file")
-    if not st.centre or not st.broker:
-        raise typer.BadParameter("say where the centre and broker are: --centre and --broker")
-    opts: dict[str, object] = {}
-    if st.nats_creds is not None:
-        opts["user_credentials"] = str(st.nats_creds)
-    if st.nats_ca is not None:
-        import ssl
-
-        opts["tls"] = ssl.create_default_context(cafile=str(st.nats_ca))
+    if not st.centre:
+        raise typer.BadParameter("say where the centre is: --centre or worker.centre")
+    # worker.broker / nats_creds / nats_ca of the [worker] table stand in for the [broker]
+    # table's url / creds_file / ca_file where neither a flag nor [broker] gives them.
+    link = bo.broker_settings(
+        st.broker, broker_ca or st.nats_ca, broker_cert, broker_key, broker_nkey_seed,
+        broker_creds or st.nats_creds, broker_user, broker_password_file,
+    )  # fmt: skip
+    if not link.urls:
+        raise typer.BadParameter("no broker: --broker, worker.broker or $OPENLFR_BROKER__URL")
+    bo.warn_if_exposed(link)
     pipeline_config = None
     if st.detect_stride is not None:
         from openlfr.pipeline.runner import PipelineConfig
 
         pipeline_config = PipelineConfig(detect_stride=st.detect_stride)
-    from openlfr.broker.protocol import parse_token
-
     try:
         wid, _ = parse_token(token)
         key_path = st.key_file
@@ -115,14 +128,14 @@ def worker(
         w = Worker(
             WorkerConfig(
                 centre=st.centre,
-                broker=st.broker,
+                broker=",".join(link.urls),
                 token=token,
                 cameras=looping(st.cameras, realtime=st.realtime) if st.loop else dict(st.cameras),
                 poll_s=st.poll_s,
                 lease_s=st.lease_s,
                 realtime=st.realtime,
                 pipeline_config=pipeline_config,
-                broker_options=opts,
+                broker_options=connect_options(link),
                 verify_tls=str(st.centre_ca) if st.centre_ca else True,
                 key_file=key_path,
             )
@@ -133,37 +146,40 @@ def worker(
     if st.centre.startswith("http://") and not _loopback(st.centre):
         log.warning(
             "centre %s is plain HTTP: the worker token crosses the network readable; use https",
-            st.centre,
+            redact(st.centre),
         )
     signal.signal(signal.SIGTERM, lambda *_: w.shutdown.set())
     signal.signal(signal.SIGINT, lambda *_: w.shutdown.set())
     log.info(
         "worker %s started: centre %s, broker %s, cameras %s%s",
         w.worker_id,
-        st.centre,
-        _redacted(st.broker),
+        redact(st.centre),
+        link.describe(),
         sorted(w.config.cameras),
         " (file cameras loop)" if st.loop else "",
     )
     typer.echo(
-        f"worker {w.worker_id}: centre {st.centre}, broker {_redacted(st.broker)}, "
+        f"worker {w.worker_id}: centre {redact(st.centre)}, broker {link.describe()}, "
         f"cameras {sorted(w.config.cameras)}"
     )
+    endpoint = None
+    if health_port is not None:
+        from openlfr.edge.health import WorkerEndpoint
+
+        endpoint = WorkerEndpoint(w, health_port, health_host).start()
+        typer.echo(f"health and metrics on http://{health_host}:{endpoint.port}/healthz")
     try:
         why = w.run()
     except OpenLFRError as e:
         typer.secho(f"error ({e.code}): {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
     log.info("worker %s stopped: %s", w.worker_id, why)
     typer.echo(f"worker stopped: {why}")
     if why == "revoked":
         raise typer.Exit(3)
-
-
-def _redacted(url: str) -> str:
-    from openlfr.pipeline.frame import redact_url
-
-    return redact_url(url)
 
 
 def _loopback(url: str) -> bool:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from openlfr.config.api import ApiSettings
+from openlfr.config.broker import BrokerSettings
 from openlfr.config.file import FileSettings
 from openlfr.config.governance import GovernanceSettings
 
@@ -48,6 +49,7 @@ class Settings(FileSettings):
     vision: VisionSettings = VisionSettings()
     governance: GovernanceSettings = GovernanceSettings()
     api: ApiSettings = ApiSettings()
+    broker: BrokerSettings = BrokerSettings()
 
     @property
     def resolved_database_url(self) -> str:

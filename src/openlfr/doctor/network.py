@@ -4,9 +4,7 @@ against the centre's."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import ssl
 import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openlfr.doctor.findings import Finding, Level, ok, skip
+from openlfr.errors import OpenLFRError
 
 # Alerts carry the worker's time and the lease counts the centre's silence: beyond these the
 # record and the lease drift. The Date header has 1 s resolution, so less is not measurable.
@@ -24,28 +23,22 @@ SKEW_FAIL_S = 30.0
 def broker_credentials(
     nats_creds: Path | None = None, nats_ca: Path | None = None
 ) -> dict[str, Any]:
-    """Connect options for nats-py.
+    """Connect options for nats-py from the same broker settings `serve` and `worker` log in
+    with (config/broker.py: the [broker] table, OPENLFR_BROKER__*), read afresh so a fixed
+    environment is seen at once; the worker table's nats_creds / nats_ca stand in for the
+    broker table's creds_file / ca_file where it gives none."""
+    from openlfr.broker.auth import connect_options
+    from openlfr.config.settings import Settings
 
-    HOOK for broker credentials: the trust-across-machines work adds its own settings class
-    (config/broker.py, a FileSettings with env prefix OPENLFR_BROKER_); when it lands, build
-    these options from it here. Until then: OPENLFR_BROKER_USER with OPENLFR_BROKER_PASSWORD
-    or OPENLFR_BROKER_PASSWORD_FILE, OPENLFR_BROKER_TOKEN_FILE, and the worker's
-    nats_creds / nats_ca."""
-    env = os.environ
-    opts: dict[str, Any] = {}
-    if env.get("OPENLFR_BROKER_USER"):
-        opts["user"] = env["OPENLFR_BROKER_USER"]
-        if env.get("OPENLFR_BROKER_PASSWORD_FILE"):
-            opts["password"] = Path(env["OPENLFR_BROKER_PASSWORD_FILE"]).read_text().strip()
-        else:
-            opts["password"] = env.get("OPENLFR_BROKER_PASSWORD", "")
-    if env.get("OPENLFR_BROKER_TOKEN_FILE"):
-        opts["token"] = Path(env["OPENLFR_BROKER_TOKEN_FILE"]).read_text().strip()
-    if nats_creds is not None:
-        opts["user_credentials"] = str(nats_creds)
-    if nats_ca is not None:
-        opts["tls"] = ssl.create_default_context(cafile=str(nats_ca))
-    return opts
+    st = Settings().broker
+    extra: dict[str, Any] = {}
+    if nats_creds is not None and st.creds_file is None:
+        extra["creds_file"] = nats_creds
+    if nats_ca is not None and st.ca_file is None:
+        extra["ca_file"] = nats_ca
+    if extra:
+        st = st.model_copy(update=extra)
+    return connect_options(st)
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -118,6 +111,17 @@ def check_broker(url: str | None, *, timeout: float = 3.0, **credentials: Any) -
                 "broker-credentials",
                 f"cannot read a broker credential file ({e.strerror})",
                 "check the path and that the service user may read it",
+            )
+        ]
+    except OpenLFRError as e:  # inconsistent or missing broker settings (a typed error)
+        return [
+            Finding(
+                "broker",
+                Level.FAIL,
+                "broker-credentials",
+                f"the broker login settings are not usable: {e}",
+                "give a user with its password, an nkey seed or a .creds file ([broker] table, "
+                "OPENLFR_BROKER__*)",
             )
         ]
     why = asyncio.run(_nats_probe(url, opts, timeout))

@@ -49,7 +49,8 @@ class CentreClient:
         try:
             r = self.http.get(path) if json is None else self.http.post(path, json=json)
         except httpx.HTTPError as e:
-            raise CentreUnreachable(type(e).__name__) from None
+            # The type and the library's words (connection refused, certificate failed).
+            raise CentreUnreachable(f"{type(e).__name__}: {str(e)[:160]}") from None
         if r.status_code == 401:
             raise WorkerAuthError("the centre refused this worker's token (revoked?)")
         if r.status_code == 409:
@@ -59,8 +60,15 @@ class CentreClient:
             )
         if r.status_code >= 500:
             raise CentreUnreachable(f"HTTP {r.status_code}")
+        if r.status_code == 404 and path.endswith("/assignments"):
+            # Nothing there answers to the worker routes: the wrong address, or not a centre.
+            raise CentreUnreachable(f"HTTP 404 for {path}: is --centre an OpenLFR centre?")
         r.raise_for_status()
-        return r.json()
+        try:
+            return r.json()
+        except ValueError:
+            why = f"not JSON from {path}: is --centre an OpenLFR centre?"
+            raise CentreUnreachable(why) from None
 
     def enrol(self, public_key: bytes) -> bytes:
         """Give the centre this worker's public key (once; again with the same key is a no-op);

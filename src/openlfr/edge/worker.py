@@ -25,13 +25,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from openlfr.broker.auth import worker_inbox
 from openlfr.broker.client import BrokerClient
 from openlfr.broker.messages import CountersMessage, dumps, loads
 from openlfr.broker.protocol import SIG, ControlVerifier, SigningKey, new_nonce, parse_token
 from openlfr.broker.subjects import control_subject, counters_subject, heartbeat_subject
+from openlfr.config.broker import redact
 from openlfr.edge.centre_api import Assignment, CentreClient, CentreUnreachable
 from openlfr.edge.sink import BrokerAlertSink
-from openlfr.errors import OpenLFRError, WorkerAuthError
+from openlfr.errors import BrokerUnreachable, OpenLFRError, WorkerAuthError
 from openlfr.pipeline.threads import CameraThread, SharedEngine
 
 log = logging.getLogger(__name__)
@@ -91,15 +93,16 @@ class Worker:
         self.engine = SharedEngine(engine_factory or _default_engine)
         self.clock = clock
         self.centre = CentreClient(config.centre, config.token, verify=config.verify_tls)
-        self.broker = BrokerClient(
-            config.broker, name=f"worker-{self.worker_id}", **config.broker_options
-        )
+        # Its own inbox prefix: the broker lets it hear its own replies and no one else's.
+        opts = {"inbox_prefix": worker_inbox(self.worker_id), **config.broker_options}
+        self.broker = BrokerClient(config.broker, name=f"worker-{self.worker_id}", **opts)
         self.runs: dict[tuple[str, str], CameraRun] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self.shutdown = threading.Event()
         self.last_ok = time.monotonic()
         self.exit_reason: str | None = None
+        self._centre_failures, self._centre_next_warn = 0, 0.0
 
     # -- control -----------------------------------------------------------------------------
 
@@ -132,7 +135,15 @@ class Worker:
     def run(self) -> str:
         """Blocks until `shutdown` is set or the token is refused; returns why it ended."""
         # The centre owns the stream; a worker needs no right to create one (it retries).
-        self.broker.start(stream=False)
+        # A broker not up yet is waited for (each try logged with why); one that refuses
+        # this worker's credentials ends the run with that reason.
+        try:
+            self.broker.start(stream=False, retry_until=self.shutdown)
+        except BrokerUnreachable:
+            if self.shutdown.is_set():
+                self.centre.close()
+                return "shutdown"
+            raise
         self.broker.subscribe(control_subject(self.worker_id), self._on_control)
         hb = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         hb.start()
@@ -141,7 +152,9 @@ class Worker:
                 self._poll()
                 if self.exit_reason:
                     break
-                self._wake.wait(self.config.poll_s)
+                # Back off while the centre does not answer (up to 5 s between tries).
+                backoff = min(5.0, self.config.poll_s * 2 ** min(self._centre_failures, 3))
+                self._wake.wait(backoff if self._centre_failures else self.config.poll_s)
                 self._wake.clear()
         finally:
             self._stop_where(lambda r: True, self.exit_reason or "shutdown")
@@ -153,12 +166,30 @@ class Worker:
             self.engine.close()
         return self.exit_reason or "shutdown"
 
+    @property
+    def centre_ok(self) -> bool:
+        """The centre answered within the lease (else every camera is stopped)."""
+        return time.monotonic() - self.last_ok <= self.config.lease_s
+
+    def _centre_failed(self, e: CentreUnreachable) -> None:
+        """Say why at WARNING, at growing intervals (a wrong --centre must not run silently,
+        nor fill the log)."""
+        self._centre_failures += 1
+        now = time.monotonic()
+        if now >= self._centre_next_warn:
+            log.warning(
+                "centre %s unreachable (%s); retrying (%d tries so far)",
+                redact(self.config.centre), e, self._centre_failures,
+            )  # fmt: skip
+            self._centre_next_warn = now + min(60.0, 2.0 ** min(self._centre_failures, 6))
+
     def _poll(self) -> None:
         try:
             if self.control.centre_key is None:
                 self.control.centre_key = self.centre.enrol(self.key.public)
             wanted = {a.deployment_id: a for a in self.centre.assignments()}
         except CentreUnreachable as e:
+            self._centre_failed(e)
             away = time.monotonic() - self.last_ok
             if away > self.config.lease_s:
                 if any(r.running for r in self.runs.values()):
@@ -170,7 +201,14 @@ class Worker:
             self._stop_where(lambda r: True, "revoked")
             return
         gap, self.last_ok = time.monotonic() - self.last_ok, time.monotonic()
-        if gap > max(5.0, 3 * self.config.poll_s):
+        if self._centre_failures:
+            log.info(
+                "centre %s answers again after %.0f s: lease renewed",
+                redact(self.config.centre),
+                gap,
+            )
+            self._centre_failures, self._centre_next_warn = 0, 0.0
+        elif gap > max(5.0, 3 * self.config.poll_s):
             log.info("centre answered again after %.0f s: lease renewed", gap)
         # Stop what is no longer assigned and live; restart (below) what changed: another
         # threshold, or a watchlist with an entry added or removed (an erasure).

@@ -16,7 +16,15 @@ from typing import Any
 
 import httpx
 
+from tests.nats_secure import SecureNats
 from tests.unit.governance._support import KEY, World, full_fields, make_world
+
+Broker = SecureNats | str  # an authenticated TLS broker (the docs' setup), or a bare URL
+
+
+def broker_args(broker: Broker, client: str) -> list[str]:
+    """The command-line options that client (`centre` or a worker id) connects with."""
+    return ["--broker", broker] if isinstance(broker, str) else broker.cli_args(client)
 
 
 def free_port() -> int:
@@ -57,8 +65,11 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 class Centre:
-    def __init__(self, db_url: str, broker: str, workdir: Path) -> None:
+    def __init__(
+        self, db_url: str, broker: Broker, workdir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.db_url, self.broker, self.workdir = db_url, broker, workdir
+        self.env = env or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -79,13 +90,13 @@ class Centre:
                 "serve",
                 "--port",
                 str(self.port),
-                "--broker",
-                self.broker,
+                *broker_args(self.broker, "centre"),
             ],
             env=_env(
                 OPENLFR_DATABASE_URL=self.db_url,
                 OPENLFR_MASTER_KEY=base64.b64encode(KEY).decode(),
                 OPENLFR_DATA_DIR=str(self.workdir / "data"),
+                **self.env,
             ),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -115,11 +126,26 @@ class Centre:
 
 
 def start_worker(
-    centre: str, broker: str, token: str, cameras: dict[str, str], workdir: Path, *args: str
+    centre: str,
+    broker: Broker,
+    token: str,
+    cameras: dict[str, str],
+    workdir: Path,
+    *args: str,
+    worker_id: str | None = None,
 ) -> subprocess.Popen[bytes]:
+    """`openlfr worker` as a process; on a SecureNats, with its own block in the broker's
+    config and its own certificate and nkey (what docs/deployment.md has an operator do)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    if not isinstance(broker, str):
+        from openlfr.broker.protocol import parse_token
+
+        wid = worker_id or parse_token(token)[0]
+        broker.add_worker(wid)
+    else:
+        wid = worker_id or ""
     cmd = [sys.executable, "-m", "openlfr.cli.main", "-v", "worker", "--centre", centre,
-           "--broker", broker, "--key-file", str(workdir / "worker.key"), *args]  # fmt: skip
+           *broker_args(broker, wid), "--key-file", str(workdir / "worker.key"), *args]  # fmt: skip
     for cam, src in cameras.items():
         cmd += ["--camera", f"{cam}={src}"]
     return subprocess.Popen(

@@ -25,8 +25,10 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from openlfr.broker.auth import CENTRE_INBOX
 from openlfr.broker.client import BrokerClient
 from openlfr.broker.subjects import HEARTBEAT_PREFIX
+from openlfr.config.broker import BrokerSettings
 from openlfr.errors import FaceError
 from openlfr.services.workers import WorkerService
 from openlfr.vision.engine import FaceEngine, default_threshold
@@ -93,9 +95,11 @@ def _non_match_needles(video: Path, engine: FaceEngine) -> list[bytes]:
 class Beats:
     """The test listens to heartbeats on the broker too (what the centre sees)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, settings: BrokerSettings) -> None:
         self.latest: dict[str, dict[str, Any]] = {}
-        self.client = BrokerClient(url, name="test-beats").start(stream=False)
+        self.client = BrokerClient.from_settings(
+            settings, name="test-beats", inbox_prefix=CENTRE_INBOX
+        ).start(stream=False)
         self.client.subscribe(f"{HEARTBEAT_PREFIX}.*", self._on)
 
     def _on(self, data: bytes) -> None:
@@ -152,19 +156,17 @@ def test_centre_two_workers_three_cameras_two_deployments(
 
     rtsp_port = _free_port()
     rtsp = _start_server(video_path, rtsp_port)
-    centre = Centre(pg_url, nats_server.url, tmp_path / "centre").start()
-    beats = Beats(nats_server.url)
+    centre = Centre(pg_url, nats_server, tmp_path / "centre").start()
+    beats = Beats(nats_server.centre)  # the centre's credentials: it may hear heartbeats
     wdirs = [tmp_path / "w1", tmp_path / "w2"]
     # A lease well above one slow answer (5 s timeout) on a loaded machine.
     args = ("--no-realtime", "--lease-s", "8", "--poll-s", "0.5")
     p1 = start_worker(
-        centre.url, nats_server.url, tok1,
+        centre.url, nats_server, tok1,
         {"a-rtsp": f"rtsp://127.0.0.1:{rtsp_port}/walkers", "b-file": str(video_path)},
         wdirs[0], *args,
     )  # fmt: skip
-    p2 = start_worker(
-        centre.url, nats_server.url, tok2, {"a-file": str(video_path)}, wdirs[1], *args
-    )
+    p2 = start_worker(centre.url, nats_server, tok2, {"a-file": str(video_path)}, wdirs[1], *args)
     procs = [p1, p2]
     try:
         with httpx.Client(base_url=centre.url, timeout=10) as c:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from openlfr.broker.auth import worker_inbox
 from openlfr.broker.client import BrokerClient
 from openlfr.edge.synthetic import synthetic_alerts
 from tests.integration.distributed._support import (
@@ -42,7 +43,10 @@ def _recorded(w: World, dep: str) -> tuple[int, int]:
 
 def _run(w: World, nats_server, centre: Centre, fault) -> int:  # type: ignore[no-untyped-def]
     t = generator_target(w, "Faults")
-    pub = BrokerClient(nats_server.url, name="gen").start()
+    # The generator publishes as the worker would: that worker's credentials, no stream rights.
+    creds = nats_server.add_worker(t.worker_id)
+    pub = BrokerClient.from_settings(creds, name="gen", inbox_prefix=worker_inbox(t.worker_id))
+    pub.start(stream=False)
     sent: list = []
     gen = threading.Thread(target=lambda: sent.extend(synthetic_alerts(pub, t, N, RATE)))
     gen.start()
@@ -65,7 +69,7 @@ def test_centre_sigkill_mid_run_loses_and_duplicates_nothing(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     w = real_time_world(pg_url)
-    centre = Centre(pg_url, nats_server.url, tmp_path / "centre").start()
+    centre = Centre(pg_url, nats_server, tmp_path / "centre").start()
     try:
 
         def fault() -> None:
@@ -84,7 +88,7 @@ def test_nats_restart_mid_run_loses_and_duplicates_nothing(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     w = real_time_world(pg_url)
-    centre = Centre(pg_url, nats_server.url, tmp_path / "centre").start()
+    centre = Centre(pg_url, nats_server, tmp_path / "centre").start()
     try:
         assert _run(w, nats_server, centre, lambda: nats_server.restart(1.0)) == N
     finally:

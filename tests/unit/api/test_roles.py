@@ -21,6 +21,7 @@ PUBLIC = {
     ("get", "/api/v1/public/annual/{year}"),
     ("get", "/api/v1/public/annual/{year}.csv"),
     ("get", "/healthz"),
+    ("get", "/readyz"),
     ("get", "/metrics"),
 }
 
@@ -65,6 +66,9 @@ def test_every_route_needs_auth_and_the_right_role(client: TestClient) -> None:
 
 def test_public_routes_answer_without_auth(client: TestClient) -> None:
     assert client.get("/healthz").text == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert {"database", "keys", "scheduler"} <= set(ready.json()["checks"])
     assert client.get("/metrics").status_code == 401  # the scrape token is needed
     assert client.get("/metrics", headers=METRICS).status_code == 200
     assert client.get("/api/v1/public/deployments").json() == []

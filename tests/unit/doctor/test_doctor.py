@@ -150,16 +150,16 @@ def test_wrong_broker_credentials(
     nats_with_password: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = nats_with_password
-    monkeypatch.setenv("OPENLFR_BROKER_USER", "worker1")
+    monkeypatch.setenv("OPENLFR_BROKER__USER", "worker1")
     secret = tmp_path / "nats-password"
     secret.write_text("wrong-password\n")
-    monkeypatch.setenv("OPENLFR_BROKER_PASSWORD_FILE", str(secret))
+    monkeypatch.setenv("OPENLFR_BROKER__PASSWORD_FILE", str(secret))
     found = network.check_broker(url)
     assert codes(found) == {"broker-credentials": Level.FAIL}
     assert "wrong-password" not in found[0].line()
-    monkeypatch.delenv("OPENLFR_BROKER_USER")
+    monkeypatch.delenv("OPENLFR_BROKER__USER")
     assert codes(network.check_broker(url)) == {"broker-credentials": Level.FAIL}  # none given
-    monkeypatch.setenv("OPENLFR_BROKER_USER", "worker1")
+    monkeypatch.setenv("OPENLFR_BROKER__USER", "worker1")
     secret.write_text("right-password\n")
     assert codes(network.check_broker(url)) == {"ok": Level.OK}
 

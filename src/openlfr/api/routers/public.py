@@ -6,7 +6,7 @@ import hmac
 from typing import Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from openlfr.api.defs.common import ERROR_RESPONSES
 from openlfr.api.defs.oversight import PublicDeploymentOut, PublicNoticeOut
@@ -82,7 +82,21 @@ def _download(body: str, media: str, name: str) -> Response:
 
 @router.get("/healthz", response_class=PlainTextResponse)
 def healthz() -> str:
+    """Liveness: the process answers. Whether it can do its job is /readyz."""
     return "ok"
+
+
+@router.get(
+    "/readyz",
+    responses={503: {"description": "Not ready: `checks` says what fails and why"}},
+    summary="Readiness: database, keys, retention job; with a broker, link and consumer",
+)
+def readyz(request: Request) -> JSONResponse:
+    from openlfr.api.health import readiness
+
+    checks = readiness(get_ctx(request).service, request.app.state)
+    ok = all(c["ok"] for c in checks.values())
+    return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
 
 @router.get(
