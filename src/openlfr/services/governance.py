@@ -23,6 +23,7 @@ from openlfr.services.entry_photos import EntryPhotos
 from openlfr.services.retention import Retention
 from openlfr.services.subject_rights import SubjectRights
 from openlfr.services.transparency import Transparency
+from openlfr.services.urgent import JudicialDecisions
 from openlfr.services.watchlists import Watchlists
 
 
@@ -41,4 +42,5 @@ class GovernanceService:
         self.subject_rights = SubjectRights(ctx)
         self.entry_photos = EntryPhotos(ctx)
         self.access = DeploymentAccess(ctx)
+        self.judicial = JudicialDecisions(ctx)
         self.assurance = Assurance(ctx, self.deployments.end)

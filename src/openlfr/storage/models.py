@@ -131,6 +131,9 @@ class Deployment(Base):
     signage_json: Mapped[str] = mapped_column(Text, default="{}")
     eu_mode: Mapped[bool] = mapped_column(default=False)
     judicial_authorisation_id: Mapped[str | None] = mapped_column(String(200))
+    # A.3: the authority's reference when it refused (the use then stops and is purged).
+    judicial_refusal_ref: Mapped[str | None] = mapped_column(String(200))
+    judicial_refused_at: Mapped[datetime | None]
     fria_ref: Mapped[str | None] = mapped_column(String(200))
     eu_database_id: Mapped[str | None] = mapped_column(String(200))
     art5_objective: Mapped[str | None] = mapped_column(Text)

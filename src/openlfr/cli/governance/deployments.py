@@ -160,6 +160,19 @@ def dep_judicial(deployment: str, ref: str, user: str | None = UserOpt) -> None:
     typer.echo("recorded")
 
 
+@command(app, "judicial-refusal")
+def dep_judicial_refusal(
+    deployment: str, ref: str, reason: str = ReasonOpt, user: str | None = UserOpt
+) -> None:
+    """EU mode: the authority refused (REF is its reference): stop at once, delete all data."""
+    with acting(user) as (svc, me):
+        receipt = svc.judicial.record_refusal(me, deployment, ref, reason)
+    typer.echo(
+        f"stopped and purged: {receipt['alerts_deleted']} alerts, "
+        f"{receipt['watchlist_entries_destroyed']} watchlist entries"
+    )
+
+
 @command(app, "run")
 def dep_run(
     deployment: str,
