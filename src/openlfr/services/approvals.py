@@ -14,6 +14,7 @@ from typing import Any
 from openlfr.dicts import pick
 from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
 from openlfr.eval.approval import ModelApproval
+from openlfr.governance import evaluation
 from openlfr.governance.deployment import Actor
 from openlfr.governance.vocab import Role
 from openlfr.services import rows
@@ -30,6 +31,16 @@ def report_digest(report: dict[str, Any] | ModelApproval) -> str:
     doc = report.to_dict() if isinstance(report, ModelApproval) else report
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def approval_from_report(report: dict[str, Any]) -> ModelApproval:
+    """The approval section of a full evaluation report, refused (C.11) when the report lacks
+    the per-group rates and their significance tests."""
+    approval = ModelApproval.from_report_json(json.dumps(report))
+    problems = evaluation.report_problems(report)
+    if problems:
+        raise RuleViolation("model approval", problems, source=approval.contract_id)
+    return approval
 
 
 class Approvals(Room):

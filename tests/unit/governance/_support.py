@@ -230,3 +230,30 @@ def live(w: World, **over: Any) -> tuple[str, list[str]]:
     w.clock.advance(hours=1)
     w.svc.deployments.start(w.op1, dep)
     return dep, ids
+
+
+def per_group_section() -> list[dict[str, Any]]:
+    """The smallest per-group (demographic) section an evaluation report must carry (C.11)."""
+    groups = ("group_a", "group_b")
+    return [
+        {
+            "grouped_by": ["race"],
+            "groups": [{"group": g, "images": 100, "identities": 10} for g in groups],
+            "at_default_threshold": {
+                "fmr": {g: {"value": 1e-4} for g in groups},
+                "fnmr": {g: {"value": 0.02} for g in groups},
+                "fisher_holm_p": dict.fromkeys(groups, 0.8),
+            },
+        }
+    ]
+
+
+def report_for(approval: ModelApproval) -> dict[str, Any]:
+    """A full evaluation report (JSON object) carrying `approval` and the per-group section."""
+    from openlfr.eval.approval import REPORT_KIND
+
+    return {
+        "kind": REPORT_KIND,
+        "approval": approval.to_dict(),
+        "demographics": per_group_section(),
+    }

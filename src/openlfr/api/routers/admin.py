@@ -11,7 +11,7 @@ from openlfr.api.roles import AsAdmin, AsEdit
 from openlfr.api.routing import api_router
 from openlfr.eval.approval import ModelApproval
 from openlfr.services.accounts import random_password
-from openlfr.services.approvals import report_digest
+from openlfr.services.approvals import approval_from_report, report_digest
 
 router = api_router("/api/v1", "administration")
 Report = Annotated[dict[str, Any], Body()]  # an `openlfr eval` report, as JSON
@@ -35,10 +35,8 @@ def create_user(request: Request, body: UserIn, actor: AsAdmin) -> NewUserOut:
 
 
 def _approval(report: dict[str, Any]) -> ModelApproval:
-    import json
-
     try:
-        return ModelApproval.from_report_json(json.dumps(report))
+        return approval_from_report(report)
     except (KeyError, TypeError) as e:
         raise ValueError(f"not an openlfr evaluation report: {e}") from None
 

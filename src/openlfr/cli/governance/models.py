@@ -18,11 +18,10 @@ app = typer.Typer(help="Model approvals (from `openlfr eval` reports).", no_args
 def _read(report: Path) -> tuple[ModelApproval, str]:
     import json
 
-    from openlfr.eval.approval import ModelApproval
-    from openlfr.services.approvals import report_digest
+    from openlfr.services.approvals import approval_from_report, report_digest
 
-    text = report.read_text()
-    return ModelApproval.from_report_json(text), report_digest(json.loads(text))
+    raw = json.loads(report.read_text())
+    return approval_from_report(raw), report_digest(raw)
 
 
 @command(app, "approve")
