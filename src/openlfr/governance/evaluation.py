@@ -23,7 +23,7 @@ def report_problems(report: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for i, ev in enumerate(demo):
         name = " x ".join(ev.get("grouped_by") or []) or f"evaluation {i + 1}"
-        groups = [g.get("group") for g in ev.get("groups") or [] if isinstance(g, dict)]
+        groups = [str(g.get("group")) for g in ev.get("groups") or [] if isinstance(g, dict)]
         if len(groups) < 2:
             out.append(f"per-group section {name}: needs at least two groups")
             continue
