@@ -149,6 +149,7 @@ def _event(
         by,
         f"monitor.{kind}",
         f"deployment:{d.id}",
+        before={"threshold": before},  # G.20: every threshold change, before and after
         after={"reason": reason, "threshold": after, **r.to_dict()},
     )
 
