@@ -41,3 +41,35 @@ def report_problems(report: dict[str, Any]) -> list[str]:
         if missing:
             out.append(f"per-group section {name}: no significance test for {', '.join(missing)}")
     return out
+
+
+def per_group_summary(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-group section reduced to what an impact assessment quotes: per grouping, each
+    group's false-match and false-non-match rate and Holm-adjusted p at the evaluated threshold."""
+    out = []
+    for ev in report.get("demographics") or []:
+        row = ev.get("at_default_threshold") or {}
+
+        def value(key: str, g: str, row: dict[str, Any] = row) -> float | None:
+            v = (row.get(key) or {}).get(g)
+            return v.get("value") if isinstance(v, dict) else v
+
+        groups = [str(g.get("group")) for g in ev.get("groups") or [] if isinstance(g, dict)]
+        out.append(
+            {
+                "grouped_by": list(ev.get("grouped_by") or []),
+                "dataset": ev.get("dataset", ""),
+                "threshold": row.get("threshold", ev.get("default_threshold")),
+                "significantly_higher": list(row.get("significantly_higher_groups") or []),
+                "groups": [
+                    {
+                        "group": g,
+                        "fmr": value("fmr", g),
+                        "fnmr": value("fnmr", g),
+                        "p_holm": (row.get("fisher_holm_p") or {}).get(g),
+                    }
+                    for g in groups
+                ],
+            }
+        )
+    return out

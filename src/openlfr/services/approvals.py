@@ -45,7 +45,11 @@ def approval_from_report(report: dict[str, Any]) -> ModelApproval:
 
 class Approvals(Room):
     def record_model_approval(
-        self, by: Actor, approval: ModelApproval, digest: str | None = None
+        self,
+        by: Actor,
+        approval: ModelApproval,
+        digest: str | None = None,
+        per_group: list[dict[str, Any]] | None = None,
     ) -> str:
         """Propose an approval; it is pending until a second person countersigns it."""
         self.ctx.need_role(by, *APPROVERS)
@@ -64,6 +68,7 @@ class Approvals(Room):
             row.approval_json = rows.j(approval.to_dict())
             row.recorded_at, row.recorded_by = self.ctx.now(), by.id
             row.report_digest, row.countersigned_by, row.countersigned_at = digest, None, None
+            row.per_group_json = rows.j(per_group) if per_group is not None else None
             self.ctx.audit(
                 s,
                 by.username,

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openlfr.config.governance import GovernanceSettings
 from openlfr.errors import ContractMismatchError, NotFoundError
 from openlfr.eval.approval import ModelApproval
 from openlfr.governance import expected_hits as hits
@@ -125,12 +126,17 @@ def record_projection(d: m.Deployment, stage: str, p: hits.HitProjection | None)
     d.expected_hits_json = json.dumps(doc, sort_keys=True)
 
 
-def enrolment_face(engine: Any, photo: Path | bytes) -> tuple[bytes, Any]:
-    """The photo's bytes and its one face (`select="strict"`), for a first or further photo."""
+def enrolment_face(
+    engine: Any, photo: Path | bytes, settings: GovernanceSettings
+) -> tuple[bytes, Any]:
+    """The photo's bytes and its one face (`select="strict"`), for a first or further photo;
+    refused (B.6) when the face is too small or blurred, before anything is stored."""
     data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
     res = engine.face_from_file(
         data, select="strict", name=str(photo)[:200] if not isinstance(photo, bytes) else None
     )
+    q = res.quality
+    require("watchlist photo", wl_rules.face_problems(q.width_px, q.sharpness, settings=settings))
     return data, res
 
 
@@ -238,7 +244,7 @@ class EntryPhotos(Room):
         image_captured_on: date | None,
     ) -> tuple[str, list[str]]:
         """One face per photo (`select="strict"`) and its quality, as for the first photo."""
-        data, res = enrolment_face(engine, photo)
+        data, res = enrolment_face(engine, photo, self.ctx.settings)
         prop = wl_rules.PhotoProposal(image_captured_on, float(res.quality.score))
         return self.add_photo(by, entry_id, prop, res.template, data)
 

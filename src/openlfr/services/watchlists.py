@@ -151,7 +151,7 @@ class Watchlists(Room):
         **proposal: Any,
     ) -> tuple[str, list[str]]:
         """Enrol from a photo with the face engine (one face; B.6 quality from the engine)."""
-        data, res = entry_photos.enrolment_face(engine, photo)
+        data, res = entry_photos.enrolment_face(engine, photo, self.ctx.settings)
         prop = wl_rules.EntryProposal(quality_score=float(res.quality.score), **proposal)
         return self.add_entry(by, deployment_id, prop, res.template, data, profile_facts)
 

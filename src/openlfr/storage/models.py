@@ -89,6 +89,9 @@ class ModelApprovalRow(Base):
     report_digest: Mapped[str | None] = mapped_column(String(64))
     countersigned_by: Mapped[str | None] = mapped_column(String(32))
     countersigned_at: Mapped[datetime | None]
+    # C.11: the report's per-group rates and tests, kept with the approval (issue 22) so impact
+    # assessments can quote them; None for approvals recorded without the full report.
+    per_group_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Deployment(Base):

@@ -29,6 +29,7 @@ from openlfr.vision.mock import MOCK_CONTRACT
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
+TRAINED = (date(2026, 1, 12), date(2027, 1, 12))  # the operators' course: completed, expires
 KEY = bytes(range(32))
 POSTGRES_URL = os.environ.get(
     "OPENLFR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -144,6 +145,8 @@ def make_world(
         ("multi", ["authorising_officer", "operator", "watchlist_compiler"]),
     ):
         people[name] = svc.accounts.create_user(people["admin"], name, PASSWORD, roles)
+    for name in ("op1", "op2", "multi"):  # only trained staff may review alerts
+        svc.training.record(people["admin"], name, "LFR operator", *TRAINED)
     return World(svc, clock, url, people)
 
 
@@ -173,8 +176,11 @@ def full_fields(**over: Any) -> dict[str, Any]:
 
 def approve_model(w: World, approval: ModelApproval | None = None) -> None:
     """Record (admin) and countersign (ao2) a model approval: only then does it count."""
+    from openlfr.governance.evaluation import per_group_summary
+
     a = approval or approval_for(MOCK_CONTRACT)
-    w.svc.approvals.record_model_approval(w.admin, a)
+    per_group = per_group_summary({"demographics": per_group_section()})
+    w.svc.approvals.record_model_approval(w.admin, a, None, per_group)
     from openlfr.services.approvals import report_digest
 
     w.svc.approvals.countersign(w.ao2, a.contract_id, report_digest(a))

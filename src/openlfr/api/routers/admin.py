@@ -10,6 +10,7 @@ from openlfr.api.deps import get_ctx
 from openlfr.api.roles import AsAdmin, AsEdit
 from openlfr.api.routing import api_router
 from openlfr.eval.approval import ModelApproval
+from openlfr.governance.evaluation import per_group_summary
 from openlfr.services.accounts import random_password
 from openlfr.services.approvals import approval_from_report, report_digest
 
@@ -60,7 +61,7 @@ def _approval_out(approval: ModelApproval, status: str, report: dict[str, Any]) 
 def approve_model(request: Request, actor: AsEdit, report: Report) -> ApprovalOut:
     approval = _approval(report)
     status = get_ctx(request).service.approvals.record_model_approval(
-        actor, approval, report_digest(report)
+        actor, approval, report_digest(report), per_group_summary(report)
     )
     return _approval_out(approval, status, report)
 

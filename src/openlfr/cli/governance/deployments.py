@@ -173,6 +173,23 @@ def dep_judicial_refusal(
     )
 
 
+@command(app, "assessment")
+def dep_assessment(
+    deployment: str,
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file."),
+    user: str | None = UserOpt,
+) -> None:
+    """DPIA (and, in EU mode, FRIA) draft in Markdown, filled from the deployment, for the
+    officer to complete; its SHA-256 is recorded in the audit log."""
+    with acting(user) as (svc, me):
+        doc = svc.assessments.draft(me, deployment)
+    if out is None:
+        typer.echo(doc.text)
+    else:
+        out.write_text(doc.text, encoding="utf-8")
+        typer.echo(f"written {out} (SHA-256 {doc.digest})")
+
+
 @command(app, "run")
 def dep_run(
     deployment: str,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -15,13 +15,14 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Model approvals (from `openlfr eval` reports).", no_args_is_help=True)
 
 
-def _read(report: Path) -> tuple[ModelApproval, str]:
+def _read(report: Path) -> tuple[ModelApproval, str, list[dict[str, Any]]]:
     import json
 
+    from openlfr.governance.evaluation import per_group_summary
     from openlfr.services.approvals import approval_from_report, report_digest
 
     raw = json.loads(report.read_text())
-    return approval_from_report(raw), report_digest(raw)
+    return approval_from_report(raw), report_digest(raw), per_group_summary(raw)
 
 
 @command(app, "approve")
@@ -30,9 +31,9 @@ def model_approve(report: Path, user: str | None = UserOpt) -> None:
 
     It counts once a second person countersigns the same report (`openlfr model countersign`).
     """
-    approval, digest = _read(report)
+    approval, digest, per_group = _read(report)
     with acting(user) as (svc, me):
-        svc.approvals.record_model_approval(me, approval, digest)
+        svc.approvals.record_model_approval(me, approval, digest, per_group)
     typer.echo(
         f"model {approval.contract_id} recorded, pending a second person's countersignature "
         f"(report SHA-256 {digest})"
@@ -42,7 +43,7 @@ def model_approve(report: Path, user: str | None = UserOpt) -> None:
 @command(app, "countersign")
 def model_countersign(report: Path, user: str | None = UserOpt) -> None:
     """Countersign a recorded approval: REPORT must be the same report (digest checked)."""
-    approval, digest = _read(report)
+    approval, digest, _ = _read(report)
     with acting(user) as (svc, me):
         svc.approvals.countersign(me, approval.contract_id, digest)
     typer.echo(f"model {approval.contract_id} approved")

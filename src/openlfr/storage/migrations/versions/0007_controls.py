@@ -1,4 +1,4 @@
-"""controls (issue 22): judicial refusal, training records, sealed equality records and tally
+"""controls (issue 22): judicial refusal, per-group rates, training, sealed equality records
 
 Revision ID: 0007_controls
 Revises: 0005_distributed
@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("model_approvals", schema=None) as b:
+        b.add_column(sa.Column("per_group_json", sa.Text(), nullable=True))
     with op.batch_alter_table("deployments", schema=None) as b:
         b.add_column(sa.Column("judicial_refusal_ref", sa.String(length=200), nullable=True))
         b.add_column(sa.Column("judicial_refused_at", sa.DateTime(timezone=True), nullable=True))
@@ -65,3 +67,5 @@ def downgrade() -> None:
     with op.batch_alter_table("deployments", schema=None) as b:
         b.drop_column("judicial_refused_at")
         b.drop_column("judicial_refusal_ref")
+    with op.batch_alter_table("model_approvals", schema=None) as b:
+        b.drop_column("per_group_json")
