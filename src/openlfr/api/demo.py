@@ -189,6 +189,14 @@ def prepare(
         passwords[name] = random_password()
         people[name] = svc.accounts.create_user(admin, name, passwords[name], roles, name.title())
     now = svc.ctx.clock()
+    # Only staff with current training review alerts (issue 22): the demo operator's course.
+    svc.training.record(
+        admin,
+        "operator",
+        "Demo: LFR operator briefing",
+        now.date(),
+        now.date() + timedelta(days=365),
+    )
     threshold = default_threshold(engine.contract)
     approval = demo_approval(engine.contract.id, threshold, now.isoformat())
     svc.approvals.record_model_approval(admin, approval)

@@ -32,7 +32,16 @@ class AssessmentDoc:
 
 
 def _iso(v: Any) -> Any:
-    return v.isoformat() if isinstance(v, datetime) else v
+    return v.isoformat(timespec="minutes") if isinstance(v, datetime) else v
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
+def _days(profile: str) -> str:
+    p = retention.retention_period(profile)
+    return f"{p.days} days" if p.days else f"{p.total_seconds() / 3600:g} hours"
 
 
 class Assessments(Room):
@@ -69,10 +78,12 @@ class Assessments(Room):
                     f"FPIR at the threshold, list of {size}": round(
                         approval.fpir_at(size, d.threshold), 8
                     ),
-                    "Expected false alerts (authorisation, size cap)": d.expected_false_alerts,
-                    "Expected false alerts (at sign-off)": d.expected_false_alerts_signoff,
-                    "Expected share of listed people found": d.expected_hit_rate_signoff
-                    or d.expected_hit_rate,
+                    "Expected false alerts (authorisation, size cap)": _r(d.expected_false_alerts),
+                    "Expected false alerts (at sign-off)": _r(d.expected_false_alerts_signoff),
+                    "Expected share of listed people found": _r(
+                        d.expected_hit_rate_signoff or d.expected_hit_rate
+                    )
+                    or "not projected (no TPIR curve in the approval)",
                 }
                 if d.threshold < approval.validated_min_threshold:
                     notes.append("the threshold is below the model's validated floor")
@@ -92,7 +103,14 @@ class Assessments(Room):
             if missing:
                 notes.append(f"signage checklist incomplete: {', '.join(missing)}")
             facts = doc.AssessmentFacts(
-                deployment={k: _iso(v) for k, v in {**rows.snapshot(d), "id": d.id}.items()},
+                deployment={k: _iso(v) for k, v in {**rows.snapshot(d), "id": d.id}.items()}
+                | (
+                    {}
+                    if d.no_notice_reason
+                    else {"no_notice_reason": "n/a: notice published"}
+                    if d.public_notice_at
+                    else {}
+                ),
                 controller_profile=profile_of(ctx).value,
                 art9_condition=a.art9_condition if a else None,
                 categories=by_cat,
@@ -102,8 +120,8 @@ class Assessments(Room):
                 approval=appr,
                 per_group=per_group,
                 retention={
-                    "Alert retention": f"{d.retention_profile} ("
-                    f"{retention.retention_period(d.retention_profile)}); a hold needs a reason",
+                    "Alert retention": f"{d.retention_profile} ({_days(d.retention_profile)}); "
+                    "a legal hold needs a recorded reason",
                     "Watchlist destroyed after the end": f"within 24 h (grace "
                     f"{ctx.settings.watchlist_grace_hours:g} h), leaving an audit stub",
                     "Non-matching faces": "kept in memory only, discarded at once",
