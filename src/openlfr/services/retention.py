@@ -65,7 +65,6 @@ class Retention(Room):
             lapsed: set[str] = set()  # their receipt is purge_use's own
             q = select(m.Deployment).where(
                 m.Deployment.urgent.is_(True),
-                m.Deployment.judicial_authorisation_id.is_(None),
                 m.Deployment.judicial_refused_at.is_(None),
             )
             for d in s.execute(q).scalars():
