@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,13 @@ from tests.browser.conftest import REQUIRE_BROWSER
 from tests.conftest import ROOT
 from tests.unit.api._support import running_server
 from tests.unit.governance._support import FAST_HASHER, KEY, PASSWORD, approval_for
+
+
+def _trained_now() -> tuple[date, date]:
+    """A current course on the real clock these tests run on: completed, expires."""
+    today = datetime.now(UTC).date()
+    return today - timedelta(days=30), today + timedelta(days=335)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.data, pytest.mark.slow]
 AXE = Path(
@@ -120,6 +127,7 @@ def setup(
             ("op1", "operator"),
         )
     }
+    svc.training.record(admin, "op1", "LFR operator", *_trained_now())  # only trained staff review
     c = sface_engine.contract
     t = default_threshold(c)
     now = datetime.now(UTC)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,13 @@ from openlfr.vision.engine import FaceEngine, build_engine, default_threshold
 from tests.integration.governance.conftest import lfw_photos, mated_jpeg  # noqa: F401
 from tests.unit.api._support import running_server
 from tests.unit.governance._support import FAST_HASHER, KEY, PASSWORD, approval_for
+
+
+def _trained_now() -> tuple[date, date]:
+    """A current course on the real clock these tests run on: completed, expires."""
+    today = datetime.now(UTC).date()
+    return today - timedelta(days=30), today + timedelta(days=335)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.data, pytest.mark.slow]
 CAMERA = "arcade-1"
@@ -56,6 +63,8 @@ def server(tmp_path: Path, video_path: Path, sface_engine: FaceEngine) -> Iterat
     for name, roles in PEOPLE.items():
         if name != "admin":
             svc.accounts.create_user(admin, name, PASSWORD, roles)
+            if "operator" in roles:  # only trained staff review
+                svc.training.record(admin, name, "LFR operator", *_trained_now())
     c = sface_engine.contract
     t = default_threshold(c)
     approval = approval_for(c, floor=t - 0.05, at=datetime.now(UTC) - timedelta(days=1))
