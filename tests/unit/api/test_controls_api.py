@@ -96,3 +96,12 @@ def test_public_csv_neutralises_formulas_in_staff_text(client: TestClient, w: Wo
     text = client.get("/api/v1/public/deployments.csv").text
     (pub,) = list(csv.DictReader(io.StringIO(text)))
     assert pub["location"] == '\'=HYPERLINK("http://evil","x")'
+
+
+def test_admin_console_shows_training_records(client: TestClient) -> None:
+    from tests.unit.api.test_console import _login
+
+    _login(client, "admin")
+    page = client.get("/admin").text
+    assert "Operator training" in page and "LFR operator" in page
+    assert "2027-01-12" in page and 'data-api="POST /api/v1/training"' in page
