@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from openlfr.errors import PermissionDeniedError, RuleViolation
 from openlfr.services.alerts import AlertIn
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import PASSWORD, T0, World, live, template
+from tests.unit.governance.test_cli_scheduler import cli, run
 
 
 def alert(w: World, dep: str, entry: str, seed: int = 0) -> str:
@@ -120,3 +123,55 @@ def test_assessment_refused_to_other_deployments_and_wrong_roles(world: World) -
             w.svc.assessments.draft(who, dep)
     assert w.svc.audit.audit_records(actions=("deployment.assessment_draft",)) == []
     assert w.svc.assessments.draft(w.dpo, dep).text  # the auditor reads every record
+
+
+def test_cli_training_and_assessment_refuse_the_wrong_people(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from openlfr.cli.governance._common import open_service
+    from openlfr.services.approvals import report_digest
+    from tests.unit.governance._support import approval_for, full_fields
+
+    assert run(cli, "db", "upgrade")[0] == 0 and run(cli, "keys", "init")[0] == 0
+    svc = open_service()
+    admin = svc.accounts.create_user(None, "admin", PASSWORD, ["administrator"])
+    for name, role in (
+        ("ao1", "authorising_officer"),
+        ("ao2", "authorising_officer"),
+        ("ao3", "authorising_officer"),
+        ("compiler", "watchlist_compiler"),
+        ("op1", "operator"),
+        ("op2", "operator"),
+    ):
+        svc.accounts.create_user(admin, name, PASSWORD, [role])
+    approval = approval_for(MOCK_CONTRACT, at=datetime.now(UTC))
+    svc.approvals.record_model_approval(admin, approval)
+    svc.approvals.countersign(svc.accounts.actor("ao2"), MOCK_CONTRACT.id, report_digest(approval))
+    now = datetime.now(UTC)
+    when = dict(starts_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=9))
+    dep = svc.deployments.create_deployment(svc.accounts.actor("ao1"), "CLI", **full_fields(**when))
+
+    code, out = run(cli, "deployment", "assessment", dep, "--user", "ao3")
+    assert code == 2 and "permission" in out.lower(), out
+    code, out = run(cli, "deployment", "assessment", dep, "--user", "op1")
+    assert code == 2, out
+    doc = tmp_path / "dpia.md"
+    code, out = run(cli, "deployment", "assessment", dep, "--user", "ao1", "--out", str(doc))
+    assert code == 0 and "SHA-256" in out, out
+    assert doc.read_text().startswith("# DPIA draft: CLI")
+
+    add = ("user", "training-add", "op1", "--course", "LFR operator")
+    dates = ("--completed", now.date().isoformat(), "--expires", "2099-01-01")
+    code, out = run(cli, *add, *dates, "--user", "ao1")
+    assert code == 2 and "administrator" in out, out
+    code, out = run(cli, "user", "training", "op1", "--user", "op1")
+    assert code == 2, out
+    code, out = run(cli, *add, *dates, "--user", "admin")
+    assert code == 0, out
+    code, out = run(cli, "user", "training", "op1", "--user", "admin")
+    assert code == 0 and "LFR operator" in out and '"current": true' in out, out
+
+
+__all__ = ["cli"]  # the CLI fixture, shared with test_cli_scheduler
