@@ -90,4 +90,6 @@ class JudicialDecisions(Room):
                 f"deployment:{d.id}",
                 after={"judicial_refusal_ref": ref, "reason": reason},
             )
-            return purge_use(self.ctx, s, d, by.username, f"A.3 authorisation refused ({ref})")
+            receipt = purge_use(self.ctx, s, d, by.username, f"A.3 authorisation refused ({ref})")
+        self.ctx.vacuum()  # as after a retention purge: no freed page keeps the deleted data
+        return receipt
