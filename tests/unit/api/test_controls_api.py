@@ -105,3 +105,9 @@ def test_admin_console_shows_training_records(client: TestClient) -> None:
     page = client.get("/admin").text
     assert "Operator training" in page and "LFR operator" in page
     assert "2027-01-12" in page and 'data-api="POST /api/v1/training"' in page
+
+
+def test_training_dates_must_be_iso_strings(client: TestClient) -> None:
+    body = {"username": "op1", "course": "x", "completed_on": 0, "expires_on": "2027-01-01"}
+    r = client.post("/api/v1/training", json=body, headers=token(client, "admin"))
+    assert r.status_code == 422, r.text

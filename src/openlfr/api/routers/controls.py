@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from openlfr.api.deps import Id32, get_ctx, require
 from openlfr.api.roles import AUDIT, AsAdmin
@@ -20,11 +20,21 @@ AsAudit = Annotated[Actor, Depends(require(*AUDIT))]
 AsOfficerOrAudit = Annotated[Actor, Depends(require(Role.AUTHORISING_OFFICER, Role.AUDITOR))]
 
 
+def _iso_date_only(v: object) -> object:
+    # JSON has no date type: a date is an ISO string, never a number read as epoch seconds.
+    if not isinstance(v, str | date):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return v
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
 class TrainingIn(BaseModel):
     username: str = Field(min_length=1, max_length=80)
     course: str = Field(min_length=1, max_length=200)
-    completed_on: date
-    expires_on: date
+    completed_on: IsoDate
+    expires_on: IsoDate
 
 
 class TrainingOut(BaseModel):
