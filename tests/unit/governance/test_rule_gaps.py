@@ -74,3 +74,17 @@ def test_every_alert_outcome_is_in_the_record_and_unresolved_ones_are_counted(
     assert (rec.alerts, rec.true_alerts, rec.false_alerts) == (4, 1, 1)
     assert rec.unresolved_alerts == 2  # the pending and the unsure one, shown publicly
     assert (rec.engagements, rec.arrests, rec.other_outcomes) == (2, 1, {"no_further_action": 1})
+
+
+def test_review_rule_itself_refuses_an_operator_of_another_deployment() -> None:
+    # The service's access layer refuses them first; the rule must refuse them on its own too.
+    from openlfr.governance.alerts import review_problems
+    from openlfr.governance.deployment import Actor, DeploymentFacts
+    from openlfr.governance.vocab import Role
+
+    d = DeploymentFacts(id="d1", name="x", operator_ids=["op-a"])
+    other = Actor("op-b", "opB", frozenset({Role.OPERATOR}))
+    problems = review_problems(d, other, "looks like him", [], outcome_recorded=False)
+    assert problems == ["opB is not an operator of this deployment"]
+    mine = Actor("op-a", "opA", frozenset({Role.OPERATOR}))
+    assert review_problems(d, mine, "looks like him", [], outcome_recorded=False) == []
