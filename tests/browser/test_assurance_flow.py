@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,13 @@ from tests.unit.governance._support import (
     approval_for,
     settle_accounts,
 )
+
+
+def _trained_now() -> tuple[date, date]:
+    """A current course on the real clock these tests run on: completed, expires."""
+    today = datetime.now(UTC).date()
+    return today - timedelta(days=30), today + timedelta(days=335)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.data, pytest.mark.slow]
 AXE = Path(
@@ -126,6 +133,7 @@ def setup(
             ("op1", "operator"),
         )
     }
+    svc.training.record(admin, "op1", "LFR operator", *_trained_now())  # only trained staff review
     settle_accounts(svc)  # own passwords, roles confirmed: each may be one of two people
     c = sface_engine.contract
     t = default_threshold(c)

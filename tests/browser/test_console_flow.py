@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,13 @@ from tests.unit.governance._support import (
     approval_for,
     settle_accounts,
 )
+
+
+def _trained_now() -> tuple[date, date]:
+    """A current course on the real clock these tests run on: completed, expires."""
+    today = datetime.now(UTC).date()
+    return today - timedelta(days=30), today + timedelta(days=335)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.data, pytest.mark.slow]
 CAMERA = "arcade-1"
@@ -62,6 +69,8 @@ def server(tmp_path: Path, video_path: Path, sface_engine: FaceEngine) -> Iterat
     for name, roles in PEOPLE.items():
         if name != "admin":
             svc.accounts.create_user(admin, name, PASSWORD, roles)
+            if "operator" in roles:  # only trained staff review
+                svc.training.record(admin, name, "LFR operator", *_trained_now())
     settle_accounts(svc)  # own passwords, roles confirmed: each may be one of two people
     c = sface_engine.contract
     t = default_threshold(c)

@@ -14,6 +14,7 @@ from tests.unit.api._support import CAMERA
 from tests.unit.governance._support import (
     MARKER,
     PASSWORD,
+    TRAINED,
     World,
     approve_model,
     full_fields,
@@ -75,6 +76,7 @@ def two_deployments(w: World) -> Two:
     svc = w.svc
     for name, role in STAFF_B:
         w.people[name] = svc.accounts.create_user(w.admin, name, PASSWORD, [role])
+    svc.training.record(w.admin, "opB", "LFR operator", *TRAINED)  # trained: may review
     settle_accounts(svc)
     approve_model(w)
     a = _side(w, "ao1", "ao2", "compiler", ["op1", "op2"], 1)

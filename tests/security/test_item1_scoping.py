@@ -32,9 +32,25 @@ def _refused(fn: Any, *a: Any) -> None:
         fn(*a)
 
 
+def _state(w: World, two: Two) -> dict[str, Any]:
+    """Deployment A as its own staff and the auditor see it, re-read from the database: a
+    refused cross-deployment call must leave all of it as it was."""
+    svc, a = w.svc, two.a
+    d = svc.deployments.deployment(a.dep)
+    return {
+        "deployment": {k: d[k] for k in ("state", "location", "ended_at", "threshold")},
+        "alerts": svc.alerts.alerts(w.dpo, a.dep),
+        "entries": svc.watchlists.entries(w.dpo, a.dep),
+        "reviews": [
+            r["subject"] for r in svc.audit.audit_records(actions=("alert.review",), limit=500)
+        ],
+    }
+
+
 def test_service_refuses_every_cross_read_and_write(w: World, two: Two) -> None:
     svc, a = w.svc, two.a
     opB, compiler2, aoB = w.people["opB"], w.compiler2, w.people["aoB"]
+    before = _state(w, two)
     _refused(svc.alerts.alerts, opB, a.dep)
     _refused(svc.alerts.alert_evidence, opB, a.alert)
     _refused(svc.alerts.review, opB, a.alert, "confirm", "looks like him")
@@ -50,6 +66,7 @@ def test_service_refuses_every_cross_read_and_write(w: World, two: Two) -> None:
     _refused(lambda: svc.deployments.update_deployment(aoB, a.dep, location="elsewhere"))
     assert a.dep not in {d["id"] for d in svc.deployments.visible(opB)}
     assert {d["id"] for d in svc.deployments.visible(w.op1)} == {a.dep}
+    assert _state(w, two) == before  # nothing of A changed
     # Own deployment: allowed.
     assert [x["id"] for x in svc.alerts.alerts(w.op1, a.dep)] == [a.alert]
     assert svc.alerts.alert_evidence(w.op1, a.alert)["probe_jpeg"]
@@ -77,8 +94,9 @@ def api(w: World, two: Two) -> Iterator[TestClient]:
         yield c
 
 
-def test_api_refuses_every_cross_read_and_write(api: TestClient, two: Two) -> None:
+def test_api_refuses_every_cross_read_and_write(api: TestClient, two: Two, w: World) -> None:
     a = two.a
+    before = _state(w, two)
     opB, compiler2, aoB = token(api, "opB"), token(api, "compiler2"), token(api, "aoB")
     calls: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = [
         ("GET", f"/api/v1/deployments/{a.dep}", opB, None),
@@ -102,6 +120,7 @@ def test_api_refuses_every_cross_read_and_write(api: TestClient, two: Two) -> No
         assert r.status_code in (403, 404), f"{method} {url}: {r.status_code} {r.text[:200]}"
     listed = api.get("/api/v1/deployments", headers=opB).json()
     assert a.dep not in {d["id"] for d in listed}
+    assert _state(w, two) == before  # nothing of A changed
 
 
 def test_event_stream_carries_only_own_deployments(api: TestClient, two: Two, w: World) -> None:
@@ -162,8 +181,9 @@ def test_console_fetches_evidence_only_for_its_own_deployments(api: TestClient, 
     assert two.a.entry not in r.text and two.a.alert not in r.text
 
 
-def test_cli_refuses_every_cross_read_and_write(cli_env: Any, two: Two) -> None:
+def test_cli_refuses_every_cross_read_and_write(cli_env: Any, two: Two, w: World) -> None:
     a = two.a
+    before = _state(w, two)
     for args in (
         ("alert", "list", a.dep, "-u", "opB"),
         ("watchlist", "list", a.dep, "-u", "compiler2"),
@@ -175,6 +195,7 @@ def test_cli_refuses_every_cross_read_and_write(cli_env: Any, two: Two) -> None:
         r = cli_env(*args)
         assert r.exit_code == 2, f"{args}: {r.exit_code} {r.output}"
         assert "not assigned" in r.output or "permission" in r.output.lower(), r.output
+    assert _state(w, two) == before  # nothing of A changed
     r = cli_env("alert", "list", a.dep, "-u", "op1")
     assert r.exit_code == 0 and a.alert in r.output
     json.dumps(r.output)

@@ -41,9 +41,9 @@ def test_admin_gets_403_on_subject_access_and_erasure(api: TestClient) -> None:
 
 def test_admin_cannot_record_a_model_approval_alone(w: World, api: TestClient) -> None:
     admin = token(api, "admin")
-    from openlfr.eval.approval import REPORT_KIND
+    from tests.unit.governance._support import report_for
 
-    report = {"kind": REPORT_KIND, "approval": approval_for(MOCK_CONTRACT).to_dict()}
+    report = report_for(approval_for(MOCK_CONTRACT))
     report["approval"]["contract_id"] = "other-model@1"
     r = api.post("/api/v1/models/approvals", headers=admin, json=report)
     assert r.status_code == 202 and r.json()["status"] == "pending_countersignature"

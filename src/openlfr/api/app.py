@@ -30,6 +30,7 @@ from openlfr.api.routers import (
     auth,
     console,
     console_workers,
+    controls,
     deployments,
     entry_photos,
     oversight,
@@ -204,6 +205,7 @@ def create_app(
         console,
         workers,
         console_workers,
+        controls,
     ):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=str(console.WEB / "static")), name="static")

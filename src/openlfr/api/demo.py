@@ -212,6 +212,14 @@ def prepare(
         svc.accounts.change_password(people[name], first, passwords[name])
         svc.accounts.confirm_roles(None, people[name].id)
     now = svc.ctx.clock()
+    # Only staff with current training review alerts (issue 22): the demo operator's course.
+    svc.training.record(
+        admin,
+        "operator",
+        "Demo: LFR operator briefing",
+        now.date(),
+        now.date() + timedelta(days=365),
+    )
     approval, threshold, note = demo_threshold(engine, now.isoformat())
     svc.approvals.record_model_approval(admin, approval)
     # A second person countersigns (separation of duties): the demo's officer.

@@ -37,6 +37,12 @@ class GovernanceSettings(BaseModel):
     # Entry images: below the reject score refused, below the flag score flagged (B.6).
     quality_reject_below: float = 0.25
     quality_flag_below: float = 0.45
+    # B.6, on their own as well as in the score (which a large blurred face still passes):
+    # the face's width in the photo and the sharpness (Laplacian variance) of its aligned chip.
+    # Measured on LFW (issue 22): sharp faces 88-103 px wide, sharpness 33-297 (SFace chip;
+    # 11-36 on dlib's); shrunk to 80 px photos 29-36 px; blurred (sigma 6) sharpness 3-6.
+    enrol_min_face_px: float = Field(default=60.0, ge=0)
+    enrol_min_sharpness: float = Field(default=10.0, ge=0)
     image_max_age_days: int = 5 * 365
     image_flag_age_days: int = 2 * 365
     # Multi-photo entries (issue 11): photos per entry, and how an entry's photos become the

@@ -316,11 +316,13 @@ def should_auto_end(d: DeploymentFacts, now: datetime) -> bool:
 
 
 def urgent_use_lapsed(d: DeploymentFacts, now: datetime) -> bool:
-    """A.3: an urgent EU start without authorisation within 24 h must stop and purge its output."""
+    """A.3: an urgent EU start without authorisation within 24 h must stop and purge its output
+    (also when it ended before the 24 h were up: what it produced was never authorised)."""
     return (
         d.eu_mode
         and d.urgent
         and not d.judicial_authorisation_id
+        and d.state in (DeploymentState.LIVE, DeploymentState.ENDED)
         and d.started_at is not None
         and now >= d.started_at + EU_URGENT_WINDOW
     )

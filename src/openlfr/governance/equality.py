@@ -128,3 +128,27 @@ def summarise(records: Iterable[GroupRecord], alpha: float = ALPHA) -> list[Grou
             )
         )
     return rows
+
+
+# Published counts below this are withheld (ONS-style small-number suppression): with a handful
+# of alerts a deployment's group figures would point at the people stopped.
+SUPPRESS_BELOW = 10
+
+
+def suppress_small(row: dict[str, object]) -> dict[str, object]:
+    """A published row: when either count is under SUPPRESS_BELOW, every figure that could give
+    it back (counts, shares, intervals, tests) is withheld; small outcome counts likewise."""
+    counts = [row["false_alerts"], row["confirmed_alerts"]]
+    out = dict(row)
+    if any(isinstance(c, int) and c < SUPPRESS_BELOW for c in counts):
+        out = {k: (v if k == "group" else None) for k, v in row.items()}
+        out["suppressed"] = True
+        return out
+    outcomes = row.get("outcomes")
+    if isinstance(outcomes, dict):
+        out["outcomes"] = {
+            k: (n if isinstance(n, int) and n >= SUPPRESS_BELOW else None)
+            for k, n in outcomes.items()
+        }
+    out["suppressed"] = False
+    return out

@@ -153,8 +153,24 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     for r in flat:
-        w.writerow(r)
+        w.writerow({k: neutralise(v) for k, v in r.items()})
     return buf.getvalue()
+
+
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection"):
+# staff-entered text (location, purpose, reasons) must arrive as text, never run.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(v: Any) -> Any:
+    """Text that a spreadsheet would read as a formula, prefixed with ' (numbers untouched).
+    A carriage return becomes a newline: the writer quotes fields with its line terminator
+    ("\n") but not a bare CR, which would split the row in a reader."""
+    if not isinstance(v, str):
+        return v
+    if v.startswith(FORMULA_PREFIXES):
+        v = "'" + v
+    return v.replace("\r\n", "\n").replace("\r", "\n")
 
 
 _HTML = jinja2.Environment(autoescape=True).from_string(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -68,6 +69,23 @@ def photo_problems(
             f"image quality {quality:.2f} is below the minimum {settings.quality_reject_below:.2f}"
         )
     return problems
+
+
+def face_problems(width_px: float, sharpness: float, *, settings: GovernanceSettings) -> list[str]:
+    """B.6 for the face in an enrolment photo: big enough and sharp enough to compare against
+    (a NaN sharpness means the engine gave no chip to measure: the score alone decides)."""
+    out = []
+    if width_px < settings.enrol_min_face_px:
+        out.append(
+            f"the face is {width_px:.0f} px wide, below the minimum "
+            f"{settings.enrol_min_face_px:.0f} px: use a larger photo"
+        )
+    if not math.isnan(sharpness) and sharpness < settings.enrol_min_sharpness:
+        out.append(
+            f"the face is blurred (sharpness {sharpness:.1f}, minimum "
+            f"{settings.enrol_min_sharpness:.1f}): use a sharper photo"
+        )
+    return out
 
 
 def photo_flags(

@@ -5,7 +5,8 @@ deployment's model, an entry of its own watchlist) and gets its own sealed row a
 audit record. What a batch shares is looked up once: each deployment, its alerts data key, the
 named entries (ids only, never their images), and the audit head, which is locked and moved
 once for the whole batch. All checks run before anything is written, so a refused alert leaves
-nothing behind and needs no savepoint.
+no alert row behind and needs no savepoint (an alert from a camera off the whitelist is
+counted and audited, as a refused frame is).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openlfr.errors import ContractMismatchError, NotFoundError, OpenLFRError
+from openlfr.errors import (
+    CameraNotAllowedError,
+    ContractMismatchError,
+    NotFoundError,
+    OpenLFRError,
+)
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance import retention
 from openlfr.governance.deployment import DeploymentFacts
@@ -95,7 +101,13 @@ def record_alerts(
         try:
             d, f = once(deps, deployment_id, lambda k: _with_facts(rows.deployment(s, k)))
             dep_rules.check_live(f, now)
-            dep_rules.check_camera(f, a.camera_id)
+            try:
+                dep_rules.check_camera(f, a.camera_id)
+            except CameraNotAllowedError:
+                # A.2/H.22: counted with the deployment's refused frames, and audited.
+                d.frames_refused += 1
+                entries.append(_refused(d.id, a))
+                raise
             if a.contract_id != d.model_contract_id or (
                 a.template is not None and a.template.contract.id != a.contract_id
             ):
@@ -163,4 +175,13 @@ def _entry(aid: str, deployment_id: str, a: AlertIn) -> Entry:
             "source_ref": a.source_ref,
             "probe_digest": a.template.digest() if a.template else None,
         },
+    )
+
+
+def _refused(deployment_id: str, a: AlertIn) -> Entry:
+    return Entry(
+        SYSTEM,
+        "alert.refused",
+        f"deployment:{deployment_id}",
+        after={"camera": a.camera_id, "reason": "camera not on the whitelist"},
     )

@@ -18,6 +18,7 @@ from openlfr.services.alert_record import AlertIn, record_alerts
 from openlfr.services.assurance import after_review
 from openlfr.services.room import Room
 from openlfr.services.rows import ALERTS_KEY, WATCHLIST_KEY, facts
+from openlfr.services.training import reviewer_training
 from openlfr.storage import audit
 from openlfr.storage import models as m
 from openlfr.storage.crypto import open_sealed
@@ -151,6 +152,8 @@ class Alerts(Room):
                 ),
                 source=a.id,
             )
+            # Only staff with current training review (refused here, not flagged afterwards).
+            trained = reviewer_training(s, by, self.ctx.now().date())
             a.reviews.append(
                 m.Review(user_id=by.id, decision=dec.value, reason=reason, at=self.ctx.now())
             )
@@ -164,7 +167,12 @@ class Alerts(Room):
                 "alert.review",
                 f"alert:{a.id}",
                 before={"status": before},
-                after={"decision": dec.value, "reason": reason, "status": a.status},
+                after={
+                    "decision": dec.value,
+                    "reason": reason,
+                    "status": a.status,
+                    "training": {"course": trained.course, "expires_on": trained.expires_on},
+                },
             )
             s.flush()
             after_review(self.ctx, s, d.id)  # the live false-alert monitor (12.2)

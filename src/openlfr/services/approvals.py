@@ -14,6 +14,7 @@ from typing import Any
 from openlfr.dicts import pick
 from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
 from openlfr.eval.approval import SUPPLIER, ModelApproval
+from openlfr.governance import evaluation
 from openlfr.governance.deployment import Actor
 from openlfr.governance.profiles import PROFILES, parse_profile
 from openlfr.governance.vocab import Role
@@ -40,9 +41,23 @@ def report_digest(report: dict[str, Any] | ModelApproval) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def approval_from_report(report: dict[str, Any]) -> ModelApproval:
+    """The approval section of a full evaluation report, refused (C.11) when the report lacks
+    the per-group rates and their significance tests."""
+    approval = ModelApproval.from_report_json(json.dumps(report))
+    problems = evaluation.report_problems(report)
+    if problems:
+        raise RuleViolation("model approval", problems, source=approval.contract_id)
+    return approval
+
+
 class Approvals(Room):
     def record_model_approval(
-        self, by: Actor, approval: ModelApproval, digest: str | None = None
+        self,
+        by: Actor,
+        approval: ModelApproval,
+        digest: str | None = None,
+        per_group: list[dict[str, Any]] | None = None,
     ) -> str:
         """Propose an approval; it is pending until a second person countersigns it."""
         self.ctx.need_role(by, *APPROVERS)
@@ -63,6 +78,7 @@ class Approvals(Room):
             row.approval_json = rows.j(approval.to_dict())
             row.recorded_at, row.recorded_by = self.ctx.now(), by.id
             row.report_digest, row.countersigned_by, row.countersigned_at = digest, None, None
+            row.per_group_json = rows.j(per_group) if per_group is not None else None
             self.ctx.audit(
                 s,
                 by.username,

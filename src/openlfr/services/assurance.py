@@ -24,7 +24,7 @@ from openlfr.governance import walkby as wb
 from openlfr.governance.deployment import Actor, require, require_editable
 from openlfr.governance.transparency import SIGNAGE_CHECKLIST
 from openlfr.governance.vocab import AlertStatus, Role
-from openlfr.services import access, rows
+from openlfr.services import access, equality_data, rows
 from openlfr.services.context import ServiceContext
 from openlfr.services.walkby import (
     Walkbys,
@@ -149,6 +149,7 @@ def _event(
         by,
         f"monitor.{kind}",
         f"deployment:{d.id}",
+        before={"threshold": before},  # G.20: every threshold change, before and after
         after={"reason": reason, "threshold": after, **r.to_dict()},
     )
 
@@ -290,32 +291,28 @@ class Assurance:
                     alert_id=a.id,
                     deployment_id=d.id,
                     year=(d.started_at or now).year,
-                    perceived_group=g.value,
+                    group_enc=equality_data.sealed_group(self.ctx, s, d.id, a.id, g.value),
                     false_alert=a.status == AlertStatus.REJECTED.value,
                     outcome=a.result,
                     recorded_by=by.id,
                     recorded_at=now,
                 )
             )
-            self.ctx.audit(
-                s,
-                by.username,
-                "equality.record",
-                f"alert:{a.id}",
-                after={"perceived_group": g.value},
-            )
+            # Special-category data: the record names neither the alert (which the log ties
+            # to a watchlist entry) nor the group; only that one was made on this deployment.
+            self.ctx.audit(s, by.username, "equality.record", f"deployment:{d.id}")
 
-    def equality(self, year: int, deployment_id: str | None = None) -> list[dict[str, Any]]:
+    def equality(
+        self, year: int, deployment_id: str | None = None, *, published: bool = False
+    ) -> list[dict[str, Any]]:
+        """The year's (or one deployment's) equality rows. `published`: only deployments that
+        have ended, and every count under 10 suppressed (issue 22)."""
         with self.ctx.tx() as s:
-            q = select(am.EqualityRecord).where(am.EqualityRecord.year == year)
-            if deployment_id:
-                q = q.where(am.EqualityRecord.deployment_id == deployment_id)
-            recs = []
-            for r in s.execute(q).scalars():
-                alert = s.get(m.Alert, r.alert_id)  # outcome may have come after the record
-                outcome = (alert.result if alert else None) or r.outcome
-                recs.append(eq.GroupRecord(r.perceived_group, r.false_alert, outcome))
-            return [row.to_dict() for row in eq.summarise(recs)]
+            recs = equality_data.year_records(
+                self.ctx, s, year, deployment_id, ended_only=published
+            )
+        rows = [row.to_dict() for row in eq.summarise(recs)]
+        return [eq.suppress_small(r) for r in rows] if published else rows
 
     def equality_for(
         self, by: Actor, year: int, deployment_id: str | None = None

@@ -77,7 +77,8 @@ def annual(svc: Any, year: int) -> dict[str, Any]:
     base["walkby_runs"] = runs
     base["walkby_runs_below_level"] = below
     base["monitor_pauses"] = pauses
-    base["equality"] = svc.assurance.equality(year)
+    # Only ended deployments, and no count under 10 (special-category data: issue 22).
+    base["equality"] = svc.assurance.equality(year, published=True)
     base["equality_flagged_groups"] = [g["group"] for g in base["equality"] if g["flagged"]]
     return base
 
@@ -110,7 +111,7 @@ def annual_csv(summary: dict[str, Any]) -> str:
     if summary["equality"]:
         groups = [
             {k: v for k, v in g.items() if k != "outcomes"}
-            | {f"outcome.{o}": n for o, n in g["outcomes"].items()}
+            | {f"outcome.{o}": n for o, n in (g["outcomes"] or {}).items()}
             for g in summary["equality"]
         ]
         out += "\n" + transparency.to_csv(groups)

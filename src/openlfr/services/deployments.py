@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from openlfr.errors import CameraNotAllowedError, KeyUnavailableError, PermissionDeniedError
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance import retention, transparency
+from openlfr.governance.deployment import EU_URGENT_WINDOW as URGENT
 from openlfr.governance.deployment import Actor, DeploymentFacts, require
 from openlfr.governance.vocab import Countersign, DeploymentState, Purpose, Role, parse
 from openlfr.services import access, entry_photos, rows
@@ -321,9 +322,16 @@ class Deployments(Room):
         with self.ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
             access.require(by, d, Access.OFFICER)
-            require(
-                "judicial authorisation", [] if ref.strip() else ["missing reference"], source=d.id
+            problems = [] if ref.strip() else ["missing reference"]
+            if d.judicial_refused_at is not None:
+                problems.append("the authority refused this use: it cannot be authorised now")
+            late = d.state == DeploymentState.CANCELLED.value or (
+                d.state == DeploymentState.ENDED.value
+                and not (d.urgent and d.started_at and self.ctx.now() < d.started_at + URGENT)
             )
+            if late:
+                problems.append(f"the deployment is {d.state}: too late to record an authorisation")
+            require("judicial authorisation", problems, source=d.id)
             before = d.judicial_authorisation_id
             d.judicial_authorisation_id = ref
             self.ctx.audit(

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openlfr.config.governance import GovernanceSettings
 from openlfr.errors import ContractMismatchError, NoFaceError, NotFoundError
 from openlfr.eval.approval import ModelApproval
 from openlfr.governance import expected_hits as hits
@@ -128,20 +129,27 @@ def record_projection(d: m.Deployment, stage: str, p: hits.HitProjection | None)
     d.expected_hits_json = json.dumps(doc, sort_keys=True)
 
 
-def enrolment_face(engine: Any, photo: Path | bytes, face: int | None = None) -> tuple[bytes, Any]:
+def enrolment_face(
+    engine: Any, photo: Path | bytes, settings: GovernanceSettings, face: int | None = None
+) -> tuple[bytes, Any]:
     """The photo's bytes and its one face (`select="strict"`), for a first or further photo; or,
-    for a photo of several people, face number `face` of `faces_in` (the compiler's pick)."""
+    for a photo of several people, face number `face` of `faces_in` (the compiler's pick).
+    Refused (B.6) when the face is too small or blurred, before anything is stored."""
     data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
     name = str(photo)[:200] if not isinstance(photo, bytes) else None
     if face is None:
-        return data, engine.face_from_file(data, select="strict", name=name)
-    image, faces = faces_in(engine, data)
-    if not 0 <= face < len(faces):
-        raise NoFaceError(f"no face number {face + 1}: the photo has {len(faces)}", source=name)
-    chosen = engine.choose_face(image, [faces[face]], "strict", name)  # the size check
-    chip = engine.align(image, [chosen])[0]
-    vec = engine.embed_chips([chip])[0]
-    return data, FaceResult(chosen, assess(chosen, chip), Template(vec, engine.contract))
+        res = engine.face_from_file(data, select="strict", name=name)
+    else:
+        image, faces = faces_in(engine, data)
+        if not 0 <= face < len(faces):
+            raise NoFaceError(f"no face number {face + 1}: the photo has {len(faces)}", source=name)
+        chosen = engine.choose_face(image, [faces[face]], "strict", name)  # the size check
+        chip = engine.align(image, [chosen])[0]
+        vec = engine.embed_chips([chip])[0]
+        res = FaceResult(chosen, assess(chosen, chip), Template(vec, engine.contract))
+    q = res.quality
+    require("watchlist photo", wl_rules.face_problems(q.width_px, q.sharpness, settings=settings))
+    return data, res
 
 
 def faces_in(engine: Any, data: bytes) -> tuple[Any, list[Any]]:
@@ -257,7 +265,7 @@ class EntryPhotos(Room):
         image_captured_on: date | None,
     ) -> tuple[str, list[str]]:
         """One face per photo (`select="strict"`) and its quality, as for the first photo."""
-        data, res = enrolment_face(engine, photo)
+        data, res = enrolment_face(engine, photo, self.ctx.settings)
         prop = wl_rules.PhotoProposal(image_captured_on, float(res.quality.score))
         return self.add_photo(by, entry_id, prop, res.template, data)
 

@@ -15,6 +15,7 @@ from openlfr.services.access import DeploymentAccess
 from openlfr.services.accounts import Accounts
 from openlfr.services.alerts import Alerts
 from openlfr.services.approvals import Approvals
+from openlfr.services.assessments import Assessments
 from openlfr.services.assurance import Assurance
 from openlfr.services.audit_log import AuditLog
 from openlfr.services.context import ContextOptions, ServiceContext
@@ -22,7 +23,9 @@ from openlfr.services.deployments import Deployments
 from openlfr.services.entry_photos import EntryPhotos
 from openlfr.services.retention import Retention
 from openlfr.services.subject_rights import SubjectRights
+from openlfr.services.training import TrainingRecords
 from openlfr.services.transparency import Transparency
+from openlfr.services.urgent import JudicialDecisions
 from openlfr.services.watchlists import Watchlists
 
 
@@ -41,4 +44,7 @@ class GovernanceService:
         self.subject_rights = SubjectRights(ctx)
         self.entry_photos = EntryPhotos(ctx)
         self.access = DeploymentAccess(ctx)
+        self.judicial = JudicialDecisions(ctx)
+        self.training = TrainingRecords(ctx)
+        self.assessments = Assessments(ctx)
         self.assurance = Assurance(ctx, self.deployments.end)

@@ -12,10 +12,11 @@ from sqlalchemy import delete, func, select
 from openlfr.governance import deployment as dep_rules
 from openlfr.governance import watchlist as wl_rules
 from openlfr.governance.vocab import DeploymentState
-from openlfr.services import rows
+from openlfr.services import equality_data, rows
 from openlfr.services.deployments import end_deployment
 from openlfr.services.room import Room
 from openlfr.services.rows import ALERTS_KEY, SYSTEM, facts
+from openlfr.services.urgent import purge_use
 from openlfr.services.watchlists import destroy_watchlist
 from openlfr.storage import models as m
 
@@ -54,25 +55,30 @@ class Retention(Room):
             for d in s.execute(
                 select(m.Deployment).where(m.Deployment.state == DeploymentState.LIVE.value)
             ).scalars():
-                f = facts(d)
-                if dep_rules.urgent_use_lapsed(f, now):
-                    end_deployment(ctx, s, d, actor, "EU urgent use not authorised within 24 h")
-                    lapsed = (
-                        s.execute(select(m.Alert).where(m.Alert.deployment_id == d.id))
-                        .scalars()
-                        .all()
-                    )
-                    for a in lapsed:
-                        s.delete(a)
-                    n = len(lapsed)
-                    rc.alerts_deleted[d.id] = rc.alerts_deleted.get(d.id, 0) + int(n or 0)
-                    rc.watchlists_destroyed[d.id] = destroy_watchlist(
-                        ctx, s, d, actor, "eu_urgent_lapsed"
-                    )
-                    rc.deployments_ended.append(d.id)
-                elif dep_rules.should_auto_end(f, now):
+                if dep_rules.should_auto_end(facts(d), now) and not dep_rules.urgent_use_lapsed(
+                    facts(d), now
+                ):
                     end_deployment(ctx, s, d, actor, "window closed")
                     rc.deployments_ended.append(d.id)
+            # A.3: an urgent use not authorised within 24 h is purged, whether it is still
+            # live or ended before the 24 h were up.
+            lapsed: set[str] = set()  # their receipt is purge_use's own
+            q = select(m.Deployment).where(
+                m.Deployment.urgent.is_(True),
+                m.Deployment.judicial_refused_at.is_(None),
+            )
+            for d in s.execute(q).scalars():
+                # Purged already when its list is gone and its alerts key shredded with it.
+                unpurged = d.watchlist_destroyed_at is None or (
+                    s.get(m.DataKey, (d.id, ALERTS_KEY)) is not None
+                )
+                if unpurged and dep_rules.urgent_use_lapsed(facts(d), now):
+                    lapsed.add(d.id)
+                    if d.state == DeploymentState.LIVE.value:
+                        rc.deployments_ended.append(d.id)
+                    receipt = purge_use(ctx, s, d, actor, "A.3 urgent use not authorised in 24 h")
+                    rc.alerts_deleted[d.id] = receipt["alerts_deleted"]
+                    rc.watchlists_destroyed[d.id] = receipt["watchlist_entries_destroyed"]
             done = (DeploymentState.ENDED.value, DeploymentState.CANCELLED.value)
             q = select(m.Deployment).where(
                 m.Deployment.state.in_(done), m.Deployment.watchlist_destroyed_at.is_(None)
@@ -91,11 +97,14 @@ class Retention(Room):
                 .scalars()
                 .all()
             )
+            equality_data.forget(ctx, s, expired)
             for a in expired:
                 rc.alerts_deleted[a.deployment_id] = rc.alerts_deleted.get(a.deployment_id, 0) + 1
                 s.delete(a)
             s.flush()
             for dep_id, n in rc.alerts_deleted.items():
+                if dep_id in lapsed:
+                    continue
                 d = rows.deployment(s, dep_id)
                 ctx.audit(
                     s,

@@ -23,7 +23,7 @@ from openlfr.errors import (
 )
 from openlfr.governance.deployment import Actor, require
 from openlfr.governance.vocab import Role
-from openlfr.services import entry_photos, rows
+from openlfr.services import entry_photos, equality_data, rows
 from openlfr.services.accounts import Accounts
 from openlfr.services.room import Room
 from openlfr.services.rows import ALERTS_KEY, WATCHLIST_KEY
@@ -202,6 +202,7 @@ class SubjectRights(Room):
                         raise RuleViolation(
                             "erasure", [f"alert {a.id} is under legal hold: {a.legal_hold_reason}"]
                         )
+                    equality_data.forget(ctx, s, [a])
                     s.delete(a)
                     n["alerts"] += 1
                     ctx.audit(s, by.username, "subject.erase_alert", f"alert:{hid}", after=why)

@@ -141,5 +141,20 @@ class Transparency(Room):
             ]
             summary = transparency.annual_summary(year, recs)
             summary["deployment_records"] = [r.to_dict() for r in recs]
+            summary.update(_reviews(s, year))
             summary["audit_head"] = _head(s)
             return summary
+
+
+def _reviews(s: Session, year: int) -> dict[str, int]:
+    """The year's alert reviews, and those by staff with current training (ICO 2025): read
+    from the audit log, which outlives the purged alerts; every review since issue 22 names
+    the reviewer's current course, and a review without one is refused."""
+    q = select(m.AuditRecord.after_json).where(
+        m.AuditRecord.action == "alert.review", m.AuditRecord.at.like(f"{year}-%")
+    )
+    found = [json.loads(a) for a in s.execute(q).scalars()]
+    return {
+        "reviews": len(found),
+        "reviews_by_trained_staff": sum(1 for a in found if a.get("training")),
+    }

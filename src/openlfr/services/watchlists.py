@@ -152,8 +152,8 @@ class Watchlists(Room):
         **proposal: Any,
     ) -> tuple[str, list[str]]:
         """Enrol from a photo with the face engine (one face, or the `face` the compiler picked
-        in a photo of several; B.6 quality from the engine)."""
-        data, res = entry_photos.enrolment_face(engine, photo, face)
+        in a photo of several; B.6 quality from the engine, small or blurred faces refused)."""
+        data, res = entry_photos.enrolment_face(engine, photo, self.ctx.settings, face)
         prop = wl_rules.EntryProposal(quality_score=float(res.quality.score), **proposal)
         return self.add_entry(by, deployment_id, prop, res.template, data, profile_facts)
 

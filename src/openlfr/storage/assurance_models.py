@@ -103,14 +103,17 @@ class MonitorEvent(Base):
 
 
 class EqualityRecord(Base):
-    """An operator's optional perceived-group record, made after review (C.12). Survives the
-    alert's purge on purpose: it is what the annual equality summary is built from."""
+    """An operator's optional perceived-group record, made after review (C.12): special-category
+    data, so the group is sealed with the deployment's alerts key (`group_enc`) and the row is
+    deleted with its alert, leaving only a count in `EqualityTally` (issue 22).
+    `perceived_group` is set only on rows written before issue 22 (read, never written)."""
 
     __tablename__ = "equality_records"
     alert_id: Mapped[Key32]
     deployment_id: Mapped[str] = mapped_column(String(32), index=True)
     year: Mapped[int] = mapped_column(index=True)
-    perceived_group: Mapped[str] = mapped_column(String(40))
+    perceived_group: Mapped[str | None] = mapped_column(String(40))
+    group_enc: Mapped[bytes | None]
     false_alert: Mapped[bool]
     outcome: Mapped[str | None] = mapped_column(String(40))
     recorded_by: Mapped[str] = mapped_column(String(32))

@@ -95,6 +95,9 @@ class ModelApprovalRow(Base):
     report_digest: Mapped[str | None] = mapped_column(String(64))
     countersigned_by: Mapped[str | None] = mapped_column(String(32))
     countersigned_at: Mapped[datetime | None]
+    # C.11: the report's per-group rates and tests, kept with the approval (issue 22) so impact
+    # assessments can quote them; None for approvals recorded without the full report.
+    per_group_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Deployment(Base):
@@ -137,6 +140,9 @@ class Deployment(Base):
     signage_json: Mapped[str] = mapped_column(Text, default="{}")
     eu_mode: Mapped[bool] = mapped_column(default=False)
     judicial_authorisation_id: Mapped[str | None] = mapped_column(String(200))
+    # A.3: the authority's reference when it refused (the use then stops and is purged).
+    judicial_refusal_ref: Mapped[str | None] = mapped_column(String(200))
+    judicial_refused_at: Mapped[datetime | None]
     fria_ref: Mapped[str | None] = mapped_column(String(200))
     eu_database_id: Mapped[str | None] = mapped_column(String(200))
     art5_objective: Mapped[str | None] = mapped_column(Text)

@@ -45,7 +45,7 @@ def test_chain_stays_linear_under_concurrent_writers(db_url: str) -> None:
 
     assert _on_threads(writer, 4) == []
     rep = w.svc.audit.verify_audit()
-    assert rep.ok and rep.records == 9 + 40  # 9 user creations + 40 writes
+    assert rep.ok and rep.records == 9 + 3 + 40  # 9 users, 3 training records, 40 writes
 
 
 def test_writers_racing_on_an_empty_log_all_land(db_url: str) -> None:

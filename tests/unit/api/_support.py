@@ -46,10 +46,16 @@ METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 MOCK_PIPELINE = PipelineConfig(detect_stride=1, gate=QualityGate(min_sharpness=0.0))
 
 
-def face_png(colour: tuple[int, int, int] = RED, size: int = 80) -> bytes:
-    """A mock-engine "face": a saturated square on grey."""
+def face_png(colour: tuple[int, int, int] = RED, size: int = 80, *, sharp: bool = True) -> bytes:
+    """A mock-engine "face": a saturated square on grey, with a fine zero-mean checker texture
+    so the B.6 sharpness rule sees detail (`sharp=False`: a flat square, a "blurred" photo).
+    The mock embedding is bucketed from the mean colour, which the texture leaves unchanged."""
     img = np.full((200, 200, 3), 128, np.uint8)
-    img[60 : 60 + size, 60 : 60 + size] = colour
+    face = np.zeros((size, size, 3), np.int16) + np.array(colour, np.int16)
+    if sharp:
+        checker = (np.indices((size, size)).sum(0) % 2 * 2 - 1)[..., None] * 12
+        face += checker.astype(np.int16)
+    img[60 : 60 + size, 60 : 60 + size] = np.clip(face, 0, 255).astype(np.uint8)
     ok, buf = cv2.imencode(".png", img)
     assert ok
     return bytes(buf.tobytes())
@@ -61,9 +67,9 @@ def walking_source(colour: tuple[int, int, int] = RED, n: int = 40) -> ListSourc
     )
 
 
-def world(tmp: Path) -> World:
-    settings = GovernanceSettings(quality_reject_below=0.0, quality_flag_below=0.0)
-    w = make_world(f"sqlite:///{tmp / 'api.sqlite3'}", settings=settings)
+def world(tmp: Path, settings: GovernanceSettings | None = None) -> World:
+    # The B.6 quality gate stays on (default settings): test photos must be good enough.
+    w = make_world(f"sqlite:///{tmp / 'api.sqlite3'}", settings=settings or GovernanceSettings())
     approve_model(w, approval_for(MOCK_CONTRACT))
     return w
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.unit.api._support import (
@@ -38,10 +39,20 @@ def test_draft_lists_missing_items_then_authorises(client: TestClient) -> None:
         headers=ao,
     )
     assert r.status_code == 200
+    # C.10: expected false alerts = expected faces x FPIR(size cap, threshold), from the
+    # model's evaluation, the same figure before and at authorisation.
+    from openlfr.vision.mock import MOCK_CONTRACT
+    from tests.unit.governance._support import approval_for
+
+    f = draft_fields()
+    expected = approval_for(MOCK_CONTRACT).expected_false_alerts(
+        f["expected_faces"], 5000, f["threshold"]
+    )
+    assert expected > 0
     r = client.get(f"/api/v1/deployments/{dep}/readiness", headers=ao).json()
-    assert r["ready"] and r["expected_false_alerts_at_cap"] is not None
+    assert r["ready"] and r["expected_false_alerts_at_cap"] == pytest.approx(expected)
     r = client.post(f"/api/v1/deployments/{dep}/authorise", headers=ao)
-    assert r.status_code == 200 and r.json()["expected_false_alerts"] >= 0
+    assert r.status_code == 200 and r.json()["expected_false_alerts"] == pytest.approx(expected)
     # Invalid transition: authorised twice.
     assert client.post(f"/api/v1/deployments/{dep}/authorise", headers=ao).status_code == 409
     # Editing after authorisation is refused.
@@ -63,12 +74,19 @@ def test_bad_input_gets_clear_4xx(client: TestClient, w: World) -> None:
         assert r.headers["content-type"].startswith("application/json")
         return r.status_code
 
+    def entries() -> list[dict[str, object]]:
+        got: list[dict[str, object]] = client.get(url, headers=comp).json()
+        return got
+
+    audit_before = w.svc.audit.audit_count()
     assert upload(b"this is not an image") == 415
     assert upload(b"") == 415
     big = client.app.state.ctx.max_upload_bytes + 10  # type: ignore[attr-defined]
     assert upload(b"\xff\xd8" + b"0" * big) == 413
     assert upload(face_png(), category="other") == 422  # closed list
     assert upload(face_png(), legal_basis="") == 422
+    # Each refusal lost nothing and added nothing: no entry, no audit record.
+    assert entries() == [] and w.svc.audit.audit_count() == audit_before
     assert (
         client.post(
             "/api/v1/deployments/nope/watchlist",
@@ -83,7 +101,9 @@ def test_bad_input_gets_clear_4xx(client: TestClient, w: World) -> None:
         url, headers=comp, files={"photo": ("g.png", no_face, "image/png")}, data=entry_form()
     )
     assert r.status_code == 400 and r.json()["error"] == "no_face"
+    assert entries() == [] and w.svc.audit.audit_count() == audit_before
     assert upload(face_png()) == 201
+    assert len(entries()) == 1
     assert (
         client.get("/api/v1/alerts/unknown/evidence", headers=token(client, "op1")).status_code
         == 404

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from openlfr.config.governance import GovernanceSettings
 from openlfr.errors import RuleViolation
-from openlfr.eval.approval import LOCAL, REPORT_KIND, SUPPLIER
+from openlfr.eval.approval import LOCAL, SUPPLIER
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import (
     KEY,
@@ -24,16 +24,14 @@ from tests.unit.governance._support import (
     approval_for,
     full_fields,
     make_world,
+    report_for,
 )
 
 
 def _report(path: Path) -> Path:
     """A small report of the shape `openlfr eval report` writes (kind, approval, provenance)."""
-    path.write_text(json.dumps({
-        "kind": REPORT_KIND,
-        "approval": approval_for(MOCK_CONTRACT).to_dict(),
-        "provenance": {"data": "synthetic", "openlfr": "test"},
-    }))  # fmt: skip
+    full = report_for(approval_for(MOCK_CONTRACT))  # with its per-group section (C.11)
+    path.write_text(json.dumps({**full, "provenance": {"data": "synthetic", "openlfr": "test"}}))
     return path
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import time
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -133,12 +134,14 @@ def nats_with_password(tmp_path: Path) -> Iterator[str]:
         [nats_binary(), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
+        # A refused connection fails at once: wait between tries (up to 15 s) for the server.
         for _ in range(300):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
                 break
             except OSError:
-                proc.wait(0.05) if proc.poll() is not None else None
+                assert proc.poll() is None, "nats-server exited"
+                time.sleep(0.05)
         yield f"nats://127.0.0.1:{port}"
     finally:
         proc.terminate()

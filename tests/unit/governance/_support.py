@@ -30,6 +30,7 @@ from openlfr.vision.mock import MOCK_CONTRACT
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
+TRAINED = (date(2026, 1, 12), date(2027, 1, 12))  # the operators' course: completed, expires
 KEY = bytes(range(32))
 POSTGRES_URL = os.environ.get(
     "OPENLFR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -145,6 +146,8 @@ def make_world(
         ("multi", ["authorising_officer", "operator", "watchlist_compiler"]),
     ):
         people[name] = svc.accounts.create_user(people["admin"], name, PASSWORD, roles)
+    for name in ("op1", "op2", "multi"):  # only trained staff may review alerts
+        svc.training.record(people["admin"], name, "LFR operator", *TRAINED)
     settle_accounts(svc)
     return World(svc, clock, url, people)
 
@@ -175,8 +178,11 @@ def full_fields(**over: Any) -> dict[str, Any]:
 
 def approve_model(w: World, approval: ModelApproval | None = None) -> None:
     """Record (admin) and countersign (ao2) a model approval: only then does it count."""
+    from openlfr.governance.evaluation import per_group_summary
+
     a = approval or approval_for(MOCK_CONTRACT)
-    w.svc.approvals.record_model_approval(w.admin, a)
+    per_group = per_group_summary({"demographics": per_group_section()})
+    w.svc.approvals.record_model_approval(w.admin, a, None, per_group)
     from openlfr.services.approvals import report_digest
 
     w.svc.approvals.countersign(w.ao2, a.contract_id, report_digest(a))
@@ -246,3 +252,30 @@ def live(w: World, **over: Any) -> tuple[str, list[str]]:
     w.clock.advance(hours=1)
     w.svc.deployments.start(w.op1, dep)
     return dep, ids
+
+
+def per_group_section() -> list[dict[str, Any]]:
+    """The smallest per-group (demographic) section an evaluation report must carry (C.11)."""
+    groups = ("group_a", "group_b")
+    return [
+        {
+            "grouped_by": ["race"],
+            "groups": [{"group": g, "images": 100, "identities": 10} for g in groups],
+            "at_default_threshold": {
+                "fmr": {g: {"value": 1e-4} for g in groups},
+                "fnmr": {g: {"value": 0.02} for g in groups},
+                "fisher_holm_p": dict.fromkeys(groups, 0.8),
+            },
+        }
+    ]
+
+
+def report_for(approval: ModelApproval) -> dict[str, Any]:
+    """A full evaluation report (JSON object) carrying `approval` and the per-group section."""
+    from openlfr.eval.approval import REPORT_KIND
+
+    return {
+        "kind": REPORT_KIND,
+        "approval": approval.to_dict(),
+        "demographics": per_group_section(),
+    }

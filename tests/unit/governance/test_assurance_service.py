@@ -250,6 +250,10 @@ def test_false_alerts_above_expectation_pause_alerts_and_the_officer_decides(
     assert rec["suppressed_matches"] == 2
     actions = [r["action"] for r in w.svc.audit.audit_records(limit=500)]
     assert "monitor.pause" in actions and "monitor.resume_higher_threshold" in actions
+    # G.20: the threshold change is in the log with its value before and after.
+    (change,) = w.svc.audit.audit_records(actions=("monitor.resume_higher_threshold",))
+    assert change["before"] == {"threshold": 0.5} and change["after"]["threshold"] == 0.6
+    assert change["actor"] == "ao1" and change["after"]["reason"] == "raise it"
 
 
 def test_officer_can_end_a_paused_deployment(world: World) -> None:

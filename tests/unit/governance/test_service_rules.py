@@ -277,10 +277,17 @@ def test_unknown_camera_refused(world: World) -> None:
     dep, ids = live(world)
     with pytest.raises(CameraNotAllowedError, match="'cam-x' is not on the whitelist"):
         world.svc.deployments.check_frame(dep, "cam-x")
-    with pytest.raises(CameraNotAllowedError):
-        _alert(world, dep, ids[0], camera="cam-x")
     assert world.svc.deployments.deployment(dep)["frames_refused"] == 1
+    with pytest.raises(CameraNotAllowedError):
+        _alert(world, dep, ids[0], camera="cam-y")
+    # Both counted and both audited (README: "refused, counted and audited").
+    assert world.svc.deployments.deployment(dep)["frames_refused"] == 2
     assert world.svc.alerts.alerts(world.dpo, dep) == []
+    frame, alert = (
+        world.svc.audit.audit_records(actions=(a,))[0] for a in ("frame.refused", "alert.refused")
+    )
+    assert frame["after"]["camera"] == "cam-x" and alert["after"]["camera"] == "cam-y"
+    assert alert["subject"] == f"deployment:{dep}"
 
 
 def test_deployment_ends_by_itself_and_refuses_alerts_after(world: World) -> None:
@@ -383,14 +390,27 @@ def test_alerts_expire_unless_on_legal_hold(world: World) -> None:
         world.svc.alerts.legal_hold(world.ao1, a2, " ")
     with pytest.raises(PermissionDeniedError):
         world.svc.alerts.legal_hold(world.op1, a2, "x")
+
+    def holds() -> dict[str, str | None]:
+        return {a["id"]: a["legal_hold"] for a in world.svc.alerts.alerts(world.dpo, dep)}
+
+    assert holds() == {a1: None, a2: None}  # the refused attempts placed nothing
     world.svc.alerts.legal_hold(world.ao1, a2, "evidence in prosecution R v X")
+    assert holds() == {a1: None, a2: "evidence in prosecution R v X"}
+    (rec,) = world.svc.audit.audit_records(actions=("alert.legal_hold",))
+    assert rec["subject"] == f"alert:{a2}" and rec["actor"] == "ao1"
+    assert rec["after"] == {"reason": "evidence in prosecution R v X"}
     world.svc.deployments.end(world.op1, dep)
     world.clock.advance(days=30)
     assert world.svc.retention.purge().alerts_deleted == {}
     world.clock.advance(days=1, minutes=1)
     assert world.svc.retention.purge().alerts_deleted == {dep: 1}
-    assert [a["id"] for a in world.svc.alerts.alerts(world.dpo, dep)] == [a2]
-    assert a1 not in {a["id"] for a in world.svc.alerts.alerts(world.dpo, dep)}
+    assert holds() == {a2: "evidence in prosecution R v X"}  # expired, but held
+    # Released, the hold no longer protects it: the next purge deletes it.
+    world.svc.alerts.legal_hold(world.ao1, a2, None)
+    assert holds() == {a2: None}
+    assert world.svc.retention.purge().alerts_deleted == {dep: 1}
+    assert holds() == {}
     assert world.svc.audit.verify_audit().ok
 
 

@@ -11,8 +11,9 @@ from openlfr.api.deps import get_ctx
 from openlfr.api.roles import AsAdmin, AsEdit
 from openlfr.api.routing import api_router
 from openlfr.eval.approval import ModelApproval
+from openlfr.governance.evaluation import per_group_summary
 from openlfr.services.accounts import random_password
-from openlfr.services.approvals import report_digest
+from openlfr.services.approvals import approval_from_report, report_digest
 
 router = api_router("/api/v1", "administration")
 Report = Annotated[dict[str, Any], Body()]  # an `openlfr eval` report, as JSON
@@ -44,10 +45,8 @@ def confirm_roles(request: Request, user_id: Annotated[str, Path()], actor: AsAd
 
 
 def _approval(report: dict[str, Any]) -> ModelApproval:
-    import json
-
     try:
-        return ModelApproval.from_report_json(json.dumps(report))
+        return approval_from_report(report)
     except (KeyError, TypeError) as e:
         raise ValueError(f"not an openlfr evaluation report: {e}") from None
 
@@ -71,7 +70,7 @@ def _approval_out(approval: ModelApproval, status: str, report: dict[str, Any]) 
 def approve_model(request: Request, actor: AsEdit, report: Report) -> ApprovalOut:
     approval = _approval(report)
     status = get_ctx(request).service.approvals.record_model_approval(
-        actor, approval, report_digest(report)
+        actor, approval, report_digest(report), per_group_summary(report)
     )
     return _approval_out(approval, status, report)
 

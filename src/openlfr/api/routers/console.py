@@ -336,6 +336,7 @@ def admin(request: Request, g: Annotated[Grant, session(Role.ADMINISTRATOR)]) ->
         g,
         users=get_ctx(request).service.accounts.users(),
         all_roles=[r.value for r in Role],
+        training=get_ctx(request).service.training.records(g.actor),
     )
 
 

@@ -169,6 +169,36 @@ def dep_judicial(deployment: str, ref: str, user: str | None = UserOpt) -> None:
     typer.echo("recorded")
 
 
+@command(app, "judicial-refusal")
+def dep_judicial_refusal(
+    deployment: str, ref: str, reason: str = ReasonOpt, user: str | None = UserOpt
+) -> None:
+    """EU mode: the authority refused (REF is its reference): stop at once, delete all data."""
+    with acting(user) as (svc, me):
+        receipt = svc.judicial.record_refusal(me, deployment, ref, reason)
+    typer.echo(
+        f"stopped and purged: {receipt['alerts_deleted']} alerts, "
+        f"{receipt['watchlist_entries_destroyed']} watchlist entries"
+    )
+
+
+@command(app, "assessment")
+def dep_assessment(
+    deployment: str,
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file."),
+    user: str | None = UserOpt,
+) -> None:
+    """DPIA (and, in EU mode, FRIA) draft in Markdown, filled from the deployment, for the
+    officer to complete; its SHA-256 is recorded in the audit log."""
+    with acting(user) as (svc, me):
+        doc = svc.assessments.draft(me, deployment)
+    if out is None:
+        typer.echo(doc.text)
+    else:
+        out.write_text(doc.text, encoding="utf-8")
+        typer.echo(f"written {out} (SHA-256 {doc.digest})")
+
+
 @command(app, "run")
 def dep_run(
     deployment: str,

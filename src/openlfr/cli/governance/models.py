@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -22,13 +22,14 @@ ShippedOpt = typer.Option(
 )
 
 
-def _read(report: Path | None, shipped: bool) -> tuple[ModelApproval, str]:
+def _read(report: Path | None, shipped: bool) -> tuple[ModelApproval, str, list[dict[str, Any]]]:
     import dataclasses
     import json
 
-    from openlfr.eval.approval import SUPPLIER, ModelApproval
+    from openlfr.eval.approval import SUPPLIER
     from openlfr.eval.calibration import shipped_report_path
-    from openlfr.services.approvals import report_digest
+    from openlfr.governance.evaluation import per_group_summary
+    from openlfr.services.approvals import approval_from_report, report_digest
 
     if shipped == (report is not None):
         fail("give either REPORT or --shipped")
@@ -36,14 +37,14 @@ def _read(report: Path | None, shipped: bool) -> tuple[ModelApproval, str]:
     assert path is not None
     if not path.is_file():
         fail(f"no such report: {path}" + (" (this build ships none)" if shipped else ""))
-    text = path.read_text()
     try:
-        approval = ModelApproval.from_report_json(text)
+        raw = json.loads(path.read_text())
+        approval = approval_from_report(raw)
     except ValueError as e:
         fail(f"error: {path}: {e} (make one with `openlfr eval report`)")
     if shipped:
         approval = dataclasses.replace(approval, evidence=SUPPLIER)
-    return approval, report_digest(json.loads(text))
+    return approval, report_digest(raw), per_group_summary(raw)
 
 
 @command(app, "approve")
@@ -59,9 +60,9 @@ def model_approve(
     from openlfr.eval.approval import SUPPLIER
     from openlfr.services.approvals import SUPPLIER_RECOMMENDATION
 
-    approval, digest = _read(report, shipped)
+    approval, digest, per_group = _read(report, shipped)
     with acting(user) as (svc, me):
-        svc.approvals.record_model_approval(me, approval, digest)
+        svc.approvals.record_model_approval(me, approval, digest, per_group)
     typer.echo(
         f"model {approval.contract_id} recorded, pending a second person's countersignature "
         f"(report SHA-256 {digest})"
@@ -77,7 +78,7 @@ def model_countersign(
     user: str | None = UserOpt,
 ) -> None:
     """Countersign a recorded approval: REPORT must be the same report (digest checked)."""
-    approval, digest = _read(report, shipped)
+    approval, digest, _ = _read(report, shipped)
     with acting(user) as (svc, me):
         svc.approvals.countersign(me, approval.contract_id, digest)
     typer.echo(f"model {approval.contract_id} approved")
@@ -94,7 +95,7 @@ def model_show(
     """What a report would approve: model, thresholds, date (read-only, no login)."""
     from openlfr.cli.governance._common import show
 
-    approval, digest = _read(report, shipped)
+    approval, digest, _ = _read(report, shipped)
     summary = {
         "contract_id": approval.contract_id,
         "created_at": approval.created_at,

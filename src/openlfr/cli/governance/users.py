@@ -116,3 +116,30 @@ def user_confirm_roles(
     me = None if host else login(svc, user)
     svc.accounts.confirm_roles(me, _user_id(svc, username))
     typer.echo(f"roles of {username} confirmed by {me.username if me else 'the host'}")
+
+
+@command(app, "training-add")
+def user_training_add(
+    username: str,
+    course: str = typer.Option(..., "--course", help="The course completed."),
+    completed: str = typer.Option(..., "--completed", help="Completion date, YYYY-MM-DD."),
+    expires: str = typer.Option(..., "--expires", help="Expiry date, YYYY-MM-DD."),
+    user: str | None = UserOpt,
+) -> None:
+    """Record a completed training course (administrators): only operators with current
+    training may review alerts."""
+    from datetime import date
+
+    svc = open_service()
+    me = login(svc, user)
+    svc.training.record(
+        me, username, course, date.fromisoformat(completed), date.fromisoformat(expires)
+    )
+    typer.echo(f"training recorded for {username}: {course} until {expires}")
+
+
+@command(app, "training")
+def user_training(username: str | None = typer.Argument(None), user: str | None = UserOpt) -> None:
+    """Training records, with whether each is current (administrators and auditors)."""
+    svc = open_service()
+    show(svc.training.records(login(svc, user), username))

@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 
 import openlfr.storage.assurance_models  # noqa: F401  (registers its tables)
-from openlfr.storage import models_workers  # noqa: F401  (registers the worker tables)
+from openlfr.storage import (
+    controls_models,  # noqa: F401  (training, equality tally)
+    models_workers,  # noqa: F401  (registers the worker tables)
+)
 from openlfr.storage.db import make_engine
 from openlfr.storage.models import Base
 
