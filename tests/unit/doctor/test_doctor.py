@@ -7,8 +7,8 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import time
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
