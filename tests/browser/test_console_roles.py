@@ -48,7 +48,13 @@ from openlfr.vision.imageio import load_image
 from tests.browser.conftest import REQUIRE_BROWSER
 from tests.conftest import ROOT
 from tests.unit.api._support import running_server
-from tests.unit.governance._support import FAST_HASHER, KEY, PASSWORD, approval_for
+from tests.unit.governance._support import (
+    FAST_HASHER,
+    KEY,
+    PASSWORD,
+    approval_for,
+    settle_accounts,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.data, pytest.mark.slow]
 AXE = Path(
@@ -133,6 +139,13 @@ def world(
     )
     admin = svc.accounts.create_user(None, "admin", PASSWORD, ["administrator"])
     ppl = {n: svc.accounts.create_user(admin, n, PASSWORD, [r]) for n, r in PEOPLE.items()}
+    settle_accounts(svc)  # own passwords, roles confirmed: each may be one of two people
+    today = datetime.now(UTC).date()
+    for n, r in PEOPLE.items():
+        if r == "operator":  # only staff with current training review alerts
+            svc.training.record(
+                admin, n, "LFR operator", today - timedelta(days=30), today + timedelta(days=335)
+            )
     c = sface_engine.contract
     t = default_threshold(c)
     now = datetime.now(UTC)
