@@ -14,7 +14,8 @@ from openlfr.errors import PermissionDeniedError, RuleViolation
 from openlfr.services.alerts import AlertIn
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import PASSWORD, T0, World, live, template
-from tests.unit.governance.test_cli_scheduler import cli, run
+from tests.unit.governance._support import run_cli as run
+from tests.unit.governance.test_cli_scheduler import cli
 
 
 def alert(w: World, dep: str, entry: str, seed: int = 0) -> str:
