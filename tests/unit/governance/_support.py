@@ -23,6 +23,7 @@ from openlfr.eval.approval import FpirPoint, ModelApproval, TpirPoint
 from openlfr.governance.clock import FrozenClock
 from openlfr.governance.deployment import Actor
 from openlfr.governance.watchlist import EntryProposal
+from openlfr.services.alerts import AlertIn
 from openlfr.services.governance import GovernanceService
 from openlfr.storage import models as m
 from openlfr.storage.crypto import MasterKey
@@ -198,6 +199,20 @@ def draft(w: World, **over: Any) -> str:
 def template(seed: int, contract: EmbeddingContract = MOCK_CONTRACT) -> Template:
     rng = np.random.default_rng(seed)
     return Template(l2_normalise(rng.standard_normal(contract.dim).astype(np.float32)), contract)
+
+
+def record_alert(w: World, dep: str, entry: str, seed: int = 0, **over: Any) -> str:
+    """One alert on cam-1 at 0.7 against the mock model; a test names only what it cares about."""
+    fields: dict[str, Any] = dict(
+        camera_id="cam-1",
+        entry_id=entry,
+        score=0.7,
+        threshold=0.5,
+        contract_id=MOCK_CONTRACT.id,
+        detected_at=w.clock(),
+        template=template(seed),
+    )
+    return w.svc.alerts.record_alert(dep, AlertIn(**(fields | over)))
 
 
 def proposal(**over: Any) -> EntryProposal:
