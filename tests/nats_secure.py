@@ -14,7 +14,6 @@ import ipaddress
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -226,19 +225,8 @@ class SecureNats(NatsServer):
         self.proc = subprocess.Popen(
             [self.exe, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    "nats-server refused its config:\n"
-                    + (self.root / "nats-server.log").read_text()[-2000:]
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("nats-server did not start")
+        self._wait_listening(self.root / "nats-server.log")
+        return self
 
 
 class PasswordNats(NatsServer):
@@ -261,14 +249,8 @@ class PasswordNats(NatsServer):
         self.proc = subprocess.Popen(
             [self.exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("nats-server did not start")
+        self._wait_listening()
+        return self
 
 
 @pytest.fixture

@@ -53,11 +53,18 @@ class NatsServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        self._wait_listening()
+        return self
+
+    def _wait_listening(self, log: Path | None = None) -> None:
+        """Until the port answers; with `log`, a server that exits says why (its config)."""
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
+            if log is not None and self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError("nats-server refused its config:\n" + log.read_text()[-2000:])
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
+                    return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("nats-server did not start")

@@ -6,25 +6,12 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from openlfr import safelog
 
-
-@pytest.fixture(autouse=True)
-def _log_levels_restored() -> Iterator[None]:
-    """The root command sets OpenLFR's log levels for the process: put them back after."""
-    import logging
-
-    from openlfr.safelog import QUIET
-
-    names = ("openlfr", *QUIET)
-    before = {n: logging.getLogger(n).level for n in names}
-    yield
-    for n, level in before.items():
-        logging.getLogger(n).setLevel(level)
+pytestmark = pytest.mark.usefixtures("log_levels_restored")
 
 
 def _capture(fmt: str) -> tuple[logging.Logger, io.StringIO, logging.Handler]:

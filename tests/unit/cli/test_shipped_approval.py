@@ -4,7 +4,6 @@ authorisation; refused by a profile that requires local evaluation."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,13 +17,15 @@ from openlfr.errors import RuleViolation
 from openlfr.eval.approval import LOCAL, SUPPLIER
 from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import (
-    KEY,
-    PASSWORD,
     World,
     approval_for,
+    cli_world,
     full_fields,
     make_world,
     report_for,
+)
+from tests.unit.governance._support import (
+    run_cli as run,
 )
 
 
@@ -37,31 +38,13 @@ def _report(path: Path) -> Path:
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[CliRunner, World]]:
-    import typer
-
-    from openlfr.cli import governance
-    from openlfr.config.settings import get_settings
     from openlfr.eval import calibration
 
     report = _report(tmp_path / "shipped.json")
     monkeypatch.setattr(calibration, "shipped_report_path", lambda *_: report)
-    monkeypatch.setenv("OPENLFR_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
-    monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
-    monkeypatch.delenv("OPENLFR_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    w = make_world(f"sqlite:///{tmp_path / 'openlfr.sqlite3'}")
-    app = typer.Typer()
-    governance.register(app)
-    runner = CliRunner()
-    runner.app = app  # type: ignore[attr-defined]
-    yield runner, w
-    get_settings.cache_clear()
 
-
-def run(cli: CliRunner, *args: str) -> tuple[int, str]:
-    r = cli.invoke(cli.app, list(args))  # type: ignore[attr-defined]
-    return r.exit_code, r.output
+    with cli_world(tmp_path, monkeypatch) as setup:
+        yield setup
 
 
 def test_shipped_report_is_the_suppliers_evidence(cli: tuple[CliRunner, World]) -> None:

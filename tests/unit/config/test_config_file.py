@@ -3,7 +3,6 @@ defaults, secrets from files, `openlfr config show` masks secrets, bad files are
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,7 @@ from openlfr.config.process import ServeSettings, WorkerSettings
 from openlfr.config.settings import Settings
 from openlfr.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def _log_levels_restored() -> Iterator[None]:
-    """The root command sets OpenLFR's log levels for the process: put them back after."""
-    import logging
-
-    from openlfr.safelog import QUIET
-
-    names = ("openlfr", *QUIET)
-    before = {n: logging.getLogger(n).level for n in names}
-    yield
-    for n, level in before.items():
-        logging.getLogger(n).setLevel(level)
+pytestmark = pytest.mark.usefixtures("log_levels_restored")
 
 
 @pytest.fixture

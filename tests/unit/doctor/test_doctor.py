@@ -20,19 +20,7 @@ from openlfr.doctor import checks, network
 from openlfr.doctor.findings import Finding, Level
 from tests.nats_server import _free_port, nats_binary
 
-
-@pytest.fixture(autouse=True)
-def _log_levels_restored() -> Iterator[None]:
-    """The root command sets OpenLFR's log levels for the process: put them back after."""
-    import logging
-
-    from openlfr.safelog import QUIET
-
-    names = ("openlfr", *QUIET)
-    before = {n: logging.getLogger(n).level for n in names}
-    yield
-    for n, level in before.items():
-        logging.getLogger(n).setLevel(level)
+pytestmark = pytest.mark.usefixtures("log_levels_restored")
 
 
 def codes(findings: list[Finding]) -> dict[str, Level]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,12 +16,14 @@ import numpy as np
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
 from openlfr.config.governance import GovernanceSettings
 from openlfr.eval.approval import FpirPoint, ModelApproval, TpirPoint
 from openlfr.governance.clock import FrozenClock
 from openlfr.governance.deployment import Actor
 from openlfr.governance.watchlist import EntryProposal
+from openlfr.services.alerts import AlertIn
 from openlfr.services.governance import GovernanceService
 from openlfr.storage import models as m
 from openlfr.storage.crypto import MasterKey
@@ -198,6 +201,20 @@ def template(seed: int, contract: EmbeddingContract = MOCK_CONTRACT) -> Template
     return Template(l2_normalise(rng.standard_normal(contract.dim).astype(np.float32)), contract)
 
 
+def record_alert(w: World, dep: str, entry: str, seed: int = 0, **over: Any) -> str:
+    """One alert on cam-1 at 0.7 against the mock model; a test names only what it cares about."""
+    fields: dict[str, Any] = dict(
+        camera_id="cam-1",
+        entry_id=entry,
+        score=0.7,
+        threshold=0.5,
+        contract_id=MOCK_CONTRACT.id,
+        detected_at=w.clock(),
+        template=template(seed),
+    )
+    return w.svc.alerts.record_alert(dep, AlertIn(**(fields | over)))
+
+
 def proposal(**over: Any) -> EntryProposal:
     kw: dict[str, Any] = dict(
         category="wanted_by_courts_or_police",
@@ -279,3 +296,38 @@ def report_for(approval: ModelApproval) -> dict[str, Any]:
         "approval": approval.to_dict(),
         "demographics": per_group_section(),
     }
+
+
+def governance_cli() -> CliRunner:
+    """A runner over the governance commands; the app rides on it as `runner.app`."""
+    import typer
+
+    from openlfr.cli import governance
+
+    app = typer.Typer()
+    governance.register(app)
+    runner = CliRunner()
+    runner.app = app  # type: ignore[attr-defined]
+    return runner
+
+
+def run_cli(cli: CliRunner, *args: str) -> tuple[int, str]:
+    r = cli.invoke(cli.app, list(args))  # type: ignore[attr-defined]
+    return r.exit_code, r.output
+
+
+@contextmanager
+def cli_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[CliRunner, World]]:
+    """The CLI and a world on the same SQLite file, with the world's master key and password."""
+    from openlfr.config.settings import get_settings
+
+    monkeypatch.setenv("OPENLFR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
+    monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
+    monkeypatch.delenv("OPENLFR_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    w = make_world(f"sqlite:///{tmp_path / 'openlfr.sqlite3'}")
+    try:
+        yield governance_cli(), w
+    finally:
+        get_settings.cache_clear()

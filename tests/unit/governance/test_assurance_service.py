@@ -15,10 +15,8 @@ from openlfr.errors import PermissionDeniedError, RuleViolation
 from openlfr.governance.profiles import EntryContext
 from openlfr.governance.transparency import SIGNAGE_CHECKLIST
 from openlfr.governance.walkby import WalkbyHit
-from openlfr.services.alerts import AlertIn
 from openlfr.storage import assurance_models as am
 from openlfr.storage import models as m
-from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import (
     T0,
     World,
@@ -28,6 +26,7 @@ from tests.unit.governance._support import (
     live,
     make_world,
     proposal,
+    record_alert,
     template,
 )
 
@@ -202,20 +201,15 @@ def test_another_deployments_operator_is_refused(world: World) -> None:
 
 # -- monitor ------------------------------------------------------------------------------------
 def _alert(w: World, dep: str, entry: str, seed: int) -> str:
-    return w.svc.alerts.record_alert(
+    return record_alert(
+        w,
         dep,
-        AlertIn(
-            camera_id="cam-1",
-            entry_id=entry,
-            score=0.71,
-            threshold=0.5,
-            contract_id=MOCK_CONTRACT.id,
-            detected_at=w.clock(),
-            template=template(seed),
-            probe_jpeg=b"P" * 20,
-            scene_jpeg=b"S" * 20,
-            source_ref="frame 1",
-        ),
+        entry,
+        seed,
+        score=0.71,
+        probe_jpeg=b"P" * 20,
+        scene_jpeg=b"S" * 20,
+        source_ref="frame 1",
     )
 
 

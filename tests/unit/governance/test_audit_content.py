@@ -6,9 +6,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from openlfr.services.alerts import AlertIn
-from openlfr.vision.mock import MOCK_CONTRACT
-from tests.unit.governance._support import World, add_entries, draft, live, template
+from tests.unit.governance._support import World, add_entries, draft, live, record_alert, template
 
 
 def records(w: World, action: str, subject: str | None = None) -> list[dict[str, Any]]:
@@ -17,19 +15,15 @@ def records(w: World, action: str, subject: str | None = None) -> list[dict[str,
 
 
 def alert(w: World, dep: str, entry: str, seed: int, ref: str) -> str:
-    return w.svc.alerts.record_alert(
+    return record_alert(
+        w,
         dep,
-        AlertIn(
-            camera_id="cam-2",
-            entry_id=entry,
-            score=0.7123456789,
-            threshold=0.5,
-            contract_id=MOCK_CONTRACT.id,
-            detected_at=w.clock(),
-            template=template(seed),
-            probe_jpeg=b"P" * 20,
-            source_ref=ref,
-        ),
+        entry,
+        seed,
+        camera_id="cam-2",
+        score=0.7123456789,
+        probe_jpeg=b"P" * 20,
+        source_ref=ref,
     )
 
 

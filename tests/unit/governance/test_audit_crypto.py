@@ -9,12 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from openlfr.errors import KeyUnavailableError
-from openlfr.services.alerts import AlertIn
 from openlfr.storage import audit
 from openlfr.storage.crypto import MasterKey, generate_key_file, new_data_key, open_sealed, seal
 from openlfr.storage.models import AuditRecord
-from openlfr.vision.mock import MOCK_CONTRACT
-from tests.unit.governance._support import MARKER, World, live, template
+from tests.unit.governance._support import MARKER, World, live, record_alert, template
 
 
 def _db_bytes(w: World) -> bytes:
@@ -32,19 +30,7 @@ def _sql(w: World, sql: str, **params: object) -> None:
 
 
 def _alert(w: World, dep: str, entry: str) -> str:
-    return w.svc.alerts.record_alert(
-        dep,
-        AlertIn(
-            camera_id="cam-1",
-            entry_id=entry,
-            score=0.8,
-            threshold=0.5,
-            contract_id=MOCK_CONTRACT.id,
-            detected_at=w.clock(),
-            template=template(7),
-            probe_jpeg=b"PROBE-CROP-MARKER" * 30,
-        ),
-    )
+    return record_alert(w, dep, entry, 7, score=0.8, probe_jpeg=b"PROBE-CROP-MARKER" * 30)
 
 
 def test_chain_intact_then_edit_detected(world: World) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,33 +9,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.unit.governance._support import KEY, PASSWORD, T0, World, live, make_world, template
+from tests.unit.governance._support import T0, World, cli_world, live, template
+from tests.unit.governance._support import run_cli as run
 
 
 @pytest.fixture
 def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[CliRunner, World]]:
-    import typer
-
-    from openlfr.cli import governance
-    from openlfr.config.settings import get_settings
-
-    monkeypatch.setenv("OPENLFR_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OPENLFR_PASSWORD", PASSWORD)
-    monkeypatch.setenv("OPENLFR_MASTER_KEY", base64.b64encode(KEY).decode())
-    monkeypatch.delenv("OPENLFR_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    w = make_world(f"sqlite:///{tmp_path / 'openlfr.sqlite3'}")
-    app = typer.Typer()
-    governance.register(app)
-    runner = CliRunner()
-    runner.app = app  # type: ignore[attr-defined]
-    yield runner, w
-    get_settings.cache_clear()
-
-
-def run(cli: CliRunner, *args: str) -> tuple[int, str]:
-    r = cli.invoke(cli.app, list(args))  # type: ignore[attr-defined]
-    return r.exit_code, r.output
+    with cli_world(tmp_path, monkeypatch) as setup:
+        yield setup
 
 
 def test_assurance_commands_show_refuse_and_acknowledge(setup: tuple[CliRunner, World]) -> None:

@@ -9,14 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from openlfr.services.scheduler import RetentionScheduler
-from tests.unit.governance._support import PASSWORD, World
+from tests.unit.governance._support import PASSWORD, World, governance_cli
+from tests.unit.governance._support import run_cli as run
 
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    import typer
-
-    from openlfr.cli import governance
     from openlfr.config.settings import get_settings
 
     monkeypatch.setenv("OPENLFR_DATA_DIR", str(tmp_path))
@@ -26,17 +24,8 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.delenv("OPENLFR_DATABASE_URL", raising=False)
     monkeypatch.delenv("OPENLFR_MASTER_KEY", raising=False)
     get_settings.cache_clear()
-    app = typer.Typer()
-    governance.register(app)
-    runner = CliRunner()
-    runner.app = app  # type: ignore[attr-defined]
-    yield runner
+    yield governance_cli()
     get_settings.cache_clear()
-
-
-def run(cli: CliRunner, *args: str) -> tuple[int, str]:
-    r = cli.invoke(cli.app, list(args))  # type: ignore[attr-defined]
-    return r.exit_code, r.output
 
 
 def test_cli_refuses_with_clear_messages(cli: CliRunner, tmp_path: Path) -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from openlfr.errors import RuleViolation
-from openlfr.services.alerts import AlertIn
-from openlfr.vision.mock import MOCK_CONTRACT
-from tests.unit.governance._support import World, draft, live, template
+from tests.unit.governance._support import World, draft, live, record_alert
 
 
 def test_no_notice_start_needs_a_second_different_officer(world: World) -> None:
@@ -31,18 +29,7 @@ def test_no_notice_start_needs_a_second_different_officer(world: World) -> None:
 
 
 def _alert(w: World, dep: str, entry: str, seed: int) -> str:
-    return w.svc.alerts.record_alert(
-        dep,
-        AlertIn(
-            camera_id="cam-1",
-            entry_id=entry,
-            score=0.7,
-            threshold=0.5,
-            contract_id=MOCK_CONTRACT.id,
-            detected_at=w.clock(),
-            template=template(seed),
-        ),
-    )
+    return record_alert(w, dep, entry, seed)
 
 
 def test_every_alert_outcome_is_in_the_record_and_unresolved_ones_are_counted(

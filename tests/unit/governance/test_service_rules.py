@@ -17,9 +17,7 @@ from openlfr.errors import (
     RuleViolation,
     SeparationOfDutiesError,
 )
-from openlfr.services.alerts import AlertIn
 from openlfr.vision.contract import EmbeddingContract
-from openlfr.vision.mock import MOCK_CONTRACT
 from tests.unit.governance._support import (
     PASSWORD,
     T0,
@@ -29,6 +27,7 @@ from tests.unit.governance._support import (
     live,
     make_world,
     proposal,
+    record_alert,
     settle_accounts,
     template,
 )
@@ -256,20 +255,16 @@ def test_flags_are_recorded(world: World) -> None:
 
 # -- live: cameras, window, alerts (A.2, D.13-D.14) -------------------------------------------
 def _alert(world: World, dep: str, entry: str, camera: str = "cam-1", seed: int = 0) -> str:
-    return world.svc.alerts.record_alert(
+    return record_alert(
+        world,
         dep,
-        AlertIn(
-            camera_id=camera,
-            entry_id=entry,
-            score=0.71,
-            threshold=0.5,
-            contract_id=MOCK_CONTRACT.id,
-            detected_at=world.clock(),
-            template=template(seed),
-            probe_jpeg=b"PROBE-CROP-MARKER" * 20,
-            scene_jpeg=b"SCENE" * 20,
-            source_ref="frame 7",
-        ),
+        entry,
+        seed,
+        camera_id=camera,
+        score=0.71,
+        probe_jpeg=b"PROBE-CROP-MARKER" * 20,
+        scene_jpeg=b"SCENE" * 20,
+        source_ref="frame 7",
     )
 
 

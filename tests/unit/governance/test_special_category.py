@@ -9,28 +9,13 @@ from datetime import timedelta
 from sqlalchemy import select, text
 
 from openlfr.services import assurance_public
-from openlfr.services.alerts import AlertIn
 from openlfr.storage import assurance_models as am
 from openlfr.storage import controls_models as cm
-from openlfr.vision.mock import MOCK_CONTRACT
-from tests.unit.governance._support import T0, World, live, template
+from tests.unit.governance._support import T0, World, live, record_alert
 
 
 def reviewed(w: World, dep: str, entry: str, decision: str, group: str, seed: int = 0) -> str:
-    aid = w.svc.alerts.record_alert(
-        dep,
-        AlertIn(
-            camera_id="cam-1",
-            entry_id=entry,
-            score=0.7,
-            threshold=0.5,
-            contract_id=MOCK_CONTRACT.id,
-            detected_at=w.clock(),
-            template=template(seed),
-            probe_jpeg=b"P" * 20,
-            source_ref=f"frame {seed}",
-        ),
-    )
+    aid = record_alert(w, dep, entry, seed, probe_jpeg=b"P" * 20, source_ref=f"frame {seed}")
     w.svc.alerts.review(w.op1, aid, decision, "checked")
     w.svc.assurance.record_group(w.op1, aid, group)
     return aid

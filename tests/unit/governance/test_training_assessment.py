@@ -11,26 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from openlfr.errors import PermissionDeniedError, RuleViolation
-from openlfr.services.alerts import AlertIn
 from openlfr.vision.mock import MOCK_CONTRACT
-from tests.unit.governance._support import PASSWORD, T0, World, live, template
-from tests.unit.governance.test_cli_scheduler import cli, run
+from tests.unit.governance._support import PASSWORD, T0, World, live, record_alert
+from tests.unit.governance._support import run_cli as run
+from tests.unit.governance.test_cli_scheduler import cli
 
 
 def alert(w: World, dep: str, entry: str, seed: int = 0) -> str:
-    return w.svc.alerts.record_alert(
-        dep,
-        AlertIn(
-            camera_id="cam-1",
-            entry_id=entry,
-            score=0.7,
-            threshold=0.5,
-            contract_id=MOCK_CONTRACT.id,
-            detected_at=w.clock(),
-            template=template(seed),
-            source_ref="frame 1",
-        ),
-    )
+    return record_alert(w, dep, entry, seed, source_ref="frame 1")
 
 
 @pytest.fixture

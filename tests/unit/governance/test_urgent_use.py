@@ -13,11 +13,9 @@ from sqlalchemy import func, select
 
 from openlfr.config.governance import GovernanceSettings
 from openlfr.errors import PermissionDeniedError, RuleViolation
-from openlfr.services.alerts import AlertIn
 from openlfr.storage import assurance_models as am
 from openlfr.storage import models as m
-from openlfr.vision.mock import MOCK_CONTRACT
-from tests.unit.governance._support import PASSWORD, T0, World, live, make_world, template
+from tests.unit.governance._support import PASSWORD, T0, World, live, make_world, record_alert
 
 EU = dict(
     urgent=True,
@@ -38,20 +36,14 @@ def eu(tmp_path: Path, migrated_sqlite: Path) -> World:
 
 
 def alert(w: World, dep: str, entry: str) -> str:
-    return w.svc.alerts.record_alert(
+    return record_alert(
+        w,
         dep,
-        AlertIn(
-            camera_id="cam-1",
-            entry_id=entry,
-            score=0.71,
-            threshold=0.5,
-            contract_id=MOCK_CONTRACT.id,
-            detected_at=w.clock(),
-            template=template(0),
-            probe_jpeg=b"PROBE" * 20,
-            scene_jpeg=b"SCENE" * 20,
-            source_ref="frame 7",
-        ),
+        entry,
+        score=0.71,
+        probe_jpeg=b"PROBE" * 20,
+        scene_jpeg=b"SCENE" * 20,
+        source_ref="frame 7",
     )
 
 
