@@ -31,7 +31,10 @@ def artifacts() -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running in the main
+# thread while it is open, so a session-long browser made every later `asyncio.run` (the doctor's
+# broker probe, the broker access tests) fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         msg = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
