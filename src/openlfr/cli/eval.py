@@ -203,6 +203,14 @@ def export_calibration(
         Path | None,
         typer.Option("--out", help="Default: the package's calibration file for the model."),
     ] = None,
+    shipped_report: Annotated[
+        bool,
+        typer.Option(
+            "--shipped-report",
+            help="Also write the report, per-threshold tables left out, as the package's "
+            "shipped evaluation (`openlfr model approve --shipped`).",
+        ),
+    ] = False,
 ) -> None:
     """Write a report's approval (thresholds and rates only) as the model's calibration file,
     which `openlfr watch` uses to derive its threshold."""
@@ -216,6 +224,14 @@ def export_calibration(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(appr.to_dict(), indent=1) + "\n", encoding="utf-8")
     typer.echo(f"calibration for {appr.contract_id} written to {target}")
+    if shipped_report:
+        from openlfr.eval.calibration import shipped_report_path
+        from openlfr.eval.report import for_package, report_json
+
+        dest = shipped_report_path(appr.contract_id.split("@", 1)[0])
+        full = json.loads(report.read_text(encoding="utf-8"))
+        dest.write_text(report_json(for_package(full), compact=True) + "\n", encoding="utf-8")
+        typer.echo(f"shipped report written to {dest}")
 
 
 def register(app: typer.Typer) -> None:

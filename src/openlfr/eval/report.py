@@ -203,6 +203,29 @@ def build_report(
     return report
 
 
+def for_package(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as the package ships it (`openlfr model approve --shipped`): everything but
+    the per-threshold tables, which `openlfr eval report` reproduces from the same data. What
+    governance reads (the approval, each demographic evaluation's groups and its rates and tests
+    at the evaluated threshold, the fairness section) is kept whole."""
+
+    def without_tables(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if k != "by_threshold"}
+
+    out = dict(report)
+    for key in ("demographics", "configuration_demographics"):
+        if isinstance(out.get(key), list):
+            out[key] = [without_tables(d) for d in out[key]]
+    ident = out.get("identification")
+    if isinstance(ident, dict) and isinstance(ident.get("sizes"), list):
+        out["identification"] = {**ident, "sizes": [without_tables(z) for z in ident["sizes"]]}
+    out["trimmed"] = (
+        "per-threshold tables left out of the packaged copy; `openlfr eval report` on the "
+        "provenance's data reproduces them"
+    )
+    return out
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, np.generic):
         return o.item()
@@ -224,5 +247,6 @@ def _clean(o: Any) -> Any:
     return o
 
 
-def report_json(report: dict[str, Any]) -> str:
-    return json.dumps(_clean(report), indent=2, default=_json_default, allow_nan=False)
+def report_json(report: dict[str, Any], *, compact: bool = False) -> str:
+    layout: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 2}
+    return json.dumps(_clean(report), default=_json_default, allow_nan=False, **layout)
