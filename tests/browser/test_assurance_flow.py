@@ -242,6 +242,8 @@ def test_walkby_flag_acknowledgement_and_accessible_public_page(
         page.fill("#test-subject-form [name=subject_ref]", f"PC {100 + i}")
         page.fill("#test-subject-form [name=consent_ref]", f"CONSENT-{i}")
         page.fill("#test-subject-form [name=consented_on]", datetime.now(UTC).date().isoformat())
+        if i == 0:  # the person chose to say; the other did not
+            page.select_option("#test-subject-form [name=declared_sex]", "female")
         with page.expect_navigation():
             page.click("#test-subject-form button[type=submit]")
     assert page.locator("#test-list tbody tr").count() == 2

@@ -11,11 +11,14 @@ acknowledges. Test alerts are separate records and never counted as operational 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
+from enum import StrEnum
 
 from openlfr.eval.stats import rate
+from openlfr.governance.equality import PerceivedGroup
+from openlfr.governance.vocab import parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +113,100 @@ def flag_problems(flagged: bool, acknowledged: bool) -> list[str]:
             "officer must acknowledge before the deployment continues"
         ]
     return []
+
+
+# -- rates by self-declared group (issue 18 item 2) ----------------------------------------------
+# A test subject may, if they choose, declare their sex and ethnic group when enrolled. The
+# software never infers either. Rates are shown for a group only when at least
+# MIN_GROUP_SUBJECTS people on the test list declared it: a smaller cell would tell colleagues
+# one person's declaration and one person's result.
+
+MIN_GROUP_SUBJECTS = 3
+
+
+class DeclaredSex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    ANOTHER = "another"
+
+
+def declared_groups(sex: str | None, ethnicity: str | None) -> tuple[str, ...]:
+    """The group labels a subject's declaration puts them in ("sex:female", "ethnicity:white");
+    nothing for a question left unanswered. Unknown values are refused, not guessed."""
+    out = []
+    if sex:
+        out.append(f"sex:{parse(DeclaredSex, sex, 'declared sex').value}")
+    if ethnicity:
+        out.append(f"ethnicity:{parse(PerceivedGroup, ethnicity, 'declared ethnic group').value}")
+    return tuple(out)
+
+
+def group_tally(
+    walked: Sequence[str], hits: Iterable[WalkbyHit], groups: Mapping[str, Sequence[str]]
+) -> dict[str, list[int]]:
+    """One run's [walked, alerted] per declared group (subjects who declared nothing add to
+    no group)."""
+    walked_set = set(walked)
+    alerted = {h.subject_id for h in hits if h.subject_id in walked_set}
+    out: dict[str, list[int]] = {}
+    for sid in sorted(walked_set):
+        for g in groups.get(sid, ()):
+            cell = out.setdefault(g, [0, 0])
+            cell[0] += 1
+            cell[1] += sid in alerted
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRate:
+    """Walk-by hit rate of one declared group over every run of a deployment: each walk past a
+    camera counts once. `below_rest` when the group's upper 95% bound is under the rate of
+    everyone else's walks: a shortfall the walks show, not a guess from a point estimate."""
+
+    group: str
+    subjects: int
+    walks: int
+    alerted: int
+    tpir: float
+    tpir_lower: float
+    tpir_upper: float
+    rest_tpir: float | None
+    below_rest: bool
+
+
+def group_rates(
+    tallies: Iterable[Mapping[str, Sequence[int]]], totals: tuple[int, int]
+) -> list[GroupRate]:
+    """Sum runs' tallies; `totals` = (walks, alerted) of all runs, declared or not. A group's
+    `subjects` is the most of its people who walked in one run (a run counts each person once),
+    so the rule below holds after the test list itself is destroyed; groups under
+    MIN_GROUP_SUBJECTS are left out."""
+    summed: dict[str, list[int]] = {}
+    for t in tallies:
+        for g, (w, a) in t.items():
+            cell = summed.setdefault(g, [0, 0, 0])
+            cell[0] += int(w)
+            cell[1] += int(a)
+            cell[2] = max(cell[2], int(w))
+    out = []
+    for g in sorted(summed):
+        w, a, people = summed[g]
+        if people < MIN_GROUP_SUBJECTS:
+            continue
+        r = rate(a, w)
+        rest_w, rest_a = totals[0] - w, totals[1] - a
+        rest = rest_a / rest_w if rest_w > 0 else None
+        out.append(
+            GroupRate(
+                group=g,
+                subjects=people,
+                walks=w,
+                alerted=a,
+                tpir=r.value,
+                tpir_lower=r.lower,
+                tpir_upper=r.upper,
+                rest_tpir=rest,
+                below_rest=rest is not None and r.upper < rest,
+            )
+        )
+    return out

@@ -356,6 +356,7 @@ class Assurance:
             "controller_profile": profile_of(self.ctx).value,
             "min_walkby_tpir": a.min_walkby_tpir,
             "walkby_runs": self.walkbys.runs(s, d.id),
+            "walkby_groups": self.walkbys.group_rates(s, d.id),
             "walkby_flagged": a.walkby_flagged,
             "walkby_acknowledged": a.walkby_ack_at is not None,
             "walkby_acknowledged_at": rows.iso(a.walkby_ack_at) or None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -112,6 +112,8 @@ class Walkbys(Room):
         subject_ref: str,
         consent_ref: str,
         consented_on: date | None,
+        declared_sex: str | None = None,
+        declared_ethnicity: str | None = None,
     ) -> str:
         ctx = self.ctx
         with ctx.tx() as s:
@@ -123,6 +125,11 @@ class Walkbys(Room):
             problems = rules.consent_problems(
                 rules.ConsentRecord(subject_ref, consent_ref, consented_on), today=ctx.now().date()
             )
+            groups: tuple[str, ...] = ()
+            try:
+                groups = rules.declared_groups(declared_sex, declared_ethnicity)
+            except ValueError as e:
+                problems.append(str(e))
             if d.state in (DeploymentState.ENDED.value, DeploymentState.CANCELLED.value):
                 problems.append(f"deployment is {d.state}: its test list can no longer change")
             require("test subject", problems, source=d.id)
@@ -147,6 +154,9 @@ class Walkbys(Room):
                     added_at=ctx.now(),
                     subject_ref_enc=seal(dk, subject_ref.encode(), aad + "subject"),
                     template_enc=seal(dk, rows.template_bytes(template), aad + "template"),
+                    groups_enc=seal(dk, json.dumps(groups).encode(), aad + "groups")
+                    if groups
+                    else None,
                 )
             )
             ctx.audit(
@@ -154,7 +164,12 @@ class Walkbys(Room):
                 by.username,
                 "testlist.add",
                 f"deployment:{d.id}",
-                after={"subject_id": tid, "consent_ref": consent_ref, "consented_on": consented_on},
+                after={
+                    "subject_id": tid,
+                    "consent_ref": consent_ref,
+                    "consented_on": consented_on,
+                    "declared_group": bool(groups),  # whether, never what: special category
+                },
             )
             return tid
 
@@ -231,6 +246,7 @@ class Walkbys(Room):
             dep_rules.check_camera(rows.facts(d), camera_id)
             a = assurance_row(s, d.id)
             res = rules.camera_result(camera_id, walked, hits, min_tpir=a.min_walkby_tpir)
+            by_group = rules.group_tally(walked, hits, self._declared(s, d.id))
             rid = uuid.uuid4().hex
             assert d.threshold is not None
             s.add(
@@ -245,7 +261,7 @@ class Walkbys(Room):
                     **pick(
                         res, "walked", "alerted", "tpir", "tpir_lower", "tpir_upper", "below_level"
                     ),
-                    result_json=json.dumps(res.to_dict()),
+                    result_json=json.dumps({**res.to_dict(), "by_group": by_group}),
                 )
             )
             s.flush()
@@ -289,13 +305,47 @@ class Walkbys(Room):
                 s, by.username, "walkby.acknowledge", f"deployment:{d.id}", after={"reason": reason}
             )
 
+    def _declared(self, s: Session, deployment_id: str) -> dict[str, list[str]]:
+        """Test subject id -> the groups they declared (opened in memory, never logged)."""
+        subjects = list(
+            s.execute(
+                select(am.TestSubject).where(
+                    am.TestSubject.deployment_id == deployment_id,
+                    am.TestSubject.groups_enc.is_not(None),
+                )
+            ).scalars()
+        )
+        if not subjects:
+            return {}
+        dk = self.ctx.data_key(s, deployment_id, TESTLIST_KEY, create=False)
+        return {
+            t.id: json.loads(open_sealed(dk, t.groups_enc, f"test_subjects:{t.id}:groups"))
+            for t in subjects
+            if t.groups_enc is not None
+        }
+
     def runs(self, s: Session, deployment_id: str) -> list[dict[str, Any]]:
         q = (
             select(am.WalkbyRun)
             .where(am.WalkbyRun.deployment_id == deployment_id)
             .order_by(am.WalkbyRun.at)
         )
-        return [
-            {"run_id": r.id, "at": rows.iso(r.at), **json.loads(r.result_json)}
-            for r in s.execute(q).scalars()
+        out = []
+        for r in s.execute(q).scalars():
+            result = json.loads(r.result_json)
+            result.pop("by_group", None)  # one run's cells are too small to show: see group_rates
+            out.append({"run_id": r.id, "at": rows.iso(r.at), **result})
+        return out
+
+    def group_rates(self, s: Session, deployment_id: str) -> list[dict[str, Any]]:
+        """Walk-by rates by self-declared group over every run, groups of fewer than
+        MIN_GROUP_SUBJECTS declared people left out."""
+        results = [
+            json.loads(r.result_json)
+            for r in s.execute(
+                select(am.WalkbyRun).where(am.WalkbyRun.deployment_id == deployment_id)
+            ).scalars()
         ]
+        totals = (sum(x["walked"] for x in results), sum(x["alerted"] for x in results))
+        rates = rules.group_rates([x.get("by_group", {}) for x in results], totals)
+        return [asdict(g) for g in rates]

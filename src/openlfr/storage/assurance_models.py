@@ -51,6 +51,9 @@ class TestSubject(Base):
     added_at: Mapped[datetime]
     subject_ref_enc: Mapped[bytes]
     template_enc: Mapped[bytes]
+    # The subject's own answer to "sex" and "ethnic group", if they chose to give one (sealed
+    # with the test list's key, shredded with it).
+    groups_enc: Mapped[bytes | None]
 
 
 class WalkbyRun(Base):

@@ -195,3 +195,28 @@ def test_a_walkby_searches_the_test_list_only(client: TestClient, w: World) -> N
     assert r.status_code == 200, r.text
     assert r.json()["alerted"] == 0 and r.json()["scores"] == []
     assert client.get(f"/api/v1/deployments/{dep}/alerts", headers=op1).json() == []
+
+
+def test_a_declared_group_is_optional_checked_and_refused_to_wrong_roles(
+    client: TestClient, w: World
+) -> None:
+    dep = _live(client, w)
+
+    def post(who: str, **declared: str) -> int:
+        return client.post(
+            f"/api/v1/deployments/{dep}/test-subjects",
+            headers=token(client, who),
+            files={"photo": ("green.png", face_png(GREEN), "image/png")},
+            data={"subject_ref": "PC 2", "consent_ref": "CF-2", "consented_on": "2026-05-30"}
+            | declared,
+        ).status_code
+
+    assert post("op1", declared_sex="", declared_ethnicity="") == 201  # "not given"
+    assert post("op1", declared_sex="female", declared_ethnicity="white") == 201
+    assert post("op1", declared_ethnicity="caucasian") == 409  # not a vocabulary word: no row
+    assert post("op2", declared_sex="male") == 403  # another deployment's operator
+    assert post("dpo", declared_sex="male") == 403  # wrong role
+    subjects = client.get(
+        f"/api/v1/deployments/{dep}/test-subjects", headers=token(client, "op1")
+    ).json()
+    assert len(subjects) == 2 and all("declared" not in k for s in subjects for k in s)

@@ -68,6 +68,7 @@ class AssuranceOut(BaseModel):
     controller_profile: str
     min_walkby_tpir: float | None
     walkby_runs: list[dict[str, Any]]
+    walkby_groups: list[dict[str, Any]] = []
     walkby_flagged: bool
     walkby_acknowledged: bool
     walkby_acknowledged_at: str | None

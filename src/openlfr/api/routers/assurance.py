@@ -90,6 +90,12 @@ async def add_test_subject(
     subject_ref: str = Form(..., min_length=1, max_length=200),
     consent_ref: str = Form(..., min_length=1, max_length=200),
     consented_on: date = Form(...),
+    declared_sex: str | None = Form(
+        None, max_length=40, description="Only if the person chose to say: female, male, another"
+    ),
+    declared_ethnicity: str | None = Form(
+        None, max_length=40, description="Only if the person chose to say: an ONS 2021 group"
+    ),
 ) -> CreatedOut:
     ctx = get_ctx(request)
     tid: str = await on_upload(
@@ -103,6 +109,8 @@ async def add_test_subject(
             subject_ref=subject_ref,
             consent_ref=consent_ref,
             consented_on=consented_on,
+            declared_sex=declared_sex,
+            declared_ethnicity=declared_ethnicity,
         ),
     )
     return CreatedOut(id=tid)

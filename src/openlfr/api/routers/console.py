@@ -20,7 +20,9 @@ from openlfr.api.routers.public import published
 from openlfr.errors import PermissionDeniedError
 from openlfr.eval.approval import SUPPLIER
 from openlfr.governance import transparency
+from openlfr.governance import walkby as walkby_rules
 from openlfr.governance.access import Access
+from openlfr.governance.equality import PerceivedGroup
 from openlfr.governance.vocab import (
     Category,
     Countersign,
@@ -230,6 +232,9 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
         g,
         assurance=assurance,
         test_list=test_list,
+        min_group_subjects=walkby_rules.MIN_GROUP_SUBJECTS,
+        declared_sexes=[v.value for v in walkby_rules.DeclaredSex],
+        declared_ethnicities=[v.value for v in PerceivedGroup],
         is_operator=g.actor.has(Role.OPERATOR) and me in d["operator_ids"],
         is_authoriser=g.actor.has(Role.AUTHORISING_OFFICER) and me == d["authoriser_id"],
         can_enrol_test=me in d["operator_ids"] or me == d["compiler_id"],

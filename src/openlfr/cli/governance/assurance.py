@@ -64,6 +64,12 @@ def test_subject(
     ref: str = typer.Option(..., "--ref", help="Staff reference."),
     consent: str = typer.Option(..., "--consent", help="Signed consent form reference."),
     consented_on: str = typer.Option(..., "--consented-on", help="YYYY-MM-DD"),
+    sex: str | None = typer.Option(
+        None, "--declared-sex", help="Only if the person chose to say: female, male, another."
+    ),
+    ethnicity: str | None = typer.Option(
+        None, "--declared-ethnicity", help="Only if the person chose to say (ONS 2021 group)."
+    ),
     user: str | None = UserOpt,
 ) -> None:
     """Enrol a consenting member of staff on the test list from a photo."""
@@ -78,6 +84,8 @@ def test_subject(
             subject_ref=ref,
             consent_ref=consent,
             consented_on=date.fromisoformat(consented_on),
+            declared_sex=sex,
+            declared_ethnicity=ethnicity,
         )
     typer.echo(tid)
 
