@@ -265,6 +265,8 @@ class EntryPhotos(Room):
         image_captured_on: date | None,
     ) -> tuple[str, list[str]]:
         """One face per photo (`select="strict"`) and its quality, as for the first photo."""
+        with self.ctx.tx() as s:  # refuse before looking at anyone's face
+            require_list_open(by, rows.entry(s, entry_id).deployment, "entry photo")
         data, res = enrolment_face(engine, photo, self.ctx.settings)
         prop = wl_rules.PhotoProposal(image_captured_on, float(res.quality.score))
         return self.add_photo(by, entry_id, prop, res.template, data)

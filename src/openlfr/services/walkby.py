@@ -85,6 +85,13 @@ def need_authoriser(by: Actor, d: m.Deployment) -> None:
         )
 
 
+def need_enroller(by: Actor, d: m.Deployment) -> None:
+    if by.id not in json.loads(d.operator_ids_json) and by.id != d.compiler_id:
+        raise PermissionDeniedError(
+            f"{by.username} is neither an operator nor the compiler of {d.id}"
+        )
+
+
 def destroy_test_list(ctx: ServiceContext, s: Session, d: m.Deployment, actor: str) -> int:
     """With the watchlist: delete the test subjects and shred their key."""
     subjects = s.execute(
@@ -118,10 +125,7 @@ class Walkbys(Room):
         ctx = self.ctx
         with ctx.tx() as s:
             d = rows.deployment(s, deployment_id)
-            if by.id not in json.loads(d.operator_ids_json) and by.id != d.compiler_id:
-                raise PermissionDeniedError(
-                    f"{by.username} is neither an operator nor the compiler of {d.id}"
-                )
+            need_enroller(by, d)
             problems = rules.consent_problems(
                 rules.ConsentRecord(subject_ref, consent_ref, consented_on), today=ctx.now().date()
             )
@@ -176,6 +180,8 @@ class Walkbys(Room):
     def add_test_subject_from_photo(
         self, by: Actor, deployment_id: str, engine: Any, photo: bytes, **consent: Any
     ) -> str:
+        with self.ctx.tx() as s:  # refuse before looking at anyone's face
+            need_enroller(by, rows.deployment(s, deployment_id))
         res = engine.face_from_file(photo, select="strict")
         return self.add_test_subject(by, deployment_id, res.template, **consent)
 

@@ -152,7 +152,11 @@ class Watchlists(Room):
         **proposal: Any,
     ) -> tuple[str, list[str]]:
         """Enrol from a photo with the face engine (one face, or the `face` the compiler picked
-        in a photo of several; B.6 quality from the engine, small or blurred faces refused)."""
+        in a photo of several; B.6 quality from the engine, small or blurred faces refused).
+        Whoever may not add to this list is refused before the photo's face is analysed."""
+        with self.ctx.tx() as s:
+            d = rows.deployment(s, deployment_id)
+            entry_photos.require_list_open(by, d, "watchlist entry", rows.watchlist_size(s, d.id))
         data, res = entry_photos.enrolment_face(engine, photo, self.ctx.settings, face)
         prop = wl_rules.EntryProposal(quality_score=float(res.quality.score), **proposal)
         return self.add_entry(by, deployment_id, prop, res.template, data, profile_facts)
