@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,10 +83,7 @@ def serve(
     if b.key_created:
         typer.echo(f"created the master key {b.key_file}: back it up apart from the database")
     if b.admin_password:
-        typer.echo(
-            f"first start: administrator 'admin' with one-time password {b.admin_password}\n"
-            "(printed once; change it under Account after logging in)"
-        )
+        first_admin_notice(b.admin_password, b.key_file.parent)
     for w in b.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
     sources: dict[str, SourceSpec] = (
@@ -169,3 +168,24 @@ def demo(
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("demo")(demo)
+
+
+def first_admin_notice(password: str, key_dir: Path) -> None:
+    """Show the first administrator's one-time password once. On a terminal it is printed; when
+    stdout is not one (systemd, a pipe into a log) it would land in a log that outlives it, so
+    it goes to a file only this user can read, and the log gets the file's name."""
+    if sys.stdout.isatty():
+        typer.echo(
+            f"first start: administrator 'admin' with one-time password {password}\n"
+            "(printed once; change it under Account after logging in)"
+        )
+        return
+    path = key_dir / "first-admin-password"
+    key_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    typer.echo(
+        f"first start: administrator 'admin'; its one-time password is in {path} (mode 600). "
+        "Log in, change it under Account, then delete the file."
+    )
