@@ -210,6 +210,24 @@ class WorkerService:
                 for a, w in s.execute(q).all()
             ]
 
+    def assignable_workers(self, by: Actor, deployment_id: str) -> list[dict[str, str]]:
+        """What a deployment's authorising officer may put on it: registered workers not
+        revoked and not already on it, by id and name only (nothing of other deployments)."""
+        with self.ctx.tx() as s:
+            d = s.get(m.Deployment, deployment_id)
+            if d is None:
+                raise NotFoundError("no such deployment", source=deployment_id)
+            access.require(by, d, Access.OFFICER)
+            on = set(
+                s.execute(
+                    select(mw.WorkerAssignment.worker_id).where(
+                        mw.WorkerAssignment.deployment_id == d.id
+                    )
+                ).scalars()
+            )
+            q = select(mw.Worker).where(mw.Worker.revoked_at.is_(None)).order_by(mw.Worker.name)
+            return [{"id": w.id, "name": w.name} for w in s.execute(q).scalars() if w.id not in on]
+
     def visible_workers(self, by: Actor) -> list[dict[str, Any]]:
         """Administrators and auditors see every worker; anyone else only the cameras and
         assignments of deployments they may see (a worker serving none of them is left out)."""

@@ -17,6 +17,7 @@ from openlfr.api.auth import Grant
 from openlfr.api.deps import ALL_ROLES, get_ctx, grant_of
 from openlfr.api.roles import ALERTS_VIEW, AUDIT
 from openlfr.api.routers.public import published
+from openlfr.api.worker_auth import worker_service
 from openlfr.errors import PermissionDeniedError
 from openlfr.eval.approval import SUPPLIER
 from openlfr.governance import transparency
@@ -221,6 +222,10 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
     sees_alerts = svc.access.allowed(g.actor, deployment_id, Access.ALERTS)
     names = {u["id"]: u["username"] for u in svc.accounts.users()}
     me = g.actor.id
+    ws = worker_service(request)
+    workers = ws.deployment_workers(g.actor, deployment_id)
+    is_officer = svc.access.allowed(g.actor, deployment_id, Access.OFFICER)
+    assignable = ws.assignable_workers(g.actor, deployment_id) if is_officer else []
     try:
         assurance = svc.assurance.view(g.actor, deployment_id)
         test_list = svc.assurance.walkbys.test_list(g.actor, deployment_id)
@@ -232,6 +237,9 @@ def deployment(request: Request, deployment_id: str, g: AnyRole) -> Response:
         g,
         assurance=assurance,
         test_list=test_list,
+        workers=workers,
+        is_officer=is_officer,
+        assignable=assignable,
         min_group_subjects=walkby_rules.MIN_GROUP_SUBJECTS,
         declared_sexes=[v.value for v in walkby_rules.DeclaredSex],
         declared_ethnicities=[v.value for v in PerceivedGroup],
