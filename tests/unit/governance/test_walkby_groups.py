@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from openlfr.errors import PermissionDeniedError, RuleViolation
 from openlfr.governance import walkby as rules
+from openlfr.governance.deployment import Actor
 from openlfr.governance.walkby import WalkbyHit
 from openlfr.storage import assurance_models as am
 from openlfr.storage import models as m
@@ -65,18 +66,21 @@ def _live_with_declared(w: World) -> tuple[str, list[str]]:
     declared = [("female", "white"), ("female", "asian_or_asian_british"), ("female", None)]
     declared += [("male", None), (None, None)]
     return dep, [
-        w.svc.assurance.walkbys.add_test_subject(
-            w.op1,
-            dep,
-            template(200 + i),
-            subject_ref=f"PC {i}",
-            consent_ref=f"CF-{i}",
-            consented_on=T0.date(),
-            declared_sex=sex,
-            declared_ethnicity=eth,
-        )
+        _add(w, w.op1, dep, 200 + i, declared_sex=sex, declared_ethnicity=eth)
         for i, (sex, eth) in enumerate(declared)
     ]
+
+
+def _add(w: World, by: Actor, dep: str, seed: int, **declared: str | None) -> str:
+    return w.svc.assurance.walkbys.add_test_subject(
+        by,
+        dep,
+        template(seed),
+        subject_ref=f"PC {seed}",
+        consent_ref=f"CF-{seed}",
+        consented_on=T0.date(),
+        **declared,
+    )
 
 
 def test_walkby_rates_by_declared_group_through_the_service(world: World) -> None:
@@ -105,15 +109,7 @@ def test_a_declaration_outside_the_vocabulary_is_refused_and_nothing_is_added(
     w = world
     dep, ids = _live_with_declared(w)
     with pytest.raises(RuleViolation, match="declared ethnic group"):
-        w.svc.assurance.walkbys.add_test_subject(
-            w.op1,
-            dep,
-            template(300),
-            subject_ref="PC 9",
-            consent_ref="CF-9",
-            consented_on=T0.date(),
-            declared_ethnicity="caucasian",
-        )
+        _add(w, w.op1, dep, 300, declared_ethnicity="caucasian")
     assert len(w.svc.assurance.walkbys.test_list(w.op1, dep)) == len(ids)
 
 
@@ -124,12 +120,4 @@ def test_group_rates_are_refused_to_other_deployments_and_wrong_roles(world: Wor
     with pytest.raises(PermissionDeniedError):
         w.svc.assurance.view(w.op2, solo)
     with pytest.raises(PermissionDeniedError):
-        w.svc.assurance.walkbys.add_test_subject(
-            w.ao2,
-            dep,
-            template(301),
-            subject_ref="PC 8",
-            consent_ref="CF-8",
-            consented_on=T0.date(),
-            declared_sex="male",
-        )
+        _add(w, w.ao2, dep, 301, declared_sex="male")
