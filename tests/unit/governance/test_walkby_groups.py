@@ -63,7 +63,8 @@ def _live_with_declared(w: World) -> tuple[str, list[str]]:
     w.svc.watchlists.sign_off(w.ao2, dep)
     w.clock.advance(hours=1)
     w.svc.deployments.start(w.op1, dep)
-    declared = [("female", "white"), ("female", "asian_or_asian_british"), ("female", None)]
+    declared: list[tuple[str | None, str | None]] = [("female", "white"), ("female", None)]
+    declared += [("female", "asian_or_asian_british")]
     declared += [("male", None), (None, None)]
     return dep, [
         _add(w, w.op1, dep, 200 + i, declared_sex=sex, declared_ethnicity=eth)
