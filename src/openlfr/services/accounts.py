@@ -243,6 +243,9 @@ class Accounts(Room):
                 raise PermissionDeniedError("change your own password under Account instead")
             u.password_hash = self.ctx.hasher.hash(password)
             u.password_by_holder = False
+            # The resetting administrator holds the one-time password and could set the "own"
+            # password themselves: a second administrator confirms the account again (issue 19).
+            u.roles_granted_by, u.roles_confirmed_by = by.username, None
             grants.remove_user(s, u.id)
             self.ctx.audit(s, by.username, "user.password_reset", f"user:{u.id}")
             self.ctx.audit(s, by.username, "user.one_time_password", f"user:{u.id}")
