@@ -277,7 +277,7 @@ def centre_bench(broker: Broker, n: int, rate: float, db: str, tmp: Path) -> dic
     from tests.unit.governance._support import PASSWORD, postgres_database
 
     from openlfr.api import create_app
-    from openlfr.edge.centre import CentreLink
+    from openlfr.centre.link import CentreLink
     from openlfr.edge.synthetic import synthetic_alerts
     from openlfr.storage import models as m
 

@@ -100,6 +100,13 @@ class PermissionDeniedError(GovernanceError):
     code = "permission_denied"
 
 
+class TwoPersonRuleError(PermissionDeniedError):
+    """An account an administrator alone could be holding (its password set by them, or its
+    roles unconfirmed by a second administrator) is refused as one of two people."""
+
+    code = "two_person_rule"
+
+
 class InvalidStateError(GovernanceError):
     code = "invalid_state"
 

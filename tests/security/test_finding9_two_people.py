@@ -59,6 +59,27 @@ def test_admin_made_accounts_cannot_complete_an_erasure(w: World) -> None:
     assert not u2["two_person_ready"]
 
 
+def test_a_reset_takes_a_second_administrator_again(w: World) -> None:
+    # One administrator resets an established auditor, logs in with the one-time password and
+    # sets a password: that is not the holder's own, so the reset reopens the role grant.
+    acc, sr = w.svc.accounts, w.svc.subject_rights
+    aud = acc.create_user(w.admin, "aud3", PASSWORD, ["auditor"])
+    acc.change_password(aud, PASSWORD, NEW)
+    acc.confirm_roles(None, aud.id)
+    with pytest.raises(NotFoundError):  # established: past the two-person check
+        sr.request_erasure(aud, 999_999, None, "asked by the subject")
+    otp = acc.reset_password(w.admin, aud.id)
+    acc.change_password(aud, otp, "chosen by the administrator 7")
+    with pytest.raises(PermissionDeniedError, match="second administrator"):
+        sr.request_erasure(aud, 999_999, None, "asked by the subject")
+    with pytest.raises(PermissionDeniedError):  # not by the administrator who reset it
+        acc.confirm_roles(w.admin, aud.id)
+    admin2 = acc.create_user(w.admin, "admin2", PASSWORD, ["administrator"])
+    acc.confirm_roles(admin2, aud.id)
+    with pytest.raises(NotFoundError):
+        sr.request_erasure(aud, 999_999, None, "asked by the subject")
+
+
 def test_admin_made_accounts_cannot_countersign_a_model_approval(w: World) -> None:
     acc = w.svc.accounts
     ao = acc.create_user(w.admin, "ao9", PASSWORD, ["authorising_officer"])

@@ -119,17 +119,13 @@ def test_governance_rules_are_pure() -> None:
             assert not bad, f"{name} imports {sorted(bad)}: domain rules stay plain Python"
 
 
-# The centre's side of the broker (`edge.centre.CentreLink`) runs in the centre's process; every
-# other module of edge/ runs at the camera.
-CENTRE_SIDE = {"openlfr.edge.centre", "openlfr.edge.centre_health"}
-
-
 def test_a_worker_needs_nothing_of_services_or_storage() -> None:
     """What a worker at the camera loads (edge/, broker/, pipeline/, vision/ and what they
-    import, transitively) reaches neither `services/` nor `storage/`: the wire protocol it
-    shares with the centre lives in broker/, and nothing of the database comes with it."""
+    import, transitively) reaches neither `services/` nor `storage/` nor the centre's side of
+    the broker (`centre/`): the wire protocol it shares with the centre lives in broker/, and
+    nothing of the database comes with it. Every module of edge/ is a root: none is exempt."""
     graph = _graph()
-    roots = [n for n in graph if n.startswith("openlfr.edge.") and n not in CENTRE_SIDE]
+    roots = [n for n in graph if n.startswith("openlfr.edge.")]
     roots.append("openlfr.cli.worker")
     assert "openlfr.edge.worker" in roots
     seen: dict[str, str] = {}  # module -> the module that pulled it in
@@ -140,5 +136,13 @@ def test_a_worker_needs_nothing_of_services_or_storage() -> None:
             if d not in seen and d not in roots:
                 seen[d] = n
                 todo.append(d)
-    bad = sorted(d for d in seen if d.split(".")[1] in ("services", "storage", "api"))
+    banned = ("services", "storage", "api", "centre")
+    bad = sorted(d for d in seen if d.split(".")[1] in banned)
     assert not bad, "a worker imports " + ", ".join(f"{d} (via {seen[d]})" for d in bad)
+
+
+def test_the_centre_side_would_be_caught_under_edge() -> None:
+    # The walk above has teeth: the centre's link reaches services/, so were it under edge/ again
+    # (a root) the worker test would fail.
+    graph = _graph()
+    assert any(d.startswith("openlfr.services.") for d in graph["openlfr.centre.link"])

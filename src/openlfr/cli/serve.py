@@ -92,8 +92,8 @@ def serve(
     app = create_app(b.service, sources=sources, **ApiContext.options(settings.api))
     link = None
     if link_settings.urls:
-        from openlfr.edge.centre import CentreLink
-        from openlfr.edge.centre_health import CentreCollector
+        from openlfr.centre.link import CentreLink
+        from openlfr.centre.metrics import CentreCollector
 
         bo.warn_if_exposed(link_settings)
         try:

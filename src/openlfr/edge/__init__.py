@@ -1,5 +1,6 @@
-"""Edge workers (the live pipeline next to the cameras) and the centre's link to them.
+"""Edge workers: the live pipeline next to the cameras, and all a worker at the camera loads.
 
-`worker.py` runs the cameras of the deployments the centre assigns, `sink.py` seals alerts for
-the broker, `centre.py` is the centre's side (ingestion, liveness, control messages).
+`worker.py` runs the cameras of the deployments the centre assigns (`centre_api.py` is its HTTP
+client of the centre), `sink.py` seals alerts for the broker. The centre's side of the broker is
+in `openlfr.centre`, which nothing here imports.
 """

@@ -206,6 +206,29 @@ def eu_problems(d: DeploymentFacts) -> list[str]:
     return out
 
 
+def urgent_use(d: DeploymentFacts) -> bool:
+    """A.3: an EU-mode use that goes live before the judicial authorisation is recorded."""
+    return d.eu_mode and d.urgent and not d.judicial_authorisation_id
+
+
+def urgent_problems(d: DeploymentFacts) -> list[str]:
+    """A.3 and issue 19: starting before the authority has authorised is two officers'
+    decision, the authoriser's and a second authorising officer's countersignature (urgent);
+    each must be an established account (`two_person.account_problems`, checked by the
+    service when each signs and again at the start)."""
+    if not urgent_use(d):
+        return []
+    cs = d.countersigned(Countersign.URGENT)
+    if cs is None:
+        return [
+            "an urgent start before the judicial authorisation needs a second authorising "
+            "officer (countersign urgent)"
+        ]
+    if cs.user_id == d.authoriser_id:
+        return ["the urgent countersignature must be by a different officer"]
+    return []
+
+
 def authorisation_problems(
     d: DeploymentFacts, authoriser: Actor, approval: ModelApproval | None, now: datetime
 ) -> list[str]:
@@ -250,6 +273,7 @@ def authorisation_problems(
     out += threshold_problems(d, approval)
     out += notice_problems(d)
     out += eu_problems(d)
+    out += urgent_problems(d)
     return out
 
 
@@ -289,6 +313,7 @@ def start_problems(
     )
     out += notice_problems(d)
     out += eu_problems(d)
+    out += urgent_problems(d)
     return out
 
 

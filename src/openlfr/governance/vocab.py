@@ -65,10 +65,11 @@ class OutcomeResult(StrEnum):
 
 
 class Countersign(StrEnum):
-    """Actions that need a second authorising officer (C.9, A.4)."""
+    """Actions that need a second authorising officer (C.9, A.4, A.3's urgent start)."""
 
     LOW_THRESHOLD = "low_threshold"
     NO_NOTICE = "no_notice"
+    URGENT = "urgent"
 
 
 def parse(enum: type[E], value: str, what: str) -> E:

@@ -8,9 +8,11 @@ from typing import Any
 
 from argon2.exceptions import VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation
+from openlfr.errors import NotFoundError, PermissionDeniedError, RuleViolation, TwoPersonRuleError
 from openlfr.governance.deployment import Actor
+from openlfr.governance.two_person import AccountTrust, account_problems
 from openlfr.governance.vocab import Role, parse
 from openlfr.services import rows
 from openlfr.services.context import ServiceContext
@@ -241,6 +243,9 @@ class Accounts(Room):
                 raise PermissionDeniedError("change your own password under Account instead")
             u.password_hash = self.ctx.hasher.hash(password)
             u.password_by_holder = False
+            # The resetting administrator holds the one-time password and could set the "own"
+            # password themselves: a second administrator confirms the account again (issue 19).
+            u.roles_granted_by, u.roles_confirmed_by = by.username, None
             grants.remove_user(s, u.id)
             self.ctx.audit(s, by.username, "user.password_reset", f"user:{u.id}")
             self.ctx.audit(s, by.username, "user.one_time_password", f"user:{u.id}")
@@ -274,23 +279,23 @@ class Accounts(Room):
         """Refuse `by` as one of the two people of `rule` while an administrator alone could
         be holding this account (its password, or its roles unconfirmed)."""
         with self.ctx.tx() as s:
-            u = s.get(m.User, by.id)
-            problems = two_person_problems(u) if u is not None else ["no such user"]
-        if problems:
-            raise PermissionDeniedError(
-                f"{by.username} cannot take part in {rule} yet: " + "; ".join(problems)
-            )
+            require_established(s, by.id, rule)
 
 
 HOST = "system:host"
 
 
 def two_person_problems(u: m.User) -> list[str]:
-    out = []
-    if not u.password_by_holder:
-        out.append("the password was set by an administrator; its holder must set their own")
-    if u.roles_granted_by is not None and u.roles_confirmed_by is None:
-        out.append(
-            f"the roles {u.roles_granted_by} granted await confirmation by a second administrator"
-        )
-    return out
+    return account_problems(
+        AccountTrust(u.password_by_holder, u.roles_granted_by, u.roles_confirmed_by)
+    )
+
+
+def require_established(s: Session, user_id: str, rule: str) -> None:
+    """In the caller's transaction: a TwoPersonRuleError unless the account of `user_id` may be
+    one of the two people of `rule` (governance/two_person.py)."""
+    u = s.get(m.User, user_id)
+    problems = two_person_problems(u) if u is not None else ["no such user"]
+    if problems:
+        who = u.username if u is not None else user_id
+        raise TwoPersonRuleError(f"{who} cannot take part in {rule} yet: " + "; ".join(problems))

@@ -21,6 +21,7 @@ from openlfr.governance.deployment import Actor, DeploymentFacts, require
 from openlfr.governance.vocab import Countersign, DeploymentState, Purpose, Role, parse
 from openlfr.services import access, entry_photos, rows
 from openlfr.services.access import Access
+from openlfr.services.accounts import require_established
 from openlfr.services.assurance import profile_of, profile_problems
 from openlfr.services.context import ServiceContext
 from openlfr.services.room import Room
@@ -181,7 +182,11 @@ class Deployments(Room):
                 problems.append("a countersignature needs a reason")
             if by.id == f.compiler_id or by.id in f.operator_ids:
                 problems.append("the compiler or an operator cannot countersign")
+            if k == Countersign.URGENT and not (f.eu_mode and f.urgent):
+                problems.append("an urgent countersignature is for an urgent start in EU mode")
             require("countersignature", problems, source=d.id)
+            if k == Countersign.URGENT:
+                require_established(s, by.id, "an urgent start")
             dep_rules.require_editable(f, "a countersignature")
             cs = [c for c in json.loads(d.countersigns_json) if c["kind"] != k.value]
             cs.append(
@@ -215,6 +220,8 @@ class Deployments(Room):
                 + profile_problems(self.ctx, s, d),
                 source=d.id,
             )
+            if dep_rules.urgent_use(f):
+                require_established(s, by.id, "an urgent start")
             assert approval is not None and d.threshold is not None and d.expected_faces is not None
             dep_rules.transition(f, DeploymentState.AUTHORISED)
             # Projected at the size cap: the list is compiled later and may only grow up to it.
@@ -275,6 +282,10 @@ class Deployments(Room):
                 max_photos=max(entry_photos.photo_counts(s, d.id).values(), default=1),
             )
             require("start", problems + profile_problems(ctx, s, d), source=d.id)
+            if dep_rules.urgent_use(f):  # both signatories, as they stand now (issue 19)
+                cs = f.countersigned(Countersign.URGENT)
+                for uid in (f.authoriser_id, cs.user_id if cs else None):
+                    require_established(s, uid or "", "an urgent start")
             ctx.data_key(s, d.id, ALERTS_KEY, create=True)
             d.state, d.started_at = DeploymentState.LIVE.value, ctx.now()
             ctx.audit(

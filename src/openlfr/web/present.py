@@ -52,6 +52,7 @@ LABELS: dict[str, str] = {
     "private_venue_uk": "Private venue (UK)",
     "us_illinois_bipa": "Private body (Illinois, BIPA)",
     "no_notice": "No advance public notice",
+    "urgent": "Urgent start before the authority's decision (EU)",
 }
 
 # What the briefing tells officers to do on a confirmed alert, by watchlist category. An alert

@@ -67,7 +67,8 @@ def test_every_route_needs_auth_and_the_right_role(client: TestClient) -> None:
 def test_public_routes_answer_without_auth(client: TestClient) -> None:
     assert client.get("/healthz").text == "ok"
     ready = client.get("/readyz")
-    assert ready.status_code == 200, ready.text
+    assert ready.status_code == 200 and ready.json() == {"ready": True}, ready.text  # no reasons
+    ready = client.get("/readyz", headers=METRICS)
     assert {"database", "keys", "scheduler"} <= set(ready.json()["checks"])
     assert client.get("/metrics").status_code == 401  # the scrape token is needed
     assert client.get("/metrics", headers=METRICS).status_code == 200

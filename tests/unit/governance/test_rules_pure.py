@@ -134,3 +134,33 @@ def test_transparency_formats() -> None:
     summary = transparency.annual_summary(2026, [r, r])
     assert summary["deployments"] == 2 and summary["faces_processed"] == 2000
     assert summary["false_alert_rate_per_alerts"] == pytest.approx(0.5)
+
+
+def test_urgent_start_is_two_officers_decision() -> None:
+    from openlfr.governance.deployment import Countersignature
+    from openlfr.governance.vocab import Countersign
+
+    d = DeploymentFacts("d1", "x", eu_mode=True, urgent=True, authoriser_id="ao1")
+    assert deployment.urgent_use(d)
+    assert "countersign urgent" in deployment.urgent_problems(d)[0]
+    d.countersignatures = [Countersignature(Countersign.URGENT, "ao1", "why")]
+    assert "different officer" in deployment.urgent_problems(d)[0]
+    d.countersignatures = [Countersignature(Countersign.URGENT, "ao2", "why")]
+    assert deployment.urgent_problems(d) == []
+    # With the authority's decision recorded, or outside EU mode, it is no urgent use.
+    for over in ({"judicial_authorisation_id": "COURT-1"}, {"eu_mode": False}):
+        plain = DeploymentFacts(
+            "d2", "x", urgent=True, countersignatures=[], **{"eu_mode": True, **over}
+        )
+        assert not deployment.urgent_use(plain) and deployment.urgent_problems(plain) == []
+
+
+def test_who_may_be_one_of_two_people() -> None:
+    from openlfr.governance.two_person import AccountTrust, account_problems
+
+    assert account_problems(AccountTrust(True, None, None)) == []  # made at the host
+    assert account_problems(AccountTrust(True, "admin", "admin2")) == []
+    (p,) = account_problems(AccountTrust(False, "admin", "admin2"))
+    assert "holder must set their own" in p
+    (p,) = account_problems(AccountTrust(True, "admin", None))
+    assert "admin granted await confirmation by a second administrator" in p

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from openlfr.edge.centre import CentreLink
+from openlfr.centre.link import CentreLink
 from openlfr.edge.worker import Worker, WorkerConfig
 from openlfr.pipeline.sources import Frame
 from openlfr.services.workers import WorkerService

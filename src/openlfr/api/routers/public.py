@@ -89,14 +89,19 @@ def healthz() -> str:
 @router.get(
     "/readyz",
     responses={503: {"description": "Not ready: `checks` says what fails and why"}},
-    summary="Readiness: database, keys, retention job; with a broker, link and consumer",
+    summary="Readiness: database, keys, retention job; with a broker, link and consumer. "
+    "`checks` (with reasons) only for the host itself, the scrape token or an administrator",
 )
 def readyz(request: Request) -> JSONResponse:
-    from openlfr.api.health import readiness
+    from openlfr.api.health import may_see_reasons, readiness
 
     checks = readiness(get_ctx(request).service, request.app.state)
     ok = all(c["ok"] for c in checks.values())
-    return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+    body: dict[str, Any] = {"ready": ok}
+    if may_see_reasons(request):
+        body["checks"] = checks
+    # no-store: a cache in front must not hand an administrator's answer to the next caller.
+    return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
 
 @router.get(

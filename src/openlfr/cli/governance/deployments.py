@@ -105,11 +105,12 @@ def dep_list(user: str | None = UserOpt) -> None:
 @command(app, "countersign")
 def dep_countersign(
     deployment: str,
-    kind: str = typer.Argument(..., help="low_threshold | no_notice"),
+    kind: str = typer.Argument(..., help="low_threshold | no_notice | urgent"),
     reason: str = ReasonOpt,
     user: str | None = UserOpt,
 ) -> None:
-    """Second authorisation by another officer (threshold below the floor, no public notice)."""
+    """Second authorisation by another officer (threshold below the floor, no public notice,
+    an EU-mode urgent start before the authority's decision)."""
     with acting(user) as (svc, me):
         svc.deployments.countersign(me, deployment, kind, reason)
     typer.echo("countersigned")

@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from openlfr.edge.health import _counter, _gauge
 
 if TYPE_CHECKING:
-    from openlfr.edge.centre import CentreLink
+    from openlfr.centre.link import CentreLink
 
 
 class CentreCollector:
