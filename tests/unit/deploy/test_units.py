@@ -187,3 +187,12 @@ def test_processes_start_with_the_units_arguments(tmp_path: Path, nats_server) -
                 except subprocess.TimeoutExpired:
                     p.kill()
     assert centre.returncode in (0, -signal.SIGTERM), (logs / "centre").read_text()
+
+
+def test_the_proxies_pass_the_clients_address_on() -> None:
+    """Sign-in throttling is per client address; behind a proxy on 127.0.0.1 the centre sees the
+    address only in X-Forwarded-For (Caddy sets it itself; nginx must be told, with the peer's
+    address rather than a chain the client could seed)."""
+    nginx = (DEPLOY / "nginx-openlfr.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in nginx
+    assert "$proxy_add_x_forwarded_for" not in nginx
