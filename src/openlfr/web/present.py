@@ -52,7 +52,7 @@ LABELS: dict[str, str] = {
     "private_venue_uk": "Private venue (UK)",
     "us_illinois_bipa": "Private body (Illinois, BIPA)",
     "no_notice": "No advance public notice",
-    "urgent": "Urgent start before the authority's decision (EU)",
+    "urgent": "Urgent start (EU, 24 h to authorise)",
 }
 
 # What the briefing tells officers to do on a confirmed alert, by watchlist category. An alert
