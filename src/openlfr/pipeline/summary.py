@@ -67,6 +67,8 @@ class Counters:
         0  # tracks with at least one usable shot (the rest never passed the gate)
     )
     tracks_min_shots: int = 0  # tracks that held enough shots to be allowed to alert
+    # Tracks that ended holding a deferred first shot (shots.py): an embedding saved each.
+    first_shots_unembedded: int = 0
     # Seconds per stage (timing.py), filled at the end of a run.
     stages: dict[str, float] = field(default_factory=dict)
     # CPU seconds by thread and the real-time factor they imply on an idle machine (timing.py).
