@@ -343,7 +343,7 @@ class Pipeline:
         t_status = t0
         # Files are processed exactly (the same alerts on every run), live sources best effort.
         exact = cfg.deterministic if cfg.deterministic is not None else not source.live
-        self._updates, self._pending = 0, InFlight(exact=exact)
+        self._updates, self._pending = 0, InFlight(exact=exact, live_depth=cfg.live_in_flight)
         if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"embed:{cfg.camera_id}")
         if cfg.async_alerts:
