@@ -9,10 +9,11 @@
      weight DequantizeLinear nodes re-run per call, every frame converted to BGR on the reader
      thread, and the old shot budget (at most 3 embeddings, a second shot within 0.9 of the best);
    - `fast_old_shots`: the new engine and decoding with the old shot budget (throughput alone);
-   - `today`: the defaults before the motion gate (pipeline/gating.py), detection on every
-     due frame: the same-run reference for the gate (people tracked must not fall);
+   - `today`: the defaults before issue 23's work, detection on every due frame (no motion
+     gate, pipeline/gating.py), every first shot embedded at once and a replacement shot
+     allowed (TODAY_SHOTS): the same-run reference (people tracked must not fall);
    - `new`: the defaults (new engine and decoding, K diverse shots per track, fused, the
-     motion gate).
+     motion gate, the first shot deferred until a second exists, no replacement).
    Each reports the real-time factor, embeddings and shots per track, alerts, the best
    non-mated score, and where the time goes per frame (`stages`: wait, convert, detect, track,
    quality, embed, search, alert, other on the main thread; decode on the reader thread).
@@ -104,7 +105,9 @@ def people_seen(engine: FaceEngine, video: Path, fps: float, min_frames: int = 5
     return sum(1 for a, b in span.values() if b - a + 1 >= min_frames)
 
 
-OLD_SHOTS = ShotPolicy(max_shots=2, max_embeddings=3, evidence_ratio=0.9)
+OLD_SHOTS = ShotPolicy(max_shots=2, max_embeddings=3, evidence_ratio=0.9, defer_first=False)
+# The shot policy before issue 23: first shot embedded alone, one replacement allowed.
+TODAY_SHOTS = ShotPolicy(max_embeddings=5, defer_first=False)
 
 
 def run_variant(
@@ -133,6 +136,7 @@ def run_variant(
         "shots_per_embedded_track": d["shots_per_embedded_track"],
         "tracks_embedded": d["tracks_embedded"],
         "tracks_min_shots": d["tracks_min_shots"],
+        "first_shots_unembedded": d["first_shots_unembedded"],
         "alerts": d["alerts"],
         "max_score": d["max_score"],
         "stages_ms_per_frame": {
@@ -171,7 +175,7 @@ def pipeline_variants(a: argparse.Namespace) -> dict[str, object]:
     variants = [
         ("old", old, old_cfg, False),
         ("fast_old_shots", fast, fast_old, True),
-        ("today", fast, replace(base, motion=MotionGate(enabled=False)), True),
+        ("today", fast, replace(base, motion=MotionGate(enabled=False), shots=TODAY_SHOTS), True),
         ("new", fast, base, True),
     ]
     runs: dict[str, list[dict[str, object]]] = {v[0]: [] for v in variants}
@@ -195,7 +199,15 @@ def pipeline_variants(a: argparse.Namespace) -> dict[str, object]:
     new, today = out["new"], out["today"]
     out["new_vs_today"] = {  # the motion gate's cost in people found: must not fall
         k: [new[k], today[k]]  # type: ignore[index]
-        for k in ("tracks", "tracks_confirmed", "tracks_min_shots", "faces_detected", "alerts")
+        for k in (
+            "tracks",
+            "tracks_confirmed",
+            "tracks_min_shots",
+            "faces_detected",
+            "alerts",
+            "embeddings",
+            "shots_per_embedded_track",
+        )
     }
     out["watchlist"] = {"identities": len(wl), "photos_per_identity": round(photos, 2)}
     out["config"] = {

@@ -172,6 +172,37 @@ def encode_snapshot(image: Image, max_side: int = 1280, quality: int = 85) -> by
     return encode_jpeg(downscale(image, max_side)[0], quality)
 
 
+class _Finds(Protocol):
+    def detect(self, image: Image) -> list[Detection]: ...
+
+
+def scene_snapshot(
+    image: Image,
+    faces: list[Detection],
+    keep: Detection,
+    detector: _Finds,
+    *,
+    max_side: int = 1280,
+    quality: int = 85,
+) -> bytes:
+    """The alert's scene JPEG, `max_side` pixels at most, every face but `keep` pixelated.
+
+    The faces to pixelate are `faces` (the frame's detections) plus whatever `detector` finds
+    in the full-resolution frame; the picture is downscaled to the size it is sent at before it
+    is pixelated (the same blocks per face, a smaller copy). Searching the downscaled picture
+    instead would halve the detector's time per alert at 1080p (26 ms against 57) but, on the
+    walkers clip at score 0.3, missed 41 of 284 boxes the full-resolution search found, among
+    them a 20-px face reflected in a window: over-pixelating is the safe error, so it stays.
+    """
+    others = [d for d in detector.detect(image) if not same_head(d, keep)]
+    small, s = downscale(image, max_side)
+    if s == 1.0:
+        return encode_jpeg(pixelate_faces(image, [*faces, *others], keep=keep), quality)
+    k = keep.scaled(s)
+    scaled = [k if d is keep else d.scaled(s) for d in [*faces, *others]]
+    return encode_jpeg(pixelate_faces(small, scaled, keep=k), quality)
+
+
 def same_head(d: Detection, keep: Detection) -> bool:
     """`d` is the kept face again, or a spurious box on its hair or chin, not a neighbour."""
     cx, cy = d.centre

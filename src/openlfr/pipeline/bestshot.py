@@ -4,8 +4,11 @@ A face is embedded only if it passes the gate. A track collects up to `max_shots
 over its life, spread in time (at least `min_gap_updates` detection updates apart, so that they
 differ in pose and light as the person walks), each at least `evidence_ratio` of its best shot's
 quality; once it holds `max_shots`, a later shot replaces the worst held one only when clearly
-better. `max_embeddings` bounds what a track costs, replacements included. The values are the
-measured choice (README, "Track evidence"; `bench/pipeline.py --fusion-study`).
+better and the budget allows. `max_embeddings` bounds what a track costs, replacements included:
+it equals `max_shots` by default, so no replacement is embedded (issue 23: on the walkers clip the
+5 replacements of 38 embeddings changed no decision, alert or best score; a replacement swaps one
+of four fused shots). The values are the measured choice (README, "Track evidence";
+`bench/pipeline.py --fusion-study`).
 """
 
 from __future__ import annotations
@@ -43,11 +46,14 @@ class QualityGate:
 @dataclass(frozen=True, slots=True)
 class ShotPolicy:
     max_shots: int = 4  # K: shots a track holds for its fused probe
-    max_embeddings: int = 5  # embeddings a track may cost over its life
+    max_embeddings: int = 4  # embeddings a track may cost over its life (5: one replacement)
     min_shots: int = 2  # shots needed before a track may alert (temporal evidence)
     min_gain: float = 0.05  # quality a replacement must add over the worst held shot
     min_gap_updates: int = 2  # detection updates between two shots of one track
     evidence_ratio: float = 0.8  # a further shot may be this fraction of the best one
+    # Hold a track's first shot unembedded until its second is taken (shots.py): a track that
+    # never gets a second usable shot could not alert and costs no embedding.
+    defer_first: bool = True
 
     def choose(
         self, quality: float, held: Sequence[float], updates_since_last: int, embedded: int

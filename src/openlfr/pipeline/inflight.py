@@ -12,7 +12,9 @@ chosen. Two policies:
   detected, and nothing is decided between updates. The same file gives the same shots, the
   same decisions and the same alerts however loaded the machine is.
 - best effort (live sources): besides, whatever came back early is decided at once (alerts go
-  out sooner) and at most one frame stays in flight. A late embedding changes only what the next
+  out sooner) and at most `live_depth` frames stay in flight (3 by default: with cameras sharing one
+  embedder, a camera that waited for its last frame's chips while they queued behind the other
+  cameras' dropped frames with CPU to spare). A late embedding changes only what the next
   update sees; frames the pipeline cannot keep up with are dropped and counted by the source's
   buffer, as before.
 
@@ -49,8 +51,9 @@ class Pending:
 class InFlight:
     """Pending detection frames in submission order, released by the policy above."""
 
-    def __init__(self, *, exact: bool) -> None:
+    def __init__(self, *, exact: bool, live_depth: int = 3) -> None:
         self.exact = exact
+        self.live_depth = max(1, live_depth)
         self._q: deque[Pending] = deque()
 
     def __len__(self) -> int:
@@ -70,7 +73,7 @@ class InFlight:
             while q and q[0].update_no < update_no - 1:
                 yield q.popleft()
         else:
-            while q and (q[0].future.done() or len(q) > 1):
+            while q and (q[0].future.done() or len(q) > self.live_depth):
                 yield q.popleft()
 
     def between_updates(self) -> Iterator[Pending]:

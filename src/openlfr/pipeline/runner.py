@@ -3,7 +3,8 @@
 Per frame: every `detect_stride`-th frame is converted to BGR, downscaled to `detect_max_side`
 and run through the detector (the others are never converted); ByteTrack links faces into
 tracks; faces that pass the quality gate are aligned on the full-resolution frame; each track
-collects up to K diverse shots over its life (bestshot.py), embedded in one batch per frame, and
+collects up to K diverse shots over its life (bestshot.py, shots.py: a first shot waits, unembedded,
+for the second), embedded in one batch per frame, and
 its fused probe is searched against the watchlist in one matrix product; the decision is per
 track, one identity per face per frame, one alert per track and subject, with a cooldown. An
 alert's snapshot (full-resolution detection of the faces to pixelate, JPEG encoding) and its
@@ -32,19 +33,17 @@ from openlfr.matching.watchlist import Watchlist
 from openlfr.pipeline.alerts import (
     Alert,
     AlertSink,
-    encode_snapshot,
     face_crop,
     face_in_crop,
-    pixelate_faces,
-    same_head,
+    scene_snapshot,
 )
-from openlfr.pipeline.bestshot import ShotAction
 from openlfr.pipeline.buffer import BufferedSource
 from openlfr.pipeline.decision import decide_tracks
 from openlfr.pipeline.evidence import TrackEvidence
 from openlfr.pipeline.frame import Frame, FrameSource
 from openlfr.pipeline.gating import DetectionGate
 from openlfr.pipeline.inflight import InFlight, Pending
+from openlfr.pipeline.shots import pick_shots
 from openlfr.pipeline.summary import Counters, PipelineConfig, RunSummary
 from openlfr.pipeline.timing import StageTimes
 from openlfr.pipeline.tracking import FaceTracker
@@ -52,7 +51,7 @@ from openlfr.vision.batching import BatchingEmbedder
 from openlfr.vision.contract import FloatArray
 from openlfr.vision.engine import FaceEngine, default_threshold
 from openlfr.vision.imageio import downscale, encode_jpeg
-from openlfr.vision.quality import FaceQuality, assess
+from openlfr.vision.quality import FaceQuality
 from openlfr.vision.types import Detection, Detector, Image
 
 log = logging.getLogger(__name__)
@@ -116,6 +115,7 @@ class Pipeline:
             if not st.alerted:
                 self.counters.tracks_discarded += 1
             self.counters.track_shots += len(st.shots)
+            self.counters.first_shots_unembedded += st.deferred is not None
             self.counters.tracks_embedded += bool(st.shots)
             if len(st.shots) >= self.config.shots.min_shots:
                 self.counters.tracks_min_shots += 1
@@ -147,30 +147,9 @@ class Pipeline:
             st.last_frame, st.last_seen = frame.index, tf.detection
         t = tm.lap("track", t)
 
-        # Shots: gate cheaply on geometry, align only the survivors, embed in one batch.
-        chips: list[Image] = []
-        chosen: list[tuple[int, Detection, FaceQuality, ShotAction]] = []
-        for tf in tracked:
-            st = self._tracks[tf.track_id]
-            if st.embedded >= cfg.shots.max_embeddings or tf.track_id in busy:
-                continue  # budget spent, or its last shot is still being embedded
-            if update_no - st.last_shot_update < cfg.shots.min_gap_updates:
-                continue  # too soon for another shot: not worth aligning
-            q0 = assess(tf.detection)
-            if not cfg.gate.geometry_ok(q0):
-                c.faces_gated_out += 1
-                continue
-            chip = self.engine.align(image, [tf.detection])[0]
-            q = assess(tf.detection, chip)
-            if not cfg.gate.passes(q):
-                c.faces_gated_out += 1
-                continue
-            action = cfg.shots.choose(
-                q.score, st.qualities, update_no - st.last_shot_update, st.embedded
-            )
-            if action is not None:
-                chips.append(chip)
-                chosen.append((tf.track_id, tf.detection, q, action))
+        # Shots: gated, aligned, chosen (shots.py); embedded in one batch per frame.
+        shots = pick_shots(self.engine, image, tracked, self._tracks, busy, update_no, cfg, c)
+        chips, chosen = shots.chips, shots.chosen
         t = tm.lap("quality", t)
         if chips:
             active = {tf.track_id for tf in tracked}
@@ -212,7 +191,7 @@ class Pipeline:
         budget = self.config.shots.max_embeddings
         live = self._tracks.values()
         boxes = [st.last_seen for st in live if st.last_seen is not None]
-        settled = all(st.embedded >= budget for st in live)
+        settled = all(st.committed >= budget for st in live)
         return gate.due(frame.luma(gate.cfg.step), frame.media_s, boxes, settled)
 
     def _decide(self, due: Iterable[Pending]) -> None:
@@ -304,8 +283,7 @@ class Pipeline:
         n_shots: int,
     ) -> None:
         t0 = time.perf_counter()
-        others = [d for d in self.snapshot_detector.detect(image) if not same_head(d, det)]
-        scene = pixelate_faces(image, [*dets, *others], keep=det)
+        scene = scene_snapshot(image, dets, det, self.snapshot_detector)
         alert = Alert(
             alert_id=uuid.uuid4().hex,
             camera_id=self.config.camera_id,
@@ -322,7 +300,7 @@ class Pipeline:
             quality=q.to_dict(),
             n_shots=n_shots,
             probe_crop_jpeg=encode_jpeg(face_crop(image, det), 92),
-            scene_jpeg=encode_snapshot(scene),
+            scene_jpeg=scene,
             probe_face=face_in_crop(det),
         )
         self.sink.emit(alert)
@@ -365,7 +343,7 @@ class Pipeline:
         t_status = t0
         # Files are processed exactly (the same alerts on every run), live sources best effort.
         exact = cfg.deterministic if cfg.deterministic is not None else not source.live
-        self._updates, self._pending = 0, InFlight(exact=exact)
+        self._updates, self._pending = 0, InFlight(exact=exact, live_depth=cfg.live_in_flight)
         if cfg.async_embed and not isinstance(self.engine.embedder, BatchingEmbedder):
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"embed:{cfg.camera_id}")
         if cfg.async_alerts:

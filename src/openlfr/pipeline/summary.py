@@ -23,7 +23,13 @@ class PipelineConfig:
     shots: ShotPolicy = field(default_factory=ShotPolicy)
     fuse_shots: bool = True
     cooldown_s: float = 30.0  # per subject, across tracks (a re-acquired track of one person)
-    queue_size: int = 4
+    # Frames buffered between the reader and the pipeline (a live source drops the oldest when
+    # full): 6 frames (240 ms at 25 fps) absorb a shared machine's bursts (issue 23: with 4 and
+    # one frame in flight, 3 cameras on 2 cores dropped 6.5% with CPU to spare).
+    queue_size: int = 6
+    # Live: detection frames whose embeddings may still be out while the next is detected
+    # (inflight.py); a file read as fast as it goes keeps its exact rule.
+    live_in_flight: int = 3
     min_track_frames: int = 5  # a track spanning this many frames counts as a person seen
     track_lost_s: float = 1.0
     # Embed a detection frame's chips on another thread while the next detection frame is
@@ -67,6 +73,8 @@ class Counters:
         0  # tracks with at least one usable shot (the rest never passed the gate)
     )
     tracks_min_shots: int = 0  # tracks that held enough shots to be allowed to alert
+    # Tracks that ended holding a deferred first shot (shots.py): an embedding saved each.
+    first_shots_unembedded: int = 0
     # Seconds per stage (timing.py), filled at the end of a run.
     stages: dict[str, float] = field(default_factory=dict)
     # CPU seconds by thread and the real-time factor they imply on an idle machine (timing.py).

@@ -92,7 +92,12 @@ def test_embeddings_are_bounded_per_track(engine) -> None:  # type: ignore[no-un
 
 
 def test_stride_runs_the_detector_on_every_kth_frame(engine) -> None:  # type: ignore[no-untyped-def]
-    cfg = PipelineConfig(threshold=0.9, detect_stride=3, gate=CFG.gate)
+    from openlfr.pipeline.gating import MotionGate
+
+    # Without the motion gate, which skips a due frame once the track has spent its budget.
+    cfg = PipelineConfig(
+        threshold=0.9, detect_stride=3, gate=CFG.gate, motion=MotionGate(enabled=False)
+    )
     s = Pipeline(engine, watchlist_of(engine, alice=RED), MemoryAlertSink(), cfg).run(
         ListSource(walking(30, (20, 40, RED)))
     )
@@ -206,7 +211,12 @@ def test_frames_off_the_stride_are_never_converted(engine) -> None:  # type: ign
                     i, None, 0.0, i / 25, convert=lambda i=i, img=img: converted.append(i) or img
                 )
 
-    cfg = PipelineConfig(threshold=0.9, detect_stride=3, gate=CFG.gate)
+    from openlfr.pipeline.gating import MotionGate
+
+    # Without the motion gate, which skips a due frame once the track has spent its budget.
+    cfg = PipelineConfig(
+        threshold=0.9, detect_stride=3, gate=CFG.gate, motion=MotionGate(enabled=False)
+    )
     s = Pipeline(engine, watchlist_of(engine, alice=RED), MemoryAlertSink(), cfg).run(Lazy(images))
     assert converted == [0, 3, 6, 9]
     st = s.counters.stages
