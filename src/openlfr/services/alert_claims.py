@@ -40,9 +40,10 @@ class ClaimChecker:
     ) -> None:
         self.ctx, self.s, self.engine = ctx, s, engine
         self._dk: dict[str, tuple[bytes, str]] = {}
-        # Entry id -> its template rows (this batch). Kept here, not as the entry object: the
-        # session's identity map holds objects weakly, so each alert would query the entry again.
-        self._rows: dict[str, np.ndarray] = {}
+        # (deployment id, entry id) -> the entry's template rows, this batch. Kept here, not as
+        # the entry object: the session's identity map holds objects weakly, so each alert
+        # would query the entry again.
+        self._rows: dict[tuple[str, str], np.ndarray] = {}
 
     def check(self, d: m.Deployment, msg: AlertMessage, p: AlertPayload) -> float:
         """The re-computed score; AlertClaimError when the claim does not stand."""
@@ -65,7 +66,7 @@ class ClaimChecker:
 
     def rescore(self, d: m.Deployment, p: AlertPayload, label: str) -> float:
         probe = self._probe(d, p, label)
-        rows_ = self._rows.get(f"{d.id}:{p.subject_id}")
+        rows_ = self._rows.get((d.id, p.subject_id))
         if rows_ is None:
             e = self.s.get(m.WatchlistEntry, p.subject_id)
             if e is None or e.deployment_id != d.id:
@@ -74,7 +75,7 @@ class ClaimChecker:
                 )
             dk, rule = self._key(d)
             rows_ = combine_templates(entry_photos.entry_vectors(dk, e), rule)  # type: ignore[arg-type]
-            self._rows[f"{d.id}:{e.id}"] = rows_
+            self._rows[(d.id, e.id)] = rows_
         if rows_.shape[1] != probe.shape[0]:
             raise AlertClaimError("probe and entry templates differ in size", source=label)
         return float(np.max(rows_ @ probe))

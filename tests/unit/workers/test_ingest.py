@@ -216,3 +216,23 @@ def test_an_entry_is_read_once_per_batch_and_each_alert_still_re_scored(setup) -
         s.delete(s.get(m.WatchlistEntry, entries[0]))
     (late,) = Ingestor(w.svc).batch([(_alert(dep, wid, pub, entries[0]), False)])
     assert isinstance(late, NotFoundError) and _count(w, dep) == 5
+
+
+@pytest.mark.parametrize(
+    "over",
+    [{"subject_id": ["x"]}, {"score": "abc"}, {"frame_time": "x"}, {"frame_time": 1e20},
+     {"threshold": float("nan")}, {"frame_index": 2.5}, {"template_contract": [1, 2]}],
+)  # fmt: skip
+def test_a_signed_alert_with_malformed_fields_is_refused_alone(setup, over) -> None:  # type: ignore[no-untyped-def]
+    # Sealed and signed by an enrolled worker, but not of its types: refused and kept as
+    # refused, not an error that fails (and so redelivers, again and again) its whole batch.
+    from openlfr.errors import BrokerMessageError
+
+    w, dep, entries, wid, pub = setup
+    good, bad = _alert(dep, wid, pub, entries[0]), _alert(dep, wid, pub, entries[1], **over)
+    out = Ingestor(w.svc).batch([(good, False), (bad, False)])
+    assert out[0] == "recorded" and isinstance(out[1], BrokerMessageError)
+    assert _count(w, dep) == 1
+    with w.svc.ctx.factory() as s:
+        row = s.get(mw.IngestedEvent, bad.alert_id)
+        assert row is not None and row.outcome == "refused:broker_message_invalid"
