@@ -10,8 +10,9 @@ worker sent, and compares it with the named entry's template(s) under the deploy
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,28 @@ class ClaimChecker:
         # the entry object: the session's identity map holds objects weakly, so each alert
         # would query the entry again.
         self._rows: dict[tuple[str, str], np.ndarray] = {}
+        self._chips: dict[str, np.ndarray] = {}  # alert id -> its crop embedded by `prepare`
+
+    def prepare(self, items: Sequence[tuple[m.Deployment, AlertPayload, str]]) -> None:
+        """Embed the crops of a batch's (deployment, payload, alert id) in one call of the
+        engine: what `check` then re-scores each with (one call costs less per crop than one
+        each). Only crops with the pipeline's face geometry; any that fails here is left to
+        `check`, which refuses it as before."""
+        eng = self._engine()
+        if eng is None:
+            return
+        ids, chips = [], []
+        for d, p, label in items:
+            face = _face(p.probe_face)
+            if eng.contract.id != d.model_contract_id or face is None:
+                continue
+            with contextlib.suppress(FaceError, ImageError):
+                img = decode_image(p.probe_jpeg, limits=ImageLimits(), label=label)
+                chips.append(eng.align(img, [face])[0])
+                ids.append(label)
+        if chips:
+            vecs = np.asarray(eng.embed_chips(chips), np.float32)
+            self._chips.update(zip(ids, vecs, strict=True))
 
     def check(self, d: m.Deployment, msg: AlertMessage, p: AlertPayload) -> float:
         """The re-computed score; AlertClaimError when the claim does not stand."""
@@ -83,6 +106,8 @@ class ClaimChecker:
     def _probe(self, d: m.Deployment, p: AlertPayload, label: str) -> np.ndarray:
         eng = self._engine()
         if eng is not None and eng.contract.id == d.model_contract_id:
+            if label in self._chips:
+                return self._chips.pop(label)
             try:
                 img = decode_image(p.probe_jpeg, limits=ImageLimits(), label=label)
                 face = _face(p.probe_face)
