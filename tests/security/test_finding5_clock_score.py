@@ -73,6 +73,53 @@ def test_the_centre_re_embeds_the_crop_with_its_own_engine(w: World) -> None:
     the "probe" of any face. With an engine for the deployment's model, the centre embeds the
     crop itself: a blue face claimed as the red entry is refused, the red face recorded."""
     eng = mock_engine()
+    alert = _red_entry(w, eng)
+    red, blue = face_png(), face_png(BLUE)
+    ing = Ingestor(w.svc, engine=lambda: eng)
+    # The forger sends the entry's own template with a blue face's crop.
+    with pytest.raises(AlertClaimError, match="does not reproduce"):
+        ing(alert(blue), False)
+    assert ing(alert(red), False) == "recorded"
+    # With the pipeline's face geometry the centre aligns the crop as the pipeline did: the
+    # face where the worker says it is re-scores; a box on the background does not.
+    assert ing(alert(red, LM_RED), False) == "recorded"
+    with pytest.raises(AlertClaimError, match="does not reproduce"):
+        ing(alert(red, {"box": [0, 0, 50, 50], "landmarks": LM_RED["landmarks"]}), False)
+
+
+def test_a_batch_s_crops_are_embedded_in_one_call_and_each_checked(w: World) -> None:
+    """The centre embeds a fetched batch's crops together (cheaper per crop); each alert is
+    still refused or recorded on its own: the blue face claimed as red and the crop that is
+    not an image are refused, the red ones recorded."""
+    eng = mock_engine()
+    alert = _red_entry(w, eng)
+    calls: list[int] = []
+    real = eng.embed_chips
+
+    def counted(chips: Any) -> Any:
+        calls.append(len(chips))
+        return real(chips)
+
+    eng.embed_chips = counted  # type: ignore[method-assign]
+    red, blue = face_png(), face_png(BLUE)
+    items = [alert(red, LM_RED), alert(blue, LM_RED), alert(b"not a jpeg", LM_RED),
+             alert(red, LM_RED)]  # fmt: skip
+    out = Ingestor(w.svc, engine=lambda: eng).batch([(a, False) for a in items])
+    assert out[0] == out[3] == "recorded"
+    assert isinstance(out[1], AlertClaimError) and "does not reproduce" in str(out[1])
+    assert isinstance(out[2], AlertClaimError) and "no face" in str(out[2])
+    assert calls == [3]  # the three decodable crops, in one call
+
+
+LM_RED: dict[str, Any] = {
+    "box": [60, 60, 140, 140],
+    "landmarks": [[80.0, 90.0], [120.0, 90.0], [100.0, 110.0], [85.0, 125.0], [115.0, 125.0]],
+}
+
+
+def _red_entry(w: World, eng: Any) -> Any:
+    """A live deployment on the mock model whose one entry is the red face; returns a maker of
+    signed alerts (a crop, its face geometry) claiming that entry at score 1.0."""
     red = face_png()
     red_t = eng.face_from_image(decode_image(red, limits=ImageLimits(), label="red")).template
     dep = draft(w, cameras=[CAMERA])
@@ -89,7 +136,6 @@ def test_the_centre_re_embeds_the_crop_with_its_own_engine(w: World) -> None:
     ws.enrol(WorkerIdentity(wid, "van"), key.public)
     ws.assign(w.ao1, wid, dep)
     (a,) = ws.assignments(WorkerIdentity(wid, "van"))
-    blue = face_png(BLUE)
 
     def alert(probe_png: bytes, face: dict[str, Any] | None = None) -> AlertMessage:
         now = w.clock.now.timestamp()
@@ -102,14 +148,4 @@ def test_the_centre_re_embeds_the_crop_with_its_own_engine(w: World) -> None:
             worker_id=wid, camera_id=CAMERA, payload=p,
         ).signed(key)  # fmt: skip
 
-    ing = Ingestor(w.svc, engine=lambda: eng)
-    # The forger sends the entry's own template with a blue face's crop.
-    with pytest.raises(AlertClaimError, match="does not reproduce"):
-        ing(alert(blue), False)
-    assert ing(alert(red), False) == "recorded"
-    # With the pipeline's face geometry the centre aligns the crop as the pipeline did: the
-    # face where the worker says it is re-scores; a box on the background does not.
-    lm = [[80.0, 90.0], [120.0, 90.0], [100.0, 110.0], [85.0, 125.0], [115.0, 125.0]]
-    assert ing(alert(red, {"box": [60, 60, 140, 140], "landmarks": lm}), False) == "recorded"
-    with pytest.raises(AlertClaimError, match="does not reproduce"):
-        ing(alert(red, {"box": [0, 0, 50, 50], "landmarks": lm}), False)
+    return alert

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -27,6 +28,10 @@ def _b64(b: bytes | None) -> str | None:
 
 def _unb64(s: str | None) -> bytes | None:
     return None if s is None else base64.b64decode(s)
+
+
+def _real(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +63,37 @@ class AlertPayload:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> AlertPayload:
-        d = json.loads(raw)
-        t = _unb64(d.pop("template"))
-        return cls(
-            **{
-                **d,
-                "probe_jpeg": _unb64(d["probe_jpeg"]) or b"",
-                "scene_jpeg": _unb64(d["scene_jpeg"]) or b"",
-                "template": None if t is None else np.frombuffer(t, "<f4").copy(),
-            }
-        )
+        """BrokerMessageError when a field is missing or not of its type: refused (and its
+        refusal kept), where a TypeError further on would fail, and so retry, its whole batch."""
+        try:
+            d = json.loads(raw)
+            t = _unb64(d.pop("template"))
+            p = cls(
+                **{
+                    **d,
+                    "probe_jpeg": _unb64(d["probe_jpeg"]) or b"",
+                    "scene_jpeg": _unb64(d["scene_jpeg"]) or b"",
+                    "template": None if t is None else np.frombuffer(t, "<f4").copy(),
+                }
+            )
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            raise BrokerMessageError(f"not an alert payload: {type(e).__name__}") from None
+        if bad := p._malformed():
+            raise BrokerMessageError(f"alert payload fields of the wrong type: {', '.join(bad)}")
+        return p
+
+    def _malformed(self) -> list[str]:
+        bad = [k for k in ("subject_id", "contract_id") if not isinstance(getattr(self, k), str)]
+        bad += [k for k in ("score", "threshold", "media_s") if not _real(getattr(self, k))]
+        # Times: a datetime must be made of them (year 1970 to 5138).
+        bad += [k for k in ("frame_time", "raised_at")
+                if not (_real(getattr(self, k)) and 0 <= getattr(self, k) < 1e11)]  # fmt: skip
+        if not isinstance(self.frame_index, int) or isinstance(self.frame_index, bool):
+            bad.append("frame_index")
+        # (A malformed `probe_face` is not refused: the centre then finds the face itself.)
+        if not isinstance(self.template_contract, dict | None):
+            bad.append("template_contract")
+        return bad
 
 
 @dataclass(frozen=True, slots=True)

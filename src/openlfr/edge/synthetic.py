@@ -37,6 +37,10 @@ class Target:
     # Per entry, a probe template the centre re-scores the claim with (the entry's own: 1.0).
     probes: tuple[np.ndarray, ...] = ()
     contract: Any = None  # the EmbeddingContract of `probes`
+    # A real face crop (JPEG) and its face's geometry, for a centre that re-embeds crops with
+    # its own engine; None: a JPEG header and noise.
+    probe_jpeg: bytes | None = None
+    probe_face: dict[str, list[Any]] | None = None
 
 
 def synthetic_alerts(
@@ -63,7 +67,8 @@ def synthetic_alerts(
             raised_at=now,
             frame_index=i,
             media_s=i / 25.0,
-            probe_jpeg=FAKE_JPEG_HEAD + os.urandom(crop_bytes),
+            probe_jpeg=target.probe_jpeg or FAKE_JPEG_HEAD + os.urandom(crop_bytes),
+            probe_face=target.probe_face,
             scene_jpeg=FAKE_JPEG_HEAD + os.urandom(crop_bytes * 4),
             template=probe,
             template_contract=target.contract.to_dict() if target.contract else None,

@@ -13,7 +13,9 @@ An alert and the record that it was ingested commit together or not at all, and 
 redelivery after a crash at any point finds the ledger row and records nothing twice. What
 the batch shares (its workers, their assignments, each deployment's keys and the audit head)
 is read once per batch, not once per alert: the round trips per alert, not the work, were
-what bounded the intake. Counter deltas are applied in one transaction with their ledger row.
+what bounded the intake. The batch's crops, where the centre re-embeds them, go to its engine
+in one call (`ClaimChecker.prepare`); each alert is still checked, and refused, on its own.
+Counter deltas are applied in one transaction with their ledger row.
 """
 
 from __future__ import annotations
@@ -142,6 +144,7 @@ class Ingestor:
         todo: list[tuple[int, AlertMessage]] = []
         batch: list[tuple[str, AlertIn]] = []
         refused: list[tuple[AlertMessage, OpenLFRError]] = []
+        opened: list[tuple[int, AlertMessage, m.Deployment, AlertPayload]] = []
         for i, msg in alerts:
             try:
                 # Per message: each carries its own signature.
@@ -160,6 +163,15 @@ class Ingestor:
                 d = s.get(m.Deployment, msg.deployment_id)
                 if d is None:
                     raise PermissionDeniedError("no such deployment", source=msg.deployment_id)
+            except OpenLFRError as e:
+                out[i] = e
+                refused.append((msg, e))
+                continue
+            opened.append((i, msg, d, payload))
+        # The crops of the batch are embedded together; each alert is then checked on its own.
+        claims.prepare([(d, p, msg.alert_id) for _, msg, d, p in opened])
+        for i, msg, d, payload in opened:
+            try:
                 rescored = claims.check(d, msg, payload)
                 alert = self._alert_in(msg, payload, rescored)
                 held = self._held(s, holds, msg.deployment_id, alert.score)

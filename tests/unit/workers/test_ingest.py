@@ -184,3 +184,55 @@ def test_edge_alerts_are_held_like_in_process_ones(setup) -> None:  # type: igno
         assurance_row(s, dep).monitor_state = "active"
     assert ing(_alert(dep, wid, pub, entries[1]), False) == "recorded"
     assert _count(w, dep) == 1
+
+
+def test_an_entry_is_read_once_per_batch_and_each_alert_still_re_scored(setup) -> None:  # type: ignore[no-untyped-def]
+    # The entry is read (and its templates opened) once for a batch, not once per alert: the
+    # per-alert query was what bounded the intake. Every alert of it is still compared with
+    # its templates, so one whose probe is another face is refused alone.
+    from sqlalchemy import event
+
+    from openlfr.errors import AlertClaimError
+
+    w, dep, entries, wid, pub = setup
+    reads: list[str] = []
+    engine = w.svc.ctx.factory.kw["bind"]
+
+    def seen(conn, cursor, sql: str, *_: object) -> None:  # type: ignore[no-untyped-def]
+        if sql.lstrip().upper().startswith("SELECT") and "FROM watchlist_entries" in sql:
+            reads.append(sql)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    good = [_alert(dep, wid, pub, entries[0]) for _ in range(5)]
+    wrong = _alert(dep, wid, pub, entries[0], template=template(ENTRIES[entries[1]]).vector)
+    out = Ingestor(w.svc).batch([(a, False) for a in [*good[:2], wrong, *good[2:]]])
+    event.remove(engine, "before_cursor_execute", seen)
+    assert out[:2] + out[3:] == ["recorded"] * 5 and isinstance(out[2], AlertClaimError)
+    assert _count(w, dep) == 5
+    # One read to re-score, one (ids only) to record: not one per alert.
+    assert len(reads) == 2, reads
+    # Nothing outlives the batch: the entry erased, its next alert is refused.
+    with w.svc.ctx.factory() as s, s.begin():
+        s.delete(s.get(m.WatchlistEntry, entries[0]))
+    (late,) = Ingestor(w.svc).batch([(_alert(dep, wid, pub, entries[0]), False)])
+    assert isinstance(late, NotFoundError) and _count(w, dep) == 5
+
+
+@pytest.mark.parametrize(
+    "over",
+    [{"subject_id": ["x"]}, {"score": "abc"}, {"frame_time": "x"}, {"frame_time": 1e20},
+     {"threshold": float("nan")}, {"frame_index": 2.5}, {"template_contract": [1, 2]}],
+)  # fmt: skip
+def test_a_signed_alert_with_malformed_fields_is_refused_alone(setup, over) -> None:  # type: ignore[no-untyped-def]
+    # Sealed and signed by an enrolled worker, but not of its types: refused and kept as
+    # refused, not an error that fails (and so redelivers, again and again) its whole batch.
+    from openlfr.errors import BrokerMessageError
+
+    w, dep, entries, wid, pub = setup
+    good, bad = _alert(dep, wid, pub, entries[0]), _alert(dep, wid, pub, entries[1], **over)
+    out = Ingestor(w.svc).batch([(good, False), (bad, False)])
+    assert out[0] == "recorded" and isinstance(out[1], BrokerMessageError)
+    assert _count(w, dep) == 1
+    with w.svc.ctx.factory() as s:
+        row = s.get(mw.IngestedEvent, bad.alert_id)
+        assert row is not None and row.outcome == "refused:broker_message_invalid"
