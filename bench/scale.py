@@ -333,10 +333,9 @@ def crop_target(w: Any, video: Path) -> tuple[Any, Any]:
     from tests.unit.governance._support import MARKER, approval_for, approve_model, proposal
 
     from openlfr.pipeline.alerts import face_crop, face_in_crop
-    from openlfr.services.alert_claims import _face
     from openlfr.services.workers import WorkerIdentity, WorkerService
     from openlfr.vision import build_engine
-    from openlfr.vision.imageio import ImageLimits, decode_image
+    from openlfr.vision.imageio import encode_png
 
     eng = build_engine()
     frame = video_frame(video, 12)
@@ -344,9 +343,15 @@ def crop_target(w: Any, video: Path) -> tuple[Any, Any]:
     crop = face_crop(frame, det)
     jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
     geometry = face_in_crop(det)
-    # Enrolled as the centre will embed the alert's crop: each re-scores to 1.0.
-    img = decode_image(jpeg, limits=ImageLimits(), label="bench")
-    (face,) = eng.templates(eng.embed_chips(eng.align(img, [_face(geometry)])))
+    # An alert carries the chips its probe was fused from (two, as most alerts: the first
+    # shot is embedded with the second); the centre re-fuses them. Enrolled as that fused
+    # probe, each alert re-scores to 1.0.
+    later = video_frame(video, 14)
+    det2 = max(eng.detect(later), key=lambda d: d.width * d.height)
+    chips = [eng.align(frame, [det])[0], eng.align(later, [det2])[0]]
+    fused = eng.embed_chips(chips).mean(0)
+    (face,) = eng.templates((fused / np.linalg.norm(fused))[None].astype(np.float32))
+    shot_chips = tuple(encode_png(c) for c in chips)
     gen = generator_target(w, "Bench-mock")  # for its enrolled worker
     approve_model(w, approval_for(eng.contract))
     w.clock.now = datetime.now(UTC) - timedelta(hours=1)  # as real_time_world: before its window
@@ -365,7 +370,7 @@ def crop_target(w: Any, video: Path) -> tuple[Any, Any]:
     target = replace(
         gen, deployment_id=dep, public_key=bytes.fromhex(a["alert_public_key"]),
         entry_ids=(entry,), contract_id=eng.contract.id, probes=(face.vector,),
-        contract=eng.contract, probe_jpeg=jpeg, probe_face=geometry,
+        contract=eng.contract, probe_jpeg=jpeg, probe_face=geometry, shot_chips=shot_chips,
     )  # fmt: skip
     return target, eng
 

@@ -8,6 +8,7 @@ from the probe template against the entry's template.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,16 +17,16 @@ from sqlalchemy import select
 
 from openlfr.broker.messages import AlertMessage, AlertPayload
 from openlfr.broker.protocol import SigningKey
-from openlfr.errors import AlertClaimError
+from openlfr.errors import AlertClaimError, BrokerMessageError
 from openlfr.services.ingest import Ingestor
 from openlfr.services.workers import WorkerIdentity, WorkerService
 from openlfr.storage import models as m
-from openlfr.vision.imageio import ImageLimits, decode_image
+from openlfr.vision.imageio import ImageLimits, decode_image, encode_png
 from openlfr.vision.mock import MOCK_CONTRACT, mock_engine
 from tests.security._edge import Edge, edge
 from tests.unit.api._support import CAMERA, face_png
 from tests.unit.governance._support import MARKER, World, draft, proposal
-from tests.unit.pipeline.conftest import BLUE
+from tests.unit.pipeline.conftest import BLUE, RED
 
 DAY = 86400.0
 
@@ -137,11 +138,14 @@ def _red_entry(w: World, eng: Any) -> Any:
     ws.assign(w.ao1, wid, dep)
     (a,) = ws.assignments(WorkerIdentity(wid, "van"))
 
-    def alert(probe_png: bytes, face: dict[str, Any] | None = None) -> AlertMessage:
+    def alert(
+        probe_png: bytes, face: dict[str, Any] | None = None, score: float = 1.0, **over: Any
+    ) -> AlertMessage:
         now = w.clock.now.timestamp()
         p = AlertPayload(
-            entry, 1.0, 0.5, MOCK_CONTRACT.id, now, now, 1, 0.0, probe_png, b"",
+            entry, score, 0.5, MOCK_CONTRACT.id, now, now, 1, 0.0, probe_png, b"",
             template=red_t.vector, template_contract=MOCK_CONTRACT.to_dict(), probe_face=face,
+            **over,
         )  # fmt: skip
         return AlertMessage.seal(
             bytes.fromhex(a["alert_public_key"]), alert_id=uuid.uuid4().hex, deployment_id=dep,
@@ -149,3 +153,52 @@ def _red_entry(w: World, eng: Any) -> Any:
         ).signed(key)  # fmt: skip
 
     return alert
+
+
+def _chip(colour: tuple[int, int, int], size: int = 32) -> bytes:
+    return encode_png(np.full((size, size, 3), colour, np.uint8))
+
+
+REDDISH = (0, 90, 180)  # another mock identity: its own embedding, far from red's
+
+
+def test_a_fused_probe_is_re_embedded_from_its_own_chips(w: World) -> None:
+    """The pipeline alerts on a probe fused from a track's shots; one crop of it alone scores
+    lower (on the walkers clip by 0.03 at the median and over 0.05 a third of the time), so
+    re-embedding the crop refused honest alerts near the threshold. The alert now carries the
+    chips its probe was fused from and the centre re-fuses them: that honest alert is recorded,
+    while the same alert with only its crop is refused as before, and chips of another face, or
+    chips that are not the model's, are refused."""
+    eng = mock_engine()
+    alert = _red_entry(w, eng)
+    red, reddish = _chip(RED), _chip(REDDISH)
+    vecs = eng.embed_chips(
+        [decode_image(c, limits=ImageLimits(), label="c") for c in (red, reddish)]
+    )
+    fused = vecs.mean(0) / np.linalg.norm(vecs.mean(0))
+    claimed = float(fused @ vecs[0])  # the fused probe against the red entry
+    single = float(vecs[1] @ vecs[0])  # the last shot (the crop sent) alone
+    assert claimed >= 0.5 > single + 0.05  # over the threshold fused, well under it alone
+    ing = Ingestor(w.svc, engine=lambda: eng)
+    crop = face_png(REDDISH)
+    with pytest.raises(AlertClaimError):  # the crop alone: the old check refuses it
+        ing(alert(crop, score=claimed), False)
+    assert ing(alert(crop, score=claimed, shot_chips=[red, reddish]), False) == "recorded"
+    # Forgeries: another face's chips claimed as the entry; a claim the chips do not give.
+    with pytest.raises(AlertClaimError, match="does not reproduce"):
+        ing(alert(crop, score=1.0, shot_chips=[_chip(BLUE), reddish]), False)
+    with pytest.raises(AlertClaimError, match="does not reproduce"):
+        ing(alert(crop, score=claimed + 0.05, shot_chips=[red, reddish]), False)
+    with pytest.raises(AlertClaimError, match="not an image"):
+        ing(alert(crop, score=claimed, shot_chips=[b"not a png", red]), False)
+    with pytest.raises(AlertClaimError, match="chip size"):
+        ing(alert(crop, score=claimed, shot_chips=[_chip(RED, 64), reddish]), False)
+
+
+def test_too_many_or_too_large_shot_chips_are_not_an_alert() -> None:
+    base = AlertPayload("e", 0.7, 0.5, "c", 1.0, 1.0, 1, 0.0, b"x", b"y")
+    ok = replace(base, shot_chips=[b"c"] * 4)
+    assert AlertPayload.from_bytes(ok.to_bytes()).shot_chips == [b"c"] * 4
+    for bad in ([b"c"] * 9, [b"c" * (300 * 1024)]):
+        with pytest.raises(BrokerMessageError, match="shot_chips"):
+            AlertPayload.from_bytes(replace(base, shot_chips=bad).to_bytes())

@@ -21,6 +21,9 @@ from openlfr.errors import BrokerMessageError
 
 WIRE_VERSION = 2  # 2: Ed25519 signatures with a time and a nonce (1: HMAC)
 
+# A probe is fused from a handful of shots; anything more is not an honest worker's alert.
+MAX_SHOT_CHIPS, MAX_SHOT_CHIP_BYTES = 8, 256 * 1024
+
 
 def _b64(b: bytes | None) -> str | None:
     return None if b is None else base64.b64encode(b).decode()
@@ -28,6 +31,14 @@ def _b64(b: bytes | None) -> str | None:
 
 def _unb64(s: str | None) -> bytes | None:
     return None if s is None else base64.b64decode(s)
+
+
+def _chips(v: Any) -> list[bytes]:
+    if v is None:
+        return []
+    if not isinstance(v, list) or not all(isinstance(c, str) for c in v):
+        raise TypeError("shot_chips")
+    return [_unb64(c) or b"" for c in v]
 
 
 def _real(v: Any) -> bool:
@@ -51,6 +62,8 @@ class AlertPayload:
     template: np.ndarray | None = field(default=None, repr=False)  # float32 unit vector
     template_contract: dict[str, Any] | None = None  # EmbeddingContract.to_dict() of `template`
     probe_face: dict[str, list[Any]] | None = None  # box and landmarks in the crop's pixels
+    # The aligned chips (PNG) the probe was fused from, for the centre to re-embed exactly.
+    shot_chips: list[bytes] = field(default_factory=list, repr=False)
 
     def to_bytes(self) -> bytes:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -59,6 +72,7 @@ class AlertPayload:
         d["template"] = (
             None if self.template is None else _b64(np.asarray(self.template, "<f4").tobytes())
         )
+        d["shot_chips"] = [_b64(c) for c in self.shot_chips]
         return json.dumps(d).encode()
 
     @classmethod
@@ -74,6 +88,7 @@ class AlertPayload:
                     "probe_jpeg": _unb64(d["probe_jpeg"]) or b"",
                     "scene_jpeg": _unb64(d["scene_jpeg"]) or b"",
                     "template": None if t is None else np.frombuffer(t, "<f4").copy(),
+                    "shot_chips": _chips(d.get("shot_chips")),
                 }
             )
         except (ValueError, TypeError, KeyError, AttributeError) as e:
@@ -93,6 +108,10 @@ class AlertPayload:
         # (A malformed `probe_face` is not refused: the centre then finds the face itself.)
         if not isinstance(self.template_contract, dict | None):
             bad.append("template_contract")
+        if len(self.shot_chips) > MAX_SHOT_CHIPS or any(
+            len(c) > MAX_SHOT_CHIP_BYTES for c in self.shot_chips
+        ):
+            bad.append("shot_chips")
         return bad
 
 

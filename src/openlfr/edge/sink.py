@@ -56,6 +56,7 @@ class BrokerAlertSink:
             template=template,
             template_contract=contract,
             probe_face=getattr(alert, "probe_face", None),
+            shot_chips=list(getattr(alert, "shot_chips", ())),
         )
         msg = AlertMessage.seal(
             self.public_key,

@@ -41,6 +41,8 @@ class Target:
     # its own engine; None: a JPEG header and noise.
     probe_jpeg: bytes | None = None
     probe_face: dict[str, list[Any]] | None = None
+    # The aligned chips (PNG) a real alert's probe is fused from; the centre re-embeds them.
+    shot_chips: tuple[bytes, ...] = ()
 
 
 def synthetic_alerts(
@@ -72,6 +74,7 @@ def synthetic_alerts(
             scene_jpeg=FAKE_JPEG_HEAD + os.urandom(crop_bytes * 4),
             template=probe,
             template_contract=target.contract.to_dict() if target.contract else None,
+            shot_chips=list(target.shot_chips),
         )
         msg = AlertMessage.seal(
             target.public_key,

@@ -113,6 +113,24 @@ def alert_claim_problems(
     return out
 
 
+# The centre re-embeds the very chips (lossless) the worker fused, with the same model: the
+# scores agree to float noise (on the walkers clip, 6 alerts: within 6e-8; a kernel may sum in
+# another order for another batch size), so anything beyond FUSED_TOLERANCE is not the worker's
+# arithmetic.
+FUSED_TOLERANCE = 0.01
+
+
+def fused_score_problems(claimed: float, rescored: float, threshold: float) -> list[str]:
+    """A probe re-fused from the alert's own shot chips: it must give the claimed score, at or
+    above the threshold."""
+    out = []
+    if abs(claimed - rescored) > FUSED_TOLERANCE:
+        out.append(f"the score does not reproduce ({rescored:.3f} against {claimed:.3f} claimed)")
+    if rescored < threshold - FUSED_TOLERANCE:
+        out.append(f"the re-computed score {rescored:.3f} is under the threshold {threshold}")
+    return out
+
+
 def score_problems(claimed: float, rescored: float, threshold: float) -> list[str]:
     """A re-computed score that does not reproduce the claim, or falls under the threshold."""
     out = []

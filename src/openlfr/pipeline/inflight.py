@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openlfr.pipeline.bestshot import ShotAction
 from openlfr.pipeline.frame import Frame
@@ -46,6 +46,7 @@ class Pending:
     chosen: list[tuple[int, Detection, FaceQuality, ShotAction]]
     future: Future[FloatArray]
     update_no: int  # the detection update the shots were taken at
+    chips: list[Image] = field(default_factory=list)  # as `chosen`: into the tracks' evidence
 
 
 class InFlight:

@@ -50,7 +50,7 @@ from openlfr.pipeline.tracking import FaceTracker
 from openlfr.vision.batching import BatchingEmbedder
 from openlfr.vision.contract import FloatArray
 from openlfr.vision.engine import FaceEngine, default_threshold
-from openlfr.vision.imageio import downscale, encode_jpeg
+from openlfr.vision.imageio import downscale, encode_jpeg, encode_png
 from openlfr.vision.quality import FaceQuality
 from openlfr.vision.types import Detection, Detector, Image
 
@@ -154,9 +154,10 @@ class Pipeline:
         if chips:
             active = {tf.track_id for tf in tracked}
             fut = self._submit(chips)
-            self._pending.add(Pending(frame, image, dets, active, chosen, fut, update_no))
+            pending = Pending(frame, image, dets, active, chosen, fut, update_no, chips)
+            self._pending.add(pending)
             t = tm.lap("embed_wait", t)  # synchronous: the embedding; else the hand-over
-        del chips  # chips of non-matches never outlive their embedding
+        del chips  # from here in the tracks' evidence only, dropped when each track ends
         if not cfg.async_embed:
             self._decide(self._pending.everything())
             t = time.perf_counter()
@@ -208,9 +209,10 @@ class Pipeline:
         probes: dict[int, FloatArray] = {}
         n_shots: dict[int, int] = {}
         by_track: dict[int, tuple[Detection, FaceQuality]] = {}
-        for (tid, det, q, action), v in zip(p.chosen, vecs, strict=True):
+        chips: list[Image | None] = [*p.chips] or [None] * len(p.chosen)
+        for (tid, det, q, action), v, chip in zip(p.chosen, vecs, chips, strict=True):
             st = self._tracks[tid]
-            st.add(v, q.score, p.update_no, action)
+            st.add(v, q.score, p.update_no, action, chip)
             probes[tid] = st.probe(cfg.fuse_shots)
             n_shots[tid] = len(st.shots)
             by_track[tid] = (det, q)
@@ -240,7 +242,9 @@ class Pipeline:
                     st.alerted.add(d.subject_id)
                     continue
             det, q = by_track[d.track_id]
-            args = (frame, p.image, p.dets, det, q, d.subject_id, d.track_id, d.score, d.n_shots)
+            fused = st.probe_chips(cfg.fuse_shots)  # what the centre re-embeds (alerts.py)
+            args = (frame, p.image, p.dets, det, q, d.subject_id, d.track_id, d.score,
+                    d.n_shots, fused)  # fmt: skip
             if self._alerter is None:
                 self._raise(*args)
             else:
@@ -281,6 +285,7 @@ class Pipeline:
         track_id: int,
         score: float,
         n_shots: int,
+        shot_chips: list[Image],
     ) -> None:
         t0 = time.perf_counter()
         scene = scene_snapshot(image, dets, det, self.snapshot_detector)
@@ -302,6 +307,7 @@ class Pipeline:
             probe_crop_jpeg=encode_jpeg(face_crop(image, det), 92),
             scene_jpeg=scene,
             probe_face=face_in_crop(det),
+            shot_chips=tuple(encode_png(c) for c in shot_chips),
         )
         self.sink.emit(alert)
         self.counters.alerts += 1

@@ -2,10 +2,14 @@
 
 A worker is a machine at the camera; its clock and its arithmetic are its own. So the frame
 time must fall in the deployment's authorised window, the threshold must be the one in force,
-and the score must reproduce: the centre re-embeds the alert's crop with its own engine when
-it has one for the deployment's model (a worker that holds the watchlist's templates could
-otherwise send the entry's own template as the "probe"), else takes the probe template the
-worker sent, and compares it with the named entry's template(s) under the deployment's rule.
+and the score must reproduce. With its own engine for the deployment's model (a worker that
+holds the watchlist's templates could otherwise send the entry's own template as the "probe"),
+the centre re-embeds the aligned chips the alert's probe was fused from (lossless, sent sealed
+with it) and fuses them as the pipeline does: the same score to float noise, so the rule is
+tight (`governance.alerts.fused_score_problems`). An alert without them (a worker before this
+rule) has its one crop re-embedded, which scores lower than a fused probe, under the looser
+`score_problems`. Without an engine the probe template the worker sent is compared. The chips
+are checked and dropped here: only the crop the operator reviews is stored.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from openlfr.vision.imageio import ImageLimits, decode_image
 from openlfr.vision.types import Detection
 
 log = logging.getLogger(__name__)
+CHIP_LIMITS = ImageLimits(max_pixels=512 * 512)  # an aligned chip is 112 px square
 
 
 class ClaimChecker:
@@ -46,6 +51,8 @@ class ClaimChecker:
         # would query the entry again.
         self._rows: dict[tuple[str, str], np.ndarray] = {}
         self._chips: dict[str, np.ndarray] = {}  # alert id -> its crop embedded by `prepare`
+        self._fused: dict[str, np.ndarray] = {}  # alert id -> its shot chips embedded, fused
+        self._exact: set[str] = set()  # alerts re-scored from their shot chips
 
     def prepare(self, items: Sequence[tuple[m.Deployment, AlertPayload, str]]) -> None:
         """Embed the crops of a batch's (deployment, payload, alert id) in one call of the
@@ -56,17 +63,31 @@ class ClaimChecker:
         if eng is None:
             return
         ids, chips = [], []
+        shots: list[tuple[str, int]] = []  # (alert id, how many chips) for `_fused`
         for d, p, label in items:
+            if eng.contract.id != d.model_contract_id:
+                continue
+            if p.shot_chips:
+                with contextlib.suppress(AlertClaimError):
+                    got = self._shot_chips(eng, p, label)
+                    chips += got
+                    shots.append((label, len(got)))
+                continue
             face = _face(p.probe_face)
-            if eng.contract.id != d.model_contract_id or face is None:
+            if face is None:
                 continue
             with contextlib.suppress(FaceError, ImageError):
                 img = decode_image(p.probe_jpeg, limits=ImageLimits(), label=label)
                 chips.append(eng.align(img, [face])[0])
                 ids.append(label)
-        if chips:
-            vecs = np.asarray(eng.embed_chips(chips), np.float32)
-            self._chips.update(zip(ids, vecs, strict=True))
+        if not chips:
+            return
+        vecs = np.asarray(eng.embed_chips(chips), np.float32)
+        at = 0
+        for label, n in shots:
+            self._fused[label] = _fuse(vecs[at : at + n])
+            at += n
+        self._chips.update(zip(ids, vecs[at:], strict=True))
 
     def check(self, d: m.Deployment, msg: AlertMessage, p: AlertPayload) -> float:
         """The re-computed score; AlertClaimError when the claim does not stand."""
@@ -81,7 +102,10 @@ class ClaimChecker:
             raise AlertClaimError("; ".join(problems), source=msg.alert_id)
         assert d.threshold is not None
         rescored = self.rescore(d, p, msg.alert_id)
-        problems = alert_rules.score_problems(float(p.score), rescored, d.threshold)
+        if msg.alert_id in self._exact:
+            problems = alert_rules.fused_score_problems(float(p.score), rescored, d.threshold)
+        else:
+            problems = alert_rules.score_problems(float(p.score), rescored, d.threshold)
         log.debug("alert %s claimed %.4f re-scored %.4f", msg.alert_id, p.score, rescored)
         if problems:
             raise AlertClaimError("; ".join(problems), source=msg.alert_id)
@@ -106,6 +130,12 @@ class ClaimChecker:
     def _probe(self, d: m.Deployment, p: AlertPayload, label: str) -> np.ndarray:
         eng = self._engine()
         if eng is not None and eng.contract.id == d.model_contract_id:
+            if p.shot_chips:
+                fused = self._fused.pop(label, None)
+                if fused is None:  # not prepared with its batch: embed them now (or refuse)
+                    fused = _fuse(np.asarray(eng.embed_chips(self._shot_chips(eng, p, label))))
+                self._exact.add(label)
+                return fused
             if label in self._chips:
                 return self._chips.pop(label)
             try:
@@ -125,6 +155,22 @@ class ClaimChecker:
             raise AlertClaimError("the alert's probe template is not a vector", source=label)
         return v / n
 
+    @staticmethod
+    def _shot_chips(eng: Any, p: AlertPayload, label: str) -> list[Any]:
+        """The alert's chips as images of the engine's chip size; AlertClaimError otherwise
+        (a chip the model would reject must not fail the batch it came in)."""
+        size = getattr(eng.aligner, "size", None)
+        out = []
+        for raw in p.shot_chips:
+            try:
+                chip = decode_image(raw, limits=CHIP_LIMITS, label=label)
+            except ImageError:
+                raise AlertClaimError("a shot chip is not an image", source=label) from None
+            if chip.shape[0] != chip.shape[1] or (size is not None and chip.shape[0] != size):
+                raise AlertClaimError("a shot chip is not the model's chip size", source=label)
+            out.append(chip)
+        return out
+
     def _engine(self) -> Any:
         if self.engine is None:
             return None
@@ -141,6 +187,12 @@ class ClaimChecker:
             rule = entry_photos.template_rule(self.ctx, rows.approval(self.s, d.model_contract_id))
             self._dk[d.id] = (dk, rule)
         return self._dk[d.id]
+
+
+def _fuse(vectors: np.ndarray) -> np.ndarray:
+    """As the pipeline fuses a track's shots (decision.probe_vector): the re-normalised mean."""
+    v = np.asarray(vectors, np.float32).mean(axis=0)
+    return v / float(np.linalg.norm(v))
 
 
 def _face(geometry: dict[str, Any] | None) -> Detection | None:

@@ -45,9 +45,11 @@ class MockDetector:
 
 
 class MockAligner:
+    size = 32
+
     def align(self, image: Image, detection: Detection) -> Image:
         x1, y1, x2, y2 = (int(v) for v in detection.box())
-        return cv2.resize(image[y1:y2, x1:x2], (32, 32))
+        return cv2.resize(image[y1:y2, x1:x2], (self.size, self.size))
 
 
 class MockEmbedder:

@@ -39,6 +39,13 @@ def test_one_alert_for_the_watchlisted_face_and_nothing_for_the_other(engine) ->
     probe = cv2.imdecode(np.frombuffer(a.probe_crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
     snap = cv2.imdecode(np.frombuffer(a.scene_jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert probe is not None and snap is not None and snap.shape == (240, 320, 3)
+    # The chips the probe was fused from, lossless: re-fused they give the alert's score.
+    chips = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in a.shot_chips]
+    assert len(chips) == a.n_shots and all(c.shape == (32, 32, 3) for c in chips)
+    v = engine.embed_chips(chips).mean(0)
+    assert float(watchlist_of(engine, alice=RED).scores((v / np.linalg.norm(v))[None])[0, 0]) == (
+        pytest.approx(a.score, abs=1e-5)
+    )
     c = s.counters
     assert (c.frames, c.frames_processed, c.tracks, c.alerts) == (20, 20, 2, 1)
     assert c.tracks_discarded == 1 and c.tracks_confirmed == 2
