@@ -59,15 +59,19 @@ def test_track_evidence_replaces_its_worst_shot_and_clears() -> None:
 
     rng = np.random.default_rng(1)
     v = l2_normalise(rng.standard_normal((3, MOCK_CONTRACT.dim)).astype(np.float32))
+    chips = [np.full((2, 2, 3), i, np.uint8) for i in range(3)]
     ev = TrackEvidence(0, 0)
-    ev.add(v[0], 0.5, 1, "add")
-    ev.add(v[1], 0.4, 3, "add")
-    ev.add(v[2], 0.6, 5, "replace")
+    ev.add(v[0], 0.5, 1, "add", chips[0])
+    ev.add(v[1], 0.4, 3, "add", chips[1])
+    ev.add(v[2], 0.6, 5, "replace", chips[2])
     assert ev.qualities == [0.5, 0.6] and np.array_equal(ev.shots[1], v[2])
     assert ev.embedded == 3 and ev.last_shot_update == 5
     assert np.linalg.norm(ev.probe(True)) == pytest.approx(1.0)
+    # The chips follow their shots: fused, all of them; unfused, the best one's.
+    assert [int(c[0, 0, 0]) for c in ev.probe_chips(True)] == [0, 2]
+    assert [int(c[0, 0, 0]) for c in ev.probe_chips(False)] == [2]
     ev.clear()
-    assert ev.shots == [] and ev.qualities == []
+    assert ev.shots == [] and ev.qualities == [] and ev.chips == [] and ev.probe_chips(True) == []
 
 
 def test_probe_fusion_and_decisions() -> None:
