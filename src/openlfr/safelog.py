@@ -15,6 +15,17 @@ from datetime import UTC, datetime
 from pathlib import PurePath
 
 
+def redact_url(url: str) -> str:
+    """`rtsp://user:secret@host/x` -> `rtsp://***@host/x`: camera credentials stay out of logs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return f"{scheme}://{netloc}{slash}{path}"
+
+
 def crash_summary(e: BaseException) -> str:
     frames = traceback.extract_tb(e.__traceback__)[-4:]
     where = " <- ".join(

@@ -39,7 +39,7 @@ def masked(name: str, value: Any) -> Any:
     if isinstance(value, str) and SECRET_NAME.search(name) and value:
         return MASK
     if isinstance(value, str) and "://" in value and "@" in value:
-        from openlfr.pipeline.frame import redact_url
+        from openlfr.safelog import redact_url
 
         return redact_url(value)
     return value

@@ -81,7 +81,7 @@ async def _nats_probe(url: str, opts: dict[str, Any], timeout: float) -> str | N
 
 
 def check_broker(url: str | None, *, timeout: float = 3.0, **credentials: Any) -> list[Finding]:
-    from openlfr.pipeline.frame import redact_url
+    from openlfr.safelog import redact_url
 
     if not url:
         return [skip("broker", "no broker configured (in-process cameras)")]

@@ -46,17 +46,6 @@ def not_decoded() -> Image:
     raise ValueError("this frame was not decoded (the source skipped it for the detector)")
 
 
-def redact_url(url: str) -> str:
-    """`rtsp://user:secret@host/x` -> `rtsp://***@host/x`: camera credentials stay out of logs."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    return f"{scheme}://{netloc}{slash}{path}"
-
-
 class Frame:
     """index: monotonic over the whole run, reconnects included; t_capture: time.time() when the
     frame was received from the source; media_s: seconds into the media (files) or since the

@@ -31,8 +31,8 @@ from openlfr.pipeline.frame import (
     SourceStats,
     luma_cells,
     not_decoded,
-    redact_url,
 )
+from openlfr.safelog import redact_url
 from openlfr.vision.imageio import is_image_file, load_image
 
 log = logging.getLogger(__name__)
