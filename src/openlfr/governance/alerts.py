@@ -123,19 +123,21 @@ FUSED_TOLERANCE = 0.01
 def fused_score_problems(claimed: float, rescored: float, threshold: float) -> list[str]:
     """A probe re-fused from the alert's own shot chips: it must give the claimed score, at or
     above the threshold."""
-    out = []
-    if abs(claimed - rescored) > FUSED_TOLERANCE:
-        out.append(f"the score does not reproduce ({rescored:.3f} against {claimed:.3f} claimed)")
-    if rescored < threshold - FUSED_TOLERANCE:
-        out.append(f"the re-computed score {rescored:.3f} is under the threshold {threshold}")
-    return out
+    return score_problems(claimed, rescored, threshold, FUSED_TOLERANCE, FUSED_TOLERANCE)
 
 
-def score_problems(claimed: float, rescored: float, threshold: float) -> list[str]:
-    """A re-computed score that does not reproduce the claim, or falls under the threshold."""
+def score_problems(
+    claimed: float,
+    rescored: float,
+    threshold: float,
+    tolerance: float = SCORE_TOLERANCE,
+    under: float = RESCORE_UNDER_THRESHOLD,
+) -> list[str]:
+    """A re-computed score that does not reproduce the claim, or falls under the threshold
+    (by default the looser rule for one re-embedded crop)."""
     out = []
-    if abs(claimed - rescored) > SCORE_TOLERANCE:
+    if abs(claimed - rescored) > tolerance:
         out.append(f"the score does not reproduce ({rescored:.3f} against {claimed:.3f} claimed)")
-    if rescored < threshold - RESCORE_UNDER_THRESHOLD:
+    if rescored < threshold - under:
         out.append(f"the re-computed score {rescored:.3f} is under the threshold {threshold}")
     return out
