@@ -27,6 +27,7 @@ from openlfr.broker.messages import AlertMessage, AlertPayload
 from openlfr.errors import AlertClaimError, FaceError, ImageError, NotFoundError, OpenLFRError
 from openlfr.governance import alerts as alert_rules
 from openlfr.matching.watchlist import combine_templates
+from openlfr.pipeline.decision import probe_vector
 from openlfr.services import entry_photos, rows
 from openlfr.services.context import ServiceContext
 from openlfr.services.rows import WATCHLIST_KEY, facts
@@ -55,10 +56,10 @@ class ClaimChecker:
         self._exact: set[str] = set()  # alerts re-scored from their shot chips
 
     def prepare(self, items: Sequence[tuple[m.Deployment, AlertPayload, str]]) -> None:
-        """Embed the crops of a batch's (deployment, payload, alert id) in one call of the
-        engine: what `check` then re-scores each with (one call costs less per crop than one
-        each). Only crops with the pipeline's face geometry; any that fails here is left to
-        `check`, which refuses it as before."""
+        """Embed what a batch's (deployment, payload, alert id) are re-scored with in one call
+        of the engine (cheaper per face than one call each): each alert's shot chips, else its
+        crop where it carries the pipeline's face geometry. Whatever fails here is left to
+        `check`, which refuses it on its own."""
         eng = self._engine()
         if eng is None:
             return
@@ -190,9 +191,9 @@ class ClaimChecker:
 
 
 def _fuse(vectors: np.ndarray) -> np.ndarray:
-    """As the pipeline fuses a track's shots (decision.probe_vector): the re-normalised mean."""
-    v = np.asarray(vectors, np.float32).mean(axis=0)
-    return v / float(np.linalg.norm(v))
+    """The pipeline's own rule for a track's probe (decision.probe_vector, fused)."""
+    vs = list(np.asarray(vectors, np.float32))
+    return np.asarray(probe_vector(vs, [0.0] * len(vs), fuse=True), np.float32)
 
 
 def _face(geometry: dict[str, Any] | None) -> Detection | None:
